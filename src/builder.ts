@@ -1,0 +1,60 @@
+import SchemaBuilder from '@pothos/core';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import type { AuthedContext, Context } from './context.js';
+import { type AccessLevel, atLeast, type Feature } from './modules/access/access.js';
+import { recordDenied } from './modules/audit/security-log.js';
+import { AppError } from './shared/errors.js';
+
+/**
+ * The one SchemaBuilder. Scopes (DESIGN.md "Access rights"):
+ * - `public`: anyone, declared explicitly so the rights snapshot shows it;
+ * - `authenticated`: any logged-in user of the account;
+ * - `owner`: the account owner;
+ * - `feature: [Feature, AccessLevel]`: the viewer's level in that feature is at least the one given.
+ */
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  AuthScopes: {
+    public: boolean;
+    authenticated: boolean;
+    owner: boolean;
+    feature: [Feature, AccessLevel];
+  };
+  AuthContexts: {
+    authenticated: AuthedContext;
+    owner: AuthedContext;
+    feature: AuthedContext;
+  };
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    JSON: { Input: unknown; Output: unknown };
+  };
+}>({
+  plugins: [ScopeAuthPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    treatErrorsAsUnauthorized: false,
+    authScopes: (ctx) => ({
+      public: true,
+      authenticated: ctx.viewer !== null,
+      owner: ctx.viewer?.isOwner === true,
+      feature: ([feature, level]) => ctx.viewer !== null && atLeast(ctx.viewer.rights[feature], level),
+    }),
+    unauthorizedError: (_parent, ctx, info) => {
+      const operation = `${info.parentType.name}.${info.fieldName}`;
+      recordDenied(ctx, operation);
+      if (!ctx.viewer) return new AppError('UNAUTHENTICATED', 'Log in first: send Authorization: Bearer <token>');
+      return new AppError('FORBIDDEN', `Your access level does not allow ${operation}`);
+    },
+  },
+});
+
+builder.queryType({ authScopes: { authenticated: true } });
+builder.mutationType({ authScopes: { authenticated: true } });
+builder.subscriptionType({ authScopes: { authenticated: true } });
+
+export const need = (feature: Feature, level: AccessLevel) => ({ feature: [feature, level] as [Feature, AccessLevel] });
+
+export type BuilderTypes = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;

@@ -1,0 +1,35 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from './config.js';
+import type { Rights } from './modules/access/access.js';
+import type { Mailer } from './modules/mail/mailer.js';
+import type { PubSub } from './realtime/pubsub.js';
+import type { Logger } from './shared/logger.js';
+
+/** Who is calling: loaded once per operation from the bearer token. */
+export interface Viewer {
+  userId: string;
+  accountId: string;
+  email: string;
+  isOwner: boolean;
+  rights: Rights;
+  sessionId: string;
+}
+
+/** Long-lived parts of the running app, shared by every operation. */
+export interface AppServices {
+  config: Config;
+  orm: MikroORM;
+  pubsub: PubSub;
+  mailer: Mailer;
+  logger: Logger;
+}
+
+export interface Context {
+  app: AppServices;
+  /** A fork of the identity map for this operation only. */
+  em: EntityManager;
+  viewer: Viewer | null;
+  ip: string | null;
+}
+
+export type AuthedContext = Context & { viewer: Viewer };

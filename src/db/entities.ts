@@ -1,0 +1,7 @@
+import { Account } from '../modules/account/account.entity.js';
+import { AuditEntry, SecurityEvent } from '../modules/audit/audit.entity.js';
+import { OutboxMessage } from '../modules/mail/outbox.entity.js';
+import { Invitation, LoginThrottle, SessionToken, User } from '../modules/users/user.entity.js';
+
+/** Every entity MikroORM knows; each module owns its own definitions. */
+export const ENTITIES = [Account, User, SessionToken, Invitation, LoginThrottle, AuditEntry, SecurityEvent, OutboxMessage];

@@ -1,0 +1,10 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261123111533_Initial } from '../../migrations/Migration20261123111533_Initial.js';
+
+/**
+ * Migrations imported statically: MikroORM would otherwise import the files with Node's own
+ * loader, which rejects `.ts` under vitest. Add each new migration here, in order.
+ */
+export const migrationsList: MigrationObject[] = [
+  { name: 'Migration20261123111533_Initial', class: Migration20261123111533_Initial },
+];

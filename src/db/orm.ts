@@ -1,0 +1,36 @@
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { migrationsList } from './migrations-list.js';
+import { ENTITIES } from './entities.js';
+
+/** MikroORM options for one database URL; migrations are listed statically (see STACK-NOTES). */
+export function ormOptions(clientUrl: string, opts: { debug?: boolean; pool?: number } = {}): Options {
+  return {
+    clientUrl,
+    entities: ENTITIES,
+    extensions: [Migrator],
+    debug: opts.debug ?? false,
+    pool: { min: 0, max: opts.pool ?? 10 },
+    // The code never relies on implicit global context: every request forks its own manager.
+    allowGlobalContext: false,
+    forceUtcTimezone: true,
+    migrations: {
+      path: 'migrations',
+      pathTs: 'migrations',
+      tableName: 'mikro_orm_migrations',
+      migrationsList,
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      emit: 'ts',
+    },
+  };
+}
+
+export async function openOrm(clientUrl: string, opts?: { debug?: boolean; pool?: number }): Promise<MikroORM> {
+  return MikroORM.init(ormOptions(clientUrl, opts));
+}
+
+export async function migrate(orm: MikroORM): Promise<void> {
+  await orm.getMigrator().up();
+}

@@ -1,0 +1,28 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+
+/** The tenant: every row of every table belongs to one account. */
+export interface AccountSettings {
+  uniqueKey: string;
+  rejectDuplicates: boolean;
+  scoreIntervalHours: number;
+}
+
+export const DEFAULT_SETTINGS: AccountSettings = {
+  uniqueKey: 'email',
+  rejectDuplicates: false,
+  scoreIntervalHours: 24,
+};
+
+export const Account = defineEntity({
+  name: 'Account',
+  tableName: 'account',
+  properties: {
+    id: p.uuid().primary().defaultRaw('gen_random_uuid()'),
+    name: p.string().length(200),
+    settings: p.json<AccountSettings>(),
+    createdAt: p.datetime().defaultRaw('now()'),
+  },
+});
+
+
+export type AccountRow = InferEntity<typeof Account>;

@@ -1,0 +1,173 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Context } from '../../context.js';
+import { AppError } from '../../shared/errors.js';
+import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
+import { atLeast, type Feature } from '../access/access.js';
+import { AuditEntry, type AuditEntryRow } from './audit.entity.js';
+
+/** What a mutation says it did; the who, where and when are filled in by `mutate`. */
+export interface AuditInput {
+  action: string;
+  feature: Feature | null;
+  objectType?: string | null;
+  objectId?: string | null;
+  diff?: Record<string, unknown> | null;
+  /** For public mutations (signUp, acceptInvitation): the account and user acting. */
+  accountId?: string;
+  userId?: string;
+  userEmail?: string;
+}
+
+/** An entry as stored and as streamed to subscribers (plain JSON, so it can cross Redis). */
+export interface AuditEntryEvent {
+  id: string;
+  accountId: string;
+  userId: string | null;
+  userEmail: string | null;
+  action: string;
+  feature: string | null;
+  objectType: string | null;
+  objectId: string | null;
+  diff: Record<string, unknown> | null;
+  ip: string | null;
+  createdAt: string;
+}
+
+export interface Tx {
+  em: EntityManager;
+  audit(entry: AuditInput): void;
+}
+
+/**
+ * Runs one mutation: its changes and its history entries commit in one transaction, or neither
+ * does; subscribers hear of the entries only after the commit.
+ */
+export async function mutate<T>(ctx: Context, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const entries: AuditEntryRow[] = [];
+  const result = await ctx.em.transactional(async (em) => {
+    const pending: AuditInput[] = [];
+    const value = await fn({ em, audit: (e) => pending.push(e) });
+    for (const e of pending) {
+      const accountId = e.accountId ?? ctx.viewer?.accountId;
+      if (!accountId) throw new Error(`audit entry ${e.action} has no account`);
+      entries.push(
+        em.create(AuditEntry, {
+          account: accountId,
+          userId: e.userId ?? ctx.viewer?.userId ?? null,
+          userEmail: e.userEmail ?? ctx.viewer?.email ?? null,
+          action: e.action,
+          feature: e.feature,
+          objectType: e.objectType ?? null,
+          objectId: e.objectId ?? null,
+          diff: e.diff ?? null,
+          ip: ctx.ip,
+          createdAt: new Date(),
+        }),
+      );
+    }
+    return value;
+  });
+  for (const entry of entries) {
+    const event = toEvent(entry);
+    ctx.app.pubsub.publish('audit', event.accountId, event);
+  }
+  return result;
+}
+
+export function toEvent(e: AuditEntryRow): AuditEntryEvent {
+  return {
+    id: String(e.id),
+    accountId: typeof e.account === 'string' ? e.account : e.account.id,
+    userId: e.userId ?? null,
+    userEmail: e.userEmail ?? null,
+    action: e.action,
+    feature: e.feature ?? null,
+    objectType: e.objectType ?? null,
+    objectId: e.objectId ?? null,
+    diff: e.diff ?? null,
+    ip: e.ip ?? null,
+    createdAt: new Date(e.createdAt).toISOString(),
+  };
+}
+
+/** `{ field: { from, to } }` for the keys whose value changed. */
+export function diffOf<T extends object>(before: T, after: Partial<T>): Record<string, { from: unknown; to: unknown }> {
+  const diff: Record<string, { from: unknown; to: unknown }> = {};
+  for (const key of Object.keys(after) as (keyof T)[]) {
+    const from = before[key];
+    const to = after[key];
+    if (to !== undefined && JSON.stringify(from) !== JSON.stringify(to)) diff[key as string] = { from, to };
+  }
+  return diff;
+}
+
+export interface AuditFilter {
+  userId?: string | null;
+  feature?: Feature | null;
+  action?: string | null;
+  objectType?: string | null;
+  objectId?: string | null;
+  from?: Date | null;
+  to?: Date | null;
+}
+
+/** A user reads their own history; reading anyone else's needs USERS >= GUEST. */
+export function canReadOthersHistory(ctx: Context): boolean {
+  return ctx.viewer !== null && atLeast(ctx.viewer.rights.USERS, 'GUEST');
+}
+
+export async function listAudit(
+  ctx: Context & { viewer: NonNullable<Context['viewer']> },
+  filter: AuditFilter,
+  first: number | null | undefined,
+  after: string | null | undefined,
+): Promise<Page<AuditEntryEvent>> {
+  const size = pageSize(first);
+  const afterId = decodeCursor(after);
+  let userId = filter.userId ?? null;
+  if (!canReadOthersHistory(ctx)) {
+    if (userId && userId !== ctx.viewer.userId) {
+      throw new AppError('FORBIDDEN', "Reading another user's history needs USERS at GUEST or above");
+    }
+    userId = ctx.viewer.userId;
+  }
+  const where: string[] = ['account_id = ?'];
+  const params: unknown[] = [ctx.viewer.accountId];
+  const add = (sql: string, value: unknown) => {
+    where.push(sql);
+    params.push(value);
+  };
+  if (userId) add('user_id::text = ?', userId);
+  if (filter.feature) add('feature = ?', filter.feature);
+  if (filter.action) add('action = ?', filter.action);
+  if (filter.objectType) add('object_type = ?', filter.objectType);
+  if (filter.objectId) add('object_id = ?', filter.objectId);
+  if (filter.from) add('created_at >= ?', filter.from);
+  if (filter.to) add('created_at < ?', filter.to);
+  if (afterId) {
+    if (!/^\d+$/.test(afterId)) throw new AppError('BAD_USER_INPUT', 'after: not a cursor returned by this API');
+    add('id < ?', afterId);
+  }
+  params.push(size + 1);
+  const rows = await ctx.em.getConnection().execute<Record<string, unknown>[]>(
+    `select id, account_id, user_id, user_email, action, feature, object_type, object_id, diff, ip, created_at
+       from audit_entry where ${where.join(' and ')} order by id desc limit ?`,
+    params,
+  );
+  const events = rows.map(
+    (r): AuditEntryEvent => ({
+      id: String(r.id),
+      accountId: r.account_id as string,
+      userId: (r.user_id as string | null) ?? null,
+      userEmail: (r.user_email as string | null) ?? null,
+      action: r.action as string,
+      feature: (r.feature as string | null) ?? null,
+      objectType: (r.object_type as string | null) ?? null,
+      objectId: (r.object_id as string | null) ?? null,
+      diff: (r.diff as Record<string, unknown> | null) ?? null,
+      ip: (r.ip as string | null) ?? null,
+      createdAt: new Date(r.created_at as string).toISOString(),
+    }),
+  );
+  return toPage(events, size, (e) => e.id);
+}

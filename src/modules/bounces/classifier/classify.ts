@@ -1,0 +1,156 @@
+/**
+ * Bounce classifier entry point: reads a raw bounce (or a bare SMTP reply) and returns one result
+ * per failed recipient. Pure: no I/O besides parsing the given string.
+ */
+import { type DsnRecipient, parseDsnFields } from './dsn.js';
+import { feedbackRecipients, isAutoReply, isFeedbackReport, looksLikeBounce, sesRecipients } from './formats.js';
+import { commandIn, explanationOf, recipientsInText, serverReplyIn } from './free-text.js';
+import { addressesIn, type ParsedBounce, parseBounce } from './parse.js';
+import { decideReason, type Evidence } from './reasons.js';
+import { findReplyCode, findStatus, normaliseStatus } from './status.js';
+import { type BounceClassification, hardFor, typeFor } from './types.js';
+
+export type { BounceClassification, BounceType } from './types.js';
+export { BOUNCE_TYPES, hardFor, REASON_TYPE, typeFor } from './types.js';
+
+function result(
+  recipient: string | null,
+  ev: Evidence,
+  diagnostic: string | null,
+  reason = decideReason(ev),
+): BounceClassification {
+  return {
+    recipient,
+    status: ev.status,
+    replyCode: ev.replyCode,
+    reason,
+    hard: hardFor(reason, ev.status, ev.replyCode),
+    type: typeFor(reason),
+    diagnostic: diagnostic?.replace(/\s+/g, ' ').trim() || null,
+  };
+}
+
+const SMTP_REPLY = /^\s*(?:[245]\d\d[\s-]|#?[245]\.\d{1,3}\.\d{1,3}\b)/;
+
+/** A bare SMTP reply ("550 5.1.1 <bob@x>: ... User unknown"), or [] for anything else. */
+function classifyReply(text: string): BounceClassification[] {
+  if (!SMTP_REPLY.test(text)) return [];
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  const ev: Evidence = {
+    diagnostic: oneLine,
+    status: findStatus(oneLine),
+    replyCode: findReplyCode(oneLine),
+    command: commandIn(oneLine),
+    action: null,
+    diagnosticType: 'smtp',
+  };
+  return [result(addressesIn(oneLine)[0] ?? null, ev, oneLine)];
+}
+
+/** Whether the input starts like an email message (a header line). */
+function looksLikeMessage(text: string): boolean {
+  return /^(?:From [^\n]*\n)?[!-9;-~]+:[ \t]*\S?/.test(text) && /\n\r?\n/.test(text);
+}
+
+function fromDsn(mail: ParsedBounce, dsn: DsnRecipient[], humanText: string): BounceClassification[] {
+  const exclude = new Set([...mail.to, ...mail.from]);
+  const blocks = recipientsInText(humanText, exclude);
+  return dsn.map((r) => {
+    const block = blocks.find((b) => b.recipient !== null && b.recipient === r.recipient)?.block ?? '';
+    const statusComment = /\((.+)\)/.exec(r.status ?? '')?.[1] ?? null;
+    const diagnostic = r.diagnostic ?? (block ? serverReplyIn(block, r.recipient) : null) ?? statusComment;
+    const status = normaliseStatus(r.status) ?? findStatus(diagnostic);
+    const ev: Evidence = {
+      diagnostic: [diagnostic, statusComment].filter(Boolean).join(' '),
+      status,
+      replyCode: findReplyCode(r.diagnostic) ?? findReplyCode(block),
+      command: commandIn(`${r.diagnostic ?? ''}\n${block}`),
+      action: r.action,
+      diagnosticType: r.diagnosticType,
+    };
+    return result(r.recipient, ev, diagnostic);
+  });
+}
+
+function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] {
+  const exclude = new Set([...mail.to, ...mail.from]);
+  const failed = addressesIn((mail.headers.get('x-failed-recipients') ?? []).join(', '));
+  let found = recipientsInText(text, exclude);
+  if (failed.length > 0) {
+    found = failed.map((recipient) => ({
+      recipient,
+      block: found.find((f) => f.recipient === recipient)?.block ?? explanationOf(text),
+    }));
+  }
+  return found.map(({ recipient, block }) => {
+    const diagnostic = serverReplyIn(block, recipient);
+    const ev: Evidence = {
+      diagnostic: block,
+      status: findStatus(diagnostic) ?? findStatus(block),
+      replyCode: findReplyCode(diagnostic),
+      command: commandIn(block),
+      action: /delayed|warning|will be retried|not yet been delivered/i.test(block) ? 'delayed' : null,
+      diagnosticType: 'smtp',
+    };
+    return result(recipient, ev, diagnostic);
+  });
+}
+
+/** Classifies a raw bounce message (or a bare SMTP reply): one result per failed recipient. */
+export async function classifyBounce(raw: string): Promise<BounceClassification[]> {
+  const input = raw.replace(/^\uFEFF/, '').trim();
+  if (input === '') return [];
+  if (!looksLikeMessage(input)) return classifyReply(input);
+
+  let mail: ParsedBounce;
+  try {
+    mail = await parseBounce(input);
+  } catch {
+    return classifyReply(input);
+  }
+
+  if (isFeedbackReport(mail)) {
+    return feedbackRecipients(mail).map((f) => ({
+      ...result(f.recipient, emptyEvidence(), f.diagnostic, 'feedback'),
+      feedbackType: f.feedbackType,
+    }));
+  }
+
+  const ses = sesRecipients(mail.text);
+  if (ses) {
+    return ses.map((s) => {
+      if (s.kind === 'complaint') {
+        return { ...result(s.recipient, emptyEvidence(), null, 'feedback'), feedbackType: s.feedbackType };
+      }
+      const ev: Evidence = {
+        ...emptyEvidence(),
+        diagnostic: s.diagnostic,
+        status: normaliseStatus(s.status),
+        replyCode: findReplyCode(s.diagnostic?.replace(/^\s*smtp;\s*/i, '')),
+        action: s.action,
+      };
+      return result(s.recipient, ev, s.diagnostic?.replace(/^\s*smtp;\s*/i, '') ?? null);
+    });
+  }
+
+  const reportParts = mail.parts.filter((p) => /delivery-status/.test(p.contentType));
+  const textParts = mail.parts.filter((p) => p.contentType.startsWith('text/plain')).map((p) => p.text);
+  const humanText = [mail.text, ...textParts].join('\n');
+  let dsn = reportParts.flatMap((p) => parseDsnFields(p.text));
+  if (dsn.length === 0) dsn = parseDsnFields(humanText);
+  dsn = dsn.filter((r) => r.action !== 'delivered' && r.action !== 'relayed' && r.action !== 'expanded');
+  if (dsn.some((r) => r.recipient)) return fromDsn(mail, dsn, humanText);
+
+  const explanation = explanationOf(humanText);
+  if (looksLikeBounce(mail, explanation)) return fromFreeText(mail, humanText);
+
+  if (isAutoReply(mail)) {
+    const ev: Evidence = { ...emptyEvidence(), diagnostic: mail.text };
+    return [result(mail.from[0] ?? null, ev, mail.subject || null, 'vacation')];
+  }
+  return [];
+}
+
+function emptyEvidence(): Evidence {
+  return { diagnostic: null, status: null, replyCode: null, command: null, action: null, diagnosticType: null };
+}

@@ -1,0 +1,159 @@
+/**
+ * Plain-text bounces (Postfix, Sendmail, Exim, qmail, Exchange, Gmail, Yahoo...): finding the
+ * failed recipients and what the servers said about each of them in the human-readable text.
+ */
+import { addressesIn } from './parse.js';
+import type { SmtpCommand } from './reasons.js';
+
+export interface TextRecipient {
+  recipient: string | null;
+  /** the part of the text that talks about this recipient */
+  block: string;
+}
+
+/** Lines that start the copy of the returned message: what follows is not the explanation. */
+const ORIGINAL_MESSAGE_MARKERS: readonly RegExp[] = [
+  /^\s*-+\s*(?:this is a )?copy of (?:the|your) message/i,
+  /^\s*-*\s*(?:below this line is|enclosed is) a copy of the message/i,
+  /^\s*-*\s*original message(?: follows| header| headers| info)?\s*-*:?\s*$/i,
+  /^\s*-*\s*original message follows/i,
+  /^\s*-*\s*original mail(?: info)?/i,
+  /^\s*-*\s*the (?:header|headers|text) of the original message/i,
+  /^\s*-*\s*(?:unsent|returned|undelivered) message follows/i,
+  /^\s*-*\s*message headers follow/i,
+  /^\s*-*\s*included is a copy of the message header/i,
+  /^\s*-*\s*original message header/i,
+  /^\s*-+\s*$/,
+  /^(?:Received|Return-Path|DKIM-Signature|X-Received|Delivered-To|Authentication-Results|Message-ID|MIME-Version):/i,
+];
+
+/** Cuts a bounce text before the copy of the returned message. */
+export function explanationOf(text: string): string {
+  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  const out: string[] = [];
+  for (const [i, line] of lines.entries()) {
+    if (i > 0 && ORIGINAL_MESSAGE_MARKERS.some((re) => re.test(line))) {
+      // A line of dashes alone only counts when message headers follow it.
+      if (!/^\s*-+\s*$/.test(line)) break;
+      const next = lines.slice(i + 1).find((l) => l.trim() !== '') ?? '';
+      if (/^[\w-]+:\s/.test(next)) break;
+    }
+    out.push(line);
+  }
+  return out.join('\n');
+}
+
+/** Addresses of the sender side that show up in bounce texts: never failed recipients. */
+function senderSideAddresses(text: string): Set<string> {
+  const out = new Set<string>();
+  const patterns = [
+    /mail from:?\s*<?([^\s<>]+@[^\s<>]+?)>?(?=[\s>:]|$)/gi,
+    /envelope-from\s*<?([^\s<>]+@[^\s<>]+?)>?(?=[\s>)]|$)/gi,
+    /(?:^|\n)\s*(?:from|sender|original sender|return-path|reply-to)\s*:\s*[^\n<]*<?([^\s<>]+@[^\s<>]+?)>?\s*(?:\n|$)/gi,
+    /(?:ultimately )?generated from\s+<?([^\s<>()]+@[^\s<>()]+?)>?\)?/gi,
+    /message sent by\s*\n?\s*<?([^\s<>]+@[^\s<>]+?)>?(?=\s|$)/gi,
+    /from:\s*<([^\s<>]+@[^\s<>]+)>/gi,
+  ];
+  for (const re of patterns) {
+    for (const m of text.matchAll(re)) out.add(m[1].toLowerCase());
+  }
+  return out;
+}
+
+const ROBOT_LOCAL = /^(?:mailer-daemon|mail-daemon|mailerdaemon|daemon|bounces?|no-?reply|double-bounce)$/i;
+
+/** Finds the failed recipients of a plain-text bounce and the text block about each. */
+export function recipientsInText(text: string, exclude: ReadonlySet<string>): TextRecipient[] {
+  const explanation = explanationOf(text);
+  const lines = explanation.split('\n');
+  const senders = senderSideAddresses(explanation);
+  const isCandidate = (a: string) => !exclude.has(a) && !senders.has(a) && !ROBOT_LOCAL.test(a.split('@')[0]);
+
+  const firstLine = new Map<string, number>();
+  const leading: string[] = [];
+  const anywhere: string[] = [];
+  for (const [i, line] of lines.entries()) {
+    const found = addressesIn(line);
+    for (const a of found) {
+      if (!isCandidate(a)) continue;
+      if (!firstLine.has(a)) {
+        firstLine.set(a, i);
+        anywhere.push(a);
+      }
+    }
+    // An address that opens its line ("  bob@x", "<bob@x>:", "\"bob@x\":", "Recipient: <bob@x>").
+    const lead = /^\s*(?:(?:recipient|to|address|rcpt|for)\s*:\s*)?[<"'(]?(\S+)/i.exec(line);
+    const a = lead ? addressesIn(lead[1])[0] : undefined;
+    if (a && lead && lead[1].toLowerCase().replace(/^[<"'(]+/, '').startsWith(a) && isCandidate(a) && !leading.includes(a)) {
+      leading.push(a);
+    }
+  }
+  const chosen = leading.length > 0 ? leading : anywhere;
+  if (chosen.length === 0) return [{ recipient: null, block: explanation }];
+
+  const starts = chosen.map((a) => firstLine.get(a) ?? 0);
+  return chosen.map((recipient, k) => {
+    const from = starts[k];
+    const nextStarts = starts.filter((s) => s > from);
+    const to = nextStarts.length > 0 ? Math.min(...nextStarts) : lines.length;
+    let block = lines.slice(from, to).join('\n');
+    if (block.replace(new RegExp(escapeRe(recipient), 'gi'), '').replace(/[\s<>"':;,.()[\]]/g, '').length < 8) {
+      // Nothing said after the address: the reason is elsewhere in the text (often before it).
+      block = explanation;
+    }
+    return { recipient, block };
+  });
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The SMTP command at which a session failed, from the wording of a bounce. */
+export function commandIn(text: string): SmtpCommand {
+  const t = text.toLowerCase();
+  const rules: ReadonlyArray<[RegExp, SmtpCommand]> = [
+    [/\b(?:after|in reply to|our)\s+(?:the\s+)?(?:end of data|final data|data(?: command)?\b)|\[data\]|\(data\)|>>> data/, 'DATA'],
+    [/\b(?:after|in reply to|our|for)\s+rcpt(?: to)?\b|>>> rcpt|\[rcpt_to\]|smtp:rcpt|does not like recipient|rcpt to:<|sent <<< rcpt/, 'RCPT'],
+    [/\b(?:after|in reply to|our)\s+mail(?: from)?\b|>>> mail from|\[mail_from\]|sender was rejected/, 'MAIL'],
+    [/\b(?:after|in reply to|our)\s+(?:ehlo|helo)\b|>>> (?:ehlo|helo)|my name was rejected/, 'HELO'],
+    [/after initial connection|greeting|connected to .* but (?:connection|greeting) (?:died|failed)|after connect/, 'CONN'],
+  ];
+  for (const [re, command] of rules) {
+    if (re.test(t)) return command;
+  }
+  const line = /smtp command\s*\n+\s*(data|rcpt|mail|helo|ehlo)\b/i.exec(text);
+  if (line) {
+    const c = line[1].toUpperCase();
+    return c === 'EHLO' ? 'HELO' : (c as SmtpCommand);
+  }
+  return null;
+}
+
+/**
+ * The part of a text block that the remote server said: from the first SMTP reply line, or
+ * after "said:", else the block itself without its address line; white space collapsed.
+ */
+export function serverReplyIn(block: string, recipient: string | null): string | null {
+  const text = block.replace(/\r\n?/g, '\n');
+  const said = /(?:said|returned was|error message|with the following error message|server message|failed with)\s*:\s*([\s\S]+)/i.exec(
+    text,
+  );
+  let reply: string | null = null;
+  if (said) {
+    reply = said[1];
+  } else {
+    const m = /(?:^|\n)\s*((?:[45]\d\d[\s-]+|#?[45]\.\d{1,3}\.\d{1,3}\s)[\s\S]*)/.exec(text);
+    if (m) reply = m[1];
+  }
+  if (reply === null) {
+    reply = text;
+    if (recipient) {
+      const lines = text.split('\n');
+      const rest = lines.filter((l) => l.trim() !== '' && l.replace(/[\s<>"':;,.()[\]]/g, '') !== recipient);
+      reply = rest.join('\n');
+    }
+  }
+  const collapsed = reply.replace(/\s+/g, ' ').trim();
+  return collapsed === '' ? null : collapsed.slice(0, 1000);
+}

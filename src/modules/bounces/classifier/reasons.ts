@@ -1,0 +1,143 @@
+/**
+ * Deciding the reason of one failed recipient from what the bounce says about it: the diagnostic
+ * text, the enhanced status code, the SMTP reply code, the SMTP command that failed and the DSN
+ * action. Same spirit as Sisimai: wording first for the reasons whose wording is specific, the
+ * status code when it is specific, then vaguer wording, then the status class.
+ */
+import { matches, normalise } from './phrases.js';
+import { reasonOfStatus, WEAK_REASONS } from './status.js';
+
+/** SMTP command at which the session failed, when known. */
+export type SmtpCommand = 'CONN' | 'HELO' | 'MAIL' | 'RCPT' | 'DATA' | null;
+
+export interface Evidence {
+  diagnostic: string | null;
+  status: string | null;
+  replyCode: string | null;
+  command: SmtpCommand;
+  /** DSN Action field, lower-cased: failed, delayed, expired, delivered, relayed... */
+  action: string | null;
+  /** Type of the Diagnostic-Code field: smtp, x-unix, x-postfix... */
+  diagnosticType: string | null;
+}
+
+const BEFORE_DATA = new Set<SmtpCommand>(['CONN', 'HELO', 'MAIL', 'RCPT']);
+
+type Probe = (t: string, code: string, ev: Evidence) => boolean;
+
+/** A reason is chosen when its status code says so or its wording is found. */
+const byCodeOrText =
+  (reason: string): Probe =>
+  (t, code) =>
+    code === reason || matches(reason, t);
+
+/**
+ * First pass: reasons whose wording (or status code) is specific enough to be trusted whatever
+ * else the status code says. Order matters: the first that agrees wins.
+ */
+const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
+  ['mailboxfull', byCodeOrText('mailboxfull')],
+  ['mesgtoobig', byCodeOrText('mesgtoobig')],
+  ['exceedlimit', byCodeOrText('exceedlimit')],
+  ['suspend', byCodeOrText('suspend')],
+  ['hasmoved', byCodeOrText('hasmoved')],
+  ['norelaying', (t) => matches('norelaying', t)],
+  ['authfailure', byCodeOrText('authfailure')],
+  [
+    'userunknown',
+    (t, code, ev) => {
+      if (code === 'userunknown') {
+        // A 5.1.1 that actually talks about something else.
+        return !['norelaying', 'blocked', 'mailboxfull', 'hasmoved', 'rejected', 'notaccept'].some((r) =>
+          matches(r, t),
+        );
+      }
+      if (code === 'suspend') return false;
+      // Wording alone counts unless the session failed at another step than RCPT TO: an
+      // "unknown user" after DATA is a filter on the recipient's side (see filtered).
+      return (ev.command === null || ev.command === 'RCPT') && matches('userunknown', t);
+    },
+  ],
+  [
+    'filtered',
+    (t, code, ev) => {
+      if (code === 'suspend') return false;
+      if (code === 'filtered') return matches('userunknown', t) || matches('filtered', t);
+      if (ev.command && BEFORE_DATA.has(ev.command)) return false;
+      if (matches('filtered', t)) return true;
+      // "Unknown user" after DATA (or at an unknown step): the recipient filters the sender.
+      return matches('userunknown', t);
+    },
+  ],
+  ['requireptr', byCodeOrText('requireptr')],
+  ['notcompliantrfc', (t) => matches('notcompliantrfc', t)],
+  ['badreputation', (t) => matches('badreputation', t)],
+  [
+    'rejected',
+    (t, code, ev) => {
+      if (code === 'rejected') return true;
+      if (!matches('rejected', t)) return false;
+      if (ev.command === 'MAIL') return true;
+      if (ev.command === 'DATA') return code !== 'userunknown';
+      return code === '' || code === 'onhold' || code === 'securityerror' || code === 'systemerror';
+    },
+  ],
+  ['hostunknown', byCodeOrText('hostunknown')],
+  ['spamdetected', byCodeOrText('spamdetected')],
+  ['speeding', (t) => matches('speeding', t)],
+  ['toomanyconn', byCodeOrText('toomanyconn')],
+  ['blocked', byCodeOrText('blocked')],
+];
+
+/** Second pass, for vaguer wording, used when the status code did not settle the matter. */
+const SECOND_PASS = [
+  'mailboxfull',
+  'authfailure',
+  'badreputation',
+  'speeding',
+  'spamdetected',
+  'virusdetected',
+  'policyviolation',
+  'norelaying',
+  'expired',
+  'systemerror',
+  'networkerror',
+  'suspend',
+  'contenterror',
+  'systemfull',
+  'notaccept',
+  'failedstarttls',
+  'securityerror',
+  'suppressed',
+  'mailererror',
+];
+
+/** Decides the reason of one failed recipient. */
+export function decideReason(ev: Evidence): string {
+  const t = normalise(ev.diagnostic);
+  const code = reasonOfStatus(ev.status);
+  if (code === 'delivered' || ev.action === 'delivered' || ev.action === 'relayed') return 'delivered';
+
+  const type = (ev.diagnosticType ?? 'smtp').toLowerCase();
+  if (type === 'smtp') {
+    for (const [reason, probe] of FIRST_PASS) {
+      if (probe(t, code, ev)) return reason;
+    }
+  }
+
+  if (code !== '' && !WEAK_REASONS.has(code) && type === 'smtp') return code;
+  for (const reason of SECOND_PASS) {
+    if (matches(reason, t)) return reason;
+  }
+  if (code !== '') return code;
+
+  const subject = (ev.status ?? '').slice(0, 3);
+  if (subject === '5.6' || subject === '4.6') return 'contenterror';
+  if (subject === '5.7' || subject === '4.7') return 'securityerror';
+  if (type.startsWith('x-unix')) return 'mailererror';
+  if (matches('syntaxerror', t) || /^50[0-4]$/.test(ev.replyCode ?? '')) return 'syntaxerror';
+  if (ev.action === 'delayed' || ev.action === 'expired') return 'expired';
+  if (ev.command === 'HELO' || ev.command === 'CONN') return 'blocked';
+  if (matches('vacation', t)) return 'vacation';
+  return t ? 'onhold' : 'undefined';
+}

@@ -1,0 +1,52 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import nodemailer, { type Transporter } from 'nodemailer';
+import { OutboxMessage } from './outbox.entity.js';
+
+export interface Mail {
+  accountId: string | null;
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+/**
+ * Sends mail through SMTP_URL, or, with none configured, keeps it in the local outbox table so
+ * a new install works and the owner can read what was sent. Callers send inside their
+ * transaction: a mail that cannot be handed over rolls the change back with it.
+ */
+export interface Mailer {
+  readonly kind: 'smtp' | 'outbox';
+  send(em: EntityManager, mail: Mail): Promise<void>;
+  close(): void;
+}
+
+export const FROM = 'Cible <no-reply@cible.local>';
+
+export function createMailer(smtpUrl: string | null): Mailer {
+  if (!smtpUrl) {
+    return {
+      kind: 'outbox',
+      async send(em, mail) {
+        em.create(OutboxMessage, {
+          account: mail.accountId,
+          to: mail.to,
+          subject: mail.subject,
+          text: mail.text,
+          html: mail.html ?? null,
+          createdAt: new Date(),
+        });
+        await em.flush();
+      },
+      close() {},
+    };
+  }
+  const transport: Transporter = nodemailer.createTransport(smtpUrl);
+  return {
+    kind: 'smtp',
+    async send(_em, mail) {
+      await transport.sendMail({ from: FROM, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
+    },
+    close: () => transport.close(),
+  };
+}

@@ -1,0 +1,21 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { Account } from '../account/account.entity.js';
+
+/** Mail kept locally when no SMTP_URL is configured; the owner reads it through `outbox`. */
+export const OutboxMessage = defineEntity({
+  name: 'OutboxMessage',
+  tableName: 'outbox_message',
+  properties: {
+    id: p.bigint('string').primary().autoincrement(),
+    account: () => p.manyToOne(Account).deleteRule('cascade').nullable(),
+    to: p.string().length(320),
+    subject: p.string().length(300),
+    text: p.text(),
+    html: p.text().nullable(),
+    createdAt: p.datetime().defaultRaw('now()'),
+  },
+  indexes: [{ properties: ['account', 'id'] }],
+});
+
+
+export type OutboxMessageRow = InferEntity<typeof OutboxMessage>;

@@ -1,0 +1,48 @@
+import { builder } from '../../builder.js';
+import { decodeCursor, pageSize, toPage, connection } from '../../shared/pagination.js';
+import { badInput } from '../../shared/errors.js';
+
+interface OutboxRow {
+  id: string;
+  to: string;
+  subject: string;
+  text: string;
+  createdAt: Date;
+}
+
+const OutboxMessageRef = builder.objectRef<OutboxRow>('OutboxMessage').implement({
+  description: 'A mail kept in the local outbox because no SMTP_URL is configured.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    to: t.exposeString('to'),
+    subject: t.exposeString('subject'),
+    text: t.exposeString('text'),
+    createdAt: t.field({ type: 'DateTime', resolve: (m) => m.createdAt }),
+  }),
+});
+
+builder.queryField('outbox', (t) =>
+  t.withAuth({ owner: true }).field({
+    type: connection('OutboxMessage', OutboxMessageRef),
+    description: "The account's local outbox, newest first (owner only). Empty when mail goes to SMTP_URL.",
+    args: { first: t.arg.int({ required: false }), after: t.arg.string({ required: false }) },
+    resolve: async (_root, args, ctx) => {
+      const size = pageSize(args.first);
+      const after = decodeCursor(args.after);
+      if (after !== null && !/^\d+$/.test(after)) throw badInput('after: not a cursor returned by this API');
+      const rows = await ctx.em.getConnection().execute<Record<string, unknown>[]>(
+        `select id, "to", subject, text, created_at from outbox_message
+          where account_id = ? ${after ? 'and id < ?' : ''} order by id desc limit ?`,
+        after ? [ctx.viewer.accountId, after, size + 1] : [ctx.viewer.accountId, size + 1],
+      );
+      const nodes = rows.map((r) => ({
+        id: String(r.id),
+        to: r.to as string,
+        subject: r.subject as string,
+        text: r.text as string,
+        createdAt: new Date(r.created_at as string),
+      }));
+      return toPage(nodes, size, (m) => m.id);
+    },
+  }),
+);

@@ -1,0 +1,203 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Context, Viewer } from '../../context.js';
+import { AppError, badInput, conflict } from '../../shared/errors.js';
+import { completeRights, ownerRights } from '../access/access.js';
+import { Account, DEFAULT_SETTINGS } from '../account/account.entity.js';
+import { recordSecurityEvent } from '../audit/security-log.js';
+import { mutate } from '../audit/audit.service.js';
+import {
+  checkName,
+  checkPassword,
+  dummyHash,
+  hashPassword,
+  hashSecret,
+  newSecret,
+  normaliseEmail,
+  verifyPassword,
+} from './credentials.js';
+import { Invitation, SessionToken, User, type UserRow } from './user.entity.js';
+
+export const SESSION_DAYS = 30;
+/** Failed logins for one email within the window before it is refused for LOCK_MINUTES. */
+export const MAX_FAILURES = 5;
+export const WINDOW_MINUTES = 15;
+export const LOCK_MINUTES = 15;
+
+export interface AuthResult {
+  token: string;
+  user: UserRow;
+}
+
+/** Loads the viewer of a bearer token: a live session of an active user, or null. */
+export async function viewerFromToken(em: EntityManager, token: string): Promise<Viewer | null> {
+  if (!token || token.length > 200) return null;
+  const rows = await em.getConnection().execute<Record<string, unknown>[]>(
+    `select s.id as session_id, u.id, u.account_id, u.email, u.is_owner, u.rights
+       from session_token s join app_user u on u.id = s.user_id
+      where s.token_hash = ? and s.revoked_at is null and s.expires_at > now() and u.status = 'ACTIVE'`,
+    [hashSecret(token)],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  const isOwner = r.is_owner as boolean;
+  return {
+    userId: r.id as string,
+    accountId: r.account_id as string,
+    email: r.email as string,
+    isOwner,
+    rights: isOwner ? ownerRights() : completeRights(r.rights as Record<string, string>),
+    sessionId: r.session_id as string,
+  };
+}
+
+export function openSession(em: EntityManager, user: UserRow, ip: string | null): string {
+  const { token, hash } = newSecret('cib');
+  em.create(SessionToken, {
+    user,
+    tokenHash: hash,
+    createdAt: new Date(),
+    expiresAt: new Date(Date.now() + SESSION_DAYS * 86_400_000),
+    ip,
+  });
+  return token;
+}
+
+export async function emailTaken(em: EntityManager, email: string): Promise<boolean> {
+  const rows = await em
+    .getConnection()
+    .execute(`select 1 from app_user where lower(email) = ? and status <> 'DELETED' limit 1`, [email]);
+  return rows.length > 0;
+}
+
+export async function signUp(
+  ctx: Context,
+  input: { accountName: string; name: string; email: string; password: string },
+): Promise<AuthResult> {
+  const email = normaliseEmail(input.email);
+  const name = checkName(input.name);
+  const accountName = checkName(input.accountName, 'accountName');
+  checkPassword(input.password);
+  const passwordHash = await hashPassword(input.password);
+  return mutate(ctx, async ({ em, audit }) => {
+    if (await emailTaken(em, email)) throw conflict('A user with this email already exists', { field: 'email' });
+    const account = em.create(Account, { name: accountName, settings: { ...DEFAULT_SETTINGS }, createdAt: new Date() });
+    const now = new Date();
+    const user = em.create(User, {
+      account,
+      email,
+      name,
+      phone: null,
+      passwordHash,
+      status: 'ACTIVE',
+      isOwner: true,
+      rights: ownerRights(),
+      createdAt: now,
+      updatedAt: now,
+    });
+    await em.flush();
+    const token = openSession(em, user, ctx.ip);
+    audit({
+      action: 'signUp',
+      feature: null,
+      objectType: 'Account',
+      objectId: account.id,
+      diff: { accountName: { from: null, to: accountName }, owner: { from: null, to: email } },
+      accountId: account.id,
+      userId: user.id,
+      userEmail: email,
+    });
+    return { token, user };
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Checks email and password. Each failure for an email slows the next answer a little; after
+ * MAX_FAILURES within WINDOW_MINUTES the email is refused (RATE_LIMITED) for LOCK_MINUTES,
+ * whether or not it exists, so the answers do not reveal which emails have accounts.
+ */
+export async function login(ctx: Context, input: { email: string; password: string }): Promise<AuthResult> {
+  const email = input.email.trim().toLowerCase();
+  const conn = ctx.app.orm.em.getConnection();
+  const [throttle] = await conn.execute<{ failures: number; locked: boolean }[]>(
+    `select failures, coalesce(locked_until > now(), false) as locked from login_throttle
+      where email = ? and window_start > now() - make_interval(mins => ?)`,
+    [email, WINDOW_MINUTES],
+  );
+  if (throttle?.locked) {
+    recordSecurityEvent(ctx, 'LOGIN_REFUSED', `locked: ${email}`);
+    throw new AppError('RATE_LIMITED', `Too many failed logins: try again in ${LOCK_MINUTES} minutes`);
+  }
+  const user = await ctx.em.findOne(User, { email, status: 'ACTIVE' });
+  const ok = user ? await verifyPassword(user.passwordHash ?? null, input.password) : (await verifyPassword(await dummyHash(), input.password), false);
+  if (!user || !ok) {
+    const [row] = await conn.execute<{ failures: number }[]>(
+      `insert into login_throttle (email, failures, window_start) values (?, 1, now())
+       on conflict (email) do update set
+         failures = case when login_throttle.window_start > now() - make_interval(mins => ?) then login_throttle.failures + 1 else 1 end,
+         window_start = case when login_throttle.window_start > now() - make_interval(mins => ?) then login_throttle.window_start else now() end
+       returning failures`,
+      [email, WINDOW_MINUTES, WINDOW_MINUTES],
+    );
+    const failures = row?.failures ?? 1;
+    if (failures >= MAX_FAILURES) {
+      await conn.execute(`update login_throttle set locked_until = now() + make_interval(mins => ?) where email = ?`, [
+        LOCK_MINUTES,
+        email,
+      ]);
+    }
+    recordSecurityEvent(ctx, 'LOGIN_FAILED', email, { accountId: user ? (user.account as { id: string }).id : null });
+    await sleep(Math.min(failures, MAX_FAILURES) * 100);
+    throw new AppError('UNAUTHENTICATED', 'Invalid email or password');
+  }
+  await conn.execute('delete from login_throttle where email = ?', [email]);
+  const accountId = (user.account as { id: string }).id;
+  return mutate(ctx, async ({ em, audit }) => {
+    const token = openSession(em, em.merge(user), ctx.ip);
+    audit({ action: 'login', feature: null, objectType: 'User', objectId: user.id, accountId, userId: user.id, userEmail: user.email });
+    return { token, user };
+  });
+}
+
+export async function logout(ctx: Context & { viewer: Viewer }): Promise<boolean> {
+  await mutate(ctx, async ({ em, audit }) => {
+    await em.getConnection().execute('update session_token set revoked_at = now() where id = ?', [ctx.viewer.sessionId], 'run', em.getTransactionContext());
+    audit({ action: 'logout', feature: null, objectType: 'User', objectId: ctx.viewer.userId });
+  });
+  ctx.app.pubsub.publish('sessionsRevoked', { sessionIds: [ctx.viewer.sessionId] });
+  return true;
+}
+
+export async function acceptInvitation(ctx: Context, input: { token: string; password: string }): Promise<AuthResult> {
+  checkPassword(input.password);
+  const passwordHash = await hashPassword(input.password);
+  return mutate(ctx, async ({ em, audit }) => {
+    const invitation = await em.findOne(
+      Invitation,
+      { tokenHash: hashSecret(input.token), usedAt: null, expiresAt: { $gt: new Date() } },
+      { populate: ['user'], lockMode: 4 /* PESSIMISTIC_WRITE */ },
+    );
+    const user = invitation?.user;
+    if (!invitation || !user || user.status !== 'INVITED') {
+      throw badInput('This invitation link is invalid, already used or expired: ask for a new one');
+    }
+    invitation.usedAt = new Date();
+    user.passwordHash = passwordHash;
+    user.status = 'ACTIVE';
+    user.updatedAt = new Date();
+    const token = openSession(em, user, ctx.ip);
+    const accountId = (user.account as { id: string }).id;
+    audit({
+      action: 'acceptInvitation',
+      feature: 'USERS',
+      objectType: 'User',
+      objectId: user.id,
+      diff: { status: { from: 'INVITED', to: 'ACTIVE' } },
+      accountId,
+      userId: user.id,
+      userEmail: user.email,
+    });
+    return { token, user };
+  });
+}

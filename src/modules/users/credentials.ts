@@ -1,0 +1,60 @@
+import { createHash, randomBytes } from 'node:crypto';
+import argon2 from 'argon2';
+import { badInput } from '../../shared/errors.js';
+
+/** Opaque secrets (session tokens, invitation tokens): random, shown once, stored as sha256. */
+export function newSecret(prefix: string): { token: string; hash: string } {
+  const token = `${prefix}_${randomBytes(32).toString('base64url')}`;
+  return { token, hash: hashSecret(token) };
+}
+
+export const hashSecret = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export const MIN_PASSWORD = 10;
+export const MAX_PASSWORD = 200;
+
+export function checkPassword(password: string): void {
+  if (password.length < MIN_PASSWORD) throw badInput(`password must have at least ${MIN_PASSWORD} characters`);
+  if (password.length > MAX_PASSWORD) throw badInput(`password must have at most ${MAX_PASSWORD} characters`);
+}
+
+/** argon2id with the library's defaults (64 MiB, 3 passes): about 50 ms here. */
+export const hashPassword = (password: string) => argon2.hash(password, { type: argon2.argon2id });
+
+export async function verifyPassword(hash: string | null, password: string): Promise<boolean> {
+  if (!hash) return false;
+  try {
+    return await argon2.verify(hash, password);
+  } catch {
+    return false;
+  }
+}
+
+/** A hash to verify against when the email is unknown, so timing does not reveal accounts. */
+let dummy: Promise<string> | null = null;
+export const dummyHash = () => {
+  dummy ??= hashPassword(randomBytes(16).toString('hex'));
+  return dummy;
+};
+
+const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:"]+$/;
+
+export function normaliseEmail(raw: string, field = 'email'): string {
+  const email = raw.trim().toLowerCase();
+  if (email.length > 320 || !EMAIL.test(email)) throw badInput(`${field} is not a valid email address`, { field });
+  return email;
+}
+
+export function normalisePhone(raw: string | null | undefined): string | null {
+  if (raw === null || raw === undefined || raw.trim() === '') return null;
+  const compact = raw.replace(/[\s.\-()]/g, '');
+  if (!/^\+?\d{6,15}$/.test(compact)) throw badInput('phone is not a valid phone number', { field: 'phone' });
+  return compact;
+}
+
+export function checkName(raw: string, field = 'name', max = 200): string {
+  const name = raw.trim();
+  if (!name) throw badInput(`${field} must not be empty`, { field });
+  if (name.length > max) throw badInput(`${field} must have at most ${max} characters`, { field });
+  return name;
+}

@@ -1,0 +1,30 @@
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { createPubSub } from 'graphql-yoga';
+import { Redis } from 'ioredis';
+import type { AuditEntryEvent } from '../modules/audit/audit.service.js';
+
+/**
+ * Every topic and its payload, in one typed map. Account-scoped topics take the account id as
+ * their key, so an event published for one account can never reach another's subscribers.
+ * Payloads are plain JSON: with REDIS_URL they cross processes.
+ */
+export type Topics = {
+  audit: [accountId: string, entry: AuditEntryEvent];
+  /** Sessions ended (logout, user deleted or disabled): open sockets of these close at once. */
+  sessionsRevoked: [{ userId?: string; sessionIds?: string[] }];
+};
+
+export type PubSub = ReturnType<typeof createPubSub<Topics>> & { close(): Promise<void> };
+
+export function createAppPubSub(redisUrl: string | null): PubSub {
+  if (!redisUrl) return Object.assign(createPubSub<Topics>(), { close: async () => {} });
+  const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const pubsub = createPubSub<Topics>({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) });
+  return Object.assign(pubsub, {
+    close: async () => {
+      publishClient.disconnect();
+      subscribeClient.disconnect();
+    },
+  });
+}

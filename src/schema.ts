@@ -1,0 +1,20 @@
+import type { GraphQLSchema } from 'graphql';
+import { builder } from './builder.js';
+import './shared/scalars.js';
+import './modules/access/access.schema.js';
+import './modules/users/users.schema.js';
+import './modules/account/account.schema.js';
+import './modules/audit/audit.schema.js';
+import './modules/mail/outbox.schema.js';
+import { assertEveryRootFieldScoped } from './modules/access/scope-map.js';
+
+let schema: GraphQLSchema | null = null;
+
+/** The schema, built once; refuses to exist if any root field lacks a declared scope. */
+export function buildSchema(): GraphQLSchema {
+  if (!schema) {
+    schema = builder.toSchema({ sortSchema: true });
+    assertEveryRootFieldScoped(schema);
+  }
+  return schema;
+}

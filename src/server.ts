@@ -1,0 +1,119 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EnvelopArmor } from '@escape.tech/graphql-armor';
+import { createYoga } from 'graphql-yoga';
+import type { Config } from './config.js';
+import type { AppServices, Context } from './context.js';
+import { openOrm } from './db/orm.js';
+import { createMailer } from './modules/mail/mailer.js';
+import { viewerFromToken } from './modules/users/auth.service.js';
+import { createAppPubSub } from './realtime/pubsub.js';
+import { attachWebSockets } from './realtime/ws.js';
+import { buildSchema } from './schema.js';
+import { createLogger, type Logger } from './shared/logger.js';
+
+/** Request bodies above this are refused with 413 before parsing; uploads get more room. */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
+
+export interface App {
+  services: AppServices;
+  server: Server;
+  url: string;
+  start(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function bearer(header: string | null | undefined): string | null {
+  if (!header) return null;
+  const m = /^Bearer\s+(.+)$/i.exec(header.trim());
+  return m ? m[1].trim() : null;
+}
+
+function ipOf(req: IncomingMessage | undefined): string | null {
+  return req?.socket?.remoteAddress ?? null;
+}
+
+export async function buildApp(config: Config, opts: { databaseUrl: string; logger?: Logger }): Promise<App> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const orm = await openOrm(opts.databaseUrl);
+  const services: AppServices = {
+    config,
+    orm,
+    pubsub: createAppPubSub(config.redisUrl),
+    mailer: createMailer(config.smtpUrl),
+    logger,
+  };
+  const armor = new EnvelopArmor({
+    maxDepth: { n: 10, ignoreIntrospection: true },
+    costLimit: { maxCost: 5000, ignoreIntrospection: true },
+    maxAliases: { n: 15 },
+    maxDirectives: { n: 20 },
+    maxTokens: { n: 4000 },
+    blockFieldSuggestion: { enabled: true },
+  });
+
+  const yoga = createYoga<{ req?: IncomingMessage; connectionParams?: Record<string, unknown>; extra?: { token?: string; request?: IncomingMessage } }, Context>({
+    schema: buildSchema(),
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    maskedErrors: true,
+    logging: {
+      debug: (...a) => logger.debug(String(a[0]), a.slice(1)),
+      info: (...a) => logger.info(String(a[0]), a.slice(1)),
+      warn: (...a) => logger.warn(String(a[0]), a.slice(1)),
+      error: (...a) => logger.error(String(a[0]), a.slice(1)),
+    },
+    graphiql: {
+      title: 'Cible',
+      subscriptionsProtocol: 'WS',
+      defaultQuery: `# Log in, then add the header {"Authorization": "Bearer <token>"} below.\nmutation Login {\n  login(input: { email: "owner@demo.cible.local", password: "..." }) {\n    token\n    user { id name rights { feature level } }\n  }\n}\n`,
+    },
+    plugins: [...armor.protect().plugins],
+    context: async (initial) => {
+      const em = orm.em.fork();
+      const wsToken = initial.extra?.token;
+      const token = wsToken ?? bearer(initial.request?.headers.get('authorization'));
+      const viewer = token ? await viewerFromToken(em, token) : null;
+      return { app: services, em, viewer, ip: ipOf(initial.req ?? initial.extra?.request) };
+    },
+  });
+
+  const server = createServer((req, res) => {
+    const length = Number(req.headers['content-length'] ?? 0);
+    const multipart = req.headers['content-type']?.startsWith('multipart/form-data') ?? false;
+    if (length > (multipart ? MAX_UPLOAD_BYTES : MAX_BODY_BYTES)) {
+      res.writeHead(413, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ message: 'Request body too large', extensions: { code: 'BAD_USER_INPUT' } }] }));
+      req.resume();
+      return;
+    }
+    yoga(req, res);
+  });
+  const ws = attachWebSockets(server, yoga, services);
+
+  const app: App = {
+    services,
+    server,
+    url: '',
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => resolve());
+      });
+      const { port } = server.address() as AddressInfo;
+      const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+      app.url = `http://${host}:${port}/graphql`;
+      return app.url;
+    },
+    async stop() {
+      await ws.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await services.pubsub.close();
+      services.mailer.close();
+      await orm.close();
+    },
+  };
+  return app;
+}

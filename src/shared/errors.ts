@@ -1,0 +1,30 @@
+import { GraphQLError } from 'graphql';
+
+/** The error codes of the API contract (DESIGN.md); clients switch on `extensions.code`. */
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'RATE_LIMITED';
+
+/**
+ * An expected failure: a GraphQLError, so yoga shows its message and code to the client, while
+ * anything else is masked as "Unexpected error." without a stack trace.
+ */
+export class AppError extends GraphQLError {
+  constructor(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
+    super(message, { extensions: { code, ...extra } });
+  }
+}
+
+export const badInput = (message: string, extra?: Record<string, unknown>) =>
+  new AppError('BAD_USER_INPUT', message, extra);
+export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
+export const conflict = (message: string, extra?: Record<string, unknown>) =>
+  new AppError('CONFLICT', message, extra);
+export const forbidden = (message = 'You do not have the rights for this action') =>
+  new AppError('FORBIDDEN', message);
+export const unauthenticated = (message = 'Log in first: send Authorization: Bearer <token>') =>
+  new AppError('UNAUTHENTICATED', message);
