@@ -23,6 +23,7 @@ export function ormOptions(clientUrl: string, opts: { debug?: boolean; pool?: nu
       allOrNothing: true,
       snapshot: false,
       emit: 'ts',
+      silent: true,
     },
   };
 }

@@ -13,6 +13,26 @@ import { type BounceClassification, hardFor, typeFor } from './types.js';
 export type { BounceClassification, BounceType } from './types.js';
 export { BOUNCE_TYPES, hardFor, REASON_TYPE, typeFor } from './types.js';
 
+/** Joins a multi-line SMTP reply: "550-5.7.1 foo\n550-5.7.1 bar" -> "550-5.7.1 foo bar". */
+function joinReply(text: string | null): string | null {
+  if (!text) return null;
+  const lines = text.split(/\r?\n/);
+  const joined = lines
+    .map((l, i) => (i === 0 ? l : l.replace(/^\s*[245]\d\d[\s-](?:[245]\.\d{1,3}\.\d{1,3}\s)?/, ' ')))
+    .join(' ');
+  // The same prefixes inside a line that was already unfolded.
+  return joined.replace(/(\S)\s+[245]\d\d-?\s?[245]\.\d{1,3}\.\d{1,3}\s+(?=\S)/g, '$1 ').replace(/\s+/g, ' ').trim();
+}
+
+/** The DSN status, or the status in the diagnostic when the DSN only says x.0.0. */
+function bestStatus(fieldStatus: string | null, diagnostic: string | null): string | null {
+  const status = normaliseStatus(fieldStatus);
+  const inText = findStatus(diagnostic);
+  if (!status) return inText;
+  if (inText && /^\d\.0\.0$/.test(status) && inText[0] === status[0]) return inText;
+  return status;
+}
+
 function result(
   recipient: string | null,
   ev: Evidence,
@@ -58,8 +78,8 @@ function fromDsn(mail: ParsedBounce, dsn: DsnRecipient[], humanText: string): Bo
   return dsn.map((r) => {
     const block = blocks.find((b) => b.recipient !== null && b.recipient === r.recipient)?.block ?? '';
     const statusComment = /\((.+)\)/.exec(r.status ?? '')?.[1] ?? null;
-    const diagnostic = r.diagnostic ?? (block ? serverReplyIn(block, r.recipient) : null) ?? statusComment;
-    const status = normaliseStatus(r.status) ?? findStatus(diagnostic);
+    const diagnostic = joinReply(r.diagnostic) ?? (block ? serverReplyIn(block, r.recipient) : null) ?? statusComment;
+    const status = bestStatus(r.status, diagnostic);
     const ev: Evidence = {
       diagnostic: [diagnostic, statusComment].filter(Boolean).join(' '),
       status,
@@ -82,22 +102,33 @@ function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] 
       block: found.find((f) => f.recipient === recipient)?.block ?? explanationOf(text),
     }));
   }
+  const explanation = explanationOf(text);
   return found.map(({ recipient, block }) => {
-    const diagnostic = serverReplyIn(block, recipient);
+    const diagnostic = joinReply(serverReplyIn(block, recipient));
+    // With a single recipient, the whole explanation is about it (some MTAs give the reason
+    // before the address).
+    const context = found.length === 1 && block !== explanation ? `${block}\n${explanation}` : block;
+    const groups = recipient?.endsWith('@googlegroups.com') && !/\b[45]\d\d\b/.test(block);
     const ev: Evidence = {
-      diagnostic: block,
+      diagnostic: `${diagnostic ?? ''}\n${context}`,
       status: findStatus(diagnostic) ?? findStatus(block),
       replyCode: findReplyCode(diagnostic),
-      command: commandIn(block),
+      command: commandIn(context),
       action: /delayed|warning|will be retried|not yet been delivered/i.test(block) ? 'delayed' : null,
       diagnosticType: 'smtp',
     };
-    return result(recipient, ev, diagnostic);
+    // Google Groups answers a post it refuses (sender not a member, no permission) with a
+    // localised notice and no SMTP reply: the sender is refused.
+    return result(recipient, ev, diagnostic, groups ? 'rejected' : undefined);
   });
 }
 
 /** Classifies a raw bounce message (or a bare SMTP reply): one result per failed recipient. */
 export async function classifyBounce(raw: string): Promise<BounceClassification[]> {
+  return classify(raw, 0);
+}
+
+async function classify(raw: string, depth: number): Promise<BounceClassification[]> {
   const input = raw.replace(/^\uFEFF/, '').trim();
   if (input === '') return [];
   if (!looksLikeMessage(input)) return classifyReply(input);
@@ -142,7 +173,16 @@ export async function classifyBounce(raw: string): Promise<BounceClassification[
   if (dsn.some((r) => r.recipient)) return fromDsn(mail, dsn, humanText);
 
   const explanation = explanationOf(humanText);
-  if (looksLikeBounce(mail, explanation)) return fromFreeText(mail, humanText);
+  const bounce = looksLikeBounce(mail, explanation);
+  if (depth === 0 && (!bounce || !/@/.test(explanation))) {
+    // Some gateways wrap the real bounce in a message/rfc822 part.
+    for (const part of mail.parts.filter((p) => p.contentType === 'message/rfc822')) {
+      if (!/^content-type:\s*multipart\/report/im.test(part.text.split(/\r?\n\r?\n/, 1)[0] ?? '')) continue;
+      const inner = await classify(part.text, depth + 1);
+      if (inner.length > 0) return inner;
+    }
+  }
+  if (bounce) return fromFreeText(mail, humanText);
 
   if (isAutoReply(mail)) {
     const ev: Evidence = { ...emptyEvidence(), diagnostic: mail.text };

@@ -57,11 +57,16 @@ const asString = (v: unknown): string | null => (typeof v === 'string' ? v : nul
 /** Amazon SES notifications (possibly wrapped in an SNS envelope), or null. */
 export function sesRecipients(text: string): SesRecipient[] | null {
   if (!/"notificationType"|"eventType"/.test(text)) return null;
-  let data: Json | null;
-  try {
-    data = asObject(JSON.parse(text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1)));
-  } catch {
-    return null;
+  const json = text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1);
+  let data: Json | null = null;
+  // Notifications relayed by mail may have their long lines folded: unfold on failure.
+  for (const candidate of [json, json.replace(/\r?\n[ \t]/g, '')]) {
+    try {
+      data = asObject(JSON.parse(candidate));
+      break;
+    } catch {
+      data = null;
+    }
   }
   const inner = asString(data?.Message);
   if (inner) {
@@ -128,8 +133,13 @@ export function looksLikeBounce(mail: ParsedBounce, explanation: string): boolea
   if (BOUNCE_SUBJECT.test(mail.subject) && (BOUNCE_TEXT.test(explanation) || /\b[45]\d\d\b/.test(explanation))) {
     return true;
   }
-  return BOUNCE_TEXT.test(explanation) && /\b[45]\d\d[\s-]|#?\b[45]\.\d\.\d/.test(explanation);
+  if (LIST_REFUSAL.test(explanation)) return true;
+  const hasReply = /(?:^|\n)\s*[45]\d\d[\s-]|#?\b[45]\.\d\.\d/.test(explanation);
+  return hasReply && (BOUNCE_TEXT.test(explanation) || /error|fail|reject|invalid|unknown|denied/i.test(explanation));
 }
+
+/** Refusal notices of mailing-list servers, which do not look like MTA bounces. */
+const LIST_REFUSAL = /you are not a member of this (?:mailing )?list|not allowed to post to this (?:mailing )?list/i;
 
 /** Whether the message is an automatic reply (RFC 3834 or common vendor markers). */
 export function isAutoReply(mail: ParsedBounce): boolean {

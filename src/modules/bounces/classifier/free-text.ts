@@ -71,6 +71,7 @@ export function recipientsInText(text: string, exclude: ReadonlySet<string>): Te
 
   const firstLine = new Map<string, number>();
   const leading: string[] = [];
+  const leadLines: number[] = [];
   const anywhere: string[] = [];
   for (const [i, line] of lines.entries()) {
     const found = addressesIn(line);
@@ -82,19 +83,21 @@ export function recipientsInText(text: string, exclude: ReadonlySet<string>): Te
       }
     }
     // An address that opens its line ("  bob@x", "<bob@x>:", "\"bob@x\":", "Recipient: <bob@x>").
-    const lead = /^\s*(?:(?:recipient|to|address|rcpt|for)\s*:\s*)?[<"'(]?(\S+)/i.exec(line);
+    const lead = /^\s*(?:(?:recipient|address|rcpt(?: to)?)\s*:\s*)?[<"'(]?(\S+)/i.exec(line);
     const a = lead ? addressesIn(lead[1])[0] : undefined;
-    if (a && lead && lead[1].toLowerCase().replace(/^[<"'(]+/, '').startsWith(a) && isCandidate(a) && !leading.includes(a)) {
-      leading.push(a);
+    if (a && lead && lead[1].toLowerCase().replace(/^[<"'(]+/, '').startsWith(a) && isCandidate(a)) {
+      leadLines.push(i);
+      if (!leading.includes(a)) leading.push(a);
     }
   }
   const chosen = leading.length > 0 ? leading : anywhere;
   if (chosen.length === 0) return [{ recipient: null, block: explanation }];
 
   const starts = chosen.map((a) => firstLine.get(a) ?? 0);
+  const boundaries = leading.length > 0 ? leadLines : starts;
   return chosen.map((recipient, k) => {
     const from = starts[k];
-    const nextStarts = starts.filter((s) => s > from);
+    const nextStarts = boundaries.filter((s) => s > from);
     const to = nextStarts.length > 0 ? Math.min(...nextStarts) : lines.length;
     let block = lines.slice(from, to).join('\n');
     if (block.replace(new RegExp(escapeRe(recipient), 'gi'), '').replace(/[\s<>"':;,.()[\]]/g, '').length < 8) {
@@ -117,7 +120,7 @@ export function commandIn(text: string): SmtpCommand {
     [/\b(?:after|in reply to|our|for)\s+rcpt(?: to)?\b|>>> rcpt|\[rcpt_to\]|smtp:rcpt|does not like recipient|rcpt to:<|sent <<< rcpt/, 'RCPT'],
     [/\b(?:after|in reply to|our)\s+mail(?: from)?\b|>>> mail from|\[mail_from\]|sender was rejected/, 'MAIL'],
     [/\b(?:after|in reply to|our)\s+(?:ehlo|helo)\b|>>> (?:ehlo|helo)|my name was rejected/, 'HELO'],
-    [/after initial connection|greeting|connected to .* but (?:connection|greeting) (?:died|failed)|after connect/, 'CONN'],
+    [/after initial connection|greeting|connected to .* but (?:connection|greeting) (?:died|failed)|after connect|refused to talk to me/, 'CONN'],
   ];
   for (const [re, command] of rules) {
     if (re.test(t)) return command;

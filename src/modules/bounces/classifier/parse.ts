@@ -61,6 +61,19 @@ export function headerMap(raw: string): Map<string, string[]> {
   return map;
 }
 
+/** The body of a raw message, without MIME boundary lines and part headers, decoded loosely. */
+function rawBody(raw: string): string {
+  const normalised = raw.replace(/\r\n?/g, '\n');
+  const start = normalised.indexOf('\n\n');
+  if (start < 0) return '';
+  return normalised
+    .slice(start + 2)
+    .split('\n')
+    .filter((l) => !/^--[\w'()+,./:=?-]{6,}$/.test(l.trim()))
+    .filter((l) => !/^content-(?:type|transfer-encoding|disposition|description):/i.test(l) && !/^\s*boundary=/i.test(l))
+    .join('\n');
+}
+
 /** Parses a raw message. */
 export async function parseBounce(raw: string): Promise<ParsedBounce> {
   const mail = await simpleParser(raw, { skipImageLinks: true });
@@ -79,11 +92,15 @@ export async function parseBounce(raw: string): Promise<ParsedBounce> {
     const params = (ct as { params?: Record<string, string> }).params ?? {};
     reportType = params['report-type']?.toLowerCase() ?? null;
   }
-  const text = mail.text ?? '';
+  let text = mail.text ?? '';
   const parts: BouncePart[] = mail.attachments.map((a) => ({
     contentType: a.contentType.toLowerCase(),
     text: decode(a.content),
   }));
+  if (text.trim() === '' && !parts.some((p) => /delivery-status|feedback-report/.test(p.contentType))) {
+    // Broken MIME structure (missing boundaries, badly folded headers): read the raw body.
+    text = rawBody(raw);
+  }
   const first = (name: string) => headers.get(name)?.[0] ?? '';
   return {
     headers,

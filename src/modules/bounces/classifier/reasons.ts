@@ -37,8 +37,8 @@ const byCodeOrText =
  */
 const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
   ['mailboxfull', byCodeOrText('mailboxfull')],
-  ['mesgtoobig', byCodeOrText('mesgtoobig')],
   ['exceedlimit', byCodeOrText('exceedlimit')],
+  ['mesgtoobig', byCodeOrText('mesgtoobig')],
   ['suspend', byCodeOrText('suspend')],
   ['hasmoved', byCodeOrText('hasmoved')],
   ['norelaying', (t) => matches('norelaying', t)],
@@ -55,7 +55,8 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
       if (code === 'suspend') return false;
       // Wording alone counts unless the session failed at another step than RCPT TO: an
       // "unknown user" after DATA is a filter on the recipient's side (see filtered).
-      return (ev.command === null || ev.command === 'RCPT') && matches('userunknown', t);
+      // With no command known, only when the status code says nothing either.
+      return (ev.command === 'RCPT') && matches('userunknown', t);
     },
   ],
   [
@@ -76,21 +77,38 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
     'rejected',
     (t, code, ev) => {
       if (code === 'rejected') return true;
+      if (ev.command === 'MAIL') {
+        // Refused at MAIL FROM: the envelope sender is refused, unless the wording says the
+        // refusal is about the sending host or the content.
+        return WEAK_REASONS.has(code) && !['blocked', 'spamdetected'].some((r) => matches(r, t));
+      }
       if (!matches('rejected', t)) return false;
-      if (ev.command === 'MAIL') return true;
       if (ev.command === 'DATA') return code !== 'userunknown';
       return code === '' || code === 'onhold' || code === 'securityerror' || code === 'systemerror';
     },
   ],
-  ['hostunknown', byCodeOrText('hostunknown')],
+  [
+    'hostunknown',
+    (t, code, ev) => {
+      // "No MX" (nothing to deliver to) is notaccept, not an unknown host.
+      if (matches('notaccept', t)) return false;
+      if (code === 'hostunknown') return true;
+      if (!matches('hostunknown', t)) return false;
+      // A transient DNS failure (4.x.x, "try again") is a network error, not a missing domain.
+      return !(ev.status?.startsWith('4') || /try again|temporar/.test(t));
+    },
+  ],
   ['spamdetected', byCodeOrText('spamdetected')],
-  ['speeding', (t) => matches('speeding', t)],
   ['toomanyconn', byCodeOrText('toomanyconn')],
+  ['speeding', (t) => matches('speeding', t)],
   ['blocked', byCodeOrText('blocked')],
 ];
 
-/** Second pass, for vaguer wording, used when the status code did not settle the matter. */
-const SECOND_PASS = [
+/**
+ * Second pass, for vaguer wording, used when the status code did not settle the matter:
+ * [phrase list, reason].
+ */
+const SECOND_PASS: ReadonlyArray<string | [string, string]> = [
   'mailboxfull',
   'authfailure',
   'badreputation',
@@ -99,13 +117,14 @@ const SECOND_PASS = [
   'virusdetected',
   'policyviolation',
   'norelaying',
+  'notaccept',
+  ['dnsfailure', 'networkerror'],
   'expired',
   'systemerror',
   'networkerror',
   'suspend',
   'contenterror',
   'systemfull',
-  'notaccept',
   'failedstarttls',
   'securityerror',
   'suppressed',
@@ -126,8 +145,9 @@ export function decideReason(ev: Evidence): string {
   }
 
   if (code !== '' && !WEAK_REASONS.has(code) && type === 'smtp') return code;
-  for (const reason of SECOND_PASS) {
-    if (matches(reason, t)) return reason;
+  for (const entry of SECOND_PASS) {
+    const [list, reason] = typeof entry === 'string' ? [entry, entry] : entry;
+    if (matches(list, t)) return reason;
   }
   if (code !== '') return code;
 
