@@ -3,7 +3,13 @@
  * per failed recipient. Pure: no I/O besides parsing the given string.
  */
 import { type DsnRecipient, parseDsnFields } from './dsn.js';
-import { feedbackRecipients, isAutoReply, isFeedbackReport, looksLikeBounce, sesRecipients } from './formats.js';
+import {
+  feedbackRecipients,
+  isAutoReply,
+  isFeedbackReport,
+  looksLikeBounce,
+  sesRecipients,
+} from './formats.js';
 import { commandIn, explanationOf, recipientsInText, serverReplyIn } from './free-text.js';
 import { addressesIn, type ParsedBounce, parseBounce } from './parse.js';
 import { decideReason, type Evidence } from './reasons.js';
@@ -21,7 +27,10 @@ function joinReply(text: string | null): string | null {
     .map((l, i) => (i === 0 ? l : l.replace(/^\s*[245]\d\d[\s-](?:[245]\.\d{1,3}\.\d{1,3}\s)?/, ' ')))
     .join(' ');
   // The same prefixes inside a line that was already unfolded.
-  return joined.replace(/(\S)\s+[245]\d\d-?\s?[245]\.\d{1,3}\.\d{1,3}\s+(?=\S)/g, '$1 ').replace(/\s+/g, ' ').trim();
+  return joined
+    .replace(/(\S)\s+[245]\d\d-?\s?[245]\.\d{1,3}\.\d{1,3}\s+(?=\S)/g, '$1 ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** The DSN status, or the status in the diagnostic when the DSN only says x.0.0. */
@@ -78,7 +87,8 @@ function fromDsn(mail: ParsedBounce, dsn: DsnRecipient[], humanText: string): Bo
   return dsn.map((r) => {
     const block = blocks.find((b) => b.recipient !== null && b.recipient === r.recipient)?.block ?? '';
     const statusComment = /\((.+)\)/.exec(r.status ?? '')?.[1] ?? null;
-    const diagnostic = joinReply(r.diagnostic) ?? (block ? serverReplyIn(block, r.recipient) : null) ?? statusComment;
+    const diagnostic =
+      joinReply(r.diagnostic) ?? (block ? serverReplyIn(block, r.recipient) : null) ?? statusComment;
     const status = bestStatus(r.status, diagnostic);
     const ev: Evidence = {
       diagnostic: [diagnostic, statusComment].filter(Boolean).join(' '),
@@ -192,5 +202,12 @@ async function classify(raw: string, depth: number): Promise<BounceClassificatio
 }
 
 function emptyEvidence(): Evidence {
-  return { diagnostic: null, status: null, replyCode: null, command: null, action: null, diagnosticType: null };
+  return {
+    diagnostic: null,
+    status: null,
+    replyCode: null,
+    command: null,
+    action: null,
+    diagnosticType: null,
+  };
 }

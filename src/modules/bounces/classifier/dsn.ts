@@ -53,7 +53,9 @@ export function parseDsnFields(text: string): DsnRecipient[] {
   let cur: Record<string, string> | null = null;
   const flush = () => {
     if (!cur) return;
-    const recipient = addressOf(cur['final-recipient'] ?? cur['original-recipient'] ?? cur['x-actual-recipient']);
+    const recipient = addressOf(
+      cur['final-recipient'] ?? cur['original-recipient'] ?? cur['x-actual-recipient'],
+    );
     if (recipient || cur.status || cur['diagnostic-code']) {
       const diag = cur['diagnostic-code'] ?? null;
       const typeMatch = diag ? /^\s*([\w-]+)\s*;\s*/.exec(diag) : null;

@@ -13,7 +13,10 @@ export interface FeedbackRecipient {
 
 /** Whether the message is an ARF feedback report. */
 export function isFeedbackReport(mail: ParsedBounce): boolean {
-  return mail.reportType === 'feedback-report' || mail.parts.some((p) => p.contentType === 'message/feedback-report');
+  return (
+    mail.reportType === 'feedback-report' ||
+    mail.parts.some((p) => p.contentType === 'message/feedback-report')
+  );
 }
 
 /** Recipients of an ARF report: Original-Rcpt-To fields, else the To of the reported message. */
@@ -23,10 +26,14 @@ export function feedbackRecipients(mail: ParsedBounce): FeedbackRecipient[] {
   const feedbackType = (fields['feedback-type'] ?? 'abuse').toLowerCase();
   const diagnostic = mail.text.replace(/\s+/g, ' ').trim().slice(0, 1000) || null;
   const rcpts = report
-    ? [...report.text.matchAll(/^original-rcpt-to\s*:\s*(.+)$/gim)].map((m) => addressOf(m[1])).filter(isString)
+    ? [...report.text.matchAll(/^original-rcpt-to\s*:\s*(.+)$/gim)]
+        .map((m) => addressOf(m[1]))
+        .filter(isString)
     : [];
   if (rcpts.length === 0) {
-    const original = mail.parts.find((p) => p.contentType === 'message/rfc822' || p.contentType === 'text/rfc822-headers');
+    const original = mail.parts.find(
+      (p) => p.contentType === 'message/rfc822' || p.contentType === 'text/rfc822-headers',
+    );
     if (original) {
       const headers = headerMap(original.text);
       rcpts.push(...addressesIn((headers.get('to') ?? []).join(', ')));
@@ -51,7 +58,8 @@ export interface SesRecipient {
 
 type Json = Record<string, unknown>;
 
-const asObject = (v: unknown): Json | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null);
+const asObject = (v: unknown): Json | null =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null;
 const asString = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /** Amazon SES notifications (possibly wrapped in an SNS envelope), or null. */
@@ -78,7 +86,8 @@ export function sesRecipients(text: string): SesRecipient[] | null {
   }
   if (!data) return null;
   const type = String(data.notificationType ?? data.eventType ?? '').toLowerCase();
-  const list = (v: unknown): Json[] => (Array.isArray(v) ? v.map(asObject).filter((o): o is Json => o !== null) : []);
+  const list = (v: unknown): Json[] =>
+    Array.isArray(v) ? v.map(asObject).filter((o): o is Json => o !== null) : [];
   if (type === 'bounce') {
     const bounce = asObject(data.bounce);
     return list(bounce?.bouncedRecipients).map((r) => ({
@@ -116,7 +125,8 @@ export function sesRecipients(text: string): SesRecipient[] | null {
   return [];
 }
 
-const ROBOT_FROM = /^(?:mailer-daemon|mail-daemon|postmaster|mail delivery|mailerdaemon|daemon|nobody|root)\b/i;
+const ROBOT_FROM =
+  /^(?:mailer-daemon|mail-daemon|postmaster|mail delivery|mailerdaemon|daemon|nobody|root)\b/i;
 const BOUNCE_SUBJECT =
   /undeliver|undelivered|delivery (?:status|failure|failed|notification|has failed|problem)|failure notice|returned mail|mail delivery|could not be delivered|not delivered|non-?delivery|delivery error|rejected|bounce|warning: could not send|mail system error|fehlgeschlagen|unzustellbar|non remis|no entregado|エラー|不達|配信|недостав|error/i;
 const BOUNCE_TEXT =
@@ -127,19 +137,29 @@ export function looksLikeBounce(mail: ParsedBounce, explanation: string): boolea
   const from = (mail.headers.get('from') ?? []).join(' ');
   const returnPath = (mail.headers.get('return-path') ?? []).join(' ');
   if (mail.headers.has('x-failed-recipients')) return true;
-  if (/mailer-daemon|postmaster|mail delivery|mdaemon|<>/i.test(`${from} ${returnPath}`) || ROBOT_FROM.test(from)) {
+  if (
+    /mailer-daemon|postmaster|mail delivery|mdaemon|<>/i.test(`${from} ${returnPath}`) ||
+    ROBOT_FROM.test(from)
+  ) {
     return true;
   }
-  if (BOUNCE_SUBJECT.test(mail.subject) && (BOUNCE_TEXT.test(explanation) || /\b[45]\d\d\b/.test(explanation))) {
+  if (
+    BOUNCE_SUBJECT.test(mail.subject) &&
+    (BOUNCE_TEXT.test(explanation) || /\b[45]\d\d\b/.test(explanation))
+  ) {
     return true;
   }
   if (LIST_REFUSAL.test(explanation)) return true;
   const hasReply = /(?:^|\n)\s*[45]\d\d[\s-]|#?\b[45]\.\d\.\d/.test(explanation);
-  return hasReply && (BOUNCE_TEXT.test(explanation) || /error|fail|reject|invalid|unknown|denied/i.test(explanation));
+  return (
+    hasReply &&
+    (BOUNCE_TEXT.test(explanation) || /error|fail|reject|invalid|unknown|denied/i.test(explanation))
+  );
 }
 
 /** Refusal notices of mailing-list servers, which do not look like MTA bounces. */
-const LIST_REFUSAL = /you are not a member of this (?:mailing )?list|not allowed to post to this (?:mailing )?list/i;
+const LIST_REFUSAL =
+  /you are not a member of this (?:mailing )?list|not allowed to post to this (?:mailing )?list/i;
 
 /** Whether the message is an automatic reply (RFC 3834 or common vendor markers). */
 export function isAutoReply(mail: ParsedBounce): boolean {

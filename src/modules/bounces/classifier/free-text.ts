@@ -85,7 +85,15 @@ export function recipientsInText(text: string, exclude: ReadonlySet<string>): Te
     // An address that opens its line ("  bob@x", "<bob@x>:", "\"bob@x\":", "Recipient: <bob@x>").
     const lead = /^\s*(?:(?:recipient|address|rcpt(?: to)?)\s*:\s*)?[<"'(]?(\S+)/i.exec(line);
     const a = lead ? addressesIn(lead[1])[0] : undefined;
-    if (a && lead && lead[1].toLowerCase().replace(/^[<"'(]+/, '').startsWith(a) && isCandidate(a)) {
+    if (
+      a &&
+      lead &&
+      lead[1]
+        .toLowerCase()
+        .replace(/^[<"'(]+/, '')
+        .startsWith(a) &&
+      isCandidate(a)
+    ) {
       leadLines.push(i);
       if (!leading.includes(a)) leading.push(a);
     }
@@ -95,12 +103,17 @@ export function recipientsInText(text: string, exclude: ReadonlySet<string>): Te
 
   const starts = chosen.map((a) => firstLine.get(a) ?? 0);
   const boundaries = leading.length > 0 ? leadLines : starts;
+  const indent = (i: number) => /^\s*/.exec(lines[i] ?? '')?.[0].length ?? 0;
   return chosen.map((recipient, k) => {
     const from = starts[k];
-    const nextStarts = boundaries.filter((s) => s > from);
+    // The block ends where another address opens a line at the same or a lower indentation
+    // (a deeper one is a continuation line quoting the address).
+    const nextStarts = boundaries.filter((s) => s > from && indent(s) <= indent(from));
     const to = nextStarts.length > 0 ? Math.min(...nextStarts) : lines.length;
     let block = lines.slice(from, to).join('\n');
-    if (block.replace(new RegExp(escapeRe(recipient), 'gi'), '').replace(/[\s<>"':;,.()[\]]/g, '').length < 8) {
+    if (
+      block.replace(new RegExp(escapeRe(recipient), 'gi'), '').replace(/[\s<>"':;,.()[\]]/g, '').length < 8
+    ) {
       // Nothing said after the address: the reason is elsewhere in the text (often before it).
       block = explanation;
     }
@@ -116,11 +129,23 @@ function escapeRe(s: string): string {
 export function commandIn(text: string): SmtpCommand {
   const t = text.toLowerCase();
   const rules: ReadonlyArray<[RegExp, SmtpCommand]> = [
-    [/\b(?:after|in reply to|our)\s+(?:the\s+)?(?:end of data|final data|data(?: command)?\b)|\[data\]|\(data\)|>>> data/, 'DATA'],
-    [/\b(?:after|in reply to|our|for)\s+rcpt(?: to)?\b|>>> rcpt|\[rcpt_to\]|smtp:rcpt|does not like recipient|rcpt to:<|sent <<< rcpt/, 'RCPT'],
-    [/\b(?:after|in reply to|our)\s+mail(?: from)?\b|>>> mail from|\[mail_from\]|sender was rejected/, 'MAIL'],
+    [
+      /\b(?:after|in reply to|our)\s+(?:the\s+)?(?:end of data|final data|data(?: command)?\b)|\[data\]|\(data\)|>>> data/,
+      'DATA',
+    ],
+    [
+      /\b(?:after|in reply to|our|for)\s+rcpt(?: to)?\b|>>> rcpt|\[rcpt_to\]|smtp:rcpt|does not like recipient|rcpt to:<|sent <<< rcpt/,
+      'RCPT',
+    ],
+    [
+      /\b(?:after|in reply to|our)\s+mail(?: from)?\b|>>> mail from|\[mail_from\]|sender was rejected/,
+      'MAIL',
+    ],
     [/\b(?:after|in reply to|our)\s+(?:ehlo|helo)\b|>>> (?:ehlo|helo)|my name was rejected/, 'HELO'],
-    [/after initial connection|greeting|connected to .* but (?:connection|greeting) (?:died|failed)|after connect|refused to talk to me/, 'CONN'],
+    [
+      /after initial connection|greeting|connected to .* but (?:connection|greeting) (?:died|failed)|after connect|refused to talk to me/,
+      'CONN',
+    ],
   ];
   for (const [re, command] of rules) {
     if (re.test(t)) return command;
@@ -139,9 +164,10 @@ export function commandIn(text: string): SmtpCommand {
  */
 export function serverReplyIn(block: string, recipient: string | null): string | null {
   const text = block.replace(/\r\n?/g, '\n');
-  const said = /(?:said|returned was|error message|with the following error message|server message|failed with)\s*:\s*([\s\S]+)/i.exec(
-    text,
-  );
+  const said =
+    /(?:said|returned was|error message|with the following error message|server message|failed with)\s*:\s*([\s\S]+)/i.exec(
+      text,
+    );
   let reply: string | null = null;
   if (said) {
     reply = said[1];

@@ -26,7 +26,8 @@ export interface ParsedBounce {
   parts: BouncePart[];
 }
 
-const ADDRESS_RE = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+/g;
+const ADDRESS_RE =
+  /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+/g;
 
 /** Every email address of a text, lower-cased, in order. */
 export function addressesIn(text: string | null | undefined): string[] {
@@ -37,7 +38,9 @@ export function addressesIn(text: string | null | undefined): string[] {
 function decode(content: Buffer): string {
   const utf8 = content.toString('utf8');
   // Mostly-binary or Latin-1 content: fall back to a byte-per-char reading.
-  return utf8.includes('\uFFFD') && !/[\u3040-\u30ff\u4e00-\u9fff]/.test(utf8) ? content.toString('latin1') : utf8;
+  return utf8.includes('\uFFFD') && !/[\u3040-\u30ff\u4e00-\u9fff]/.test(utf8)
+    ? content.toString('latin1')
+    : utf8;
 }
 
 /** Raw header block of a message (up to the first blank line), as a name -> values map. */
@@ -70,7 +73,10 @@ function rawBody(raw: string): string {
     .slice(start + 2)
     .split('\n')
     .filter((l) => !/^--[\w'()+,./:=?-]{6,}$/.test(l.trim()))
-    .filter((l) => !/^content-(?:type|transfer-encoding|disposition|description):/i.test(l) && !/^\s*boundary=/i.test(l))
+    .filter(
+      (l) =>
+        !/^content-(?:type|transfer-encoding|disposition|description):/i.test(l) && !/^\s*boundary=/i.test(l),
+    )
     .join('\n');
 }
 
@@ -79,7 +85,10 @@ export async function parseBounce(raw: string): Promise<ParsedBounce> {
   const mail = await simpleParser(raw, { skipImageLinks: true });
   const headers = new Map<string, string[]>();
   for (const { key, line } of mail.headerLines) {
-    const value = line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+    const value = line
+      .slice(line.indexOf(':') + 1)
+      .replace(/\r?\n[ \t]+/g, ' ')
+      .trim();
     const values = headers.get(key) ?? [];
     values.push(value);
     headers.set(key, values);

@@ -48,15 +48,21 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
     (t, code, ev) => {
       if (code === 'userunknown') {
         // A 5.1.1 that actually talks about something else.
-        return !['norelaying', 'blocked', 'mailboxfull', 'hasmoved', 'rejected', 'notaccept'].some((r) =>
-          matches(r, t),
-        );
+        return ![
+          'norelaying',
+          'blocked',
+          'mailboxfull',
+          'hasmoved',
+          'rejected',
+          'notaccept',
+          'filtered',
+        ].some((r) => matches(r, t));
       }
       if (code === 'suspend') return false;
       // Wording alone counts unless the session failed at another step than RCPT TO: an
       // "unknown user" after DATA is a filter on the recipient's side (see filtered).
       // With no command known, only when the status code says nothing either.
-      return (ev.command === 'RCPT') && matches('userunknown', t);
+      return (ev.command === 'RCPT' || (ev.command === null && code === '')) && matches('userunknown', t);
     },
   ],
   [
@@ -95,7 +101,7 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
       if (code === 'hostunknown') return true;
       if (!matches('hostunknown', t)) return false;
       // A transient DNS failure (4.x.x, "try again") is a network error, not a missing domain.
-      return !(ev.status?.startsWith('4') || /try again|temporar/.test(t));
+      return !(ev.status?.startsWith('4') || /not found, try again|try again later|temporar/.test(t));
     },
   ],
   ['spamdetected', byCodeOrText('spamdetected')],
@@ -137,14 +143,16 @@ export function decideReason(ev: Evidence): string {
   const code = reasonOfStatus(ev.status);
   if (code === 'delivered' || ev.action === 'delivered' || ev.action === 'relayed') return 'delivered';
 
+  // Only a local delivery program (X-Unix) is judged differently from an SMTP reply.
   const type = (ev.diagnosticType ?? 'smtp').toLowerCase();
-  if (type === 'smtp') {
+  const smtp = !type.startsWith('x-unix');
+  if (smtp) {
     for (const [reason, probe] of FIRST_PASS) {
       if (probe(t, code, ev)) return reason;
     }
   }
 
-  if (code !== '' && !WEAK_REASONS.has(code) && type === 'smtp') return code;
+  if (code !== '' && !WEAK_REASONS.has(code) && smtp) return code;
   for (const entry of SECOND_PASS) {
     const [list, reason] = typeof entry === 'string' ? [entry, entry] : entry;
     if (matches(list, t)) return reason;

@@ -1,0 +1,165 @@
+import { GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Actor, code, type GqlError, signUpOwner, startTestApp, type TestApp, viewerWith } from '../../../test/harness.js';
+import { rootFields } from '../../../test/schema-walk.js';
+import { buildSchema } from '../../schema.js';
+import { ACCESS_LEVELS, type AccessLevel, type Feature, FEATURES, levelRank } from './access.js';
+import { assertEveryRootFieldScoped, rootFieldScopes } from './scope-map.js';
+
+type Scopes = { public?: boolean; authenticated?: boolean; owner?: boolean; feature?: [Feature, AccessLevel] };
+
+function describeScopes(s: Scopes | null): string {
+  if (!s) return 'NONE DECLARED';
+  return Object.entries(s)
+    .map(([k, v]) => (k === 'feature' ? `${(v as string[])[0]} >= ${(v as string[])[1]}` : k))
+    .join(' or ');
+}
+
+const schema = buildSchema();
+const scopes = rootFieldScopes(schema) as Record<string, Scopes | null>;
+const fields = rootFields(schema);
+
+describe('every root field declares who may call it', () => {
+  it('has a declared scope on every Query, Mutation and Subscription field', () => {
+    const missing = Object.entries(scopes).filter(([, s]) => s === null);
+    expect(missing).toEqual([]);
+    expect(Object.keys(scopes).length).toBeGreaterThan(15);
+  });
+
+  it('the check fails on a field without one', () => {
+    const bare = new GraphQLSchema({
+      query: new GraphQLObjectType({ name: 'Query', fields: { leak: { type: GraphQLString } } }),
+    });
+    expect(() => assertEveryRootFieldScoped(bare)).toThrow(/Query.leak/);
+  });
+
+  it('matches the reviewed snapshot of rights (a diff here is a change of rights)', async () => {
+    const lines = Object.entries(scopes)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, s]) => `${name.padEnd(36)} ${describeScopes(s)}`);
+    await expect(`${lines.join('\n')}\n`).toMatchFileSnapshot('./__snapshots__/root-field-scopes.txt');
+  });
+});
+
+/** A fingerprint of every table a denied call could touch (the security log excepted). */
+async function fingerprint(t: TestApp): Promise<string> {
+  const { rows } = await t.sql.query(
+    `select table_name from information_schema.tables
+      where table_schema = 'public' and table_type = 'BASE TABLE'
+        and table_name not in ('security_event', 'login_throttle', 'mikro_orm_migrations')
+      order by table_name`,
+  );
+  const parts: string[] = [];
+  for (const { table_name } of rows) {
+    const r = await t.sql.query(`select count(*) as n, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from "${table_name}" x`);
+    parts.push(`${table_name}:${r.rows[0].n}:${r.rows[0].h}`);
+  }
+  return parts.join('\n');
+}
+
+const deniedCodes = ['FORBIDDEN', 'UNAUTHENTICATED'];
+
+describe('rights matrix: every operation at every level', () => {
+  let t: TestApp;
+  let owner: Actor;
+  const actors = new Map<string, Actor>();
+
+  /** One user per rights combination, made through the real invitation flow. */
+  async function actor(rights: Partial<Record<Feature, AccessLevel>>): Promise<Actor> {
+    const key = JSON.stringify(rights);
+    let a = actors.get(key);
+    if (!a) {
+      a = await viewerWith(t, owner, rights);
+      actors.set(key, a);
+    }
+    return a;
+  }
+  const allBut = (f: Feature, level: AccessLevel) =>
+    Object.fromEntries(FEATURES.map((x) => [x, x === f ? level : 'APPROVER'])) as Record<Feature, AccessLevel>;
+  const everywhere = (level: AccessLevel) => Object.fromEntries(FEATURES.map((x) => [x, level])) as Record<Feature, AccessLevel>;
+
+  async function call(kind: string, op: string, token: string | null): Promise<{ errors?: GqlError[]; data?: unknown }> {
+    if (kind !== 'subscription') return t.gql(op, {}, token);
+    const client = t.ws(token);
+    try {
+      return await new Promise((resolve) => {
+        const stop = client.subscribe(
+          { query: op },
+          {
+            next: (v) => {
+              stop();
+              resolve(v as { errors?: GqlError[] });
+            },
+            error: (e) => resolve({ errors: Array.isArray(e) ? e : [{ message: String(e) }] }),
+            complete: () => resolve({}),
+          },
+        );
+        // An allowed subscription stays open without events: that is success.
+        setTimeout(() => {
+          stop();
+          resolve({});
+        }, 300);
+      });
+    } finally {
+      await client.dispose();
+    }
+  }
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    owner = await signUpOwner(t);
+  });
+  afterAll(() => t.close());
+
+  it('denies anonymous and under-levelled callers, and writes nothing when it does', async () => {
+    const denied: string[] = [];
+    // Make every actor first: making them writes, the denied calls must not.
+    const plans: { name: string; kind: string; op: string; who: Actor | null; expect: string }[] = [];
+    const noneUser = await actor(everywhere('NONE'));
+    const approverNotOwner = await actor(everywhere('APPROVER'));
+    for (const f of fields) {
+      const s = scopes[f.name];
+      if (!s || s.public) continue;
+      plans.push({ ...f, who: null, expect: 'UNAUTHENTICATED' });
+      if (s.owner) {
+        plans.push({ ...f, who: noneUser, expect: 'FORBIDDEN' });
+        plans.push({ ...f, who: approverNotOwner, expect: 'FORBIDDEN' });
+      }
+      if (s.feature) {
+        const [feature, level] = s.feature;
+        for (const lower of ACCESS_LEVELS.filter((l) => levelRank(l) < levelRank(level))) {
+          plans.push({ ...f, who: await actor(allBut(feature, lower)), expect: 'FORBIDDEN' });
+        }
+      }
+    }
+    const before = await fingerprint(t);
+    for (const p of plans) {
+      const r = await call(p.kind, p.op, p.who?.token ?? null);
+      const got = code(r as never);
+      if (got !== p.expect) denied.push(`${p.name} as ${p.who ? p.who.email : 'anonymous'}: expected ${p.expect}, got ${got} ${JSON.stringify(r.errors ?? r.data)}`);
+      else if (r.data && Object.values(r.data as object).some((v) => v !== null)) denied.push(`${p.name}: data leaked ${JSON.stringify(r.data)}`);
+    }
+    expect(denied).toEqual([]);
+    expect(await fingerprint(t)).toBe(before);
+    expect(plans.length).toBeGreaterThan(30);
+    // Denied attempts are kept in the security log.
+    const { rows } = await t.sql.query(`select count(*)::int as n from security_event where kind in ('FORBIDDEN', 'UNAUTHENTICATED')`);
+    expect(rows[0].n).toBeGreaterThanOrEqual(plans.length);
+  });
+
+  it('allows each operation at exactly its declared level, with no other rights', async () => {
+    const wrong: string[] = [];
+    for (const f of fields) {
+      const s = scopes[f.name];
+      if (!s || s.public || f.name === 'Mutation.logout') continue;
+      let who: Actor;
+      if (s.owner) who = owner;
+      else if (s.feature) who = await actor({ [s.feature[0]]: s.feature[1] });
+      else who = await actor(everywhere('NONE'));
+      const r = await call(f.kind, f.op, who.token);
+      const got = code(r as never);
+      if (got && deniedCodes.includes(got)) wrong.push(`${f.name}: ${got} ${JSON.stringify(r.errors)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+});
