@@ -5,6 +5,7 @@
 import { type DsnRecipient, parseDsnFields } from './dsn.js';
 import {
   feedbackRecipients,
+  hasFailureWording,
   isAutoReply,
   isFeedbackReport,
   looksLikeBounce,
@@ -121,7 +122,8 @@ function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] 
     const groups = recipient?.endsWith('@googlegroups.com') && !/\b[45]\d\d\b/.test(block);
     const ev: Evidence = {
       diagnostic: `${diagnostic ?? ''}\n${context}`,
-      status: findStatus(diagnostic) ?? findStatus(block),
+      status:
+        findStatus(diagnostic) ?? findStatus(block) ?? (found.length === 1 ? findStatus(context) : null),
       replyCode: findReplyCode(diagnostic),
       command: commandIn(context),
       action: /delayed|warning|will be retried|not yet been delivered/i.test(block) ? 'delayed' : null,
@@ -129,7 +131,10 @@ function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] 
     };
     // Google Groups answers a post it refuses (sender not a member, no permission) with a
     // localised notice and no SMTP reply: the sender is refused.
-    return result(recipient, ev, diagnostic, groups ? 'rejected' : undefined);
+    let reason = groups ? 'rejected' : decideReason(ev);
+    // Nothing identifies a recipient nor says anything specific: undecidable.
+    if (recipient === null && reason === 'onhold' && !ev.status && !ev.replyCode) reason = 'undefined';
+    return result(recipient, ev, diagnostic, reason);
   });
 }
 
@@ -183,6 +188,9 @@ async function classify(raw: string, depth: number): Promise<BounceClassificatio
   if (dsn.some((r) => r.recipient)) return fromDsn(mail, dsn, humanText);
 
   const explanation = explanationOf(humanText);
+  if (isAutoReply(mail) && !mail.headers.has('x-failed-recipients') && !hasFailureWording(explanation)) {
+    return [vacation(mail)];
+  }
   const bounce = looksLikeBounce(mail, explanation);
   if (depth === 0 && (!bounce || !/@/.test(explanation))) {
     // Some gateways wrap the real bounce in a message/rfc822 part.
@@ -194,11 +202,14 @@ async function classify(raw: string, depth: number): Promise<BounceClassificatio
   }
   if (bounce) return fromFreeText(mail, humanText);
 
-  if (isAutoReply(mail)) {
-    const ev: Evidence = { ...emptyEvidence(), diagnostic: mail.text };
-    return [result(mail.from[0] ?? null, ev, mail.subject || null, 'vacation')];
-  }
+  if (isAutoReply(mail)) return [vacation(mail)];
   return [];
+}
+
+/** An automatic reply (out of office...): the recipient is its author. */
+function vacation(mail: ParsedBounce): BounceClassification {
+  const ev: Evidence = { ...emptyEvidence(), diagnostic: mail.text };
+  return result(mail.from[0] ?? null, ev, mail.subject || null, 'vacation');
 }
 
 function emptyEvidence(): Evidence {

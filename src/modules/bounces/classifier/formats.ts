@@ -161,6 +161,13 @@ export function looksLikeBounce(mail: ParsedBounce, explanation: string): boolea
 const LIST_REFUSAL =
   /you are not a member of this (?:mailing )?list|not allowed to post to this (?:mailing )?list/i;
 
+/** Whether a text reports a delivery failure (wording or an SMTP error code). */
+export function hasFailureWording(text: string): boolean {
+  return (
+    BOUNCE_TEXT.test(text) || LIST_REFUSAL.test(text) || /(?:^|\s)[45]\d\d[\s-]|\b[45]\.\d\.\d/.test(text)
+  );
+}
+
 /** Whether the message is an automatic reply (RFC 3834 or common vendor markers). */
 export function isAutoReply(mail: ParsedBounce): boolean {
   const h = (name: string) => (mail.headers.get(name) ?? []).join(' ').toLowerCase();

@@ -101,16 +101,26 @@ export function recipientsInText(text: string, exclude: ReadonlySet<string>): Te
   const chosen = leading.length > 0 ? leading : anywhere;
   if (chosen.length === 0) return [{ recipient: null, block: explanation }];
 
-  const starts = chosen.map((a) => firstLine.get(a) ?? 0);
-  const boundaries = leading.length > 0 ? leadLines : starts;
+  // Where each recipient's text starts: every line it opens (or its first mention).
+  const leadOf = new Map<number, string>();
+  for (const i of leadLines) {
+    const a = addressesIn(lines[i])[0];
+    if (a) leadOf.set(i, a);
+  }
+  const boundaries = leading.length > 0 ? leadLines : chosen.map((a) => firstLine.get(a) ?? 0);
   const indent = (i: number) => /^\s*/.exec(lines[i] ?? '')?.[0].length ?? 0;
-  return chosen.map((recipient, k) => {
-    const from = starts[k];
-    // The block ends where another address opens a line at the same or a lower indentation
-    // (a deeper one is a continuation line quoting the address).
-    const nextStarts = boundaries.filter((s) => s > from && indent(s) <= indent(from));
-    const to = nextStarts.length > 0 ? Math.min(...nextStarts) : lines.length;
-    let block = lines.slice(from, to).join('\n');
+  const segment = (from: number) => {
+    // A segment ends where an address opens a line at the same or a lower indentation (a
+    // deeper one is a continuation line quoting the address).
+    const next = boundaries.filter((s) => s > from && indent(s) <= indent(from));
+    return lines.slice(from, next.length > 0 ? Math.min(...next) : lines.length).join('\n');
+  };
+  return chosen.map((recipient) => {
+    const froms =
+      leading.length > 0
+        ? leadLines.filter((i) => leadOf.get(i) === recipient)
+        : [firstLine.get(recipient) ?? 0];
+    let block = [...new Set(froms.map(segment))].join('\n');
     if (
       block.replace(new RegExp(escapeRe(recipient), 'gi'), '').replace(/[\s<>"':;,.()[\]]/g, '').length < 8
     ) {
