@@ -45,7 +45,8 @@ export const builder = new SchemaBuilder<{
     unauthorizedError: (_parent, ctx, info) => {
       const operation = `${info.parentType.name}.${info.fieldName}`;
       recordDenied(ctx, operation);
-      if (!ctx.viewer) return new AppError('UNAUTHENTICATED', 'Log in first: send Authorization: Bearer <token>');
+      if (!ctx.viewer)
+        return new AppError('UNAUTHENTICATED', 'Log in first: send Authorization: Bearer <token>');
       return new AppError('FORBIDDEN', `Your access level does not allow ${operation}`);
     },
   },
@@ -55,6 +56,8 @@ builder.queryType({ authScopes: { authenticated: true } });
 builder.mutationType({ authScopes: { authenticated: true } });
 builder.subscriptionType({ authScopes: { authenticated: true } });
 
-export const need = (feature: Feature, level: AccessLevel) => ({ feature: [feature, level] as [Feature, AccessLevel] });
+export const need = (feature: Feature, level: AccessLevel) => ({
+  feature: [feature, level] as [Feature, AccessLevel],
+});
 
 export type BuilderTypes = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;

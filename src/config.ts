@@ -42,12 +42,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const logLevel = (env.LOG_LEVEL?.trim() || 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+    throw new ConfigError(
+      `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`,
+    );
   }
   const host = env.HOST?.trim() || '0.0.0.0';
   const publicUrl =
-    parseUrl(env, 'PUBLIC_URL', ['http:', 'https:']) ??
-    `http://localhost:${port === 0 ? 4000 : port}`;
+    parseUrl(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port === 0 ? 4000 : port}`;
   const trackingSecret = env.TRACKING_SECRET?.trim() || null;
   if (trackingSecret !== null && trackingSecret.length < 32) {
     throw new ConfigError('TRACKING_SECRET must be at least 32 characters long');

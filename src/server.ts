@@ -53,7 +53,14 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     blockFieldSuggestion: { enabled: true },
   });
 
-  const yoga = createYoga<{ req?: IncomingMessage; connectionParams?: Record<string, unknown>; extra?: { token?: string; request?: IncomingMessage } }, Context>({
+  const yoga = createYoga<
+    {
+      req?: IncomingMessage;
+      connectionParams?: Record<string, unknown>;
+      extra?: { token?: string; request?: IncomingMessage };
+    },
+    Context
+  >({
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
     landingPage: false,
@@ -84,7 +91,11 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     const multipart = req.headers['content-type']?.startsWith('multipart/form-data') ?? false;
     if (length > (multipart ? MAX_UPLOAD_BYTES : MAX_BODY_BYTES)) {
       res.writeHead(413, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ errors: [{ message: 'Request body too large', extensions: { code: 'BAD_USER_INPUT' } }] }));
+      res.end(
+        JSON.stringify({
+          errors: [{ message: 'Request body too large', extensions: { code: 'BAD_USER_INPUT' } }],
+        }),
+      );
       req.resume();
       return;
     }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
+import { type Client, createClient } from 'graphql-ws';
 import pg from 'pg';
 import { inject } from 'vitest';
 import WebSocket from 'ws';
@@ -126,13 +126,18 @@ export interface Actor {
 
 export async function signUpOwner(t: TestApp, accountName = 'Acme'): Promise<Actor> {
   const email = uniqueEmail('owner');
-  const r = ok(await t.gql(SignUpDocument, { input: { accountName, name: 'Owner', email, password: PASSWORD } }));
+  const r = ok(
+    await t.gql(SignUpDocument, { input: { accountName, name: 'Owner', email, password: PASSWORD } }),
+  );
   return { token: r.signUp.token, userId: r.signUp.user.id, email };
 }
 
 /** The invitation token from the newest outbox mail to `email` (read as the owner would). */
 export async function invitationTokenFor(t: TestApp, email: string): Promise<string> {
-  const { rows } = await t.sql.query('select text from outbox_message where "to" = $1 order by id desc limit 1', [email]);
+  const { rows } = await t.sql.query(
+    'select text from outbox_message where "to" = $1 order by id desc limit 1',
+    [email],
+  );
   const m = /token=([A-Za-z0-9_%-]+)/.exec(rows[0]?.text ?? '');
   if (!m) throw new Error(`no invitation mail for ${email}`);
   return decodeURIComponent(m[1]);
@@ -152,7 +157,10 @@ export async function viewerWith(
         input: {
           email,
           name: 'Member',
-          rights: Object.entries(rights).map(([feature, level]) => ({ feature: feature as Feature, level: level as AccessLevel })),
+          rights: Object.entries(rights).map(([feature, level]) => ({
+            feature: feature as Feature,
+            level: level as AccessLevel,
+          })),
         },
       },
       owner.token,
@@ -166,7 +174,8 @@ export async function viewerWith(
 /** Resolves with the first `n` results of a subscription. */
 export function nextResults<T = unknown>(
   client: Client,
-  query: TypedDocumentNode<T, Record<string, unknown>> | string,
+  // biome-ignore lint/suspicious/noExplicitAny: any variables shape; they are passed through as given
+  query: TypedDocumentNode<T, any> | string,
   n = 1,
   variables?: Record<string, unknown>,
 ): { results: Promise<{ data?: T; errors?: GqlError[] }[]>; stop(): void } {

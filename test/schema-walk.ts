@@ -4,13 +4,13 @@ import {
   type GraphQLInputType,
   type GraphQLSchema,
   getNamedType,
+  isAbstractType,
   isEnumType,
   isInputObjectType,
   isListType,
   isNonNullType,
   isObjectType,
   isScalarType,
-  isAbstractType,
 } from 'graphql';
 
 /** A GraphQL literal of the right type for an argument: enough to pass validation. */
@@ -56,7 +56,10 @@ function args(list: readonly GraphQLArgument[]): string {
 }
 
 /** `mutation { field(args) { __typename } }`, well-typed with dummy values. */
-export function operationFor(kind: 'query' | 'mutation' | 'subscription', field: GraphQLField<unknown, unknown>): string {
+export function operationFor(
+  kind: 'query' | 'mutation' | 'subscription',
+  field: GraphQLField<unknown, unknown>,
+): string {
   const named = getNamedType(field.type);
   const selection = isObjectType(named) || isAbstractType(named) ? ' { __typename }' : '';
   return `${kind} { ${field.name}${args(field.args)}${selection} }`;

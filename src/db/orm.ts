@@ -1,7 +1,7 @@
-import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
-import { migrationsList } from './migrations-list.js';
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { ENTITIES } from './entities.js';
+import { migrationsList } from './migrations-list.js';
 
 /** MikroORM options for one database URL; migrations are listed statically (see STACK-NOTES). */
 export function ormOptions(clientUrl: string, opts: { debug?: boolean; pool?: number } = {}): Options {
@@ -28,7 +28,10 @@ export function ormOptions(clientUrl: string, opts: { debug?: boolean; pool?: nu
   };
 }
 
-export async function openOrm(clientUrl: string, opts?: { debug?: boolean; pool?: number }): Promise<MikroORM> {
+export async function openOrm(
+  clientUrl: string,
+  opts?: { debug?: boolean; pool?: number },
+): Promise<MikroORM> {
   return MikroORM.init(ormOptions(clientUrl, opts));
 }
 

@@ -14,7 +14,11 @@ export async function seedDemoOwner(orm: MikroORM): Promise<{ email: string; pas
   const password = randomBytes(12).toString('base64url');
   const passwordHash = await hashPassword(password);
   await em.transactional(async (tem) => {
-    const account = tem.create(Account, { name: 'Demo', settings: { ...DEFAULT_SETTINGS }, createdAt: new Date() });
+    const account = tem.create(Account, {
+      name: 'Demo',
+      settings: { ...DEFAULT_SETTINGS },
+      createdAt: new Date(),
+    });
     const now = new Date();
     tem.create(User, {
       account,

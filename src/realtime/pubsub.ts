@@ -20,7 +20,9 @@ export function createAppPubSub(redisUrl: string | null): PubSub {
   if (!redisUrl) return Object.assign(createPubSub<Topics>(), { close: async () => {} });
   const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
-  const pubsub = createPubSub<Topics>({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) });
+  const pubsub = createPubSub<Topics>({
+    eventTarget: createRedisEventTarget({ publishClient, subscribeClient }),
+  });
   return Object.assign(pubsub, {
     close: async () => {
       publishClient.disconnect();

@@ -6,7 +6,10 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { AppServices } from '../context.js';
 import { viewerFromToken } from '../modules/users/auth.service.js';
 
-type Enveloped = { execute: (a: ExecutionArgs) => OperationResult; subscribe: (a: ExecutionArgs) => OperationResult };
+type Enveloped = {
+  execute: (a: ExecutionArgs) => OperationResult;
+  subscribe: (a: ExecutionArgs) => OperationResult;
+};
 type OperationResult = ReturnType<NonNullable<Parameters<typeof useServer>[0]['execute']>>;
 
 interface SocketOwner {
@@ -92,4 +95,3 @@ export function attachWebSockets(
     },
   };
 }
-

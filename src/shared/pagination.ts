@@ -22,7 +22,8 @@ export function decodeCursor(cursor: string | null | undefined): string | null {
 
 export function pageSize(first: number | null | undefined): number {
   const n = first ?? DEFAULT_PAGE;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE) throw badInput(`first must be between 1 and ${MAX_PAGE}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE)
+    throw badInput(`first must be between 1 and ${MAX_PAGE}`);
   return n;
 }
 
@@ -33,13 +34,15 @@ export function toPage<T>(rows: T[], size: number, keyOf: (row: T) => string): P
   return { nodes, hasNextPage: rows.length > size, endCursor: last ? encodeCursor(keyOf(last)) : null };
 }
 
-export const PageInfo = builder.objectRef<{ hasNextPage: boolean; endCursor: string | null }>('PageInfo').implement({
-  description: 'Where a page ends; pass `endCursor` as `after` to get the next one.',
-  fields: (t) => ({
-    hasNextPage: t.exposeBoolean('hasNextPage'),
-    endCursor: t.exposeString('endCursor', { nullable: true }),
-  }),
-});
+export const PageInfo = builder
+  .objectRef<{ hasNextPage: boolean; endCursor: string | null }>('PageInfo')
+  .implement({
+    description: 'Where a page ends; pass `endCursor` as `after` to get the next one.',
+    fields: (t) => ({
+      hasNextPage: t.exposeBoolean('hasNextPage'),
+      endCursor: t.exposeString('endCursor', { nullable: true }),
+    }),
+  });
 
 /** A connection type `<Name>Connection { nodes pageInfo }` for a node type. */
 export function connection<T>(name: string, nodeRef: ObjectRef<BuilderTypes, T>) {

@@ -12,12 +12,14 @@ export const AccessLevelEnum = builder.enumType('AccessLevel', {
   values: ACCESS_LEVELS,
 });
 
-export const RightRef = builder.objectRef<{ feature: (typeof FEATURES)[number]; level: (typeof ACCESS_LEVELS)[number] }>('Right').implement({
-  fields: (t) => ({
-    feature: t.field({ type: FeatureEnum, resolve: (r) => r.feature }),
-    level: t.field({ type: AccessLevelEnum, resolve: (r) => r.level }),
-  }),
-});
+export const RightRef = builder
+  .objectRef<{ feature: (typeof FEATURES)[number]; level: (typeof ACCESS_LEVELS)[number] }>('Right')
+  .implement({
+    fields: (t) => ({
+      feature: t.field({ type: FeatureEnum, resolve: (r) => r.feature }),
+      level: t.field({ type: AccessLevelEnum, resolve: (r) => r.level }),
+    }),
+  });
 
 export const RightInput = builder.inputType('RightInput', {
   fields: (t) => ({

@@ -1,12 +1,25 @@
 import { GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Actor, code, type GqlError, signUpOwner, startTestApp, type TestApp, viewerWith } from '../../../test/harness.js';
+import {
+  type Actor,
+  code,
+  type GqlError,
+  signUpOwner,
+  startTestApp,
+  type TestApp,
+  viewerWith,
+} from '../../../test/harness.js';
 import { rootFields } from '../../../test/schema-walk.js';
 import { buildSchema } from '../../schema.js';
-import { ACCESS_LEVELS, type AccessLevel, type Feature, FEATURES, levelRank } from './access.js';
+import { ACCESS_LEVELS, type AccessLevel, FEATURES, type Feature, levelRank } from './access.js';
 import { assertEveryRootFieldScoped, rootFieldScopes } from './scope-map.js';
 
-type Scopes = { public?: boolean; authenticated?: boolean; owner?: boolean; feature?: [Feature, AccessLevel] };
+type Scopes = {
+  public?: boolean;
+  authenticated?: boolean;
+  owner?: boolean;
+  feature?: [Feature, AccessLevel];
+};
 
 function describeScopes(s: Scopes | null): string {
   if (!s) return 'NONE DECLARED';
@@ -51,7 +64,9 @@ async function fingerprint(t: TestApp): Promise<string> {
   );
   const parts: string[] = [];
   for (const { table_name } of rows) {
-    const r = await t.sql.query(`select count(*) as n, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from "${table_name}" x`);
+    const r = await t.sql.query(
+      `select count(*) as n, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from "${table_name}" x`,
+    );
     parts.push(`${table_name}:${r.rows[0].n}:${r.rows[0].h}`);
   }
   return parts.join('\n');
@@ -75,10 +90,18 @@ describe('rights matrix: every operation at every level', () => {
     return a;
   }
   const allBut = (f: Feature, level: AccessLevel) =>
-    Object.fromEntries(FEATURES.map((x) => [x, x === f ? level : 'APPROVER'])) as Record<Feature, AccessLevel>;
-  const everywhere = (level: AccessLevel) => Object.fromEntries(FEATURES.map((x) => [x, level])) as Record<Feature, AccessLevel>;
+    Object.fromEntries(FEATURES.map((x) => [x, x === f ? level : 'APPROVER'])) as Record<
+      Feature,
+      AccessLevel
+    >;
+  const everywhere = (level: AccessLevel) =>
+    Object.fromEntries(FEATURES.map((x) => [x, level])) as Record<Feature, AccessLevel>;
 
-  async function call(kind: string, op: string, token: string | null): Promise<{ errors?: GqlError[]; data?: unknown }> {
+  async function call(
+    kind: string,
+    op: string,
+    token: string | null,
+  ): Promise<{ errors?: GqlError[]; data?: unknown }> {
     if (kind !== 'subscription') return t.gql(op, {}, token);
     const client = t.ws(token);
     try {
@@ -136,14 +159,20 @@ describe('rights matrix: every operation at every level', () => {
     for (const p of plans) {
       const r = await call(p.kind, p.op, p.who?.token ?? null);
       const got = code(r as never);
-      if (got !== p.expect) denied.push(`${p.name} as ${p.who ? p.who.email : 'anonymous'}: expected ${p.expect}, got ${got} ${JSON.stringify(r.errors ?? r.data)}`);
-      else if (r.data && Object.values(r.data as object).some((v) => v !== null)) denied.push(`${p.name}: data leaked ${JSON.stringify(r.data)}`);
+      if (got !== p.expect)
+        denied.push(
+          `${p.name} as ${p.who ? p.who.email : 'anonymous'}: expected ${p.expect}, got ${got} ${JSON.stringify(r.errors ?? r.data)}`,
+        );
+      else if (r.data && Object.values(r.data as object).some((v) => v !== null))
+        denied.push(`${p.name}: data leaked ${JSON.stringify(r.data)}`);
     }
     expect(denied).toEqual([]);
     expect(await fingerprint(t)).toBe(before);
     expect(plans.length).toBeGreaterThan(30);
     // Denied attempts are kept in the security log.
-    const { rows } = await t.sql.query(`select count(*)::int as n from security_event where kind in ('FORBIDDEN', 'UNAUTHENTICATED')`);
+    const { rows } = await t.sql.query(
+      `select count(*)::int as n from security_event where kind in ('FORBIDDEN', 'UNAUTHENTICATED')`,
+    );
     expect(rows[0].n).toBeGreaterThanOrEqual(plans.length);
   });
 

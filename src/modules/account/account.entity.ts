@@ -24,5 +24,4 @@ export const Account = defineEntity({
   },
 });
 
-
 export type AccountRow = InferEntity<typeof Account>;

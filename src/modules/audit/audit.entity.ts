@@ -37,5 +37,4 @@ export const SecurityEvent = defineEntity({
   },
 });
 
-
 export type AuditEntryRow = InferEntity<typeof AuditEntry>;

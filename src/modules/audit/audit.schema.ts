@@ -1,8 +1,8 @@
 import { filter, pipe } from 'graphql-yoga';
 import { builder } from '../../builder.js';
 import { connection } from '../../shared/pagination.js';
-import { FeatureEnum } from '../access/access.schema.js';
 import type { Feature } from '../access/access.js';
+import { FeatureEnum } from '../access/access.schema.js';
 import { type AuditEntryEvent, canReadOthersHistory, listAudit } from './audit.service.js';
 
 export const AuditEntryRef = builder.objectRef<AuditEntryEvent>('AuditEntry').implement({
@@ -15,7 +15,11 @@ export const AuditEntryRef = builder.objectRef<AuditEntryEvent>('AuditEntry').im
     feature: t.field({ type: FeatureEnum, nullable: true, resolve: (e) => e.feature as Feature | null }),
     objectType: t.exposeString('objectType', { nullable: true }),
     objectId: t.exposeString('objectId', { nullable: true }),
-    diff: t.expose('diff', { type: 'JSON', nullable: true, description: '{ field: { from, to } } of what changed' }),
+    diff: t.expose('diff', {
+      type: 'JSON',
+      nullable: true,
+      description: '{ field: { from, to } } of what changed',
+    }),
     ip: t.exposeString('ip', { nullable: true }),
     createdAt: t.field({ type: 'DateTime', resolve: (e) => e.createdAt }),
   }),
@@ -47,7 +51,12 @@ builder.queryField('auditLog', (t) =>
       after: t.arg.string({ required: false }),
     },
     resolve: (_root, args, ctx) =>
-      listAudit(ctx, { ...args.filter, userId: args.filter?.userId?.toString() ?? null }, args.first, args.after),
+      listAudit(
+        ctx,
+        { ...args.filter, userId: args.filter?.userId?.toString() ?? null },
+        args.first,
+        args.after,
+      ),
   }),
 );
 

@@ -91,7 +91,10 @@ export function toEvent(e: AuditEntryRow): AuditEntryEvent {
 }
 
 /** `{ field: { from, to } }` for the keys whose value changed. */
-export function diffOf<T extends object>(before: T, after: Partial<T>): Record<string, { from: unknown; to: unknown }> {
+export function diffOf<T extends object>(
+  before: T,
+  after: Partial<T>,
+): Record<string, { from: unknown; to: unknown }> {
   const diff: Record<string, { from: unknown; to: unknown }> = {};
   for (const key of Object.keys(after) as (keyof T)[]) {
     const from = before[key];
@@ -145,7 +148,8 @@ export async function listAudit(
   if (filter.from) add('created_at >= ?', filter.from);
   if (filter.to) add('created_at < ?', filter.to);
   if (afterId) {
-    if (!/^\d+$/.test(afterId)) throw new AppError('BAD_USER_INPUT', 'after: not a cursor returned by this API');
+    if (!/^\d+$/.test(afterId))
+      throw new AppError('BAD_USER_INPUT', 'after: not a cursor returned by this API');
     add('id < ?', afterId);
   }
   params.push(size + 1);

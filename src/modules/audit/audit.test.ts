@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuditEntryAddedDocument,
   AuditLogDocument,
+  type AuditLogQuery,
   DeleteUserDocument,
   InviteUserDocument,
   UpdateAccountSettingsDocument,
@@ -34,7 +35,11 @@ describe('history', () => {
     const start = new Date(Date.now() - 1000);
     ok(await t.gql(UpdateUserDocument, { input: { id: member.userId, name: 'New Name' } }, owner.token));
     const log = ok(
-      await t.gql(AuditLogDocument, { filter: { action: 'updateUser', objectId: member.userId } }, owner.token),
+      await t.gql(
+        AuditLogDocument,
+        { filter: { action: 'updateUser', objectId: member.userId } },
+        owner.token,
+      ),
     ).auditLog.nodes;
     expect(log).toHaveLength(1);
     expect(log[0]).toMatchObject({
@@ -51,18 +56,19 @@ describe('history', () => {
   });
 
   it('writes no entry for a failed or a denied mutation', async () => {
-    const count = async () => (await t.sql.query('select count(*)::int as n from audit_entry')).rows[0].n as number;
+    const count = async () =>
+      (await t.sql.query('select count(*)::int as n from audit_entry')).rows[0].n as number;
     const before = await count();
-    expect(code(await t.gql(InviteUserDocument, { input: { email: owner.email, name: 'Dup' } }, owner.token))).toBe(
-      'CONFLICT',
-    );
+    expect(
+      code(await t.gql(InviteUserDocument, { input: { email: owner.email, name: 'Dup' } }, owner.token)),
+    ).toBe('CONFLICT');
     const guest = await viewerWith(t, owner, { USERS: 'GUEST' });
     const afterSetup = await count();
     expect(afterSetup).toBeGreaterThan(before); // the invitation and its acceptance are history
     expect(code(await t.gql(DeleteUserDocument, { id: owner.userId }, guest.token))).toBe('FORBIDDEN');
-    expect(code(await t.gql(UpdateAccountSettingsDocument, { input: { rejectDuplicates: true } }, guest.token))).toBe(
-      'FORBIDDEN',
-    );
+    expect(
+      code(await t.gql(UpdateAccountSettingsDocument, { input: { rejectDuplicates: true } }, guest.token)),
+    ).toBe('FORBIDDEN');
     expect(await count()).toBe(afterSetup);
   });
 
@@ -71,10 +77,13 @@ describe('history', () => {
     const mine = ok(await t.gql(AuditLogDocument, {}, plain.token)).auditLog.nodes;
     expect(mine.length).toBeGreaterThan(0); // acceptInvitation
     expect(mine.every((e) => e.userId === plain.userId)).toBe(true);
-    expect(code(await t.gql(AuditLogDocument, { filter: { userId: owner.userId } }, plain.token))).toBe('FORBIDDEN');
+    expect(code(await t.gql(AuditLogDocument, { filter: { userId: owner.userId } }, plain.token))).toBe(
+      'FORBIDDEN',
+    );
 
     const reader = await viewerWith(t, owner, { USERS: 'GUEST' });
-    const others = ok(await t.gql(AuditLogDocument, { filter: { userId: owner.userId } }, reader.token)).auditLog.nodes;
+    const others = ok(await t.gql(AuditLogDocument, { filter: { userId: owner.userId } }, reader.token))
+      .auditLog.nodes;
     expect(others.length).toBeGreaterThan(0);
     expect(others.every((e) => e.userId === owner.userId)).toBe(true);
   });
@@ -85,7 +94,9 @@ describe('history', () => {
     const seen: string[] = [];
     let after: string | null = null;
     do {
-      const page = ok(await t.gql(AuditLogDocument, { first: 3, after }, owner.token)).auditLog;
+      const page: AuditLogQuery['auditLog'] = ok(
+        await t.gql(AuditLogDocument, { first: 3, after }, owner.token),
+      ).auditLog;
       seen.push(...page.nodes.map((n) => n.id));
       after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
     } while (after);
@@ -95,10 +106,15 @@ describe('history', () => {
     );
     expect(seen).toEqual(rows.map((r) => r.key));
 
-    const settings = ok(await t.gql(AuditLogDocument, { filter: { feature: 'SETTINGS' } }, other.token)).auditLog.nodes;
+    const settings = ok(await t.gql(AuditLogDocument, { filter: { feature: 'SETTINGS' } }, other.token))
+      .auditLog.nodes;
     expect(settings.map((e) => e.action)).toEqual(['updateAccountSettings']);
     const future = ok(
-      await t.gql(AuditLogDocument, { filter: { from: new Date(Date.now() + 3_600_000).toISOString() } }, owner.token),
+      await t.gql(
+        AuditLogDocument,
+        { filter: { from: new Date(Date.now() + 3_600_000).toISOString() } },
+        owner.token,
+      ),
     ).auditLog.nodes;
     expect(future).toEqual([]);
     expect(code(await t.gql(AuditLogDocument, { after: 'garbage' }, owner.token))).toBe('BAD_USER_INPUT');
@@ -111,10 +127,16 @@ describe('auditEntryAdded', () => {
     const sub = nextResults(client, AuditEntryAddedDocument, 1);
     await new Promise((r) => setTimeout(r, 200));
     const email = uniqueEmail('streamed');
-    const invited = ok(await t.gql(InviteUserDocument, { input: { email, name: 'Streamed' } }, owner.token)).inviteUser;
+    const invited = ok(
+      await t.gql(InviteUserDocument, { input: { email, name: 'Streamed' } }, owner.token),
+    ).inviteUser;
     const [first] = await sub.results;
     expect(first.errors).toBeUndefined();
-    expect(first.data?.auditEntryAdded).toMatchObject({ action: 'inviteUser', objectId: invited.id, userId: owner.userId });
+    expect(first.data?.auditEntryAdded).toMatchObject({
+      action: 'inviteUser',
+      objectId: invited.id,
+      userId: owner.userId,
+    });
     sub.stop();
   });
 
@@ -129,7 +151,10 @@ describe('auditEntryAdded', () => {
     ok(await t.gql(UpdateAccountSettingsDocument, { input: { accountName: 'Mine' } }, stranger.token));
     const [s] = await strangerSub.results;
     expect(s.data?.auditEntryAdded.action).toBe('updateAccountSettings');
-    const raced = await Promise.race([plainSub.results, new Promise((r) => setTimeout(() => r('silent'), 500))]);
+    const raced = await Promise.race([
+      plainSub.results,
+      new Promise((r) => setTimeout(() => r('silent'), 500)),
+    ]);
     expect(raced).toBe('silent');
     plainSub.stop();
     strangerSub.stop();
@@ -138,7 +163,9 @@ describe('auditEntryAdded', () => {
   it('closes the socket of a user at once when they are deleted', async () => {
     const member = await viewerWith(t, owner, { USERS: 'GUEST' });
     const client = t.ws(member.token);
-    const closed = new Promise<number>((resolve) => client.on('closed', (e) => resolve((e as { code: number }).code)));
+    const closed = new Promise<number>((resolve) =>
+      client.on('closed', (e) => resolve((e as { code: number }).code)),
+    );
     const sub = nextResults(client, AuditEntryAddedDocument, 100);
     await new Promise((r) => setTimeout(r, 200));
     ok(await t.gql(DeleteUserDocument, { id: member.userId }, owner.token));

@@ -7,10 +7,13 @@ import type { Context } from '../../context.js';
 export function recordDenied(ctx: Context, operation: string): void {
   const conn = ctx.app.orm.em.getConnection();
   conn
-    .execute(
-      'insert into security_event (account_id, user_id, kind, operation, ip) values (?, ?, ?, ?, ?)',
-      [ctx.viewer?.accountId ?? null, ctx.viewer?.userId ?? null, ctx.viewer ? 'FORBIDDEN' : 'UNAUTHENTICATED', operation, ctx.ip],
-    )
+    .execute('insert into security_event (account_id, user_id, kind, operation, ip) values (?, ?, ?, ?, ?)', [
+      ctx.viewer?.accountId ?? null,
+      ctx.viewer?.userId ?? null,
+      ctx.viewer ? 'FORBIDDEN' : 'UNAUTHENTICATED',
+      operation,
+      ctx.ip,
+    ])
     .catch((err: unknown) => ctx.app.logger.warn('could not write the security log', err));
 }
 

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import nodemailer, { type Transporter } from 'nodemailer';
+import { badInput } from '../../shared/errors.js';
 import { OutboxMessage } from './outbox.entity.js';
 
 export interface Mail {
@@ -45,7 +46,24 @@ export function createMailer(smtpUrl: string | null): Mailer {
   return {
     kind: 'smtp',
     async send(_em, mail) {
-      await transport.sendMail({ from: FROM, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
+      try {
+        await transport.sendMail({
+          from: FROM,
+          to: mail.to,
+          subject: mail.subject,
+          text: mail.text,
+          html: mail.html,
+        });
+      } catch (err) {
+        const e = err as { command?: string; responseCode?: number; response?: string };
+        // A permanent refusal of the recipient is the caller's input; anything else stays masked.
+        if (e.command === 'RCPT TO' && (e.responseCode ?? 0) >= 500) {
+          throw badInput(`The mail server refused ${mail.to}: ${e.response ?? e.responseCode}`, {
+            field: 'email',
+          });
+        }
+        throw err;
+      }
     },
     close: () => transport.close(),
   };

@@ -17,5 +17,4 @@ export const OutboxMessage = defineEntity({
   indexes: [{ properties: ['account', 'id'] }],
 });
 
-
 export type OutboxMessageRow = InferEntity<typeof OutboxMessage>;

@@ -1,6 +1,6 @@
 import { builder } from '../../builder.js';
-import { decodeCursor, pageSize, toPage, connection } from '../../shared/pagination.js';
 import { badInput } from '../../shared/errors.js';
+import { connection, decodeCursor, pageSize, toPage } from '../../shared/pagination.js';
 
 interface OutboxRow {
   id: string;

@@ -3,8 +3,8 @@ import type { Context, Viewer } from '../../context.js';
 import { AppError, badInput, conflict } from '../../shared/errors.js';
 import { completeRights, ownerRights } from '../access/access.js';
 import { Account, DEFAULT_SETTINGS } from '../account/account.entity.js';
-import { recordSecurityEvent } from '../audit/security-log.js';
 import { mutate } from '../audit/audit.service.js';
+import { recordSecurityEvent } from '../audit/security-log.js';
 import {
   checkName,
   checkPassword,
@@ -79,8 +79,13 @@ export async function signUp(
   checkPassword(input.password);
   const passwordHash = await hashPassword(input.password);
   return mutate(ctx, async ({ em, audit }) => {
-    if (await emailTaken(em, email)) throw conflict('A user with this email already exists', { field: 'email' });
-    const account = em.create(Account, { name: accountName, settings: { ...DEFAULT_SETTINGS }, createdAt: new Date() });
+    if (await emailTaken(em, email))
+      throw conflict('A user with this email already exists', { field: 'email' });
+    const account = em.create(Account, {
+      name: accountName,
+      settings: { ...DEFAULT_SETTINGS },
+      createdAt: new Date(),
+    });
     const now = new Date();
     const user = em.create(User, {
       account,
@@ -130,7 +135,9 @@ export async function login(ctx: Context, input: { email: string; password: stri
     throw new AppError('RATE_LIMITED', `Too many failed logins: try again in ${LOCK_MINUTES} minutes`);
   }
   const user = await ctx.em.findOne(User, { email, status: 'ACTIVE' });
-  const ok = user ? await verifyPassword(user.passwordHash ?? null, input.password) : (await verifyPassword(await dummyHash(), input.password), false);
+  let ok = false;
+  if (user) ok = await verifyPassword(user.passwordHash ?? null, input.password);
+  else await verifyPassword(await dummyHash(), input.password); // same cost whether the email exists or not
   if (!user || !ok) {
     const [row] = await conn.execute<{ failures: number }[]>(
       `insert into login_throttle (email, failures, window_start) values (?, 1, now())
@@ -142,12 +149,14 @@ export async function login(ctx: Context, input: { email: string; password: stri
     );
     const failures = row?.failures ?? 1;
     if (failures >= MAX_FAILURES) {
-      await conn.execute(`update login_throttle set locked_until = now() + make_interval(mins => ?) where email = ?`, [
-        LOCK_MINUTES,
-        email,
-      ]);
+      await conn.execute(
+        `update login_throttle set locked_until = now() + make_interval(mins => ?) where email = ?`,
+        [LOCK_MINUTES, email],
+      );
     }
-    recordSecurityEvent(ctx, 'LOGIN_FAILED', email, { accountId: user ? (user.account as { id: string }).id : null });
+    recordSecurityEvent(ctx, 'LOGIN_FAILED', email, {
+      accountId: user ? (user.account as { id: string }).id : null,
+    });
     await sleep(Math.min(failures, MAX_FAILURES) * 100);
     throw new AppError('UNAUTHENTICATED', 'Invalid email or password');
   }
@@ -155,21 +164,39 @@ export async function login(ctx: Context, input: { email: string; password: stri
   const accountId = (user.account as { id: string }).id;
   return mutate(ctx, async ({ em, audit }) => {
     const token = openSession(em, em.merge(user), ctx.ip);
-    audit({ action: 'login', feature: null, objectType: 'User', objectId: user.id, accountId, userId: user.id, userEmail: user.email });
+    audit({
+      action: 'login',
+      feature: null,
+      objectType: 'User',
+      objectId: user.id,
+      accountId,
+      userId: user.id,
+      userEmail: user.email,
+    });
     return { token, user };
   });
 }
 
 export async function logout(ctx: Context & { viewer: Viewer }): Promise<boolean> {
   await mutate(ctx, async ({ em, audit }) => {
-    await em.getConnection().execute('update session_token set revoked_at = now() where id = ?', [ctx.viewer.sessionId], 'run', em.getTransactionContext());
+    await em
+      .getConnection()
+      .execute(
+        'update session_token set revoked_at = now() where id = ?',
+        [ctx.viewer.sessionId],
+        'run',
+        em.getTransactionContext(),
+      );
     audit({ action: 'logout', feature: null, objectType: 'User', objectId: ctx.viewer.userId });
   });
   ctx.app.pubsub.publish('sessionsRevoked', { sessionIds: [ctx.viewer.sessionId] });
   return true;
 }
 
-export async function acceptInvitation(ctx: Context, input: { token: string; password: string }): Promise<AuthResult> {
+export async function acceptInvitation(
+  ctx: Context,
+  input: { token: string; password: string },
+): Promise<AuthResult> {
   checkPassword(input.password);
   const passwordHash = await hashPassword(input.password);
   return mutate(ctx, async ({ em, audit }) => {

@@ -14,7 +14,8 @@ export const MIN_PASSWORD = 10;
 export const MAX_PASSWORD = 200;
 
 export function checkPassword(password: string): void {
-  if (password.length < MIN_PASSWORD) throw badInput(`password must have at least ${MIN_PASSWORD} characters`);
+  if (password.length < MIN_PASSWORD)
+    throw badInput(`password must have at least ${MIN_PASSWORD} characters`);
   if (password.length > MAX_PASSWORD) throw badInput(`password must have at most ${MAX_PASSWORD} characters`);
 }
 
@@ -41,7 +42,8 @@ const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:"]+$/;
 
 export function normaliseEmail(raw: string, field = 'email'): string {
   const email = raw.trim().toLowerCase();
-  if (email.length > 320 || !EMAIL.test(email)) throw badInput(`${field} is not a valid email address`, { field });
+  if (email.length > 320 || !EMAIL.test(email))
+    throw badInput(`${field} is not a valid email address`, { field });
   return email;
 }
 

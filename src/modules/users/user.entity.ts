@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { Account } from '../account/account.entity.js';
 import type { Rights } from '../access/access.js';
+import { Account } from '../account/account.entity.js';
 
 export const USER_STATUSES = ['INVITED', 'ACTIVE', 'DISABLED', 'DELETED'] as const;
 export type UserStatus = (typeof USER_STATUSES)[number];
@@ -25,7 +25,8 @@ export const User = defineEntity({
     {
       // Login is by email alone, so a live email identifies one user across all accounts.
       name: 'app_user_live_email_unique',
-      expression: "create unique index app_user_live_email_unique on app_user (lower(email)) where status <> 'DELETED'",
+      expression:
+        "create unique index app_user_live_email_unique on app_user (lower(email)) where status <> 'DELETED'",
     },
   ],
 });
@@ -68,7 +69,6 @@ export const LoginThrottle = defineEntity({
     lockedUntil: p.datetime().nullable(),
   },
 });
-
 
 export type UserRow = InferEntity<typeof User>;
 export type SessionTokenRow = InferEntity<typeof SessionToken>;

@@ -28,7 +28,10 @@ export const UserRef = builder.objectRef<UserRow>('User').implement({
     email: t.exposeString('email'),
     name: t.exposeString('name'),
     phone: t.exposeString('phone', { nullable: true }),
-    status: t.field({ type: UserStatusEnum, resolve: (u) => u.status as Exclude<typeof u.status, 'DELETED'> }),
+    status: t.field({
+      type: UserStatusEnum,
+      resolve: (u) => u.status as Exclude<typeof u.status, 'DELETED'>,
+    }),
     isOwner: t.exposeBoolean('isOwner'),
     rights: t.field({
       type: [RightRef],
@@ -106,7 +109,8 @@ const LoginInput = builder.inputType('LoginInput', {
 builder.mutationField('login', (t) =>
   t.field({
     type: AuthPayload,
-    description: 'Opens a session (public). 5 failures in 15 minutes lock the email for 15 minutes (RATE_LIMITED).',
+    description:
+      'Opens a session (public). 5 failures in 15 minutes lock the email for 15 minutes (RATE_LIMITED).',
     authScopes: { public: true },
     skipTypeScopes: true,
     args: { input: t.arg({ type: LoginInput, required: true }) },
@@ -116,7 +120,7 @@ builder.mutationField('login', (t) =>
 
 builder.mutationField('logout', (t) =>
   t.withAuth({ authenticated: true }).boolean({
-    description: "Ends this session: its token stops working and its sockets close.",
+    description: 'Ends this session: its token stops working and its sockets close.',
     resolve: (_r, _a, ctx) => logout(ctx),
   }),
 );
@@ -151,7 +155,8 @@ const InviteUserInput = builder.inputType('InviteUserInput', {
 builder.mutationField('inviteUser', (t) =>
   t.withAuth(need('USERS', 'APPROVER')).field({
     type: UserRef,
-    description: 'Creates an INVITED user and emails them a one-time link (7 days) to choose a password. No level above your own.',
+    description:
+      'Creates an INVITED user and emails them a one-time link (7 days) to choose a password. No level above your own.',
     args: { input: t.arg({ type: InviteUserInput, required: true }) },
     resolve: (_r, { input }, ctx) => inviteUser(ctx, input),
   }),
@@ -187,7 +192,11 @@ builder.mutationField('updateUser', (t) =>
 const SetUserRightsInput = builder.inputType('SetUserRightsInput', {
   fields: (t) => ({
     userId: t.id({ required: true }),
-    rights: t.field({ type: [RightInput], required: true, description: 'Features not listed keep their level' }),
+    rights: t.field({
+      type: [RightInput],
+      required: true,
+      description: 'Features not listed keep their level',
+    }),
   }),
 });
 
@@ -196,7 +205,8 @@ builder.mutationField('setUserRights', (t) =>
     type: UserRef,
     description: 'Changes access levels. Not your own, not the owner’s, never above your own level.',
     args: { input: t.arg({ type: SetUserRightsInput, required: true }) },
-    resolve: (_r, { input }, ctx) => setUserRights(ctx, { userId: String(input.userId), rights: input.rights }),
+    resolve: (_r, { input }, ctx) =>
+      setUserRights(ctx, { userId: String(input.userId), rights: input.rights }),
   }),
 );
 
@@ -211,7 +221,8 @@ builder.mutationField('deleteUser', (t) =>
 builder.mutationField('disableUser', (t) =>
   t.withAuth(need('USERS', 'EDITOR')).field({
     type: UserRef,
-    description: 'Stops a user from logging in (not the owner, not yourself); sessions and sockets end at once.',
+    description:
+      'Stops a user from logging in (not the owner, not yourself); sessions and sockets end at once.',
     args: { id: t.arg.id({ required: true }) },
     resolve: (_r, args, ctx) => disableUser(ctx, String(args.id)),
   }),

@@ -3,7 +3,15 @@ import type { AuthedContext } from '../../context.js';
 import { badInput, conflict, forbidden, notFound } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
-import { type AccessLevel, atLeast, completeRights, type Feature, FEATURES, noRights, type Rights } from '../access/access.js';
+import {
+  type AccessLevel,
+  atLeast,
+  completeRights,
+  FEATURES,
+  type Feature,
+  noRights,
+  type Rights,
+} from '../access/access.js';
 import { diffOf, mutate, type Tx } from '../audit/audit.service.js';
 import { emailTaken } from './auth.service.js';
 import { checkName, newSecret, normaliseEmail, normalisePhone } from './credentials.js';
@@ -20,7 +28,11 @@ export async function findUser(em: EntityManager, ctx: AuthedContext, id: string
   return user;
 }
 
-export async function listUsers(ctx: AuthedContext, first?: number | null, after?: string | null): Promise<Page<UserRow>> {
+export async function listUsers(
+  ctx: AuthedContext,
+  first?: number | null,
+  after?: string | null,
+): Promise<Page<UserRow>> {
   const size = pageSize(first);
   const afterKey = decodeCursor(after);
   const where: Record<string, unknown> = { account: ctx.viewer.accountId, status: { $ne: 'DELETED' } };
@@ -32,7 +44,9 @@ export async function listUsers(ctx: AuthedContext, first?: number | null, after
   return toPage(rows, size, (u) => u.id);
 }
 
-function rightsFromInput(input: readonly { feature: Feature; level: AccessLevel }[] | null | undefined): Rights {
+function rightsFromInput(
+  input: readonly { feature: Feature; level: AccessLevel }[] | null | undefined,
+): Rights {
   const rights = noRights();
   const seen = new Set<Feature>();
   for (const r of input ?? []) {
@@ -94,7 +108,8 @@ export async function inviteUser(ctx: AuthedContext, input: InviteInput): Promis
   const rights = rightsFromInput(input.rights);
   checkGrant(ctx, noRights(), rights);
   return mutate(ctx, async (tx) => {
-    if (await emailTaken(tx.em, email)) throw conflict('A user with this email already exists', { field: 'email' });
+    if (await emailTaken(tx.em, email))
+      throw conflict('A user with this email already exists', { field: 'email' });
     const now = new Date();
     const user = tx.em.create(User, {
       account: ctx.viewer.accountId,
@@ -115,7 +130,12 @@ export async function inviteUser(ctx: AuthedContext, input: InviteInput): Promis
       feature: 'USERS',
       objectType: 'User',
       objectId: user.id,
-      diff: { email: { from: null, to: email }, name: { from: null, to: name }, phone: { from: null, to: phone }, rights: { from: null, to: rights } },
+      diff: {
+        email: { from: null, to: email },
+        name: { from: null, to: name },
+        phone: { from: null, to: phone },
+        rights: { from: null, to: rights },
+      },
     });
     return user;
   });
@@ -174,7 +194,13 @@ export async function setUserRights(
     checkGrant(ctx, before, after);
     user.rights = after;
     user.updatedAt = new Date();
-    tx.audit({ action: 'setUserRights', feature: 'USERS', objectType: 'User', objectId: user.id, diff: diffOf(before, after) });
+    tx.audit({
+      action: 'setUserRights',
+      feature: 'USERS',
+      objectType: 'User',
+      objectId: user.id,
+      diff: diffOf(before, after),
+    });
     return user;
   });
 }
@@ -183,7 +209,12 @@ export async function setUserRights(
 async function endSessions(tx: Tx, userId: string): Promise<void> {
   await tx.em
     .getConnection()
-    .execute('update session_token set revoked_at = now() where user_id = ? and revoked_at is null', [userId], 'run', tx.em.getTransactionContext());
+    .execute(
+      'update session_token set revoked_at = now() where user_id = ? and revoked_at is null',
+      [userId],
+      'run',
+      tx.em.getTransactionContext(),
+    );
 }
 
 async function changeStatus(
@@ -202,7 +233,13 @@ async function changeStatus(
     user.status = to;
     user.updatedAt = new Date();
     if (to !== 'ACTIVE') await endSessions(tx, user.id);
-    tx.audit({ action, feature: 'USERS', objectType: 'User', objectId: user.id, diff: { status: { from, to } } });
+    tx.audit({
+      action,
+      feature: 'USERS',
+      objectType: 'User',
+      objectId: user.id,
+      diff: { status: { from, to } },
+    });
     return user;
   });
   if (user.status !== 'ACTIVE') ctx.app.pubsub.publish('sessionsRevoked', { userId: user.id });
@@ -212,4 +249,3 @@ async function changeStatus(
 export const deleteUser = (ctx: AuthedContext, id: string) => changeStatus(ctx, id, 'deleteUser');
 export const disableUser = (ctx: AuthedContext, id: string) => changeStatus(ctx, id, 'disableUser');
 export const enableUser = (ctx: AuthedContext, id: string) => changeStatus(ctx, id, 'enableUser');
-

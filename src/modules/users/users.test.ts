@@ -15,6 +15,7 @@ import {
   UpdateUserDocument,
   UserDocument,
   UsersDocument,
+  type UsersQuery,
 } from '../../../test/generated/graphql.js';
 import {
   type Actor,
@@ -45,7 +46,9 @@ describe('signUp and login', () => {
     expect(me.status).toBe('ACTIVE');
     expect(me.rights.every((r) => r.level === 'APPROVER')).toBe(true);
     expect(me.rights).toHaveLength(8);
-    const login = ok(await t.gql(LoginDocument, { input: { email: owner.email.toUpperCase(), password: PASSWORD } }));
+    const login = ok(
+      await t.gql(LoginDocument, { input: { email: owner.email.toUpperCase(), password: PASSWORD } }),
+    );
     expect(login.login.user.id).toBe(owner.userId);
     expect(login.login.token).not.toBe(owner.token);
   });
@@ -53,7 +56,9 @@ describe('signUp and login', () => {
   it('stores the password with argon2id and the token only as a hash', async () => {
     const { rows } = await t.sql.query('select password_hash from app_user where id = $1', [owner.userId]);
     expect(rows[0].password_hash).toMatch(/^\$argon2id\$/);
-    const tokens = await t.sql.query('select token_hash from session_token where user_id = $1', [owner.userId]);
+    const tokens = await t.sql.query('select token_hash from session_token where user_id = $1', [
+      owner.userId,
+    ]);
     expect(tokens.rows.length).toBeGreaterThan(0);
     for (const r of tokens.rows) expect(r.token_hash).not.toContain(owner.token.slice(4, 20));
   });
@@ -83,8 +88,11 @@ describe('signUp and login', () => {
     expect(code(locked)).toBe('RATE_LIMITED');
     // Unknown emails are throttled the same way, so answers do not reveal who has an account.
     const ghost = uniqueEmail('ghost');
-    for (let i = 0; i < 5; i++) await t.gql(LoginDocument, { input: { email: ghost, password: 'whatever-123' } });
-    expect(code(await t.gql(LoginDocument, { input: { email: ghost, password: 'whatever-123' } }))).toBe('RATE_LIMITED');
+    for (let i = 0; i < 5; i++)
+      await t.gql(LoginDocument, { input: { email: ghost, password: 'whatever-123' } });
+    expect(code(await t.gql(LoginDocument, { input: { email: ghost, password: 'whatever-123' } }))).toBe(
+      'RATE_LIMITED',
+    );
   });
 
   it('logout revokes the token', async () => {
@@ -102,7 +110,14 @@ describe('invitations', () => {
     const invited = ok(
       await t.gql(
         InviteUserDocument,
-        { input: { email, name: 'Invitee', phone: '+33 6 12 34 56 78', rights: [{ feature: 'CONTACTS', level: 'EDITOR' }] } },
+        {
+          input: {
+            email,
+            name: 'Invitee',
+            phone: '+33 6 12 34 56 78',
+            rights: [{ feature: 'CONTACTS', level: 'EDITOR' }],
+          },
+        },
         owner.token,
       ),
     ).inviteUser;
@@ -118,10 +133,14 @@ describe('invitations', () => {
     expect(mail?.text.toLowerCase()).not.toContain('password:');
 
     // An invited user cannot log in before choosing a password.
-    expect(code(await t.gql(LoginDocument, { input: { email, password: PASSWORD } }))).toBe('UNAUTHENTICATED');
+    expect(code(await t.gql(LoginDocument, { input: { email, password: PASSWORD } }))).toBe(
+      'UNAUTHENTICATED',
+    );
 
     const token = await invitationTokenFor(t, email);
-    const accepted = ok(await t.gql(AcceptInvitationDocument, { input: { token, password: PASSWORD } })).acceptInvitation;
+    const accepted = ok(
+      await t.gql(AcceptInvitationDocument, { input: { token, password: PASSWORD } }),
+    ).acceptInvitation;
     expect(accepted.user.status).toBe('ACTIVE');
     expect(ok(await t.gql(MeDocument, {}, accepted.token)).me.email).toBe(email);
 
@@ -133,7 +152,9 @@ describe('invitations', () => {
 
   it('refuses an expired link, and a resent invitation replaces the old link', async () => {
     const email = uniqueEmail('late');
-    const invited = ok(await t.gql(InviteUserDocument, { input: { email, name: 'Late' } }, owner.token)).inviteUser;
+    const invited = ok(
+      await t.gql(InviteUserDocument, { input: { email, name: 'Late' } }, owner.token),
+    ).inviteUser;
     const first = await invitationTokenFor(t, email);
     ok(await t.gql(ResendInvitationDocument, { id: invited.id }, owner.token));
     const second = await invitationTokenFor(t, email);
@@ -141,10 +162,12 @@ describe('invitations', () => {
     expect(code(await t.gql(AcceptInvitationDocument, { input: { token: first, password: PASSWORD } }))).toBe(
       'BAD_USER_INPUT',
     );
-    await t.sql.query(`update invitation set expires_at = now() - interval '1 minute' where user_id = $1`, [invited.id]);
-    expect(code(await t.gql(AcceptInvitationDocument, { input: { token: second, password: PASSWORD } }))).toBe(
-      'BAD_USER_INPUT',
-    );
+    await t.sql.query(`update invitation set expires_at = now() - interval '1 minute' where user_id = $1`, [
+      invited.id,
+    ]);
+    expect(
+      code(await t.gql(AcceptInvitationDocument, { input: { token: second, password: PASSWORD } })),
+    ).toBe('BAD_USER_INPUT');
     const { rows } = await t.sql.query('select status from app_user where id = $1', [invited.id]);
     expect(rows[0].status).toBe('INVITED');
   });
@@ -178,7 +201,9 @@ describe('rights rules', () => {
       approver.token,
     );
     expect(code(raise)).toBe('FORBIDDEN');
-    const { rows } = await t.sql.query(`select rights->>'CONTACTS' as level from app_user where id = $1`, [member.userId]);
+    const { rows } = await t.sql.query(`select rights->>'CONTACTS' as level from app_user where id = $1`, [
+      member.userId,
+    ]);
     expect(rows[0].level).toBe('GUEST');
   });
 
@@ -199,7 +224,9 @@ describe('rights rules', () => {
     expect(code(await t.gql(DeleteUserDocument, { id: owner.userId }, approver.token))).toBe('FORBIDDEN');
     expect(code(await t.gql(DisableUserDocument, { id: owner.userId }, approver.token))).toBe('FORBIDDEN');
     expect(code(await t.gql(DeleteUserDocument, { id: owner.userId }, owner.token))).toBe('FORBIDDEN');
-    expect(ok(await t.gql(MeDocument, {}, owner.token)).me.rights.every((r) => r.level === 'APPROVER')).toBe(true);
+    expect(ok(await t.gql(MeDocument, {}, owner.token)).me.rights.every((r) => r.level === 'APPROVER')).toBe(
+      true,
+    );
   });
 
   it('setUserRights changes only the features given', async () => {
@@ -235,7 +262,9 @@ describe('users of one account only', () => {
     const all: string[] = [];
     let after: string | null = null;
     do {
-      const page = ok(await t.gql(UsersDocument, { first: 2, after }, owner.token)).users;
+      const page: UsersQuery['users'] = ok(
+        await t.gql(UsersDocument, { first: 2, after }, owner.token),
+      ).users;
       all.push(...page.nodes.map((u) => u.id));
       after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
     } while (after);
@@ -250,15 +279,21 @@ describe('updating, disabling and deleting users', () => {
     const member = await viewerWith(t, owner, {});
     const newEmail = uniqueEmail('renamed');
     const updated = ok(
-      await t.gql(UpdateUserDocument, { input: { id: member.userId, name: 'Renamed', email: newEmail, phone: '' } }, owner.token),
+      await t.gql(
+        UpdateUserDocument,
+        { input: { id: member.userId, name: 'Renamed', email: newEmail, phone: '' } },
+        owner.token,
+      ),
     ).updateUser;
     expect(updated).toMatchObject({ name: 'Renamed', email: newEmail, phone: null });
-    expect(code(await t.gql(UpdateUserDocument, { input: { id: member.userId, email: owner.email } }, owner.token))).toBe(
-      'CONFLICT',
-    );
-    expect(code(await t.gql(UpdateUserDocument, { input: { id: member.userId, phone: 'call me' } }, owner.token))).toBe(
-      'BAD_USER_INPUT',
-    );
+    expect(
+      code(
+        await t.gql(UpdateUserDocument, { input: { id: member.userId, email: owner.email } }, owner.token),
+      ),
+    ).toBe('CONFLICT');
+    expect(
+      code(await t.gql(UpdateUserDocument, { input: { id: member.userId, phone: 'call me' } }, owner.token)),
+    ).toBe('BAD_USER_INPUT');
   });
 
   it('disabling ends sessions at once; enabling lets the user log in again', async () => {
@@ -274,12 +309,15 @@ describe('updating, disabling and deleting users', () => {
 
   it('deleting revokes tokens, frees the email and hides the user', async () => {
     const member = await viewerWith(t, owner, { CONTACTS: 'GUEST' });
-    expect(ok(await t.gql(DeleteUserDocument, { id: member.userId }, owner.token)).deleteUser).toBe(member.userId);
+    expect(ok(await t.gql(DeleteUserDocument, { id: member.userId }, owner.token)).deleteUser).toBe(
+      member.userId,
+    );
     expect(code(await t.gql(MeDocument, {}, member.token))).toBe('UNAUTHENTICATED');
     expect(code(await t.gql(UserDocument, { id: member.userId }, owner.token))).toBe('NOT_FOUND');
-    const { rows } = await t.sql.query('select count(*)::int as n from session_token where user_id = $1 and revoked_at is null', [
-      member.userId,
-    ]);
+    const { rows } = await t.sql.query(
+      'select count(*)::int as n from session_token where user_id = $1 and revoked_at is null',
+      [member.userId],
+    );
     expect(rows[0].n).toBe(0);
     // The email can be invited again.
     ok(await t.gql(InviteUserDocument, { input: { email: member.email, name: 'Back' } }, owner.token));

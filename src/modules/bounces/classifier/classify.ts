@@ -8,6 +8,7 @@ import {
   hasFailureWording,
   isAutoReply,
   isFeedbackReport,
+  isFromMailSystem,
   looksLikeBounce,
   sesRecipients,
 } from './formats.js';
@@ -188,7 +189,7 @@ async function classify(raw: string, depth: number): Promise<BounceClassificatio
   if (dsn.some((r) => r.recipient)) return fromDsn(mail, dsn, humanText);
 
   const explanation = explanationOf(humanText);
-  if (isAutoReply(mail) && !mail.headers.has('x-failed-recipients') && !hasFailureWording(explanation)) {
+  if (isAutoReply(mail) && !isFromMailSystem(mail) && !hasFailureWording(explanation)) {
     return [vacation(mail)];
   }
   const bounce = looksLikeBounce(mail, explanation);

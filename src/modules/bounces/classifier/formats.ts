@@ -161,6 +161,16 @@ export function looksLikeBounce(mail: ParsedBounce, explanation: string): boolea
 const LIST_REFUSAL =
   /you are not a member of this (?:mailing )?list|not allowed to post to this (?:mailing )?list/i;
 
+/** Whether the message comes from a mail system (MAILER-DAEMON, postmaster, bounce subject). */
+export function isFromMailSystem(mail: ParsedBounce): boolean {
+  const from = (mail.headers.get('from') ?? []).join(' ');
+  return (
+    /mailer-daemon|postmaster|mail delivery|mdaemon/i.test(from) ||
+    ROBOT_FROM.test(from) ||
+    BOUNCE_SUBJECT.test(mail.subject)
+  );
+}
+
 /** Whether a text reports a delivery failure (wording or an SMTP error code). */
 export function hasFailureWording(text: string): boolean {
   return (

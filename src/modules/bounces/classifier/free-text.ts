@@ -87,8 +87,7 @@ export function recipientsInText(text: string, exclude: ReadonlySet<string>): Te
     const a = lead ? addressesIn(lead[1])[0] : undefined;
     if (
       a &&
-      lead &&
-      lead[1]
+      lead?.[1]
         .toLowerCase()
         .replace(/^[<"'(]+/, '')
         .startsWith(a) &&

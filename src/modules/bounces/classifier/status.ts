@@ -170,9 +170,3 @@ export function findReplyCode(text: string | null | undefined): string | null {
   const m = /(?:^|[\s:;([])([45][0-7]\d)(?=[\s\-:)\]]|$)(?![.\d])/.exec(text);
   return m ? m[1] : null;
 }
-
-/** Whether the status or the reply code says the failure is temporary. */
-export function isTemporary(status: string | null, replyCode: string | null): boolean {
-  if (status) return status.startsWith('4');
-  return replyCode?.startsWith('4') ?? false;
-}

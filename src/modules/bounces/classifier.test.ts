@@ -1,0 +1,176 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BOUNCE_TYPES, classifyBounce, REASON_TYPE, typeFor } from './classifier/classify.js';
+
+const CORPUS = join(import.meta.dirname, '../../../test/corpus/bounces');
+
+interface LabelRecipient {
+  index: number;
+  status: string;
+  reason: string;
+  hardbounce: boolean;
+  replyCode: string;
+  feedbackType?: string;
+}
+type Label =
+  | { file: string; notBounce: true }
+  | { file: string; module: string; recipients: LabelRecipient[] };
+
+/** Floors: the figures reached on dev/, rounded down. They may only go up. */
+const REASON_FLOOR = 90.0;
+const HARD_FLOOR = 94.5;
+
+describe('bounce classifier on the labelled corpus', () => {
+  it('agrees with the labels on reasons and hard/soft', async () => {
+    const labels = JSON.parse(readFileSync(join(CORPUS, 'labels.json'), 'utf8')) as Label[];
+    let total = 0;
+    let sameReason = 0;
+    let sameHard = 0;
+    let notBounces = 0;
+    let notBouncesEmpty = 0;
+    for (const label of labels) {
+      const results = await classifyBounce(readFileSync(join(CORPUS, 'dev', label.file), 'utf8'));
+      if ('notBounce' in label) {
+        notBounces += 1;
+        if (results.length === 0) notBouncesEmpty += 1;
+        continue;
+      }
+      for (const expected of label.recipients) {
+        total += 1;
+        const got = results[expected.index - 1];
+        if (got?.reason === expected.reason) sameReason += 1;
+        if (got !== undefined && got.hard === expected.hardbounce) sameHard += 1;
+      }
+    }
+    const reasonPct = (100 * sameReason) / total;
+    const hardPct = (100 * sameHard) / total;
+    console.log(
+      `reason agreement ${reasonPct.toFixed(1)}% (${sameReason}/${total}), ` +
+        `hard/soft ${hardPct.toFixed(1)}% (${sameHard}/${total}), not-bounces → [] ${notBouncesEmpty}/${notBounces}`,
+    );
+    expect(reasonPct).toBeGreaterThanOrEqual(REASON_FLOOR);
+    expect(hardPct).toBeGreaterThanOrEqual(HARD_FLOOR);
+    expect(notBouncesEmpty).toBe(notBounces);
+  }, 60_000);
+});
+
+describe('classifyBounce', () => {
+  it('reads a bare SMTP reply', async () => {
+    const [r, ...rest] = await classifyBounce(
+      '550 5.1.1 <Bob@Example.com>: Recipient address rejected: User unknown in local recipient table',
+    );
+    expect(rest).toHaveLength(0);
+    expect(r).toMatchObject({
+      recipient: 'bob@example.com',
+      status: '5.1.1',
+      replyCode: '550',
+      reason: 'userunknown',
+      hard: true,
+      type: 'DELIVERY_FAILED',
+    });
+  });
+
+  it('reads a bare SMTP reply without an address', async () => {
+    const [r] = await classifyBounce('552 5.2.2 Mailbox full, quota exceeded');
+    expect(r).toMatchObject({ recipient: null, status: '5.2.2', reason: 'mailboxfull', hard: false });
+  });
+
+  it('returns [] for garbage', async () => {
+    expect(await classifyBounce('')).toEqual([]);
+    expect(await classifyBounce('hello, this is not a bounce at all')).toEqual([]);
+    expect(await classifyBounce('{"foo": 42}')).toEqual([]);
+  });
+
+  it('returns [] for an ordinary message', async () => {
+    const raw = [
+      'From: Alice <alice@example.org>',
+      'To: bob@example.com',
+      'Subject: lunch?',
+      '',
+      'Shall we have lunch tomorrow?',
+      '',
+    ].join('\r\n');
+    expect(await classifyBounce(raw)).toEqual([]);
+  });
+
+  it('reads an RFC 3464 DSN with two recipients', async () => {
+    const raw = [
+      'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
+      'To: sender@example.org',
+      'Subject: Undelivered Mail Returned to Sender',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="XYZ"',
+      '',
+      '--XYZ',
+      'Content-Type: text/plain; charset=us-ascii',
+      '',
+      'This is the mail system at host mx.example.net.',
+      '',
+      '<alice@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1 <alice@example.com>:',
+      '    Recipient address rejected: User unknown (in reply to RCPT TO command)',
+      '',
+      '<carol@example.com>: host mx.example.com[192.0.2.1] said: 552 5.2.2 <carol@example.com>:',
+      '    Mailbox full (in reply to RCPT TO command)',
+      '',
+      '--XYZ',
+      'Content-Type: message/delivery-status',
+      '',
+      'Reporting-MTA: dns; mx.example.net',
+      '',
+      'Final-Recipient: rfc822; Alice@example.com',
+      'Action: failed',
+      'Status: 5.1.1',
+      'Diagnostic-Code: smtp; 550 5.1.1 <alice@example.com>: Recipient address rejected:',
+      '    User unknown',
+      '',
+      'Final-Recipient: rfc822; carol@example.com',
+      'Original-Recipient: rfc822; carol@example.com',
+      'Action: failed',
+      'Status: 5.2.2',
+      'Diagnostic-Code: smtp; 552 5.2.2 <carol@example.com>: Mailbox full',
+      '',
+      '--XYZ--',
+      '',
+    ].join('\r\n');
+    const results = await classifyBounce(raw);
+    expect(results).toHaveLength(2);
+    expect(results[0]).toMatchObject({
+      recipient: 'alice@example.com',
+      status: '5.1.1',
+      replyCode: '550',
+      reason: 'userunknown',
+      hard: true,
+      diagnostic: '550 5.1.1 <alice@example.com>: Recipient address rejected: User unknown',
+    });
+    expect(results[1]).toMatchObject({
+      recipient: 'carol@example.com',
+      status: '5.2.2',
+      replyCode: '552',
+      reason: 'mailboxfull',
+      hard: false,
+      type: 'DELIVERY_FAILED',
+      diagnostic: '552 5.2.2 <carol@example.com>: Mailbox full',
+    });
+  });
+
+  it('reads an expired delivery as a retry loop that timed out', async () => {
+    const [r] = await classifyBounce('451 4.4.7 Message expired: unable to deliver in 840 minutes');
+    expect(r).toMatchObject({ reason: 'expired', hard: false, type: 'RETRY_LOOP_EXCEEDED' });
+  });
+});
+
+describe('reason -> type table', () => {
+  it('maps every reason of the vocabulary to one of the four types, never MAX_ATTEMPTS_REACHED', () => {
+    const reasons = JSON.parse(readFileSync(join(CORPUS, 'reasons.json'), 'utf8')) as { reason: string }[];
+    expect(reasons.length).toBeGreaterThan(0);
+    for (const { reason } of reasons) {
+      expect(Object.hasOwn(REASON_TYPE, reason), reason).toBe(true);
+      expect(BOUNCE_TYPES).toContain(typeFor(reason));
+      expect(typeFor(reason), reason).not.toBe('MAX_ATTEMPTS_REACHED');
+    }
+    expect(typeFor('expired')).toBe('RETRY_LOOP_EXCEEDED');
+    expect(typeFor('spamdetected')).toBe('SPAM_REFUSED');
+    expect(typeFor('userunknown')).toBe('DELIVERY_FAILED');
+  });
+});
