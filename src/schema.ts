@@ -6,6 +6,8 @@ import './modules/users/users.schema.js';
 import './modules/account/account.schema.js';
 import './modules/audit/audit.schema.js';
 import './modules/mail/outbox.schema.js';
+import './modules/contacts/contact.schema.js';
+import './modules/events/event.schema.js';
 import { assertEveryRootFieldScoped } from './modules/access/scope-map.js';
 
 let schema: GraphQLSchema | null = null;

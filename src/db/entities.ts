@@ -1,5 +1,13 @@
 import { Account } from '../modules/account/account.entity.js';
 import { AuditEntry, SecurityEvent } from '../modules/audit/audit.entity.js';
+import { Bounce } from '../modules/bounces/bounce.entity.js';
+import {
+  Contact,
+  ContactField,
+  ContactImport,
+  ContactImportRow,
+} from '../modules/contacts/contact.entity.js';
+import { ContactEvent } from '../modules/events/event.entity.js';
 import { OutboxMessage } from '../modules/mail/outbox.entity.js';
 import { Invitation, LoginThrottle, SessionToken, User } from '../modules/users/user.entity.js';
 
@@ -13,4 +21,10 @@ export const ENTITIES = [
   AuditEntry,
   SecurityEvent,
   OutboxMessage,
+  ContactField,
+  Contact,
+  ContactImport,
+  ContactImportRow,
+  ContactEvent,
+  Bounce,
 ];

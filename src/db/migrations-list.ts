@@ -1,5 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123111533_Initial } from '../../migrations/Migration20261123111533_Initial.js';
+import { Migration20261123113809_Contacts } from '../../migrations/Migration20261123113809_Contacts.js';
 
 /**
  * Migrations imported statically: MikroORM would otherwise import the files with Node's own
@@ -7,4 +8,5 @@ import { Migration20261123111533_Initial } from '../../migrations/Migration20261
  */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111533_Initial', class: Migration20261123111533_Initial },
+  { name: 'Migration20261123113809_Contacts', class: Migration20261123113809_Contacts },
 ];

@@ -28,3 +28,9 @@ export const forbidden = (message = 'You do not have the rights for this action'
   new AppError('FORBIDDEN', message);
 export const unauthenticated = (message = 'Log in first: send Authorization: Bearer <token>') =>
   new AppError('UNAUTHENTICATED', message);
+
+/** PostgreSQL's unique_violation, as thrown by pg or wrapped by MikroORM. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; name?: string };
+  return e?.code === '23505' || e?.name === 'UniqueConstraintViolationException';
+}

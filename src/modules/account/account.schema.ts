@@ -1,6 +1,7 @@
 import { builder, need } from '../../builder.js';
 import { badInput, notFound } from '../../shared/errors.js';
 import { diffOf, mutate } from '../audit/audit.service.js';
+import { rekeyContacts } from '../contacts/contact.service.js';
 import { Account, type AccountSettings, DEFAULT_SETTINGS } from './account.entity.js';
 
 interface SettingsView extends AccountSettings {
@@ -77,6 +78,8 @@ builder.mutationField('updateAccountSettings', (t) =>
         const account = await em.findOne(Account, { id: ctx.viewer.accountId }, { lockMode: 4 });
         if (!account) throw notFound('Account');
         const before = view(account);
+        if (next.uniqueKey && next.uniqueKey !== before.uniqueKey)
+          await rekeyContacts(em, account.id, next.uniqueKey);
         const { accountName, ...settings } = next;
         if (accountName) account.name = accountName;
         account.settings = { ...DEFAULT_SETTINGS, ...account.settings, ...settings };

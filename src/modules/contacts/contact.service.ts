@@ -1,0 +1,314 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AuthedContext } from '../../context.js';
+import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
+import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
+import { Account, type AccountSettings, DEFAULT_SETTINGS } from '../account/account.entity.js';
+import { mutate } from '../audit/audit.service.js';
+import type { FieldType } from './contact.entity.js';
+import { type ContactInput, normaliseContact } from './contact.normalise.js';
+import { writeContacts } from './contact.repository.js';
+import { FIELD_NAME, loadFields, STANDARD_FIELDS } from './fields.js';
+
+/** A contact as read from SQL (snake_case columns), the shape GraphQL resolves from. */
+export interface ContactView {
+  id: string;
+  account_id: string;
+  email: string | null;
+  phone: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  gender: string | null;
+  birth_date: string | null;
+  city: string | null;
+  department: string | null;
+  country: string | null;
+  fields: Record<string, string | boolean>;
+  email_status: string;
+  last_bounce_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const MAX_DELETE = 1000;
+const SELECT = `select id::text, account_id, email, phone, first_name, last_name, gender, to_char(birth_date, 'YYYY-MM-DD') as birth_date,
+  city, department, country, fields, email_status, last_bounce_id::text, created_at, updated_at from contact c`;
+
+export async function accountSettings(em: EntityManager, accountId: string): Promise<AccountSettings> {
+  const account = await em.findOneOrFail(Account, { id: accountId });
+  return { ...DEFAULT_SETTINGS, ...account.settings };
+}
+
+const isId = (id: string) => /^\d{1,18}$/.test(id);
+
+export async function findContact(em: EntityManager, accountId: string, id: string): Promise<ContactView> {
+  const rows = isId(id)
+    ? await em
+        .getConnection()
+        .execute<ContactView[]>(
+          `${SELECT} where account_id = ? and id = ?`,
+          [accountId, id],
+          'all',
+          em.getTransactionContext(),
+        )
+    : [];
+  if (!rows[0]) throw notFound('Contact');
+  return rows[0];
+}
+
+export async function createContact(ctx: AuthedContext, input: ContactInput): Promise<ContactView> {
+  return mutate(ctx, async ({ em, audit }) => {
+    const settings = await accountSettings(em, ctx.viewer.accountId);
+    const fields = await loadFields(em, ctx.viewer.accountId);
+    const row = normaliseContact(input, fields, settings.uniqueKey);
+    const [result] = await writeContacts(em, ctx.viewer.accountId, [row], settings.rejectDuplicates);
+    if (result.outcome === 'DUPLICATE') {
+      throw conflict(
+        `A contact with this ${settings.uniqueKey} already exists (contact ${result.contactId})`,
+        {
+          field: settings.uniqueKey,
+          existingContactId: result.contactId,
+        },
+      );
+    }
+    audit({
+      action: result.outcome === 'CREATED' ? 'createContact' : 'mergeContact',
+      feature: 'CONTACTS',
+      objectType: 'Contact',
+      objectId: result.contactId,
+      diff: { ...row.columns, ...row.custom },
+    });
+    return findContact(em, ctx.viewer.accountId, result.contactId);
+  });
+}
+
+export async function updateContact(
+  ctx: AuthedContext,
+  id: string,
+  input: ContactInput,
+): Promise<ContactView> {
+  return mutate(ctx, async ({ em, audit }) => {
+    const before = await findContact(em, ctx.viewer.accountId, id);
+    const settings = await accountSettings(em, ctx.viewer.accountId);
+    const fields = await loadFields(em, ctx.viewer.accountId);
+    const row = normaliseContact(input, fields, settings.uniqueKey);
+    const sets = Object.keys(row.columns).map((c) => `${c} = ?`);
+    const params: unknown[] = Object.values(row.columns);
+    const keyGiven = STANDARD_FIELDS[settings.uniqueKey]
+      ? STANDARD_FIELDS[settings.uniqueKey].column in row.columns
+      : settings.uniqueKey in row.custom;
+    if (keyGiven) {
+      sets.push('unique_value = ?');
+      params.push(row.uniqueValue);
+    }
+    sets.push(`fields = jsonb_strip_nulls(fields || ?::jsonb)`, 'updated_at = now()');
+    params.push(JSON.stringify(row.custom), ctx.viewer.accountId, id);
+    if (keyGiven && row.uniqueValue !== null) {
+      const [other] = await em
+        .getConnection()
+        .execute<{ id: string }[]>(
+          'select id::text from contact where account_id = ? and unique_value = ? and id <> ?',
+          [ctx.viewer.accountId, row.uniqueValue, id],
+          'all',
+          em.getTransactionContext(),
+        );
+      if (other) {
+        throw conflict(`Another contact already has this ${settings.uniqueKey} (contact ${other.id})`, {
+          field: settings.uniqueKey,
+          existingContactId: other.id,
+        });
+      }
+    }
+    try {
+      await em
+        .getConnection()
+        .execute(
+          `update contact set ${sets.join(', ')} where account_id = ? and id = ?`,
+          params,
+          'run',
+          em.getTransactionContext(),
+        );
+    } catch (err) {
+      // A concurrent write took the value between the check and the update.
+      if (isUniqueViolation(err))
+        throw conflict(`Another contact already has this ${settings.uniqueKey}`, {
+          field: settings.uniqueKey,
+        });
+      throw err;
+    }
+    const after = await findContact(em, ctx.viewer.accountId, id);
+    const diff: Record<string, { from: unknown; to: unknown }> = {};
+    for (const k of Object.keys(row.columns)) {
+      const from = before[k as keyof ContactView] ?? null;
+      const to = after[k as keyof ContactView] ?? null;
+      if (JSON.stringify(from) !== JSON.stringify(to)) diff[k] = { from, to };
+    }
+    for (const k of Object.keys(row.custom)) {
+      if (JSON.stringify(before.fields[k] ?? null) !== JSON.stringify(after.fields[k] ?? null)) {
+        diff[k] = { from: before.fields[k] ?? null, to: after.fields[k] ?? null };
+      }
+    }
+    audit({ action: 'updateContact', feature: 'CONTACTS', objectType: 'Contact', objectId: id, diff });
+    return after;
+  });
+}
+
+/** Deletes contacts of the account with their events and bounces; unknown ids are ignored. */
+export async function deleteContacts(ctx: AuthedContext, ids: readonly string[]): Promise<string[]> {
+  if (ids.length > MAX_DELETE) throw badInput(`deleteContacts takes at most ${MAX_DELETE} ids`);
+  const valid = ids.filter(isId);
+  if (valid.length === 0) return [];
+  return mutate(ctx, async ({ em, audit }) => {
+    const conn = em.getConnection();
+    const tx = em.getTransactionContext();
+    const json = JSON.stringify(valid);
+    const deleted = await conn.execute<{ id: string }[]>(
+      `delete from contact where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint) returning id::text`,
+      [ctx.viewer.accountId, json],
+      'all',
+      tx,
+    );
+    if (deleted.length) {
+      const gone = JSON.stringify(deleted.map((d) => d.id));
+      await conn.execute(
+        `delete from contact_event where account_id = ? and contact_id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
+        [ctx.viewer.accountId, gone],
+        'run',
+        tx,
+      );
+      await conn.execute(
+        `delete from bounce where account_id = ? and contact_id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
+        [ctx.viewer.accountId, gone],
+        'run',
+        tx,
+      );
+    }
+    for (const d of deleted)
+      audit({ action: 'deleteContacts', feature: 'CONTACTS', objectType: 'Contact', objectId: d.id });
+    return deleted.map((d) => d.id);
+  });
+}
+
+export interface ContactFilter {
+  search?: string | null;
+  emailStatus?: string | null;
+  country?: string | null;
+  city?: string | null;
+}
+
+export const CONTACT_ORDERS = {
+  ID: 'c.id',
+  EMAIL: 'c.email',
+  LAST_NAME: 'c.last_name',
+  CREATED_AT: 'c.created_at',
+} as const;
+export type ContactOrder = keyof typeof CONTACT_ORDERS;
+
+/** Keyset pagination over (sort key, id): stable under concurrent writes, no OFFSET. */
+export async function listContacts(
+  ctx: AuthedContext,
+  filter: ContactFilter,
+  order: { field: ContactOrder; desc: boolean },
+  first?: number | null,
+  after?: string | null,
+): Promise<Page<ContactView>> {
+  const size = pageSize(first);
+  const where = ['c.account_id = ?'];
+  const params: unknown[] = [ctx.viewer.accountId];
+  if (filter.search) {
+    const like = `%${filter.search.replace(/[\\%_]/g, (m) => `\\${m}`).toLowerCase()}%`;
+    where.push(
+      `(lower(c.email) like ? or lower(c.first_name) like ? or lower(c.last_name) like ? or c.phone like ?)`,
+    );
+    params.push(like, like, like, like);
+  }
+  if (filter.emailStatus) where.push('c.email_status = ?'), params.push(filter.emailStatus);
+  if (filter.country) where.push('lower(c.country) = lower(?)'), params.push(filter.country);
+  if (filter.city) where.push('lower(c.city) = lower(?)'), params.push(filter.city);
+  const col = CONTACT_ORDERS[order.field];
+  // NULLs sort as the empty string / epoch so the keyset comparison stays total.
+  const key = order.field === 'ID' ? 'c.id' : order.field === 'CREATED_AT' ? col : `coalesce(${col}, '')`;
+  const cursor = decodeCursor(after);
+  if (cursor) {
+    let parsed: [string, string];
+    try {
+      parsed = JSON.parse(cursor);
+    } catch {
+      throw badInput('after: not a cursor returned by this API');
+    }
+    if (!Array.isArray(parsed) || !isId(String(parsed[1])))
+      throw badInput('after: not a cursor returned by this API');
+    const cmp = order.desc ? '<' : '>';
+    if (order.field === 'ID') where.push(`c.id ${cmp} ?`), params.push(parsed[1]);
+    else if (order.field === 'CREATED_AT')
+      where.push(`(c.created_at, c.id) ${cmp} (?::timestamptz, ?)`), params.push(parsed[0], parsed[1]);
+    else where.push(`(${key}, c.id) ${cmp} (?, ?)`), params.push(parsed[0], parsed[1]);
+  }
+  const dir = order.desc ? 'desc' : 'asc';
+  params.push(size + 1);
+  const rows = await ctx.em
+    .getConnection()
+    .execute<(ContactView & { sort_key: string })[]>(
+      `${SELECT.replace(' from contact c', `, ${key}::text as sort_key from contact c`)} where ${where.join(' and ')} order by ${key} ${dir}, c.id ${dir} limit ?`,
+      params,
+    );
+  return toPage(rows, size, (r) =>
+    JSON.stringify([order.field === 'CREATED_AT' ? new Date(r.created_at).toISOString() : r.sort_key, r.id]),
+  );
+}
+
+export async function defineContactField(
+  ctx: AuthedContext,
+  input: { name: string; label?: string | null; type: FieldType },
+): Promise<{ name: string; label: string; type: FieldType }> {
+  const name = input.name.trim();
+  if (!FIELD_NAME.test(name))
+    throw badInput('name must start with a letter and hold only letters, digits and _ (max 63)', {
+      field: 'name',
+    });
+  if (STANDARD_FIELDS[name]) throw conflict(`${name} is a standard field`, { field: 'name' });
+  const label = (input.label ?? name).trim().slice(0, 200) || name;
+  return mutate(ctx, async ({ em, audit }) => {
+    const rows = await em
+      .getConnection()
+      .execute<{ name: string }[]>(
+        `insert into contact_field (account_id, name, label, type) values (?, ?, ?, ?) on conflict (account_id, name) do nothing returning name`,
+        [ctx.viewer.accountId, name, label, input.type],
+        'all',
+        em.getTransactionContext(),
+      );
+    if (!rows.length) throw conflict(`A field named ${name} already exists`, { field: 'name' });
+    audit({
+      action: 'defineContactField',
+      feature: 'CONTACTS',
+      objectType: 'ContactField',
+      objectId: name,
+      diff: { type: { from: null, to: input.type } },
+    });
+    return { name, label, type: input.type };
+  });
+}
+
+/**
+ * Points the unique key at another field: recomputes every contact's unique value in one
+ * statement; if two contacts already share a value the change is refused (CONFLICT).
+ */
+export async function rekeyContacts(em: EntityManager, accountId: string, uniqueKey: string): Promise<void> {
+  const fields = await loadFields(em, accountId);
+  const def = fields.get(uniqueKey);
+  if (!def || def.type === 'BOOLEAN')
+    throw badInput(`uniqueKey must be email, phone or a custom TEXT/NUMBER/DATE field, got ${uniqueKey}`);
+  const expr = uniqueKey === 'email' ? 'lower(c.email)' : `(${def.sql})::text`;
+  try {
+    await em
+      .getConnection()
+      .execute(
+        `update contact c set unique_value = ${expr} where account_id = ?`,
+        [accountId],
+        'run',
+        em.getTransactionContext(),
+      );
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(`Some contacts share the same ${uniqueKey}: merge them first`);
+    throw err;
+  }
+}

@@ -1,0 +1,87 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { badInput } from '../../shared/errors.js';
+import type { FieldType } from './contact.entity.js';
+
+/** Standard fields: columns of `contact`, with their type for criteria and scores. */
+export const STANDARD_FIELDS: Record<string, { column: string; type: FieldType }> = {
+  email: { column: 'email', type: 'TEXT' },
+  phone: { column: 'phone', type: 'TEXT' },
+  firstName: { column: 'first_name', type: 'TEXT' },
+  lastName: { column: 'last_name', type: 'TEXT' },
+  gender: { column: 'gender', type: 'TEXT' },
+  birthDate: { column: 'birth_date', type: 'DATE' },
+  city: { column: 'city', type: 'TEXT' },
+  department: { column: 'department', type: 'TEXT' },
+  country: { column: 'country', type: 'TEXT' },
+};
+
+export interface FieldDef {
+  name: string;
+  type: FieldType;
+  /** SQL expression reading the field on a contact aliased `c` (custom fields from jsonb). */
+  sql: string;
+  standard: boolean;
+}
+
+export const FIELD_NAME = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;
+
+/** Every field of an account: standard ones, then its custom ones. */
+export async function loadFields(em: EntityManager, accountId: string): Promise<Map<string, FieldDef>> {
+  const rows = await em
+    .getConnection()
+    .execute<{ name: string; type: FieldType }[]>(
+      'select name, type from contact_field where account_id = ?',
+      [accountId],
+    );
+  const map = new Map<string, FieldDef>();
+  for (const [name, f] of Object.entries(STANDARD_FIELDS))
+    map.set(name, { name, type: f.type, sql: `c.${f.column}`, standard: true });
+  for (const r of rows)
+    map.set(r.name, { name: r.name, type: r.type, sql: customSql(r.name, r.type), standard: false });
+  return map;
+}
+
+function customSql(name: string, type: FieldType): string {
+  // The name is checked against FIELD_NAME when defined, so it is safe inside a literal.
+  const raw = `(c.fields->>'${name}')`;
+  if (type === 'NUMBER') return `${raw}::numeric`;
+  if (type === 'DATE') return `${raw}::date`;
+  if (type === 'BOOLEAN') return `${raw}::boolean`;
+  return raw;
+}
+
+const DECIMAL = /^-?\d{1,15}(\.\d{1,6})?$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Parses a value given as text for a field of this type; null clears it. */
+export function parseValue(field: string, type: FieldType, raw: string | null): string | boolean | null {
+  if (raw === null || raw.trim() === '') return null;
+  const v = raw.trim();
+  switch (type) {
+    case 'NUMBER': {
+      const n = v.replace(',', '.');
+      if (!DECIMAL.test(n))
+        throw badInput(
+          `${field} must be a number (up to 15 digits and 6 decimals), got ${JSON.stringify(raw)}`,
+          { field },
+        );
+      return n.replace(/^(-?)0+(?=\d)/, '$1');
+    }
+    case 'DATE': {
+      const d = new Date(`${v}T00:00:00Z`);
+      if (!DATE.test(v) || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== v) {
+        throw badInput(`${field} must be a date YYYY-MM-DD, got ${JSON.stringify(raw)}`, { field });
+      }
+      return v;
+    }
+    case 'BOOLEAN': {
+      const l = v.toLowerCase();
+      if (['true', '1', 'yes', 'oui'].includes(l)) return true;
+      if (['false', '0', 'no', 'non'].includes(l)) return false;
+      throw badInput(`${field} must be true or false, got ${JSON.stringify(raw)}`, { field });
+    }
+    default:
+      if (v.length > 1000) throw badInput(`${field} must have at most 1000 characters`, { field });
+      return v;
+  }
+}
