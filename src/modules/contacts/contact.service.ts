@@ -42,13 +42,10 @@ const isId = (id: string) => /^\d{1,18}$/.test(id);
 
 export async function findContact(em: EntityManager, accountId: string, id: string): Promise<ContactView> {
   const rows = isId(id)
-    ? await em
-        .getConnection()
-        .execute<ContactView[]>(
+    ? await em.execute<ContactView[]>(
           `${SELECT} where account_id = ? and id = ?`,
           [accountId, id],
-          'all',
-          em.getTransactionContext(),
+          'all'
         )
     : [];
   if (!rows[0]) throw notFound('Contact');
@@ -103,13 +100,10 @@ export async function updateContact(
     sets.push(`fields = jsonb_strip_nulls(fields || ?::jsonb)`, 'updated_at = now()');
     params.push(JSON.stringify(row.custom), ctx.viewer.accountId, id);
     if (keyGiven && row.uniqueValue !== null) {
-      const [other] = await em
-        .getConnection()
-        .execute<{ id: string }[]>(
+      const [other] = await em.execute<{ id: string }[]>(
           'select id::text from contact where account_id = ? and unique_value = ? and id <> ?',
           [ctx.viewer.accountId, row.uniqueValue, id],
-          'all',
-          em.getTransactionContext(),
+          'all'
         );
       if (other) {
         throw conflict(`Another contact already has this ${settings.uniqueKey} (contact ${other.id})`, {
@@ -119,13 +113,10 @@ export async function updateContact(
       }
     }
     try {
-      await em
-        .getConnection()
-        .execute(
+      await em.execute(
           `update contact set ${sets.join(', ')} where account_id = ? and id = ?`,
           params,
-          'run',
-          em.getTransactionContext(),
+          'run'
         );
     } catch (err) {
       // A concurrent write took the value between the check and the update.
@@ -158,28 +149,24 @@ export async function deleteContacts(ctx: AuthedContext, ids: readonly string[])
   const valid = ids.filter(isId);
   if (valid.length === 0) return [];
   return mutate(ctx, async ({ em, audit }) => {
-    const conn = em.getConnection();
-    const tx = em.getTransactionContext();
+    const conn = em;
     const json = JSON.stringify(valid);
     const deleted = await conn.execute<{ id: string }[]>(
       `delete from contact where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint) returning id::text`,
       [ctx.viewer.accountId, json],
-      'all',
-      tx,
+      'all'
     );
     if (deleted.length) {
       const gone = JSON.stringify(deleted.map((d) => d.id));
       await conn.execute(
         `delete from contact_event where account_id = ? and contact_id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
         [ctx.viewer.accountId, gone],
-        'run',
-        tx,
+        'run'
       );
       await conn.execute(
         `delete from bounce where account_id = ? and contact_id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
         [ctx.viewer.accountId, gone],
-        'run',
-        tx,
+        'run'
       );
     }
     for (const d of deleted)
@@ -245,9 +232,7 @@ export async function listContacts(
   }
   const dir = order.desc ? 'desc' : 'asc';
   params.push(size + 1);
-  const rows = await ctx.em
-    .getConnection()
-    .execute<(ContactView & { sort_key: string })[]>(
+  const rows = await ctx.em.execute<(ContactView & { sort_key: string })[]>(
       `${SELECT.replace(' from contact c', `, ${key}::text as sort_key from contact c`)} where ${where.join(' and ')} order by ${key} ${dir}, c.id ${dir} limit ?`,
       params,
     );
@@ -268,13 +253,10 @@ export async function defineContactField(
   if (STANDARD_FIELDS[name]) throw conflict(`${name} is a standard field`, { field: 'name' });
   const label = (input.label ?? name).trim().slice(0, 200) || name;
   return mutate(ctx, async ({ em, audit }) => {
-    const rows = await em
-      .getConnection()
-      .execute<{ name: string }[]>(
+    const rows = await em.execute<{ name: string }[]>(
         `insert into contact_field (account_id, name, label, type) values (?, ?, ?, ?) on conflict (account_id, name) do nothing returning name`,
         [ctx.viewer.accountId, name, label, input.type],
-        'all',
-        em.getTransactionContext(),
+        'all'
       );
     if (!rows.length) throw conflict(`A field named ${name} already exists`, { field: 'name' });
     audit({
@@ -299,13 +281,10 @@ export async function rekeyContacts(em: EntityManager, accountId: string, unique
     throw badInput(`uniqueKey must be email, phone or a custom TEXT/NUMBER/DATE field, got ${uniqueKey}`);
   const expr = uniqueKey === 'email' ? 'lower(c.email)' : `(${def.sql})::text`;
   try {
-    await em
-      .getConnection()
-      .execute(
+    await em.execute(
         `update contact c set unique_value = ${expr} where account_id = ?`,
         [accountId],
-        'run',
-        em.getTransactionContext(),
+        'run'
       );
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict(`Some contacts share the same ${uniqueKey}: merge them first`);

@@ -27,9 +27,7 @@ export const FIELD_NAME = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;
 
 /** Every field of an account: standard ones, then its custom ones. */
 export async function loadFields(em: EntityManager, accountId: string): Promise<Map<string, FieldDef>> {
-  const rows = await em
-    .getConnection()
-    .execute<{ name: string; type: FieldType }[]>(
+  const rows = await em.execute<{ name: string; type: FieldType }[]>(
       'select name, type from contact_field where account_id = ?',
       [accountId],
     );

@@ -39,14 +39,12 @@ export async function recordEvents(ctx: AuthedContext, events: readonly EventInp
     if (e.url && e.url.length > 2000) errors.push({ index, message: 'url is longer than 2000 characters' });
   });
   return mutate(ctx, async ({ em, audit }) => {
-    const conn = em.getConnection();
-    const tx = em.getTransactionContext();
+    const conn = em;
     const ids = [...new Set(events.map((e) => e.contactId).filter((id) => /^\d{1,18}$/.test(id)))];
     const found = await conn.execute<{ id: string }[]>(
       `select id::text from contact where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
       [ctx.viewer.accountId, JSON.stringify(ids)],
-      'all',
-      tx,
+      'all'
     );
     const known = new Set(found.map((f) => f.id));
     events.forEach((e, index) => {
@@ -68,15 +66,14 @@ export async function recordEvents(ctx: AuthedContext, events: readonly EventInp
       form_id: e.formId ?? null,
       url: e.url ?? null,
     }));
-    await insertEvents(conn, tx, ctx.viewer.accountId, JSON.stringify(rows));
+    await insertEvents(em.getConnection(), em.getTransactionContext(), ctx.viewer.accountId, JSON.stringify(rows));
     const unsubscribed = events.filter((e) => e.type === 'UNSUBSCRIBE').map((e) => e.contactId);
     if (unsubscribed.length) {
       await conn.execute(
         `update contact set email_status = 'UNSUBSCRIBED', updated_at = now()
           where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
         [ctx.viewer.accountId, JSON.stringify(unsubscribed)],
-        'run',
-        tx,
+        'run'
       );
     }
     audit({

@@ -31,7 +31,7 @@ export interface AuthResult {
 /** Loads the viewer of a bearer token: a live session of an active user, or null. */
 export async function viewerFromToken(em: EntityManager, token: string): Promise<Viewer | null> {
   if (!token || token.length > 200) return null;
-  const rows = await em.getConnection().execute<Record<string, unknown>[]>(
+  const rows = await em.execute<Record<string, unknown>[]>(
     `select s.id as session_id, u.id, u.account_id, u.email, u.is_owner, u.rights
        from session_token s join app_user u on u.id = s.user_id
       where s.token_hash = ? and s.revoked_at is null and s.expires_at > now() and u.status = 'ACTIVE'`,
@@ -63,9 +63,7 @@ export function openSession(em: EntityManager, user: UserRow, ip: string | null)
 }
 
 export async function emailTaken(em: EntityManager, email: string): Promise<boolean> {
-  const rows = await em
-    .getConnection()
-    .execute(`select 1 from app_user where lower(email) = ? and status <> 'DELETED' limit 1`, [email]);
+  const rows = await em.execute(`select 1 from app_user where lower(email) = ? and status <> 'DELETED' limit 1`, [email]);
   return rows.length > 0;
 }
 
@@ -179,13 +177,10 @@ export async function login(ctx: Context, input: { email: string; password: stri
 
 export async function logout(ctx: Context & { viewer: Viewer }): Promise<boolean> {
   await mutate(ctx, async ({ em, audit }) => {
-    await em
-      .getConnection()
-      .execute(
+    await em.execute(
         'update session_token set revoked_at = now() where id = ?',
         [ctx.viewer.sessionId],
-        'run',
-        em.getTransactionContext(),
+        'run'
       );
     audit({ action: 'logout', feature: null, objectType: 'User', objectId: ctx.viewer.userId });
   });
