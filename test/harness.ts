@@ -58,8 +58,12 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const db = await createTestDatabase();
+/** A running app on its own database, or on `opts.databaseUrl` to share one with another app. */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  opts: { databaseUrl?: string } = {},
+): Promise<TestApp & { databaseUrl: string }> {
+  const db = opts.databaseUrl ? { url: opts.databaseUrl, drop: async () => {} } : await createTestDatabase();
   const config: Config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env });
   const app = await buildApp(config, { databaseUrl: db.url, logger: createLogger('silent') });
   const url = await app.start();
@@ -71,6 +75,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     url,
     wsUrl,
     sql,
+    databaseUrl: db.url,
     async gql(doc, variables, token) {
       const query = typeof doc === 'string' ? doc : print(doc);
       const res = await fetch(url, {
@@ -91,6 +96,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
         webSocketImpl: WebSocket,
         retryAttempts: 0,
         lazy: false,
+        // Closes are asserted by the tests themselves; the default would print them.
+        onNonLazyError: () => {},
         connectionParams: token ? { authorization: `Bearer ${token}` } : undefined,
       });
       clients.push(client);
