@@ -10,7 +10,7 @@ const config: CodegenConfig = {
       config: {
         useTypeImports: true,
         enumsAsTypes: true,
-        scalars: { DateTime: 'string', JSON: 'unknown', ID: 'string' },
+        scalars: { DateTime: 'string', JSON: 'unknown', ID: 'string', Decimal: 'string' },
         avoidOptionals: { field: true, inputValue: false, object: true },
       },
     },

@@ -29,6 +29,9 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
     JSON: { Input: unknown; Output: unknown };
+    /** A multipart upload (GraphQL multipart request spec); yoga hands over a WHATWG File. */
+    File: { Input: File; Output: never };
+    Decimal: { Input: string; Output: string };
   };
 }>({
   plugins: [ScopeAuthPlugin],

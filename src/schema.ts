@@ -7,7 +7,9 @@ import './modules/account/account.schema.js';
 import './modules/audit/audit.schema.js';
 import './modules/mail/outbox.schema.js';
 import './modules/contacts/contact.schema.js';
+import './modules/contacts/import.schema.js';
 import './modules/events/event.schema.js';
+import './modules/bounces/bounce.schema.js';
 import { assertEveryRootFieldScoped } from './modules/access/scope-map.js';
 
 let schema: GraphQLSchema | null = null;

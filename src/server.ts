@@ -5,6 +5,7 @@ import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.js';
 import type { AppServices, Context } from './context.js';
 import { openOrm } from './db/orm.js';
+import { createTracking } from './modules/events/tracking.js';
 import { createMailer } from './modules/mail/mailer.js';
 import { viewerFromToken } from './modules/users/auth.service.js';
 import { createAppPubSub } from './realtime/pubsub.js';
@@ -63,6 +64,9 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
   >({
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
+    // yoga's own cap (25 MB by default) would refuse CSV imports long before MAX_UPLOAD_BYTES; the
+    // node handler below still refuses other bodies above MAX_BODY_BYTES by their Content-Length.
+    maxRequestBodySize: MAX_UPLOAD_BYTES,
     landingPage: false,
     maskedErrors: true,
     logging: {
@@ -86,7 +90,9 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     },
   });
 
+  const tracking = createTracking(services);
   const server = createServer((req, res) => {
+    if (tracking(req, res)) return; // /t/...: open pixel and click redirects, plain HTTP
     const length = Number(req.headers['content-length'] ?? 0);
     const multipart = req.headers['content-type']?.startsWith('multipart/form-data') ?? false;
     if (length > (multipart ? MAX_UPLOAD_BYTES : MAX_BODY_BYTES)) {

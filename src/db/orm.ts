@@ -14,6 +14,8 @@ export function ormOptions(clientUrl: string, opts: { debug?: boolean; pool?: nu
     // The code never relies on implicit global context: every request forks its own manager.
     allowGlobalContext: false,
     forceUtcTimezone: true,
+    // Agenda's job table is created by a migration and owned by @agendajs/postgres-backend.
+    schemaGenerator: { skipTables: ['agenda_jobs'] },
     migrations: {
       path: 'migrations',
       pathTs: 'migrations',

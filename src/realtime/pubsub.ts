@@ -2,6 +2,8 @@ import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import type { AuditEntryEvent } from '../modules/audit/audit.service.js';
+import type { BounceEvent } from '../modules/bounces/bounce.repository.js';
+import type { ImportView } from '../modules/contacts/import.repository.js';
 
 /**
  * Every topic and its payload, in one typed map. Account-scoped topics take the account id as
@@ -10,6 +12,9 @@ import type { AuditEntryEvent } from '../modules/audit/audit.service.js';
  */
 export type Topics = {
   audit: [accountId: string, entry: AuditEntryEvent];
+  /** A contact import's counters, after each committed batch and when it ends. */
+  importProgress: [accountId: string, progress: ImportView];
+  bounces: [accountId: string, bounce: BounceEvent];
   /** Sessions ended (logout, user deleted or disabled): open sockets of these close at once. */
   sessionsRevoked: [{ userId?: string; sessionIds?: string[] }];
 };

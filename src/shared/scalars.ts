@@ -21,3 +21,16 @@ builder.scalarType('JSON', {
   serialize: (value) => value,
   parseValue: (value) => value,
 });
+
+builder.scalarType('File', {
+  description: 'A file sent as a part of a multipart request (GraphQL multipart request spec); input only.',
+  serialize: () => {
+    throw new GraphQLError('File is an input-only scalar');
+  },
+  parseValue: (value) => {
+    // yoga's File is a ponyfill, not always the global class: check the shape, not the prototype.
+    if (typeof (value as Blob | null)?.stream !== 'function')
+      throw new GraphQLError('File must be an uploaded file part');
+    return value as File;
+  },
+});

@@ -174,3 +174,33 @@ describe('reason -> type table', () => {
     expect(typeFor('userunknown')).toBe('DELIVERY_FAILED');
   });
 });
+
+describe('hostile input', () => {
+  // Each of these took seconds to hours before: a regex backtracking over a long run (quadratic),
+  // or a per-line search over every other line. 1 MiB is what the API accepts.
+  it('classifies 1 MiB shaped to make regexes backtrack in bounded time', async () => {
+    const dsn = readFileSync(join(CORPUS, 'dev', 'bsd-lhost-postfix-14.eml'), 'utf8');
+    const exim = readFileSync(join(CORPUS, 'dev', 'bsd-lhost-exim-01.eml'), 'utf8');
+    const M = 1024 * 1024;
+    const inBody = (run: string) => exim.replace(/\n\n/, `\n\n${run}x\n`);
+    const cases: Record<string, string> = {
+      spaces: dsn.replace('The mail system', ' '.repeat(M)),
+      spacesEarly: inBody(' '.repeat(M)),
+      digits: `550 ${'1'.repeat(M)}`,
+      angles: `550 ${'<a'.repeat(M / 2)}`,
+      fromLine: inBody(`from: ${'a'.repeat(M)}`),
+      finalRecipient: inBody(`Final-Recipient: rfc822; ${'a'.repeat(M)}`),
+      newlines: inBody('\n'.repeat(M)),
+      addressLines: inBody('  a@b.example.com\n'.repeat(M / 18)),
+      dashLines: inBody('-\n'.repeat(M / 2)),
+    };
+    const slow: string[] = [];
+    for (const [name, input] of Object.entries(cases)) {
+      const start = performance.now();
+      await classifyBounce(input);
+      const ms = performance.now() - start;
+      if (ms > 3000) slow.push(`${name}: ${Math.round(ms)} ms`);
+    }
+    expect(slow).toEqual([]);
+  }, 60_000);
+});

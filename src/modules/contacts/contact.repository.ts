@@ -28,7 +28,7 @@ export async function writeContacts(
   const ids = await conn.execute<{ id: string }[]>(
     `select nextval(pg_get_serial_sequence('contact', 'id'))::text as id from generate_series(1, ?)`,
     [rows.length],
-    'all'
+    'all',
   );
   const payload = rows.map((r, i) => ({
     id: ids[i].id,
@@ -53,7 +53,7 @@ export async function writeContacts(
      on conflict (account_id, unique_value) ${conflict}
      returning id::text, unique_value`,
     [accountId, JSON.stringify(payload)],
-    'all'
+    'all',
   );
   const byUnique = new Map(written.filter((w) => w.unique_value !== null).map((w) => [w.unique_value, w.id]));
   const created = new Set(written.map((w) => w.id));
@@ -66,7 +66,7 @@ export async function writeContacts(
       `select id::text, unique_value from contact
         where account_id = ? and unique_value in (select jsonb_array_elements_text(?::jsonb))`,
       [accountId, JSON.stringify(missing.map((r) => r.uniqueValue))],
-      'all'
+      'all',
     );
     for (const f of found) existing.set(f.unique_value, f.id);
   }

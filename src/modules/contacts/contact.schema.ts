@@ -96,7 +96,7 @@ const FieldValueInput = builder.inputType('ContactFieldValueInput', {
   }),
 });
 
-const CreateContactInput = builder.inputType('CreateContactInput', {
+export const CreateContactInput = builder.inputType('CreateContactInput', {
   description: 'Standard fields and custom field values. Emails and phones are validated and normalised.',
   fields: (t) => ({
     email: t.string({ required: false }),

@@ -42,11 +42,7 @@ const isId = (id: string) => /^\d{1,18}$/.test(id);
 
 export async function findContact(em: EntityManager, accountId: string, id: string): Promise<ContactView> {
   const rows = isId(id)
-    ? await em.execute<ContactView[]>(
-          `${SELECT} where account_id = ? and id = ?`,
-          [accountId, id],
-          'all'
-        )
+    ? await em.execute<ContactView[]>(`${SELECT} where account_id = ? and id = ?`, [accountId, id], 'all')
     : [];
   if (!rows[0]) throw notFound('Contact');
   return rows[0];
@@ -101,10 +97,10 @@ export async function updateContact(
     params.push(JSON.stringify(row.custom), ctx.viewer.accountId, id);
     if (keyGiven && row.uniqueValue !== null) {
       const [other] = await em.execute<{ id: string }[]>(
-          'select id::text from contact where account_id = ? and unique_value = ? and id <> ?',
-          [ctx.viewer.accountId, row.uniqueValue, id],
-          'all'
-        );
+        'select id::text from contact where account_id = ? and unique_value = ? and id <> ?',
+        [ctx.viewer.accountId, row.uniqueValue, id],
+        'all',
+      );
       if (other) {
         throw conflict(`Another contact already has this ${settings.uniqueKey} (contact ${other.id})`, {
           field: settings.uniqueKey,
@@ -114,10 +110,10 @@ export async function updateContact(
     }
     try {
       await em.execute(
-          `update contact set ${sets.join(', ')} where account_id = ? and id = ?`,
-          params,
-          'run'
-        );
+        `update contact set ${sets.join(', ')} where account_id = ? and id = ?`,
+        params,
+        'run',
+      );
     } catch (err) {
       // A concurrent write took the value between the check and the update.
       if (isUniqueViolation(err))
@@ -154,19 +150,19 @@ export async function deleteContacts(ctx: AuthedContext, ids: readonly string[])
     const deleted = await conn.execute<{ id: string }[]>(
       `delete from contact where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint) returning id::text`,
       [ctx.viewer.accountId, json],
-      'all'
+      'all',
     );
     if (deleted.length) {
       const gone = JSON.stringify(deleted.map((d) => d.id));
       await conn.execute(
         `delete from contact_event where account_id = ? and contact_id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
         [ctx.viewer.accountId, gone],
-        'run'
+        'run',
       );
       await conn.execute(
         `delete from bounce where account_id = ? and contact_id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
         [ctx.viewer.accountId, gone],
-        'run'
+        'run',
       );
     }
     for (const d of deleted)
@@ -233,9 +229,9 @@ export async function listContacts(
   const dir = order.desc ? 'desc' : 'asc';
   params.push(size + 1);
   const rows = await ctx.em.execute<(ContactView & { sort_key: string })[]>(
-      `${SELECT.replace(' from contact c', `, ${key}::text as sort_key from contact c`)} where ${where.join(' and ')} order by ${key} ${dir}, c.id ${dir} limit ?`,
-      params,
-    );
+    `${SELECT.replace(' from contact c', `, ${key}::text as sort_key from contact c`)} where ${where.join(' and ')} order by ${key} ${dir}, c.id ${dir} limit ?`,
+    params,
+  );
   return toPage(rows, size, (r) =>
     JSON.stringify([order.field === 'CREATED_AT' ? new Date(r.created_at).toISOString() : r.sort_key, r.id]),
   );
@@ -254,10 +250,10 @@ export async function defineContactField(
   const label = (input.label ?? name).trim().slice(0, 200) || name;
   return mutate(ctx, async ({ em, audit }) => {
     const rows = await em.execute<{ name: string }[]>(
-        `insert into contact_field (account_id, name, label, type) values (?, ?, ?, ?) on conflict (account_id, name) do nothing returning name`,
-        [ctx.viewer.accountId, name, label, input.type],
-        'all'
-      );
+      `insert into contact_field (account_id, name, label, type) values (?, ?, ?, ?) on conflict (account_id, name) do nothing returning name`,
+      [ctx.viewer.accountId, name, label, input.type],
+      'all',
+    );
     if (!rows.length) throw conflict(`A field named ${name} already exists`, { field: 'name' });
     audit({
       action: 'defineContactField',
@@ -281,11 +277,7 @@ export async function rekeyContacts(em: EntityManager, accountId: string, unique
     throw badInput(`uniqueKey must be email, phone or a custom TEXT/NUMBER/DATE field, got ${uniqueKey}`);
   const expr = uniqueKey === 'email' ? 'lower(c.email)' : `(${def.sql})::text`;
   try {
-    await em.execute(
-        `update contact c set unique_value = ${expr} where account_id = ?`,
-        [accountId],
-        'run'
-      );
+    await em.execute(`update contact c set unique_value = ${expr} where account_id = ?`, [accountId], 'run');
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict(`Some contacts share the same ${uniqueKey}: merge them first`);
     throw err;

@@ -9,7 +9,15 @@ import {
   UpdateAccountSettingsDocument,
   UpdateContactDocument,
 } from '../../../test/generated/graphql.js';
-import { type Actor, code, ok, signUpOwner, startTestApp, type TestApp, viewerWith } from '../../../test/harness.js';
+import {
+  type Actor,
+  code,
+  ok,
+  signUpOwner,
+  startTestApp,
+  type TestApp,
+  viewerWith,
+} from '../../../test/harness.js';
 
 let t: TestApp;
 let owner: Actor;
@@ -17,7 +25,13 @@ let owner: Actor;
 beforeAll(async () => {
   t = await startTestApp();
   owner = await signUpOwner(t);
-  ok(await t.gql(DefineContactFieldDocument, { input: { name: 'revenue', type: 'NUMBER', label: 'Revenue' } }, owner.token));
+  ok(
+    await t.gql(
+      DefineContactFieldDocument,
+      { input: { name: 'revenue', type: 'NUMBER', label: 'Revenue' } },
+      owner.token,
+    ),
+  );
   ok(await t.gql(DefineContactFieldDocument, { input: { name: 'member', type: 'BOOLEAN' } }, owner.token));
   ok(await t.gql(DefineContactFieldDocument, { input: { name: 'expires', type: 'DATE' } }, owner.token));
   ok(await t.gql(DefineContactFieldDocument, { input: { name: 'loyaltyId', type: 'TEXT' } }, owner.token));
@@ -50,16 +64,24 @@ describe('contacts', () => {
         owner.token,
       ),
     ).createContact;
-    expect(c).toMatchObject({ email: 'alice.martin@example.com', phone: '+33612345678', birthDate: '1990-02-28' });
+    expect(c).toMatchObject({
+      email: 'alice.martin@example.com',
+      phone: '+33612345678',
+      birthDate: '1990-02-28',
+    });
     expect(fieldOf(c, 'revenue')).toBe('1234567.891011');
     expect(fieldOf(c, 'member')).toBe('true');
     expect(fieldOf(c, 'expires')).toBe('2027-12-31');
-    const { rows } = await t.sql.query(`select (fields->>'revenue')::numeric * 3 as triple from contact where id = $1`, [c.id]);
+    const { rows } = await t.sql.query(
+      `select (fields->>'revenue')::numeric * 3 as triple from contact where id = $1`,
+      [c.id],
+    );
     expect(rows[0].triple).toBe('3703703.673033');
   });
 
   it('refuses bad input with BAD_USER_INPUT naming the field, and writes nothing', async () => {
-    const count = async () => (await t.sql.query('select count(*)::int as n from contact')).rows[0].n as number;
+    const count = async () =>
+      (await t.sql.query('select count(*)::int as n from contact')).rows[0].n as number;
     const before = await count();
     const cases = [
       { email: 'not an email' },
@@ -80,32 +102,48 @@ describe('contacts', () => {
 
   it('merges a duplicate of the unique key into the existing contact by default', async () => {
     const first = ok(
-      await t.gql(CreateContactDocument, { input: { email: 'bob@example.com', firstName: 'Bob', city: 'Lyon' } }, owner.token),
+      await t.gql(
+        CreateContactDocument,
+        { input: { email: 'bob@example.com', firstName: 'Bob', city: 'Lyon' } },
+        owner.token,
+      ),
     ).createContact;
     const again = ok(
       await t.gql(
         CreateContactDocument,
-        { input: { email: 'BOB@example.com', lastName: 'Dupont', fields: [{ name: 'revenue', value: '10' }] } },
+        {
+          input: { email: 'BOB@example.com', lastName: 'Dupont', fields: [{ name: 'revenue', value: '10' }] },
+        },
         owner.token,
       ),
     ).createContact;
     expect(again.id).toBe(first.id);
     expect(again).toMatchObject({ firstName: 'Bob', lastName: 'Dupont', city: 'Lyon' });
     expect(fieldOf(again, 'revenue')).toBe('10');
-    const { rows } = await t.sql.query(`select count(*)::int as n from contact where lower(email) = 'bob@example.com'`);
+    const { rows } = await t.sql.query(
+      `select count(*)::int as n from contact where lower(email) = 'bob@example.com'`,
+    );
     expect(rows[0].n).toBe(1);
   });
 
   it('with rejectDuplicates, a duplicate fails with CONFLICT naming the existing contact, also under concurrency', async () => {
     const other = await signUpOwner(t, 'Strict');
     ok(await t.gql(UpdateAccountSettingsDocument, { input: { rejectDuplicates: true } }, other.token));
-    const first = ok(await t.gql(CreateContactDocument, { input: { email: 'carol@example.com' } }, other.token)).createContact;
-    const dup = await t.gql(CreateContactDocument, { input: { email: 'carol@example.com', firstName: 'X' } }, other.token);
+    const first = ok(
+      await t.gql(CreateContactDocument, { input: { email: 'carol@example.com' } }, other.token),
+    ).createContact;
+    const dup = await t.gql(
+      CreateContactDocument,
+      { input: { email: 'carol@example.com', firstName: 'X' } },
+      other.token,
+    );
     expect(code(dup)).toBe('CONFLICT');
     expect(dup.errors?.[0]?.extensions?.existingContactId).toBe(first.id);
     // Twenty concurrent creates of one new email: exactly one wins.
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => t.gql(CreateContactDocument, { input: { email: 'race@example.com' } }, other.token)),
+      Array.from({ length: 20 }, () =>
+        t.gql(CreateContactDocument, { input: { email: 'race@example.com' } }, other.token),
+      ),
     );
     expect(results.filter((r) => !r.errors).length).toBe(1);
     expect(results.filter((r) => code(r) === 'CONFLICT').length).toBe(19);
@@ -116,7 +154,11 @@ describe('contacts', () => {
   it('merging under concurrency never creates two contacts', async () => {
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        t.gql(CreateContactDocument, { input: { email: 'merge-race@example.com', city: `C${i}` } }, owner.token),
+        t.gql(
+          CreateContactDocument,
+          { input: { email: 'merge-race@example.com', city: `C${i}` } },
+          owner.token,
+        ),
       ),
     );
     expect(results.every((r) => !r.errors)).toBe(true);
@@ -126,43 +168,91 @@ describe('contacts', () => {
   it('uses another unique key when settings say so, refusing the change while duplicates exist', async () => {
     const acc = await signUpOwner(t, 'Keyed');
     ok(await t.gql(DefineContactFieldDocument, { input: { name: 'loyaltyId', type: 'TEXT' } }, acc.token));
-    ok(await t.gql(CreateContactDocument, { input: { email: 'a@k.com', fields: [{ name: 'loyaltyId', value: 'L1' }] } }, acc.token));
-    ok(await t.gql(CreateContactDocument, { input: { email: 'b@k.com', fields: [{ name: 'loyaltyId', value: 'L1' }] } }, acc.token));
-    const refused = await t.gql(UpdateAccountSettingsDocument, { input: { uniqueKey: 'loyaltyId' } }, acc.token);
+    ok(
+      await t.gql(
+        CreateContactDocument,
+        { input: { email: 'a@k.com', fields: [{ name: 'loyaltyId', value: 'L1' }] } },
+        acc.token,
+      ),
+    );
+    ok(
+      await t.gql(
+        CreateContactDocument,
+        { input: { email: 'b@k.com', fields: [{ name: 'loyaltyId', value: 'L1' }] } },
+        acc.token,
+      ),
+    );
+    const refused = await t.gql(
+      UpdateAccountSettingsDocument,
+      { input: { uniqueKey: 'loyaltyId' } },
+      acc.token,
+    );
     expect(code(refused)).toBe('CONFLICT');
     const bad = await t.gql(UpdateAccountSettingsDocument, { input: { uniqueKey: 'nosuch' } }, acc.token);
     expect(code(bad)).toBe('BAD_USER_INPUT');
     ok(await t.gql(UpdateAccountSettingsDocument, { input: { uniqueKey: 'phone' } }, acc.token));
-    const x = ok(await t.gql(CreateContactDocument, { input: { phone: '0612345678', firstName: 'X' } }, acc.token)).createContact;
-    const y = ok(await t.gql(CreateContactDocument, { input: { phone: '06 12 34 56 78', lastName: 'Y' } }, acc.token)).createContact;
+    const x = ok(
+      await t.gql(CreateContactDocument, { input: { phone: '0612345678', firstName: 'X' } }, acc.token),
+    ).createContact;
+    const y = ok(
+      await t.gql(CreateContactDocument, { input: { phone: '06 12 34 56 78', lastName: 'Y' } }, acc.token),
+    ).createContact;
     expect(y.id).toBe(x.id);
   });
 
   it('updates given fields only, clears with null, and refuses to steal a unique key', async () => {
-    const a = ok(await t.gql(CreateContactDocument, { input: { email: 'dan@example.com', city: 'Paris', country: 'FR' } }, owner.token)).createContact;
-    const b = ok(await t.gql(CreateContactDocument, { input: { email: 'eve@example.com' } }, owner.token)).createContact;
+    const a = ok(
+      await t.gql(
+        CreateContactDocument,
+        { input: { email: 'dan@example.com', city: 'Paris', country: 'FR' } },
+        owner.token,
+      ),
+    ).createContact;
+    const b = ok(
+      await t.gql(CreateContactDocument, { input: { email: 'eve@example.com' } }, owner.token),
+    ).createContact;
     const u = ok(
-      await t.gql(UpdateContactDocument, { input: { id: a.id, city: null, firstName: 'Dan', fields: [{ name: 'revenue', value: '5.5' }] } }, owner.token),
+      await t.gql(
+        UpdateContactDocument,
+        { input: { id: a.id, city: null, firstName: 'Dan', fields: [{ name: 'revenue', value: '5.5' }] } },
+        owner.token,
+      ),
     ).updateContact;
     expect(u).toMatchObject({ city: null, country: 'FR', firstName: 'Dan' });
     expect(fieldOf(u, 'revenue')).toBe('5.5');
-    const steal = await t.gql(UpdateContactDocument, { input: { id: a.id, email: 'eve@example.com' } }, owner.token);
+    const steal = await t.gql(
+      UpdateContactDocument,
+      { input: { id: a.id, email: 'eve@example.com' } },
+      owner.token,
+    );
     expect(code(steal)).toBe('CONFLICT');
     expect(steal.errors?.[0]?.extensions?.existingContactId).toBe(b.id);
-    expect(ok(await t.gql(ContactDocument, { id: a.id }, owner.token)).contact?.email).toBe('dan@example.com');
+    expect(ok(await t.gql(ContactDocument, { id: a.id }, owner.token)).contact?.email).toBe(
+      'dan@example.com',
+    );
   });
 
   it('lists with filters, sorting and cursor pagination that visit every contact once', async () => {
     const acc = await signUpOwner(t, 'Listing');
     const names = ['Zola', 'adam', 'Martin', 'martin', 'Bernard', null, 'Durand'];
     for (const [i, lastName] of names.entries()) {
-      ok(await t.gql(CreateContactDocument, { input: { email: `p${i}@list.com`, lastName, country: i % 2 ? 'FR' : 'BE' } }, acc.token));
+      ok(
+        await t.gql(
+          CreateContactDocument,
+          { input: { email: `p${i}@list.com`, lastName, country: i % 2 ? 'FR' : 'BE' } },
+          acc.token,
+        ),
+      );
     }
     const seen: string[] = [];
     let after: string | null = null;
     do {
       const page: ContactsQuery['contacts'] = ok(
-        await t.gql(ContactsDocument, { orderBy: { field: 'LAST_NAME', desc: false }, first: 2, after }, acc.token),
+        await t.gql(
+          ContactsDocument,
+          { orderBy: { field: 'LAST_NAME', desc: false }, first: 2, after },
+          acc.token,
+        ),
       ).contacts;
       seen.push(...page.nodes.map((n) => n.lastName ?? ''));
       after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
@@ -171,7 +261,8 @@ describe('contacts', () => {
     expect(seen[0]).toBe('');
     const fr = ok(await t.gql(ContactsDocument, { filter: { country: 'fr' } }, acc.token)).contacts.nodes;
     expect(fr).toHaveLength(3);
-    const search = ok(await t.gql(ContactsDocument, { filter: { search: 'MART' } }, acc.token)).contacts.nodes;
+    const search = ok(await t.gql(ContactsDocument, { filter: { search: 'MART' } }, acc.token)).contacts
+      .nodes;
     expect(search.map((c) => c.lastName?.toLowerCase())).toEqual(['martin', 'martin']);
     expect(code(await t.gql(ContactsDocument, { after: 'bogus' }, acc.token))).toBe('BAD_USER_INPUT');
   });
@@ -179,28 +270,46 @@ describe('contacts', () => {
 
 describe('rights and accounts', () => {
   it('a GUEST reads but cannot write; another account sees NOT_FOUND', async () => {
-    const c = ok(await t.gql(CreateContactDocument, { input: { email: 'guarded@example.com' } }, owner.token)).createContact;
+    const c = ok(
+      await t.gql(CreateContactDocument, { input: { email: 'guarded@example.com' } }, owner.token),
+    ).createContact;
     const guest = await viewerWith(t, owner, { CONTACTS: 'GUEST' });
-    expect(ok(await t.gql(ContactDocument, { id: c.id }, guest.token)).contact?.email).toBe('guarded@example.com');
-    expect(code(await t.gql(CreateContactDocument, { input: { email: 'no@example.com' } }, guest.token))).toBe('FORBIDDEN');
-    expect(code(await t.gql(UpdateContactDocument, { input: { id: c.id, city: 'X' } }, guest.token))).toBe('FORBIDDEN');
+    expect(ok(await t.gql(ContactDocument, { id: c.id }, guest.token)).contact?.email).toBe(
+      'guarded@example.com',
+    );
+    expect(
+      code(await t.gql(CreateContactDocument, { input: { email: 'no@example.com' } }, guest.token)),
+    ).toBe('FORBIDDEN');
+    expect(code(await t.gql(UpdateContactDocument, { input: { id: c.id, city: 'X' } }, guest.token))).toBe(
+      'FORBIDDEN',
+    );
     expect(code(await t.gql(DeleteContactsDocument, { ids: [c.id] }, guest.token))).toBe('FORBIDDEN');
     const stranger = await signUpOwner(t, 'Stranger');
     expect(code(await t.gql(ContactDocument, { id: c.id }, stranger.token))).toBe('NOT_FOUND');
-    expect(code(await t.gql(UpdateContactDocument, { input: { id: c.id, city: 'X' } }, stranger.token))).toBe('NOT_FOUND');
-    expect(ok(await t.gql(DeleteContactsDocument, { ids: [c.id] }, stranger.token)).deleteContacts).toEqual([]);
+    expect(code(await t.gql(UpdateContactDocument, { input: { id: c.id, city: 'X' } }, stranger.token))).toBe(
+      'NOT_FOUND',
+    );
+    expect(ok(await t.gql(DeleteContactsDocument, { ids: [c.id] }, stranger.token)).deleteContacts).toEqual(
+      [],
+    );
     expect(ok(await t.gql(ContactsDocument, {}, stranger.token)).contacts.nodes).toEqual([]);
     expect(ok(await t.gql(ContactDocument, { id: c.id }, owner.token)).contact?.id).toBe(c.id);
   });
 
   it('deletes contacts with their events, at most 1000 ids per call', async () => {
-    const c = ok(await t.gql(CreateContactDocument, { input: { email: 'gone@example.com' } }, owner.token)).createContact;
+    const c = ok(
+      await t.gql(CreateContactDocument, { input: { email: 'gone@example.com' } }, owner.token),
+    ).createContact;
     await t.sql.query(
       `insert into contact_event (account_id, contact_id, type, occurred_at) select account_id, id, 0, now() from contact where id = $1`,
       [c.id],
     );
-    expect(ok(await t.gql(DeleteContactsDocument, { ids: [c.id, '999999999'] }, owner.token)).deleteContacts).toEqual([c.id]);
-    const { rows } = await t.sql.query('select count(*)::int as n from contact_event where contact_id = $1', [c.id]);
+    expect(
+      ok(await t.gql(DeleteContactsDocument, { ids: [c.id, '999999999'] }, owner.token)).deleteContacts,
+    ).toEqual([c.id]);
+    const { rows } = await t.sql.query('select count(*)::int as n from contact_event where contact_id = $1', [
+      c.id,
+    ]);
     expect(rows[0].n).toBe(0);
     const tooMany = Array.from({ length: 1001 }, (_, i) => String(i + 1));
     expect(code(await t.gql(DeleteContactsDocument, { ids: tooMany }, owner.token))).toBe('BAD_USER_INPUT');

@@ -28,9 +28,9 @@ export const FIELD_NAME = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;
 /** Every field of an account: standard ones, then its custom ones. */
 export async function loadFields(em: EntityManager, accountId: string): Promise<Map<string, FieldDef>> {
   const rows = await em.execute<{ name: string; type: FieldType }[]>(
-      'select name, type from contact_field where account_id = ?',
-      [accountId],
-    );
+    'select name, type from contact_field where account_id = ?',
+    [accountId],
+  );
   const map = new Map<string, FieldDef>();
   for (const [name, f] of Object.entries(STANDARD_FIELDS))
     map.set(name, { name, type: f.type, sql: `c.${f.column}`, standard: true });

@@ -44,7 +44,7 @@ export async function recordEvents(ctx: AuthedContext, events: readonly EventInp
     const found = await conn.execute<{ id: string }[]>(
       `select id::text from contact where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
       [ctx.viewer.accountId, JSON.stringify(ids)],
-      'all'
+      'all',
     );
     const known = new Set(found.map((f) => f.id));
     events.forEach((e, index) => {
@@ -66,14 +66,19 @@ export async function recordEvents(ctx: AuthedContext, events: readonly EventInp
       form_id: e.formId ?? null,
       url: e.url ?? null,
     }));
-    await insertEvents(em.getConnection(), em.getTransactionContext(), ctx.viewer.accountId, JSON.stringify(rows));
+    await insertEvents(
+      em.getConnection(),
+      em.getTransactionContext(),
+      ctx.viewer.accountId,
+      JSON.stringify(rows),
+    );
     const unsubscribed = events.filter((e) => e.type === 'UNSUBSCRIBE').map((e) => e.contactId);
     if (unsubscribed.length) {
       await conn.execute(
         `update contact set email_status = 'UNSUBSCRIBED', updated_at = now()
           where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
         [ctx.viewer.accountId, JSON.stringify(unsubscribed)],
-        'run'
+        'run',
       );
     }
     audit({

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateContactDocument, RecordEventsDocument } from '../../../test/generated/graphql.js';
-import { type Actor, code, ok, signUpOwner, startTestApp, type TestApp, viewerWith } from '../../../test/harness.js';
+import {
+  type Actor,
+  code,
+  ok,
+  signUpOwner,
+  startTestApp,
+  type TestApp,
+  viewerWith,
+} from '../../../test/harness.js';
 
 let t: TestApp;
 let owner: Actor;
@@ -9,11 +17,13 @@ let contactId: string;
 beforeAll(async () => {
   t = await startTestApp();
   owner = await signUpOwner(t);
-  contactId = ok(await t.gql(CreateContactDocument, { input: { email: 'ev@example.com' } }, owner.token)).createContact.id;
+  contactId = ok(await t.gql(CreateContactDocument, { input: { email: 'ev@example.com' } }, owner.token))
+    .createContact.id;
 });
 afterAll(() => t.close());
 
-const count = async (t: TestApp) => (await t.sql.query('select count(*)::int as n from contact_event')).rows[0].n as number;
+const count = async (t: TestApp) =>
+  (await t.sql.query('select count(*)::int as n from contact_event')).rows[0].n as number;
 
 describe('recordEvents', () => {
   it('appends events with their time, operation, form and URL', async () => {
@@ -47,7 +57,8 @@ describe('recordEvents', () => {
   it('is all or nothing, listing every bad item', async () => {
     const before = await count(t);
     const stranger = await signUpOwner(t, 'Stranger');
-    const theirs = ok(await t.gql(CreateContactDocument, { input: { email: 'x@y.com' } }, stranger.token)).createContact.id;
+    const theirs = ok(await t.gql(CreateContactDocument, { input: { email: 'x@y.com' } }, stranger.token))
+      .createContact.id;
     const r = await t.gql(
       RecordEventsDocument,
       {
@@ -80,9 +91,9 @@ describe('recordEvents', () => {
   it('needs CONTACTS >= EDITOR', async () => {
     const guest = await viewerWith(t, owner, { CONTACTS: 'GUEST' });
     const before = await count(t);
-    expect(code(await t.gql(RecordEventsDocument, { events: [{ contactId, type: 'EMAIL_OPEN' }] }, guest.token))).toBe(
-      'FORBIDDEN',
-    );
+    expect(
+      code(await t.gql(RecordEventsDocument, { events: [{ contactId, type: 'EMAIL_OPEN' }] }, guest.token)),
+    ).toBe('FORBIDDEN');
     expect(await count(t)).toBe(before);
   });
 });

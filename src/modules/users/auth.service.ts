@@ -63,7 +63,10 @@ export function openSession(em: EntityManager, user: UserRow, ip: string | null)
 }
 
 export async function emailTaken(em: EntityManager, email: string): Promise<boolean> {
-  const rows = await em.execute(`select 1 from app_user where lower(email) = ? and status <> 'DELETED' limit 1`, [email]);
+  const rows = await em.execute(
+    `select 1 from app_user where lower(email) = ? and status <> 'DELETED' limit 1`,
+    [email],
+  );
   return rows.length > 0;
 }
 
@@ -178,10 +181,10 @@ export async function login(ctx: Context, input: { email: string; password: stri
 export async function logout(ctx: Context & { viewer: Viewer }): Promise<boolean> {
   await mutate(ctx, async ({ em, audit }) => {
     await em.execute(
-        'update session_token set revoked_at = now() where id = ?',
-        [ctx.viewer.sessionId],
-        'run'
-      );
+      'update session_token set revoked_at = now() where id = ?',
+      [ctx.viewer.sessionId],
+      'run',
+    );
     audit({ action: 'logout', feature: null, objectType: 'User', objectId: ctx.viewer.userId });
   });
   ctx.app.pubsub.publish('sessionsRevoked', { sessionIds: [ctx.viewer.sessionId] });

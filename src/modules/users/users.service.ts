@@ -208,10 +208,10 @@ export async function setUserRights(
 /** Revokes every session of the user, in the transaction, and closes their sockets after it. */
 async function endSessions(tx: Tx, userId: string): Promise<void> {
   await tx.em.execute(
-      'update session_token set revoked_at = now() where user_id = ? and revoked_at is null',
-      [userId],
-      'run'
-    );
+    'update session_token set revoked_at = now() where user_id = ? and revoked_at is null',
+    [userId],
+    'run',
+  );
 }
 
 async function changeStatus(

@@ -43,7 +43,9 @@ function unfold(text: string): string[] {
 export function addressOf(value: string | null | undefined): string | null {
   if (!value) return null;
   const v = value.replace(/^\s*[\w-]+\s*;/, '');
-  const m = /<?([^\s<>"';,()[\]]+@[^\s<>"';,()[\]]+?)>?(?=[\s>"';,()[\]]|$)/.exec(v);
+  // Matches start only where a run of address characters starts (the lookbehind): a long value
+  // without "@" is then scanned once, not once per position.
+  const m = /<?(?<![^\s<>"';,()[\]])([^\s<>"';,()[\]]+@[^\s<>"';,()[\]]+?)>?(?=[\s>"';,()[\]]|$)/.exec(v);
   return m ? m[1].toLowerCase().replace(/\.$/, '') : null;
 }
 

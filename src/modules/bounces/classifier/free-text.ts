@@ -14,15 +14,15 @@ export interface TextRecipient {
 /** Lines that start the copy of the returned message: what follows is not the explanation. */
 const ORIGINAL_MESSAGE_MARKERS: readonly RegExp[] = [
   /^\s*-+\s*(?:this is a )?copy of (?:the|your) message/i,
-  /^\s*-*\s*(?:below this line is|enclosed is) a copy of the message/i,
-  /^\s*-*\s*original message(?: follows| header| headers| info)?\s*-*:?\s*$/i,
-  /^\s*-*\s*original message follows/i,
-  /^\s*-*\s*original mail(?: info)?/i,
-  /^\s*-*\s*the (?:header|headers|text) of the original message/i,
-  /^\s*-*\s*(?:unsent|returned|undelivered) message follows/i,
-  /^\s*-*\s*message headers follow/i,
-  /^\s*-*\s*included is a copy of the message header/i,
-  /^\s*-*\s*original message header/i,
+  /^\s*(?:-+\s*)?(?:below this line is|enclosed is) a copy of the message/i,
+  /^\s*(?:-+\s*)?original message(?: follows| header| headers| info)?[\s:-]*$/i,
+  /^\s*(?:-+\s*)?original message follows/i,
+  /^\s*(?:-+\s*)?original mail(?: info)?/i,
+  /^\s*(?:-+\s*)?the (?:header|headers|text) of the original message/i,
+  /^\s*(?:-+\s*)?(?:unsent|returned|undelivered) message follows/i,
+  /^\s*(?:-+\s*)?message headers follow/i,
+  /^\s*(?:-+\s*)?included is a copy of the message header/i,
+  /^\s*(?:-+\s*)?original message header/i,
   /^\s*-+\s*$/,
   /^(?:Received|Return-Path|DKIM-Signature|X-Received|Delivered-To|Authentication-Results|Message-ID|MIME-Version):/i,
 ];
@@ -35,7 +35,9 @@ export function explanationOf(text: string): string {
     if (i > 0 && ORIGINAL_MESSAGE_MARKERS.some((re) => re.test(line))) {
       // A line of dashes alone only counts when message headers follow it.
       if (!/^\s*-+\s*$/.test(line)) break;
-      const next = lines.slice(i + 1).find((l) => l.trim() !== '') ?? '';
+      let j = i + 1;
+      while (j < lines.length && lines[j].trim() === '') j++;
+      const next = lines[j] ?? '';
       if (/^[\w-]+:\s/.test(next)) break;
     }
     out.push(line);
@@ -49,13 +51,21 @@ function senderSideAddresses(text: string): Set<string> {
   const patterns = [
     /mail from:?\s*<?([^\s<>]+@[^\s<>]+?)>?(?=[\s>:]|$)/gi,
     /envelope-from\s*<?([^\s<>]+@[^\s<>]+?)>?(?=[\s>)]|$)/gi,
-    /(?:^|\n)\s*(?:from|sender|original sender|return-path|reply-to)\s*:\s*[^\n<]*<?([^\s<>]+@[^\s<>]+?)>?\s*(?:\n|$)/gi,
     /(?:ultimately )?generated from\s+<?([^\s<>()]+@[^\s<>()]+?)>?\)?/gi,
-    /message sent by\s*\n?\s*<?([^\s<>]+@[^\s<>]+?)>?(?=\s|$)/gi,
+    /message sent by\s*<?([^\s<>]+@[^\s<>]+?)>?(?=\s|$)/gi,
     /from:\s*<([^\s<>]+@[^\s<>]+)>/gi,
   ];
   for (const re of patterns) {
     for (const m of text.matchAll(re)) out.add(m[1].toLowerCase());
+  }
+  // "From: Name <address>" lines, read line by line: one regex spanning the name and the address
+  // backtracks quadratically on a long line without an address.
+  for (const line of text.split('\n')) {
+    const m = /^\s*(?:from|sender|original sender|return-path|reply-to)[ \t]*:(.*)$/i.exec(line);
+    if (!m) continue;
+    // The address that ends the line (after an optional ">"), as the pattern it replaces required.
+    const last = addressesIn(m[1]).at(-1);
+    if (last && m[1].trimEnd().replace(/>$/, '').toLowerCase().endsWith(last)) out.add(last);
   }
   return out;
 }
@@ -71,6 +81,7 @@ export function recipientsInText(text: string, exclude: ReadonlySet<string>): Te
 
   const firstLine = new Map<string, number>();
   const leading: string[] = [];
+  const leadingSet = new Set<string>();
   const leadLines: number[] = [];
   const anywhere: string[] = [];
   for (const [i, line] of lines.entries()) {
@@ -94,7 +105,10 @@ export function recipientsInText(text: string, exclude: ReadonlySet<string>): Te
       isCandidate(a)
     ) {
       leadLines.push(i);
-      if (!leading.includes(a)) leading.push(a);
+      if (!leadingSet.has(a)) {
+        leadingSet.add(a);
+        leading.push(a);
+      }
     }
   }
   const chosen = leading.length > 0 ? leading : anywhere;
@@ -107,13 +121,18 @@ export function recipientsInText(text: string, exclude: ReadonlySet<string>): Te
     if (a) leadOf.set(i, a);
   }
   const boundaries = leading.length > 0 ? leadLines : chosen.map((a) => firstLine.get(a) ?? 0);
-  const indent = (i: number) => /^\s*/.exec(lines[i] ?? '')?.[0].length ?? 0;
-  const segment = (from: number) => {
-    // A segment ends where an address opens a line at the same or a lower indentation (a
-    // deeper one is a continuation line quoting the address).
-    const next = boundaries.filter((s) => s > from && indent(s) <= indent(from));
-    return lines.slice(from, next.length > 0 ? Math.min(...next) : lines.length).join('\n');
-  };
+  const indent = (i: number) => (lines[i] ?? '').length - (lines[i] ?? '').trimStart().length;
+  // A segment ends where an address opens a line at the same or a lower indentation (a deeper
+  // one is a continuation line quoting the address): the next boundary whose indentation is not
+  // deeper, found for all boundaries at once with a stack (linear, however many lines).
+  const sorted = [...new Set(boundaries)].sort((a, b) => a - b);
+  const endOf = new Map<number, number>();
+  const open: number[] = [];
+  for (const b of sorted) {
+    while (open.length > 0 && indent(b) <= indent(open[open.length - 1])) endOf.set(open.pop() as number, b);
+    open.push(b);
+  }
+  const segment = (from: number) => lines.slice(from, endOf.get(from) ?? lines.length).join('\n');
   return chosen.map((recipient) => {
     const froms =
       leading.length > 0

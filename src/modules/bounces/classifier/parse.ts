@@ -26,8 +26,11 @@ export interface ParsedBounce {
   parts: BouncePart[];
 }
 
+// The lookbehind lets a match start only where a run of local-part characters starts: without
+// it a long run with no "@" is rescanned from every position (quadratic on hostile input), and
+// the leftmost match of a run always starts there anyway.
 const ADDRESS_RE =
-  /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+/g;
+  /(?<![A-Za-z0-9.!#$%&'*+/=?^_`{|}~-])[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+/g;
 
 /** Every email address of a text, lower-cased, in order. */
 export function addressesIn(text: string | null | undefined): string[] {

@@ -231,7 +231,7 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'no valid recipients for this mm',
     'does not have an account here',
     'addressee unknown',
-    /<[^>]+> not found/,
+    /<[^<>]+> not found/,
     /user .+ (was not found|does not exist)/,
     /mailbox .+ does not exist/,
     /this user doesn't have a .+ account/,

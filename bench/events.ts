@@ -1,0 +1,131 @@
+/**
+ * `npm run bench:events [-- --events 200000 --hits 30000 --concurrency 64 --copy 1000000]`:
+ * behaviour events ingested per second through `recordEvents` (batches of 10,000 over HTTP) and
+ * through the open-pixel endpoint (concurrent GETs from a worker thread, so the load generator
+ * does not share the server's event loop), against a raw COPY into `contact_event` in the same run.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Worker } from 'node:worker_threads';
+import { from as copyFrom } from 'pg-copy-streams';
+import { signTrackingToken, trackingKey } from '../src/modules/events/tracking.token.js';
+import { arg, fmt, signUp, startBench, table } from './lib.js';
+
+const EVENTS = Number(arg('events', '200000'));
+const HITS = Number(arg('hits', '30000'));
+const CONCURRENCY = Number(arg('concurrency', '64'));
+const COPY_ROWS = Number(arg('copy', '1000000'));
+const CONTACTS = 10_000;
+const BATCH = 10_000;
+const OPERATION = '6f1c9a52-0d7e-4b8e-9a43-2f5d7e8c1b00';
+
+/** Fetches every URL with `concurrency` requests in flight; resolves with the failures. */
+const LOAD = `
+const http = require('node:http');
+const { parentPort, workerData } = require('node:worker_threads');
+const { urls, concurrency } = workerData;
+const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+const get = (url) =>
+  new Promise((resolve, reject) =>
+    http.get(url, { agent }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); }).on('error', reject));
+(async () => {
+  let next = 0, failed = 0;
+  async function lane() {
+    while (next < urls.length) if ((await get(urls[next++])) !== 200) failed++;
+  }
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  agent.destroy();
+  parentPort.postMessage(failed);
+})();
+`;
+
+const b = await startBench();
+const results: (string | number)[][] = [];
+try {
+  const { token, accountId } = await signUp(b, 'Events');
+  await b.pool.query(
+    `insert into contact (account_id, email, unique_value)
+     select $1, 'e' || g || '@bench.test', 'e' || g || '@bench.test' from generate_series(1, $2) g`,
+    [accountId, CONTACTS],
+  );
+  const ids: string[] = (
+    await b.pool.query('select id::text from contact where account_id = $1 order by id', [accountId])
+  ).rows.map((r) => r.id);
+  const count = async () => Number((await b.pool.query('select count(*) as n from contact_event')).rows[0].n);
+
+  // 1. recordEvents over HTTP, 10,000 per call.
+  const mutation = 'mutation ($events: [EventInput!]!) { recordEvents(events: $events) }';
+  let t0 = performance.now();
+  for (let done = 0; done < EVENTS; done += BATCH) {
+    const events = Array.from({ length: Math.min(BATCH, EVENTS - done) }, (_, i) => ({
+      contactId: ids[(done + i) % ids.length],
+      type: i % 3 === 0 ? 'EMAIL_CLICK' : 'EMAIL_OPEN',
+      operationId: OPERATION,
+      url: i % 3 === 0 ? 'https://shop.example.com/' : null,
+    }));
+    await b.gql(mutation, { events }, token);
+  }
+  const apiSeconds = (performance.now() - t0) / 1000;
+  if ((await count()) !== EVENTS) throw new Error('recordEvents lost events');
+
+  // 2. The open pixel, many concurrent GETs.
+  const key = await trackingKey(b.app.services.config);
+  const urls = Array.from(
+    { length: HITS },
+    (_, i) =>
+      `${b.origin}/t/o/${signTrackingToken(key, { a: accountId, c: ids[i % ids.length], o: OPERATION, k: 'o' })}.gif`,
+  );
+  t0 = performance.now();
+  const failed = await new Promise<number>((resolve, reject) => {
+    const w = new Worker(LOAD, { eval: true, workerData: { urls, concurrency: CONCURRENCY } });
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  const pixelSeconds = (performance.now() - t0) / 1000;
+  if (failed || (await count()) !== EVENTS + HITS) throw new Error(`tracking lost hits (${failed} failed)`);
+
+  // 3. Baseline: COPY straight into the same table, same indexes.
+  const client = await b.pool.connect();
+  t0 = performance.now();
+  try {
+    const now = new Date().toISOString();
+    const lines = (function* () {
+      const chunk: string[] = [];
+      for (let i = 0; i < COPY_ROWS; i++) {
+        chunk.push(
+          `${accountId}\t${ids[i % ids.length]}\t${i % 3 === 0 ? 1 : 0}\t${now}\t${OPERATION}\t\\N\n`,
+        );
+        if (chunk.length === 10_000) yield chunk.splice(0).join('');
+      }
+      if (chunk.length) yield chunk.join('');
+    })();
+    await pipeline(
+      Readable.from(lines),
+      client.query(
+        copyFrom(
+          'copy contact_event (account_id, contact_id, type, occurred_at, operation_id, url) from stdin',
+        ),
+      ),
+    );
+  } finally {
+    client.release();
+  }
+  const copySeconds = (performance.now() - t0) / 1000;
+  const copyRate = COPY_ROWS / copySeconds;
+  const row = (name: string, n: number, s: number) => [
+    name,
+    fmt(n),
+    s.toFixed(1),
+    fmt(n / s),
+    fmt(copyRate),
+    (n / s / copyRate).toFixed(2),
+  ];
+  results.push(
+    row('recordEvents, 10,000 per HTTP call', EVENTS, apiSeconds),
+    row(`open pixel GET, ${CONCURRENCY} concurrent`, HITS, pixelSeconds),
+    row('COPY (baseline)', COPY_ROWS, copySeconds),
+  );
+} finally {
+  await b.close();
+}
+table(['path', 'events', 'seconds', 'events/s', 'COPY events/s (same run)', 'ratio to COPY'], results);

@@ -1,0 +1,99 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { loadConfig } from '../src/config.js';
+import { ensureDatabase } from '../src/db/database.js';
+import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { migrate, openOrm } from '../src/db/orm.js';
+import { type App, buildApp } from '../src/server.js';
+import { createLogger } from '../src/shared/logger.js';
+
+export interface BenchApp {
+  app: App;
+  url: string;
+  /** The tracking base (http://127.0.0.1:port). */
+  origin: string;
+  pool: pg.Pool;
+  databaseUrl: string;
+  gql<T = Record<string, unknown>>(query: string, variables?: unknown, token?: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * A fresh embedded PostgreSQL (fsync on, like production) in a temporary directory, migrated,
+ * and the real server on a free port: benches measure the same code paths clients use.
+ */
+export async function startBench(): Promise<BenchApp> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cible-bench-'));
+  const db = await startEmbeddedPostgres({ dir });
+  await ensureDatabase(db.adminUrl, 'cible_bench');
+  const databaseUrl = db.urlFor('cible_bench');
+  const orm = await openOrm(databaseUrl);
+  await migrate(orm);
+  await orm.close();
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    DATA_DIR: dir,
+    TRACKING_SECRET: 'bench-secret-bench-secret-bench-secret',
+  });
+  const app = await buildApp(config, { databaseUrl, logger: createLogger('warn') });
+  const url = await app.start();
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  return {
+    app,
+    url,
+    origin: new URL(url).origin,
+    pool,
+    databaseUrl,
+    async gql(query, variables, token) {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await res.json()) as { data?: unknown; errors?: unknown[] };
+      if (body.errors?.length) throw new Error(JSON.stringify(body.errors));
+      return body.data as never;
+    },
+    async close() {
+      await pool.end();
+      await app.stop();
+      await db.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A new account and its owner's token. */
+export async function signUp(b: BenchApp, name: string): Promise<{ token: string; accountId: string }> {
+  const email = `${name.toLowerCase()}.${Date.now()}@bench.test`;
+  const r = await b.gql<{ signUp: { token: string } }>(
+    'mutation ($input: SignUpInput!) { signUp(input: $input) { token } }',
+    { input: { accountName: name, name, email, password: 'correct horse battery' } },
+  );
+  const { rows } = await b.pool.query('select account_id from app_user where email = $1', [email]);
+  return { token: r.signUp.token, accountId: rows[0].account_id };
+}
+
+export function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+export const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** Prints a Markdown table. */
+export function table(head: string[], rows: (string | number)[][]): void {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const widths = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(head));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of cells.slice(1)) console.log(line(r));
+}

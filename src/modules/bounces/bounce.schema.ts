@@ -1,0 +1,124 @@
+import { builder, need } from '../../builder.js';
+import { connection } from '../../shared/pagination.js';
+import { ContactRef } from '../contacts/contact.schema.js';
+import type { BounceEvent } from './bounce.repository.js';
+import { bouncesOf, classifyMessage, lastBounceOf, MAX_RECIPIENTS, recordBounce } from './bounce.service.js';
+import { BOUNCE_TYPES, type BounceClassification } from './classifier/classify.js';
+
+export const BounceTypeEnum = builder.enumType('BounceType', {
+  description:
+    'DELIVERY_FAILED: delivery failed or address suspended; RETRY_LOOP_EXCEEDED: the retry loop expired; MAX_ATTEMPTS_REACHED: sent 3 times without delivery; SPAM_REFUSED: refused by anti-spam or reported as spam.',
+  values: BOUNCE_TYPES,
+});
+
+const REASON_DOC =
+  'Fine reason in Sisimai vocabulary: userunknown, hostunknown, mailboxfull, expired, spamdetected, blocked, filtered, policyviolation, suspend, rejected, feedback (complaint), ...';
+
+const BounceClassificationRef = builder.objectRef<BounceClassification>('BounceClassification').implement({
+  description: 'What a raw bounce says about one failed recipient.',
+  fields: (t) => ({
+    recipient: t.exposeString('recipient', { nullable: true, description: 'Lower-cased; null if unnamed' }),
+    status: t.exposeString('status', { nullable: true, description: 'Enhanced status code, e.g. 5.1.1' }),
+    replyCode: t.exposeString('replyCode', { nullable: true, description: 'SMTP reply code, e.g. 550' }),
+    reason: t.exposeString('reason', { description: REASON_DOC }),
+    hard: t.exposeBoolean('hard', { description: 'Hard bounce: the address will not work again' }),
+    type: t.field({ type: BounceTypeEnum, resolve: (r) => r.type }),
+    message: t.exposeString('diagnostic', {
+      nullable: true,
+      description: 'The last message returned by the receiving server',
+    }),
+    feedbackType: t.string({
+      nullable: true,
+      description: 'For complaints (ARF): abuse, fraud, auth-failure, ...',
+      resolve: (r) => r.feedbackType ?? null,
+    }),
+  }),
+});
+
+export const BounceRef = builder.objectRef<BounceEvent>('Bounce').implement({
+  description: 'A stored bounce of one recipient; shown date first, then the server message.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    date: t.field({
+      type: 'DateTime',
+      description: 'When the bounce was received',
+      resolve: (b) => b.receivedAt,
+    }),
+    recipient: t.exposeString('recipient', { nullable: true }),
+    status: t.exposeString('status', { nullable: true, description: 'Enhanced status code, e.g. 5.1.1' }),
+    replyCode: t.exposeString('replyCode', { nullable: true, description: 'SMTP reply code, e.g. 550' }),
+    message: t.exposeString('diagnostic', {
+      nullable: true,
+      description: 'The last message returned by the receiving server',
+    }),
+    reason: t.exposeString('reason', { description: REASON_DOC }),
+    hard: t.exposeBoolean('hard'),
+    type: t.field({ type: BounceTypeEnum, resolve: (b) => b.type }),
+    contactId: t.exposeID('contactId', {
+      nullable: true,
+      description: 'The contact it was matched to by email; null when none matched',
+    }),
+  }),
+});
+
+const BounceConnection = connection('Bounce', BounceRef);
+
+builder.objectFields(ContactRef, (t) => ({
+  lastBounce: t.withAuth(need('CONTACTS', 'GUEST')).field({
+    type: BounceRef,
+    nullable: true,
+    description: 'The most recent bounce (by date); stays even when later sendings succeed.',
+    resolve: (c, _a, ctx) => lastBounceOf(ctx, c.last_bounce_id),
+  }),
+  bounces: t.withAuth(need('CONTACTS', 'GUEST')).field({
+    type: BounceConnection,
+    description: 'Every bounce of the contact, newest first; at most 200 per page.',
+    args: {
+      first: t.arg.int({ required: false, description: '1 to 200, default 50' }),
+      after: t.arg.string({ required: false }),
+    },
+    resolve: (c, args, ctx) => bouncesOf(ctx, c.id, args.first, args.after),
+  }),
+}));
+
+builder.queryField('classifyBounce', (t) =>
+  t.withAuth(need('CONTACTS', 'GUEST')).field({
+    type: [BounceClassificationRef],
+    description: `Reads a raw bounce (DSN, ARF report, MTA notice, SES notification) or a bare SMTP reply, one result per failed recipient; writes nothing. At most 1 MiB and ${MAX_RECIPIENTS} recipients; anything else is BAD_USER_INPUT.`,
+    args: { message: t.arg.string({ required: true }) },
+    resolve: (_r, args) => classifyMessage(args.message),
+  }),
+);
+
+const RecordBounceInput = builder.inputType('RecordBounceInput', {
+  fields: (t) => ({
+    message: t.string({
+      required: true,
+      description: `The raw bounce or SMTP reply, at most 1 MiB`,
+    }),
+    receivedAt: t.field({
+      type: 'DateTime',
+      required: false,
+      description: 'Default: now; not in the future',
+    }),
+  }),
+});
+
+builder.mutationField('recordBounce', (t) =>
+  t.withAuth(need('CONTACTS', 'EDITOR')).field({
+    type: [BounceRef],
+    description:
+      'Classifies a raw bounce and stores one bounce per failed recipient and contact with that email (or unmatched, kept in history). Updates the contacts: emailStatus (hard: HARD_BOUNCED; complaint: COMPLAINED; soft: SOFT_BOUNCED unless a stronger status is set), lastBounce (only to a newer date), a BOUNCE event. Auto-replies and delivery notices store nothing and return []. Not a bounce: BAD_USER_INPUT, nothing written.',
+    args: { input: t.arg({ type: RecordBounceInput, required: true }) },
+    resolve: (_r, { input }, ctx) => recordBounce(ctx, input),
+  }),
+);
+
+builder.subscriptionField('bounceReceived', (t) =>
+  t.withAuth(need('CONTACTS', 'GUEST')).field({
+    type: BounceRef,
+    description: 'Bounces of your account as they are recorded.',
+    subscribe: (_r, _a, ctx) => ctx.app.pubsub.subscribe('bounces', ctx.viewer.accountId),
+    resolve: (b) => b,
+  }),
+);

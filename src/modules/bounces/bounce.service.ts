@@ -1,0 +1,174 @@
+import type { AuthedContext } from '../../context.js';
+import { batched } from '../../shared/batch.js';
+import { badInput } from '../../shared/errors.js';
+import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
+import { mutate } from '../audit/audit.service.js';
+import type { EmailStatus } from '../contacts/contact.entity.js';
+import { eventCode } from '../events/event.entity.js';
+import { insertEvents } from '../events/event.service.js';
+import {
+  type BouncedContact,
+  type BounceEvent,
+  bouncesByIds,
+  bouncesOfContacts,
+  insertBounces,
+  lockContactsByEmail,
+  type NewBounce,
+  updateContactBounceState,
+} from './bounce.repository.js';
+import { type BounceClassification, classifyBounce } from './classifier/classify.js';
+
+/** A raw bounce is a few KB; 1 MiB leaves room for a returned message and bounds parsing time. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+/** A message naming more failed recipients than this is not a bounce we can trust. */
+export const MAX_RECIPIENTS = 1000;
+
+/** Results that say the message reached the mailbox: an out-of-office reply, a delivery notice. */
+const NOT_A_FAILURE = new Set(['vacation', 'delivered']);
+
+/** Classifies without writing; BAD_USER_INPUT when the input is too big or is not a bounce. */
+export async function classifyMessage(message: string): Promise<BounceClassification[]> {
+  if (Buffer.byteLength(message, 'utf8') > MAX_MESSAGE_BYTES)
+    throw badInput(`message is larger than 1 MiB`, { field: 'message' });
+  const results = await classifyBounce(message);
+  if (results.length === 0)
+    throw badInput('message is neither a bounce (DSN, ARF report, MTA notice) nor an SMTP reply', {
+      field: 'message',
+    });
+  if (results.length > MAX_RECIPIENTS)
+    throw badInput(`message names more than ${MAX_RECIPIENTS} recipients`, { field: 'message' });
+  return results;
+}
+
+/**
+ * The status a bounce leaves on a contact. Only a soft bounce is mild enough to lose against what
+ * the contact already says: it never hides a hard bounce, a complaint or an unsubscribe (a soft
+ * bounce must not make an unsubscribed contact look merely "soft bounced").
+ */
+function nextStatus(current: string, r: { reason: string; hard: boolean }): string {
+  if (r.reason === 'feedback') return 'COMPLAINED';
+  if (r.hard) return 'HARD_BOUNCED';
+  return current === 'VALID' || current === 'SOFT_BOUNCED' ? 'SOFT_BOUNCED' : current;
+}
+
+const clip = (s: string | null, n: number) => (s === null ? null : s.slice(0, n));
+
+/**
+ * Records a raw bounce: one row per (recipient, matching contact), or with no contact when none
+ * matches so the history keeps it; a BOUNCE event, the email status and the last bounce for each
+ * matched contact. The last bounce only moves to a message received later than the one it holds.
+ * One transaction with its history entry; subscribers hear of it after the commit.
+ */
+export async function recordBounce(
+  ctx: AuthedContext,
+  input: { message: string; receivedAt?: Date | null },
+): Promise<BounceEvent[]> {
+  const receivedAt = input.receivedAt ?? new Date();
+  if (receivedAt.getTime() > Date.now() + 5 * 60_000)
+    throw badInput('receivedAt is in the future', { field: 'receivedAt' });
+  const results = (await classifyMessage(input.message)).filter((r) => !NOT_A_FAILURE.has(r.reason));
+  // Understood, but nothing failed: there is no bounce to keep.
+  if (results.length === 0) return [];
+  const accountId = ctx.viewer.accountId;
+
+  const stored = await mutate(ctx, async ({ em, audit }) => {
+    const emails = [...new Set(results.map((r) => r.recipient).filter((e): e is string => !!e))];
+    const contacts = await lockContactsByEmail(em, accountId, emails);
+    const byEmail = new Map<string, BouncedContact[]>();
+    for (const c of contacts) byEmail.set(c.email, [...(byEmail.get(c.email) ?? []), c]);
+
+    const rows: NewBounce[] = [];
+    for (const r of results) {
+      const matched = (r.recipient && byEmail.get(r.recipient)) || [];
+      const row = {
+        recipient: (r.recipient ?? '').slice(0, 320),
+        received_at: receivedAt.toISOString(),
+        status: clip(r.status, 20),
+        reply_code: clip(r.replyCode, 10),
+        reason: r.reason.slice(0, 40),
+        hard: r.hard,
+        type: r.type,
+        diagnostic: r.diagnostic,
+      };
+      if (matched.length === 0) rows.push({ ...row, contact_id: null });
+      for (const c of matched) rows.push({ ...row, contact_id: c.id });
+    }
+    const bounces = await insertBounces(em, accountId, rows);
+
+    const withContact = bounces.filter((b) => b.contactId !== null);
+    if (withContact.length) {
+      const events = withContact.map((b) => ({
+        contact_id: b.contactId,
+        type: eventCode('BOUNCE'),
+        occurred_at: b.receivedAt,
+        operation_id: null,
+        form_id: null,
+        url: null,
+      }));
+      await insertEvents(em.getConnection(), em.getTransactionContext(), accountId, JSON.stringify(events));
+    }
+
+    const changes: { id: string; email_status: EmailStatus; last_bounce_id: string | null }[] = [];
+    const diff: Record<string, { from: unknown; to: unknown }> = {};
+    for (const c of contacts) {
+      const mine = withContact.filter((b) => b.contactId === c.id);
+      if (mine.length === 0) continue;
+      let status = c.email_status;
+      for (const b of mine) status = nextStatus(status, b);
+      // One receivedAt for the whole message, so its last row is its newest; against the bounce
+      // the contact holds, an equal date goes to the one that arrived last.
+      const newest = mine[mine.length - 1];
+      const keepsOld =
+        c.last_received_at !== null && new Date(c.last_received_at).getTime() > receivedAt.getTime();
+      const lastBounceId = keepsOld ? c.last_bounce_id : newest.id;
+      if (status === c.email_status && lastBounceId === c.last_bounce_id) continue;
+      changes.push({ id: c.id, email_status: status as EmailStatus, last_bounce_id: lastBounceId });
+      diff[`contact ${c.id}`] = {
+        from: { emailStatus: c.email_status, lastBounceId: c.last_bounce_id },
+        to: { emailStatus: status, lastBounceId },
+      };
+    }
+    await updateContactBounceState(em, accountId, changes);
+    audit({
+      action: 'recordBounce',
+      feature: 'CONTACTS',
+      objectType: 'Bounce',
+      objectId: bounces[0].id,
+      diff: { bounces: { from: null, to: bounces.map((b) => b.id) }, ...diff },
+    });
+    return bounces;
+  });
+  for (const b of stored) ctx.app.pubsub.publish('bounces', accountId, b);
+  return stored;
+}
+
+/** A contact's last bounce, batched over every contact resolved by the operation. */
+export async function lastBounceOf(
+  ctx: AuthedContext,
+  lastBounceId: string | null,
+): Promise<BounceEvent | null> {
+  if (!lastBounceId) return null;
+  const accountId = ctx.viewer.accountId;
+  const found = await batched(ctx.em, 'bounces.last', lastBounceId, (ids) =>
+    bouncesByIds(ctx.em, accountId, ids),
+  );
+  return found ?? null;
+}
+
+/** A page of a contact's bounces, newest first; contacts asking for the same page share one query. */
+export async function bouncesOf(
+  ctx: AuthedContext,
+  contactId: string,
+  first: number | null | undefined,
+  after: string | null | undefined,
+): Promise<Page<BounceEvent>> {
+  const size = pageSize(first);
+  const afterId = decodeCursor(after);
+  if (afterId !== null && !/^\d{1,18}$/.test(afterId))
+    throw badInput('after: not a cursor returned by this API');
+  const accountId = ctx.viewer.accountId;
+  const rows = await batched(ctx.em, `bounces.page:${size}:${afterId ?? ''}`, contactId, (ids) =>
+    bouncesOfContacts(ctx.em, accountId, ids, size + 1, afterId),
+  );
+  return toPage(rows ?? [], size, (b) => b.id);
+}

@@ -1,0 +1,116 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../../config.js';
+
+/** What a tracking link says: whose contact, which operation, and for a click where it goes. */
+export interface TrackingPayload {
+  /** Account id. */
+  a: string;
+  /** Contact id. */
+  c: string;
+  /** Operation id (the Emailing that carried the link), when known. */
+  o?: string;
+  /** Click target (http or https); clicks only. */
+  u?: string;
+  /** o: open pixel, c: click redirect. A token works only on its own endpoint. */
+  k: 'o' | 'c';
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Prefix of the signed text: a later token format changes it, so old and new never collide. */
+const VERSION = 'v1.';
+
+/** `<payload>.<signature>`, both base64url; the signature is HMAC-SHA256 of the payload. */
+export function signTrackingToken(key: Buffer, payload: TrackingPayload): string {
+  const problem = invalid(payload);
+  if (problem) throw new Error(`cannot sign a tracking token: ${problem}`);
+  const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
+  return `${body}.${mac(key, body).toString('base64url')}`;
+}
+
+/** The payload of a token this server signed, for endpoint kind `k`; null for anything else. */
+export function verifyTrackingToken(key: Buffer, token: string, k: 'o' | 'c'): TrackingPayload | null {
+  const dot = token.indexOf('.');
+  if (dot <= 0 || token.length > 4096) return null;
+  const body = token.slice(0, dot);
+  // Compared as text: base64url decoding is lenient, so decoding first would accept variants.
+  const given = Buffer.from(token.slice(dot + 1), 'utf8');
+  const expected = Buffer.from(mac(key, body).toString('base64url'), 'utf8');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+  let payload: TrackingPayload;
+  try {
+    payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
+  return invalid(payload) || payload.k !== k ? null : payload;
+}
+
+function mac(key: Buffer, body: string): Buffer {
+  return createHmac('sha256', key).update(VERSION).update(body).digest();
+}
+
+function invalid(p: TrackingPayload): string | null {
+  if (!p || typeof p !== 'object') return 'not an object';
+  if (typeof p.a !== 'string' || !UUID.test(p.a)) return 'a must be an account id';
+  if (typeof p.c !== 'string' || !/^\d{1,18}$/.test(p.c)) return 'c must be a contact id';
+  if (p.o !== undefined && (typeof p.o !== 'string' || !UUID.test(p.o))) return 'o must be an operation id';
+  if (p.k !== 'o' && p.k !== 'c') return 'k must be o or c';
+  if (p.k === 'c') {
+    if (typeof p.u !== 'string' || p.u.length > 2000)
+      return 'a click needs its url (at most 2000 characters)';
+    let url: URL;
+    try {
+      url = new URL(p.u);
+    } catch {
+      return 'u is not a URL';
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'u must be http or https';
+  } else if (p.u !== undefined) return 'an open has no url';
+  return null;
+}
+
+/** One key per loaded configuration: the server and the sending code share it. */
+const keys = new WeakMap<Config, Promise<Buffer>>();
+
+/**
+ * The HMAC key of tracking links: from TRACKING_SECRET when set, so every server process of an
+ * install agrees; otherwise the SHA-256 of a random value kept in DATA_DIR/tracking.key (created
+ * on first start), so links survive restarts. When that file cannot be written the key lives in
+ * memory only and links sent before a restart stop working (a warning says so).
+ */
+export function trackingKey(config: Config, warn: (msg: string) => void = () => {}): Promise<Buffer> {
+  let key = keys.get(config);
+  if (!key) {
+    key = config.trackingSecret
+      ? Promise.resolve(sha256(config.trackingSecret))
+      : keyFromFile(path.join(config.dataDir, 'tracking.key'), warn);
+    keys.set(config, key);
+  }
+  return key;
+}
+
+async function keyFromFile(file: string, warn: (msg: string) => void): Promise<Buffer> {
+  try {
+    return sha256((await readFile(file, 'utf8')).trim());
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') warn(`cannot read ${file}: ${String(err)}`);
+  }
+  const secret = randomBytes(32).toString('hex');
+  try {
+    await mkdir(path.dirname(file), { recursive: true });
+    // 'wx': when two processes start together, one writes and the other reads what it wrote.
+    await writeFile(file, `${secret}\n`, { flag: 'wx', mode: 0o600 });
+    return sha256(secret);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+      return sha256((await readFile(file, 'utf8')).trim());
+    warn(
+      `cannot write ${file} (${String(err)}): tracking links will stop working at the next restart; set TRACKING_SECRET`,
+    );
+    return sha256(secret);
+  }
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
