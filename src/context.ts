@@ -1,5 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from './config.js';
+import type { Jobs } from './jobs/jobs.js';
 import type { Rights } from './modules/access/access.js';
 import type { Mailer } from './modules/mail/mailer.js';
 import type { PubSub } from './realtime/pubsub.js';
@@ -22,6 +23,8 @@ export interface AppServices {
   pubsub: PubSub;
   mailer: Mailer;
   logger: Logger;
+  /** Agenda and the pg pool of background work (score runs). */
+  jobs: Jobs;
 }
 
 export interface Context {

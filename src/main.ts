@@ -27,13 +27,17 @@ async function main() {
 
   const app = await buildApp(config, { databaseUrl: url, logger });
   const endpoint = await app.start();
-  console.log(`\nCible is serving ${endpoint} (GraphiQL in a browser, HTTP, SSE and graphql-ws)`);
+  // One write, so whoever reads the output sees the URL and the credentials together.
+  const lines = [`\nCible is serving ${endpoint} (GraphiQL in a browser, HTTP, SSE and graphql-ws)`];
   if (demo) {
-    console.log('\nFirst start: a demo account was created. Its owner logs in with');
-    console.log(`  email:    ${demo.email}`);
-    console.log(`  password: ${demo.password}`);
-    console.log('This password is shown only once.\n');
+    lines.push(
+      '\nFirst start: a demo account was created. Its owner logs in with',
+      `  email:    ${demo.email}`,
+      `  password: ${demo.password}`,
+      'This password is shown only once.\n',
+    );
   }
+  console.log(lines.join('\n'));
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -50,6 +54,7 @@ async function main() {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGHUP', () => void shutdown('SIGHUP'));
 }
 
 main().catch((err) => {

@@ -9,6 +9,7 @@ import './modules/mail/outbox.schema.js';
 import './modules/contacts/contact.schema.js';
 import './modules/contacts/import.schema.js';
 import './modules/events/event.schema.js';
+import './modules/scores/score.schema.js';
 import './modules/bounces/bounce.schema.js';
 import { assertEveryRootFieldScoped } from './modules/access/scope-map.js';
 

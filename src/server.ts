@@ -5,6 +5,7 @@ import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.js';
 import type { AppServices, Context } from './context.js';
 import { openOrm } from './db/orm.js';
+import { createJobs } from './jobs/jobs.js';
 import { createTracking } from './modules/events/tracking.js';
 import { createMailer } from './modules/mail/mailer.js';
 import { viewerFromToken } from './modules/users/auth.service.js';
@@ -44,7 +45,9 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     pubsub: createAppPubSub(config.redisUrl),
     mailer: createMailer(config.smtpUrl),
     logger,
+    jobs: createJobs(config, opts.databaseUrl, logger),
   };
+  await services.jobs.start(services);
   const armor = new EnvelopArmor({
     maxDepth: { n: 10, ignoreIntrospection: true },
     costLimit: { maxCost: 5000, ignoreIntrospection: true },
@@ -127,6 +130,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
       await ws.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await services.jobs.stop();
       await services.pubsub.close();
       services.mailer.close();
       await orm.close();

@@ -35,10 +35,10 @@ function start(): Promise<Started> {
     const onData = (d: Buffer) => {
       out += d.toString();
       const m = /serving (http:\/\/\S+\/graphql)/.exec(out);
+      // The URL and the first-start banner are printed in one write.
       if (m) {
         clearTimeout(timer);
-        // Give the first-start banner that follows the URL a moment to arrive.
-        setTimeout(() => resolve({ proc, url: m[1], output: () => out }), 100);
+        resolve({ proc, url: m[1], output: () => out });
       }
     };
     proc.stdout!.on('data', onData);
@@ -92,7 +92,7 @@ describe('npm start', () => {
     const pg = postmasterPid();
     expect(alive(pg)).toBe(true);
     s.proc.kill('SIGINT');
-    expect(await exited(s.proc)).toBe(0);
+    expect(await exited(s.proc), s.output()).toBe(0);
     expect(alive(pg)).toBe(false);
   });
 
@@ -101,7 +101,7 @@ describe('npm start', () => {
     expect(s.output()).not.toMatch(/First start/);
     expect(await login(s.url, email, password)).toMatch(/^cib_/);
     s.proc.kill('SIGTERM');
-    expect(await exited(s.proc)).toBe(0);
+    expect(await exited(s.proc), s.output()).toBe(0);
   });
 
   it('recovers from a killed process whose PostgreSQL was left running', async () => {
@@ -114,7 +114,7 @@ describe('npm start', () => {
     expect(alive(orphan)).toBe(false);
     expect(await login(again.url, email, password)).toMatch(/^cib_/);
     again.proc.kill('SIGINT');
-    expect(await exited(again.proc)).toBe(0);
+    expect(await exited(again.proc), again.output()).toBe(0);
     expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
   });
 });

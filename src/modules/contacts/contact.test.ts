@@ -296,13 +296,22 @@ describe('rights and accounts', () => {
     expect(ok(await t.gql(ContactDocument, { id: c.id }, owner.token)).contact?.id).toBe(c.id);
   });
 
-  it('deletes contacts with their events, at most 1000 ids per call', async () => {
+  it('deletes contacts with their events and scores, at most 1000 ids per call', async () => {
     const c = ok(
       await t.gql(CreateContactDocument, { input: { email: 'gone@example.com' } }, owner.token),
     ).createContact;
     await t.sql.query(
       `insert into contact_event (account_id, contact_id, type, occurred_at) select account_id, id, 0, now() from contact where id = $1`,
       [c.id],
+    );
+    const score = await t.sql.query(
+      `insert into score (account_id, name, description) select account_id, '[SCORE] t', '' from contact where id = $1 returning id`,
+      [c.id],
+    );
+    await t.sql.query(
+      `insert into contact_score (score_id, contact_id, account_id, state_value, event_value, value)
+       select $1, id, account_id, 1, 0, 1 from contact where id = $2`,
+      [score.rows[0].id, c.id],
     );
     expect(
       ok(await t.gql(DeleteContactsDocument, { ids: [c.id, '999999999'] }, owner.token)).deleteContacts,
@@ -311,6 +320,10 @@ describe('rights and accounts', () => {
       c.id,
     ]);
     expect(rows[0].n).toBe(0);
+    const scores = await t.sql.query('select count(*)::int as n from contact_score where contact_id = $1', [
+      c.id,
+    ]);
+    expect(scores.rows[0].n).toBe(0);
     const tooMany = Array.from({ length: 1001 }, (_, i) => String(i + 1));
     expect(code(await t.gql(DeleteContactsDocument, { ids: tooMany }, owner.token))).toBe('BAD_USER_INPUT');
   });

@@ -1,0 +1,60 @@
+import { MongoBackend } from '@agendajs/mongo-backend';
+import { PostgresBackend } from '@agendajs/postgres-backend';
+import { Agenda } from 'agenda';
+import pg from 'pg';
+import type { Config } from '../config.js';
+import type { AppServices } from '../context.js';
+import { defineScoreJobs } from '../modules/scores/score.jobs.js';
+import type { Logger } from '../shared/logger.js';
+
+/**
+ * Background work: Agenda (jobs that survive restarts, locked so one process runs each) and a
+ * pg pool of our own for set-based work that needs one session (advisory locks, SET LOCAL).
+ */
+export interface Jobs {
+  /** Our own pool (Agenda's too on PostgreSQL); ended on stop. */
+  pool: pg.Pool;
+  agenda: Agenda;
+  /** Keeps a background task so `stop` waits for it instead of cutting its connection. */
+  track(task: Promise<unknown>): void;
+  start(services: AppServices): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createJobs(config: Config, databaseUrl: string, logger: Logger): Jobs {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 6 });
+  // An idle client cut by the server (restart, shutdown) is replaced by the pool on next use.
+  pool.on('error', (err) => logger.debug(`idle pg client closed: ${err.message}`));
+  // The job table comes from a migration (ensureSchema: false): two processes creating it at
+  // the same moment collide. With AGENDA_MONGO_URL the jobs live in MongoDB instead.
+  const backend = config.agendaMongoUrl
+    ? new MongoBackend({ address: config.agendaMongoUrl, collection: 'agendaJobs' })
+    : new PostgresBackend({ pool, ensureSchema: false });
+  const agenda = new Agenda({
+    backend,
+    name: `cible-${process.pid}`,
+    processEvery: '3 seconds',
+    defaultLockLifetime: 10 * 60_000,
+  });
+  agenda.on('error', (err) => logger.error('agenda error', err));
+  const tasks = new Set<Promise<unknown>>();
+  let started = false;
+  return {
+    pool,
+    agenda,
+    track(task) {
+      const t = task.catch(() => {}).finally(() => tasks.delete(t));
+      tasks.add(t);
+    },
+    async start(services) {
+      defineScoreJobs(agenda, services);
+      await agenda.start();
+      started = true;
+    },
+    async stop() {
+      if (started) await agenda.stop();
+      await Promise.all([...tasks]);
+      await pool.end();
+    },
+  };
+}

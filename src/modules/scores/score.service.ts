@@ -1,0 +1,301 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AppServices, AuthedContext } from '../../context.js';
+import { parseDecimal } from '../../shared/decimal.js';
+import { badInput, conflict, notFound } from '../../shared/errors.js';
+import { mutate } from '../audit/audit.service.js';
+import { loadFields } from '../contacts/fields.js';
+import {
+  type Criterion,
+  fieldValueOf,
+  normaliseCriterion,
+  scoreRefs,
+  splitPerEvent,
+} from './criterion/criterion.js';
+import type { ScoreMode } from './score.entity.js';
+import { scheduleScoreRun } from './score.jobs.js';
+import { type RunView, startScoreRun } from './score.runner.js';
+
+export const SCORE_PREFIX = '[SCORE] ';
+export const MAX_CONDITIONS = 20;
+export const MAX_DELETE_SCORES = 100;
+
+export interface ConditionView {
+  criterion: Criterion;
+  mode: ScoreMode;
+  value: string;
+  coefficient: string;
+}
+export interface ScoreView {
+  id: string;
+  name: string;
+  description: string;
+  conditions: ConditionView[];
+  lastRunAt: Date | null;
+  nextRunAt: Date | null;
+}
+
+export interface ConditionInput {
+  criterion: unknown;
+  mode: ScoreMode;
+  value?: string | null;
+  coefficient?: string | null;
+}
+export interface ScoreInput {
+  name?: string | null;
+  description?: string | null;
+  conditions?: ConditionInput[] | null;
+}
+
+type Conn = ReturnType<EntityManager['getConnection']>;
+const sql = <T = unknown>(em: EntityManager, q: string, params: unknown[] = []): Promise<T> =>
+  (em.getConnection() as Conn).execute(q, params, 'all', em.getTransactionContext()) as Promise<T>;
+
+const SELECT = `select s.id, s.name, s.description, s.last_run_at as "lastRunAt", s.next_run_at as "nextRunAt",
+  coalesce((select json_agg(json_build_object('criterion', sc.criterion, 'mode', sc.mode,
+     'value', sc.value::text, 'coefficient', sc.coefficient::text) order by sc.position)
+     from score_condition sc where sc.score_id = s.id), '[]') as conditions
+  from score s`;
+
+export async function listScores(em: EntityManager, accountId: string): Promise<ScoreView[]> {
+  return sql<ScoreView[]>(em, `${SELECT} where s.account_id = ? order by s.name, s.id`, [accountId]);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function findScore(em: EntityManager, accountId: string, id: string): Promise<ScoreView | null> {
+  if (!UUID.test(id)) return null;
+  const rows = await sql<ScoreView[]>(em, `${SELECT} where s.account_id = ? and s.id = ?`, [accountId, id]);
+  return rows[0] ?? null;
+}
+
+/** "[SCORE] " is added unless the name already starts with a bracketed prefix. */
+export function prefixedName(raw: string): string {
+  const name = raw.trim();
+  if (!name) throw badInput('name must not be empty');
+  const full = /^\[[^\]\n]{1,40}\]/.test(name) ? name : `${SCORE_PREFIX}${name}`;
+  if (full.length > 200) throw badInput('name must have at most 200 characters (prefix included)');
+  return full;
+}
+
+async function checkConditions(
+  em: EntityManager,
+  accountId: string,
+  list: ConditionInput[],
+  scoreIds: Set<string>,
+): Promise<ConditionView[]> {
+  if (list.length < 1 || list.length > MAX_CONDITIONS)
+    throw badInput(`a score has 1 to ${MAX_CONDITIONS} conditions`);
+  const fields = await loadFields(em, accountId);
+  return list.map((c, i) => {
+    const p = `conditions[${i}]`;
+    const criterion = normaliseCriterion(c.criterion, { fields, scoreIds }, `${p}.criterion`);
+    const value = c.value != null ? parseDecimal(c.value, `${p}.value`) : null;
+    const coefficient = c.coefficient != null ? parseDecimal(c.coefficient, `${p}.coefficient`) : null;
+    if (c.mode === 'FIELD_VALUE') {
+      fieldValueOf(criterion, fields, `${p}.criterion`);
+      return { criterion, mode: c.mode, value: value ?? '0', coefficient: coefficient ?? '1' };
+    }
+    if (value === null) throw badInput(`${p}.value: ${c.mode} needs a value`);
+    if (coefficient !== null && coefficient !== '1')
+      throw badInput(`${p}.coefficient: only FIELD_VALUE uses a coefficient`);
+    if (c.mode === 'FIXED_PER_EVENT') splitPerEvent(criterion, `${p}.criterion`);
+    else if (c.mode !== 'FIXED') throw badInput(`${p}.mode: unknown mode`);
+    return { criterion, mode: c.mode, value, coefficient: '1' };
+  });
+}
+
+async function accountScoreIds(em: EntityManager, accountId: string): Promise<Set<string>> {
+  const rows = await sql<{ id: string }[]>(em, 'select id from score where account_id = ? for update', [
+    accountId,
+  ]);
+  return new Set(rows.map((r) => r.id));
+}
+
+async function writeConditions(em: EntityManager, scoreId: string, conditions: ConditionView[]) {
+  await sql(em, 'delete from score_condition where score_id = ?', [scoreId]);
+  await sql(
+    em,
+    `insert into score_condition (score_id, position, criterion, mode, value, coefficient)
+     select ?, x.ord - 1, x.c->'criterion', x.c->>'mode', (x.c->>'value')::numeric, (x.c->>'coefficient')::numeric
+       from jsonb_array_elements(?::jsonb) with ordinality as x(c, ord)`,
+    [scoreId, JSON.stringify(conditions)],
+  );
+}
+
+export async function createScore(
+  ctx: AuthedContext,
+  input: Required<Pick<ScoreInput, 'name'>> & ScoreInput,
+) {
+  const { accountId } = ctx.viewer;
+  const name = prefixedName(input.name ?? '');
+  const description = (input.description ?? '').trim();
+  if (description.length > 2000) throw badInput('description must have at most 2000 characters');
+  return mutate(ctx, async ({ em, audit }) => {
+    const ids = await accountScoreIds(em, accountId);
+    const conditions = await checkConditions(em, accountId, input.conditions ?? [], ids);
+    const [row] = await sql<{ id: string }[]>(
+      em,
+      // A new score joins the account's schedule: same next automatic run as the others.
+      `insert into score (account_id, name, description, next_run_at)
+       values (?, ?, ?, (select max(next_run_at) from score where account_id = ?)) returning id`,
+      [accountId, name, description, accountId],
+    );
+    await writeConditions(em, row.id, conditions);
+    audit({
+      action: 'createScore',
+      feature: 'CONTACTS',
+      objectType: 'Score',
+      objectId: row.id,
+      diff: { name, description, conditions },
+    });
+    return (await findScore(em, accountId, row.id)) as ScoreView;
+  });
+}
+
+export async function updateScore(ctx: AuthedContext, id: string, input: ScoreInput) {
+  const { accountId } = ctx.viewer;
+  return mutate(ctx, async ({ em, audit }) => {
+    const ids = await accountScoreIds(em, accountId);
+    const before = ids.has(id) ? await findScore(em, accountId, id) : null;
+    if (!before) throw notFound('Score');
+    const diff: Record<string, { from: unknown; to: unknown }> = {};
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    if (input.name != null) {
+      const name = prefixedName(input.name);
+      if (name !== before.name) diff.name = { from: before.name, to: name };
+      sets.push('name = ?');
+      params.push(name);
+    }
+    if (input.description != null) {
+      const description = input.description.trim();
+      if (description.length > 2000) throw badInput('description must have at most 2000 characters');
+      if (description !== before.description)
+        diff.description = { from: before.description, to: description };
+      sets.push('description = ?');
+      params.push(description);
+    }
+    if (input.conditions != null) {
+      const conditions = await checkConditions(em, accountId, input.conditions, ids);
+      await refuseCycle(em, accountId, id, conditions);
+      await writeConditions(em, id, conditions);
+      diff.conditions = { from: before.conditions, to: conditions };
+    }
+    sets.push('updated_at = clock_timestamp()');
+    await sql(em, `update score set ${sets.join(', ')} where id = ?`, [...params, id]);
+    audit({ action: 'updateScore', feature: 'CONTACTS', objectType: 'Score', objectId: id, diff });
+    return (await findScore(em, accountId, id)) as ScoreView;
+  });
+}
+
+/** A score may read others through `score` criteria, never itself, even through a chain. */
+async function refuseCycle(em: EntityManager, accountId: string, id: string, conditions: ConditionView[]) {
+  const rows = await sql<{ score_id: string; criterion: Criterion }[]>(
+    em,
+    'select sc.score_id, sc.criterion from score_condition sc join score s on s.id = sc.score_id where s.account_id = ?',
+    [accountId],
+  );
+  const refs = new Map<string, Set<string>>();
+  for (const r of rows) {
+    if (r.score_id === id) continue;
+    const set = refs.get(r.score_id) ?? new Set<string>();
+    scoreRefs(r.criterion, set);
+    refs.set(r.score_id, set);
+  }
+  const mine = new Set<string>();
+  for (const c of conditions) scoreRefs(c.criterion, mine);
+  refs.set(id, mine);
+  const seen = new Set<string>();
+  const stack = [...mine];
+  while (stack.length) {
+    const s = stack.pop() as string;
+    if (s === id) throw badInput('a score cannot depend on itself (directly or through other scores)');
+    if (seen.has(s)) continue;
+    seen.add(s);
+    stack.push(...(refs.get(s) ?? []));
+  }
+}
+
+export async function deleteScores(ctx: AuthedContext, ids: string[]): Promise<string[]> {
+  if (ids.length > MAX_DELETE_SCORES) throw badInput(`deleteScores takes at most ${MAX_DELETE_SCORES} ids`);
+  const wanted = ids.filter((i) => UUID.test(i));
+  if (!wanted.length) return [];
+  const { accountId } = ctx.viewer;
+  return mutate(ctx, async ({ em, audit }) => {
+    const found = await sql<{ id: string; name: string }[]>(
+      em,
+      'select id, name from score where account_id = ? and id in (?) for update',
+      [accountId, wanted],
+    );
+    if (!found.length) return [];
+    const gone = new Set(found.map((f) => f.id));
+    const users = await sql<{ score_id: string; criterion: Criterion }[]>(
+      em,
+      'select sc.score_id, sc.criterion from score_condition sc join score s on s.id = sc.score_id where s.account_id = ?',
+      [accountId],
+    );
+    for (const u of users) {
+      if (gone.has(u.score_id)) continue;
+      const used = [...scoreRefs(u.criterion)].find((r) => gone.has(r));
+      if (used)
+        throw conflict(`score ${used} is used by score ${u.score_id}: change that one first`, {
+          scoreId: used,
+        });
+    }
+    await sql(em, 'delete from contact_score where score_id in (?)', [[...gone]]);
+    await sql(em, 'delete from score where id in (?)', [[...gone]]);
+    for (const f of found)
+      audit({
+        action: 'deleteScore',
+        feature: 'CONTACTS',
+        objectType: 'Score',
+        objectId: f.id,
+        diff: { name: f.name },
+      });
+    return [...gone];
+  });
+}
+
+export async function listRuns(em: EntityManager, accountId: string, first: number): Promise<RunView[]> {
+  return sql<RunView[]>(
+    em,
+    `select ${RUN_SELECT} from score_run where account_id = ? order by started_at desc, id limit ?`,
+    [accountId, first],
+  );
+}
+
+export async function findRun(em: EntityManager, accountId: string, id: string): Promise<RunView | null> {
+  if (!UUID.test(id)) return null;
+  const rows = await sql<RunView[]>(
+    em,
+    `select ${RUN_SELECT} from score_run where account_id = ? and id = ?`,
+    [accountId, id],
+  );
+  return rows[0] ?? null;
+}
+
+const RUN_SELECT = `id, account_id as "accountId", user_id as "userId", trigger, status,
+  contacts_changed as "contactsChanged", started_at as "startedAt", finished_at as "finishedAt",
+  duration_ms as "durationMs", error`;
+
+/**
+ * The « Lancer le calcul des scores » button: starts a run now (CONFLICT if one is running) and
+ * schedules the next automatic one `scoreIntervalHours` after it. Returns the RUNNING run; follow
+ * it with `scoreRunProgress(runId)`.
+ */
+export async function runScoreComputation(ctx: AuthedContext): Promise<RunView> {
+  const app = ctx.app;
+  const { run } = await startScoreRun(runnerDeps(app), ctx.viewer.accountId, ctx.viewer.userId, 'MANUAL');
+  await scheduleScoreRun(app, ctx.viewer.accountId, new Date(run.startedAt));
+  await mutate(ctx, async ({ audit }) => {
+    audit({ action: 'runScoreComputation', feature: 'CONTACTS', objectType: 'ScoreRun', objectId: run.id });
+  });
+  return run;
+}
+
+export const runnerDeps = (app: AppServices) => ({
+  pool: app.jobs.pool,
+  pubsub: app.pubsub,
+  logger: app.logger,
+  track: (t: Promise<unknown>) => app.jobs.track(t),
+});
