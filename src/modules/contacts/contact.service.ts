@@ -204,16 +204,23 @@ export async function listContacts(
   const size = pageSize(first);
   const where = ['c.account_id = ?'];
   const params: unknown[] = [ctx.viewer.accountId];
+  const add = (sql: string, ...values: unknown[]) => {
+    where.push(sql);
+    params.push(...values);
+  };
   if (filter.search) {
     const like = `%${filter.search.replace(/[\\%_]/g, (m) => `\\${m}`).toLowerCase()}%`;
-    where.push(
+    add(
       `(lower(c.email) like ? or lower(c.first_name) like ? or lower(c.last_name) like ? or c.phone like ?)`,
+      like,
+      like,
+      like,
+      like,
     );
-    params.push(like, like, like, like);
   }
-  if (filter.emailStatus) where.push('c.email_status = ?'), params.push(filter.emailStatus);
-  if (filter.country) where.push('lower(c.country) = lower(?)'), params.push(filter.country);
-  if (filter.city) where.push('lower(c.city) = lower(?)'), params.push(filter.city);
+  if (filter.emailStatus) add('c.email_status = ?', filter.emailStatus);
+  if (filter.country) add('lower(c.country) = lower(?)', filter.country);
+  if (filter.city) add('lower(c.city) = lower(?)', filter.city);
   const col = CONTACT_ORDERS[order.field];
   // NULLs sort as the empty string / epoch so the keyset comparison stays total.
   const key = order.field === 'ID' ? 'c.id' : order.field === 'CREATED_AT' ? col : `coalesce(${col}, '')`;
@@ -228,10 +235,11 @@ export async function listContacts(
     if (!Array.isArray(parsed) || !isId(String(parsed[1])))
       throw badInput('after: not a cursor returned by this API');
     const cmp = order.desc ? '<' : '>';
-    if (order.field === 'ID') where.push(`c.id ${cmp} ?`), params.push(parsed[1]);
+    if (order.field === 'ID') add(`c.id ${cmp} ?`, parsed[1]);
+    // created_at::text keeps the microseconds a JavaScript Date would lose.
     else if (order.field === 'CREATED_AT')
-      where.push(`(c.created_at, c.id) ${cmp} (?::timestamptz, ?)`), params.push(parsed[0], parsed[1]);
-    else where.push(`(${key}, c.id) ${cmp} (?, ?)`), params.push(parsed[0], parsed[1]);
+      add(`(c.created_at, c.id) ${cmp} (?::timestamptz, ?)`, parsed[0], parsed[1]);
+    else add(`(${key}, c.id) ${cmp} (?, ?)`, parsed[0], parsed[1]);
   }
   const dir = order.desc ? 'desc' : 'asc';
   params.push(size + 1);
@@ -239,9 +247,7 @@ export async function listContacts(
     `${SELECT.replace(' from contact c', `, ${key}::text as sort_key from contact c`)} where ${where.join(' and ')} order by ${key} ${dir}, c.id ${dir} limit ?`,
     params,
   );
-  return toPage(rows, size, (r) =>
-    JSON.stringify([order.field === 'CREATED_AT' ? new Date(r.created_at).toISOString() : r.sort_key, r.id]),
-  );
+  return toPage(rows, size, (r) => JSON.stringify([r.sort_key, r.id]));
 }
 
 export async function defineContactField(

@@ -259,6 +259,22 @@ describe('contacts', () => {
     } while (after);
     expect(seen).toHaveLength(7);
     expect(seen[0]).toBe('');
+    for (const field of ['CREATED_AT', 'EMAIL', 'ID'] as const) {
+      const ids: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: ContactsQuery['contacts'] = ok(
+          await t.gql(
+            ContactsDocument,
+            { orderBy: { field, desc: true }, first: 3, after: cursor },
+            acc.token,
+          ),
+        ).contacts;
+        ids.push(...page.nodes.map((n) => n.id));
+        cursor = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      } while (cursor);
+      expect(new Set(ids).size, field).toBe(7);
+    }
     const fr = ok(await t.gql(ContactsDocument, { filter: { country: 'fr' } }, acc.token)).contacts.nodes;
     expect(fr).toHaveLength(3);
     const search = ok(await t.gql(ContactsDocument, { filter: { search: 'MART' } }, acc.token)).contacts
