@@ -18,8 +18,8 @@ type Label =
   | { file: string; module: string; recipients: LabelRecipient[] };
 
 /** Floors: the figures reached on dev/, rounded down. They may only go up. */
-const REASON_FLOOR = 90.0;
-const HARD_FLOOR = 94.5;
+const REASON_FLOOR = 91.3;
+const HARD_FLOOR = 96.1;
 
 describe('bounce classifier on the labelled corpus', () => {
   it('agrees with the labels on reasons and hard/soft', async () => {
@@ -152,6 +152,77 @@ describe('classifyBounce', () => {
       type: 'DELIVERY_FAILED',
       diagnostic: '552 5.2.2 <carol@example.com>: Mailbox full',
     });
+  });
+
+  /** A plain-text bounce from mx.example.net about one recipient, saying `said`. */
+  const textBounce = (said: string) =>
+    [
+      'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
+      'To: sender@example.org',
+      'Subject: Undeliverable',
+      '',
+      'A message that you sent could not be delivered to one or more of its recipients.',
+      '',
+      said,
+      '',
+    ].join('\r\n');
+
+  it("reads a remote server's unplaced 'user unknown' as a filter, the MTA's own as unknown", async () => {
+    // A remote reply (550) with no status and no SMTP step: the recipient's side filters.
+    const [remote] = await classifyBounce(
+      textBounce('<bob@example.com>: 550 unknown user <bob@example.com>'),
+    );
+    expect(remote).toMatchObject({
+      recipient: 'bob@example.com',
+      replyCode: '550',
+      reason: 'filtered',
+      hard: false,
+    });
+    // No reply code: the reporting MTA's own lookup of its mailbox.
+    const [own] = await classifyBounce(textBounce('Unknown user: bob@example.com'));
+    expect(own).toMatchObject({
+      recipient: 'bob@example.com',
+      replyCode: null,
+      reason: 'userunknown',
+      hard: true,
+    });
+    // Placed at RCPT TO: the mailbox does not exist.
+    const [rcpt] = await classifyBounce(
+      textBounce('<bob@example.com>: 550 unknown user <bob@example.com> (in reply to RCPT TO command)'),
+    );
+    expect(rcpt).toMatchObject({ reason: 'userunknown', hard: true });
+  });
+
+  it('finds a reply code written as "ERROR_CODE :550,"', async () => {
+    const [r] = await classifyBounce(
+      textBounce('bob@example.com Invalid Address, ERROR_CODE :550, mailbox unavailable'),
+    );
+    expect(r).toMatchObject({ recipient: 'bob@example.com', replyCode: '550' });
+  });
+
+  it("prefers the status a remote server quoted over the reporting MTA's summary", async () => {
+    const raw = [
+      'From: MAILER-DAEMON@mx.example.net',
+      'To: sender@example.org',
+      'Subject: Delivery Status Notification (Failure)',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="XYZ"',
+      '',
+      '--XYZ',
+      'Content-Type: message/delivery-status',
+      '',
+      'Reporting-MTA: dns; mx.example.net',
+      '',
+      'Final-Recipient: rfc822; bob@example.com',
+      'Action: failed',
+      'Status: 5.0.0',
+      "Diagnostic-Code: smtp; 5.1.0 - Unknown address error 550-'5.7.1 <x@example.net>... Access denied'",
+      '',
+      '--XYZ--',
+      '',
+    ].join('\r\n');
+    const [r] = await classifyBounce(raw);
+    expect(r).toMatchObject({ recipient: 'bob@example.com', status: '5.7.1', hard: false });
   });
 
   it('reads an expired delivery as a retry loop that timed out', async () => {

@@ -35,12 +35,18 @@ function joinReply(text: string | null): string | null {
     .trim();
 }
 
-/** The DSN status, or the status in the diagnostic when the DSN only says x.0.0. */
+/**
+ * The DSN status, or a better one from the diagnostic: the status a remote server quoted in its
+ * reply ("550 5.7.1 ...") knows better than the reporting MTA's summary of it, and any specific
+ * status beats an x.0.0.
+ */
 function bestStatus(fieldStatus: string | null, diagnostic: string | null): string | null {
   const status = normaliseStatus(fieldStatus);
   const inText = findStatus(diagnostic);
   if (!status) return inText;
-  if (inText && /^\d\.0\.0$/.test(status) && inText[0] === status[0]) return inText;
+  const quoted = normaliseStatus(/\b[45]\d\d[-\s]'?([45]\.\d{1,3}\.\d{1,3})\b/.exec(diagnostic ?? '')?.[1]);
+  const specific = [quoted, inText].find((s) => s && !/^\d\.0\.0$/.test(s) && s[0] === status[0]);
+  if (specific && (/^\d\.0\.0$/.test(status) || specific === quoted)) return specific;
   return status;
 }
 

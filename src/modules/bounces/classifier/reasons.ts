@@ -61,8 +61,14 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
       if (code === 'suspend') return false;
       // Wording alone counts unless the session failed at another step than RCPT TO: an
       // "unknown user" after DATA is a filter on the recipient's side (see filtered).
-      // With no command known, only when the status code says nothing either.
-      return (ev.command === 'RCPT' || (ev.command === null && code === '')) && matches('userunknown', t);
+      // With no command known, only when the status code says nothing either, and the verdict
+      // is the reporting MTA's own: a DSN's status field, or no SMTP reply at all (a local
+      // mailbox lookup). A remote server's bare reply quoted in free text, that cannot be placed
+      // in the session, is read as Sisimai does: a filter on the recipient's side.
+      const own = ev.status !== null || !ev.replyCode;
+      return (
+        (ev.command === 'RCPT' || (ev.command === null && code === '' && own)) && matches('userunknown', t)
+      );
     },
   ],
   [

@@ -167,6 +167,6 @@ export function findReplyCode(text: string | null | undefined): string | null {
   if (!text) return null;
   const lead = /^\s*(?:smtp;\s*)?([245]\d\d)(?=[\s\-:]|$)/i.exec(text);
   if (lead) return lead[1];
-  const m = /(?:^|[\s:;([])([45][0-7]\d)(?=[\s\-:)\]]|$)(?![.\d])/.exec(text);
+  const m = /(?:^|[\s:;([])([45][0-7]\d)(?=[\s\-:,)\]]|$)(?![.\d])/.exec(text);
   return m ? m[1] : null;
 }
