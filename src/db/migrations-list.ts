@@ -2,6 +2,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123111533_Initial } from '../../migrations/Migration20261123111533_Initial.js';
 import { Migration20261123113809_Contacts } from '../../migrations/Migration20261123113809_Contacts.js';
 import { Migration20261123114553_Scores } from '../../migrations/Migration20261123114553_Scores.js';
+import { Migration20261123140000_Activity } from '../../migrations/Migration20261123140000_Activity.js';
 
 /**
  * Migrations imported statically: MikroORM would otherwise import the files with Node's own
@@ -11,4 +12,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111533_Initial', class: Migration20261123111533_Initial },
   { name: 'Migration20261123113809_Contacts', class: Migration20261123113809_Contacts },
   { name: 'Migration20261123114553_Scores', class: Migration20261123114553_Scores },
+  { name: 'Migration20261123140000_Activity', class: Migration20261123140000_Activity },
 ];

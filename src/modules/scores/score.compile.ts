@@ -1,9 +1,11 @@
 import type { FieldDef } from '../contacts/fields.js';
+import { eventCode } from '../events/event.entity.js';
 import {
   type CompileEnv,
   type Criterion,
   compileCriterion,
   compileEventFilter,
+  type EventCriterion,
   fieldValueOf,
   Params,
   splitPerEvent,
@@ -33,7 +35,14 @@ export interface ConditionDef {
  *   accumulated event part, and a row is written only when (state, event) IS DISTINCT FROM the
  *   stored pair. The old value of a written row comes from a subquery in RETURNING, which sees
  *   the table as it was before the statement.
+ * `offset 0` keeps the per-contact subquery from being flattened: the planner would otherwise
+ * compute the state and event expressions once in the filter and again in the output.
  * Non-plain shapes return one row: `changed` and `sample` ([contact, old, new] of the first $5).
+ *
+ * `fromStart` (the account's first run: every event up to $4 is new): when every per-event
+ * condition filters on event types only, the counts come from `contact_activity` (per-contact
+ * counts kept by triggers on contact_event) instead of aggregating every event. The events above
+ * $4 that the statement already sees are subtracted, read through the primary key on id.
  */
 export function compileScoreRun(
   conditions: ConditionDef[],
@@ -41,11 +50,12 @@ export function compileScoreRun(
   scoreIds: Set<string>,
   shape: 'first' | 'full' | 'auto',
   sampleSize: number,
+  fromStart = false,
 ): { sql: string; params: unknown[]; plain: boolean } {
   const params = new Params([null, null, null, null, sampleSize]);
   const env: CompileEnv = { fields, scoreIds, params };
   const state: string[] = [];
-  const perEvent: { contact: string | null; filter: string; value: string }[] = [];
+  const perEvent: { contact: string | null; filter: string; value: string; types: number[] | null }[] = [];
   for (const cond of conditions) {
     if (cond.mode === 'FIXED') {
       state.push(
@@ -62,17 +72,29 @@ export function compileScoreRun(
         contact: split.contact ? compileCriterion(split.contact, env) : null,
         filter: split.events.map((e) => `(${compileEventFilter(e, params)})`).join(' or '),
         value: params.add(cond.value, 'numeric'),
+        // An event counts once even when several filters match it: distinct types.
+        types: split.events.every(typeOnly) ? [...new Set(split.events.map((e) => eventCode(e.type)))] : null,
       });
     }
   }
   const stateSql = state.length ? `(${state.join(' + ')})::numeric` : '0::numeric';
-  const ev = perEvent.length
-    ? `select e.contact_id, ${perEvent.map((p, k) => `count(*) filter (where ${p.filter}) as n${k}`).join(', ')}
-         from contact_event e
-        where e.account_id = $1 and e.id > $3::bigint and e.id <= $4::bigint
-          and (${perEvent.map((p) => `(${p.filter})`).join(' or ')})
-        group by e.contact_id`
-    : null;
+  const counted = (range: string) =>
+    `select e.contact_id, ${perEvent.map((p, k) => `count(*) filter (where ${p.filter}) as n${k}`).join(', ')}
+       from contact_event e
+      where e.account_id = $1 and ${range}
+        and (${perEvent.map((p) => `(${p.filter})`).join(' or ')})
+      group by e.contact_id`;
+  let ev: string | null = null;
+  if (perEvent.length && fromStart && perEvent.every((p) => p.types)) {
+    // Type codes come from EVENT_TYPES, never from the client: safe inline.
+    const sum = (types: number[]) => types.map((t) => `coalesce(a.counts[${t + 1}], 0)`).join(' + ');
+    ev = `select a.contact_id, ${perEvent.map((p, k) => `${sum(p.types as number[])} - coalesce(l.n${k}, 0) as n${k}`).join(', ')}
+            from contact_activity a
+            left join (${counted('e.id > $4::bigint')}) l on l.contact_id = a.contact_id
+           where a.account_id = $1`;
+  } else if (perEvent.length) {
+    ev = counted('e.id > $3::bigint and e.id <= $4::bigint');
+  }
   // The new events' weight for a contact `c` joined to `ev` (null when it has none).
   const deltaSql = ev
     ? `case when ev.contact_id is null then 0::numeric else (${perEvent
@@ -90,7 +112,7 @@ export function compileScoreRun(
       select $2::uuid, n.contact_id, $1::uuid, n.s, n.e, n.s + n.e
         from (select c.id as contact_id, ${stateSql} as s, ${deltaSql} as e
                 from contact c ${ev ? 'left join ev on ev.contact_id = c.id' : ''}
-               where c.account_id = $1) n, ${typed}
+               where c.account_id = $1 offset 0) n, ${typed}
        where n.s <> 0 or n.e <> 0`;
     return { sql, params: params.values, plain: true };
   }
@@ -115,7 +137,7 @@ export function compileScoreRun(
                   from contact c
                   ${ev ? 'left join ev on ev.contact_id = c.id' : ''}
                   left join contact_score o on o.score_id = $2 and o.contact_id = c.id
-                 where c.account_id = $1) n
+                 where c.account_id = $1 offset 0) n
          where case when n.ov is null then n.s <> 0 or n.e <> 0
                     else (n.s, n.e) is distinct from (n.os, n.oe) end
         on conflict (score_id, contact_id) do update
@@ -128,4 +150,9 @@ export function compileScoreRun(
               from (select * from up limit $5) x) as sample
       from ${typed}`;
   return { sql, params: params.values, plain: false };
+}
+
+/** An event filter on its type alone: what contact_activity counts. */
+function typeOnly(e: EventCriterion): boolean {
+  return !e.operationId && !e.formId && !e.url && !e.withinDays;
 }

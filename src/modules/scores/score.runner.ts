@@ -143,7 +143,14 @@ async function compute(
     const ids = new Set(scores.map((s) => s.id));
     for (const [i, score] of scores.entries()) {
       const room = Math.max(0, PUBLISH_MAX + 1 - changes.length);
-      const { sql, params, plain } = compileScoreRun(score.conditions, fields, ids, score.shape, room);
+      const { sql, params, plain } = compileScoreRun(
+        score.conditions,
+        fields,
+        ids,
+        score.shape,
+        room,
+        from === '0',
+      );
       params[0] = accountId;
       params[1] = score.id;
       params[2] = from;

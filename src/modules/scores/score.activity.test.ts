@@ -1,0 +1,143 @@
+/**
+ * Per-contact activity (contact_activity, kept by triggers on contact_event) and the first score
+ * run that reads it instead of aggregating every event.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateScoreDocument, DeleteContactsDocument } from '../../../test/generated/graphql.js';
+import { type Actor, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
+import { EVENT_TYPES, type EventType } from '../events/event.entity.js';
+import { startScoreRun } from './score.runner.js';
+import { runnerDeps } from './score.service.js';
+import { contact, events, runAndWait, storedScores } from './testing/helpers.js';
+
+let t: TestApp;
+let owner: Actor;
+let accountId = '';
+
+beforeAll(async () => {
+  t = await startTestApp();
+  owner = await signUpOwner(t);
+  accountId = (await t.sql.query('select account_id from app_user where id = $1', [owner.userId])).rows[0]
+    .account_id;
+});
+afterAll(() => t.close());
+
+/** contact_activity against counts computed from the events themselves, for one account. */
+async function activityAndTruth() {
+  const activity = await t.sql.query<{ contact_id: string; counts: string[] }>(
+    'select contact_id::text, counts::text[] as counts from contact_activity where account_id = $1 order by 1',
+    [accountId],
+  );
+  const truth = await t.sql.query<{ contact_id: string; type: number; n: string }>(
+    `select contact_id::text, type, count(*)::text as n from contact_event where account_id = $1
+      group by 1, 2 order by 1, 2`,
+    [accountId],
+  );
+  const fromActivity: Record<string, string> = {};
+  for (const r of activity.rows)
+    r.counts.forEach((n, i) => {
+      if (n !== '0') fromActivity[`${r.contact_id}/${EVENT_TYPES[i]}`] = n;
+    });
+  const fromEvents = Object.fromEntries(
+    truth.rows.map((r) => [`${r.contact_id}/${EVENT_TYPES[r.type]}`, r.n]),
+  );
+  return { fromActivity, fromEvents, rows: activity.rows.length };
+}
+
+describe('contact activity', () => {
+  it('counts every event type as events arrive, and forgets deleted contacts', async () => {
+    const a = await contact(t, owner, { email: 'act-a@x.test' });
+    const b = await contact(t, owner, { email: 'act-b@x.test' });
+    const list: { contactId: string; type: EventType }[] = [];
+    EVENT_TYPES.forEach((type, i) => {
+      for (let k = 0; k <= i; k++) list.push({ contactId: a, type });
+      list.push({ contactId: b, type });
+    });
+    await events(t, owner, list);
+    await events(t, owner, [{ contactId: a, type: 'BOUNCE' }]);
+    const before = await activityAndTruth();
+    expect(before.fromActivity[`${a}/BOUNCE`]).toBe(String(EVENT_TYPES.length + 1));
+    expect(before.fromActivity).toEqual(before.fromEvents);
+    expect(Object.keys(before.fromEvents)).toHaveLength(2 * EVENT_TYPES.length);
+
+    ok(await t.gql(DeleteContactsDocument, { ids: [a] }, owner.token));
+    const after = await activityAndTruth();
+    expect(after.fromActivity).toEqual(after.fromEvents);
+    expect(after.rows).toBe(1);
+    expect(Object.keys(after.fromEvents).every((k) => k.startsWith(`${b}/`))).toBe(true);
+  });
+});
+
+describe('first run from the activity', () => {
+  it('counts exactly the events up to the watermark, though later ones are visible mid-run', async () => {
+    await t.sql.query('delete from contact_event where account_id = $1', [accountId]);
+    const x = await contact(t, owner, { email: 'act-x@x.test', city: 'Paris' });
+    const y = await contact(t, owner, { email: 'act-y@x.test' });
+    await events(t, owner, [
+      { contactId: x, type: 'EMAIL_OPEN' },
+      { contactId: x, type: 'EMAIL_OPEN' },
+      { contactId: x, type: 'EMAIL_CLICK' },
+      { contactId: x, type: 'SMS_CLICK' },
+      { contactId: y, type: 'EMAIL_CLICK' },
+    ]);
+    // Computed first: the hook after it lets new events commit before the second one runs.
+    const first = ok(
+      await t.gql(
+        CreateScoreDocument,
+        {
+          input: {
+            name: 'Paris',
+            conditions: [
+              { criterion: { field: { name: 'city', op: 'EQ', value: 'Paris' } }, mode: 'FIXED', value: '5' },
+            ],
+          },
+        },
+        owner.token,
+      ),
+    ).createScore.id;
+    const perEvent = ok(
+      await t.gql(
+        CreateScoreDocument,
+        {
+          input: {
+            name: 'Opens and clicks',
+            conditions: [
+              {
+                criterion: { any: [{ event: { type: 'EMAIL_OPEN' } }, { event: { type: 'EMAIL_CLICK' } }] },
+                mode: 'FIXED_PER_EVENT',
+                value: '1.5',
+              },
+              { criterion: { event: { type: 'SMS_CLICK' } }, mode: 'FIXED_PER_EVENT', value: '-2' },
+            ],
+          },
+        },
+        owner.token,
+      ),
+    ).createScore.id;
+
+    const { done } = await startScoreRun(runnerDeps(t.app.services), accountId, owner.userId, 'MANUAL', {
+      afterScore: async (i) => {
+        if (i === 0)
+          await events(t, owner, [
+            { contactId: x, type: 'EMAIL_OPEN' },
+            { contactId: y, type: 'EMAIL_CLICK' },
+            { contactId: y, type: 'SMS_CLICK' },
+          ]);
+      },
+    });
+    expect((await done).status).toBe('DONE');
+    // Only the five events before the run: x = 3 x 1.5 - 2, y = 1.5.
+    expect(await storedScores(t, [first, perEvent])).toEqual({
+      [`${first}/${x}`]: '5',
+      [`${perEvent}/${x}`]: '2.5',
+      [`${perEvent}/${y}`]: '1.5',
+    });
+    // The three that arrived mid-run count in the next run, once.
+    expect((await runAndWait(t, owner)).status).toBe('DONE');
+    expect(await storedScores(t, [first, perEvent])).toEqual({
+      [`${first}/${x}`]: '5',
+      [`${perEvent}/${x}`]: '4',
+      [`${perEvent}/${y}`]: '1',
+    });
+  });
+});
