@@ -50,6 +50,23 @@ function bestStatus(fieldStatus: string | null, diagnostic: string | null): stri
   return status;
 }
 
+/**
+ * A DSN status in the protocol class (X.5.Y: the session broke, e.g. a pipelined reply refused at
+ * DATA) says how the session ended, not why this address failed. When the reporting MTA wrote its
+ * own verdict on the address in its transcript (Sendmail's "550 5.1.1 <bob@x>... User unknown"),
+ * that status is the one about the recipient.
+ */
+function protocolStatusOverruled(
+  status: string | null,
+  text: string,
+  recipient: string | null,
+): string | null {
+  if (!recipient || !/^\s*[45]\.5\.\d{1,3}\b/.test(status ?? '')) return status;
+  const esc = recipient.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const own = new RegExp(`^[45]\\d\\d[ -]([45]\\.\\d{1,3}\\.\\d{1,3}) <?${esc}>?\\.\\.\\. `, 'im').exec(text);
+  return own ? own[1] : status;
+}
+
 function result(
   recipient: string | null,
   ev: Evidence,
@@ -97,7 +114,7 @@ function fromDsn(mail: ParsedBounce, dsn: DsnRecipient[], humanText: string): Bo
     const statusComment = /\((.+)\)/.exec(r.status ?? '')?.[1] ?? null;
     const diagnostic =
       joinReply(r.diagnostic) ?? (block ? serverReplyIn(block, r.recipient) : null) ?? statusComment;
-    const status = bestStatus(r.status, diagnostic);
+    const status = protocolStatusOverruled(bestStatus(r.status, diagnostic), humanText, r.recipient);
     const ev: Evidence = {
       diagnostic: [diagnostic, statusComment].filter(Boolean).join(' '),
       status,
@@ -122,7 +139,17 @@ function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] 
   }
   const explanation = explanationOf(text);
   return found.map(({ recipient, block }) => {
-    const diagnostic = joinReply(serverReplyIn(block, recipient));
+    let diagnostic = joinReply(serverReplyIn(block, recipient));
+    if (
+      found.length === 1 &&
+      block !== explanation &&
+      !findReplyCode(diagnostic) &&
+      !findStatus(diagnostic)
+    ) {
+      // The recipient's own lines quote no server: the one reply the explanation quotes is its.
+      const wider = joinReply(serverReplyIn(explanation, recipient));
+      if (findReplyCode(wider) || findStatus(wider)) diagnostic = wider;
+    }
     // With a single recipient, the whole explanation is about it (some MTAs give the reason
     // before the address).
     const context = found.length === 1 && block !== explanation ? `${block}\n${explanation}` : block;
