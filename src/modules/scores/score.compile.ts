@@ -28,7 +28,8 @@ export interface ConditionDef {
  * condition (`count(*) filter (...)`); the weights and the conditions on the contact are applied
  * per contact, not per event. Shapes (chosen from the conditions, the SQL stays general):
  * - `first` (the score has no row yet): a plain INSERT of the non-zero values (`plain`: the row
- *   count comes with the command, the runner reads the sample afterwards);
+ *   count comes with the command, the runner reads the sample afterwards); `rows` is the same
+ *   SELECT alone, in contact_score's column order, for score-pipe.ts;
  * - only FIXED_PER_EVENT conditions (definition unchanged since the last run): only contacts with
  *   new events are touched (`event_value = event_value + delta`);
  * - otherwise: the state part is recomputed for every contact, the new events are added to the
@@ -51,7 +52,7 @@ export function compileScoreRun(
   shape: 'first' | 'full' | 'auto',
   sampleSize: number,
   fromStart = false,
-): { sql: string; params: unknown[]; plain: boolean } {
+): { sql: string; params: unknown[]; plain: boolean; rows?: string } {
   const params = new Params([null, null, null, null, sampleSize]);
   const env: CompileEnv = { fields, scoreIds, params };
   const state: string[] = [];
@@ -107,14 +108,16 @@ export function compileScoreRun(
   const typed = '(select $3::bigint, $4::bigint, $5::int) as typed_params';
 
   if (shape === 'first') {
-    const sql = `${ev ? `with ev as (${ev})` : ''}
-      insert into contact_score (score_id, contact_id, account_id, state_value, event_value, value)
-      select $2::uuid, n.contact_id, $1::uuid, n.s, n.e, n.s + n.e
+    const withEv = ev ? `with ev as (${ev})` : '';
+    const rows = `select $2::uuid, n.contact_id, $1::uuid, n.s, n.e, n.s + n.e
         from (select c.id as contact_id, ${stateSql} as s, ${deltaSql} as e
                 from contact c ${ev ? 'left join ev on ev.contact_id = c.id' : ''}
                where c.account_id = $1 offset 0) n, ${typed}
        where n.s <> 0 or n.e <> 0`;
-    return { sql, params: params.values, plain: true };
+    const sql = `${withEv}
+      insert into contact_score (score_id, contact_id, account_id, state_value, event_value, value)
+      ${rows}`;
+    return { sql, params: params.values, plain: true, rows: `${withEv} ${rows}` };
   }
   const old = `(select o.value from contact_score o where o.score_id = t.score_id and o.contact_id = t.contact_id)`;
   let up: string;

@@ -8,6 +8,7 @@ import { scoreRefs } from './criterion/criterion.js';
 import { type ConditionDef, compileScoreRun } from './score.compile.js';
 import type { RunStatus, RunTrigger } from './score.entity.js';
 import { PUBLISH_BATCH, PUBLISH_MAX, type ScoreChange } from './score.events.js';
+import { pipeRows } from './score.pipe.js';
 
 export interface RunView {
   id: string;
@@ -143,7 +144,7 @@ async function compute(
     const ids = new Set(scores.map((s) => s.id));
     for (const [i, score] of scores.entries()) {
       const room = Math.max(0, PUBLISH_MAX + 1 - changes.length);
-      const { sql, params, plain } = compileScoreRun(
+      const { sql, params, plain, rows } = compileScoreRun(
         score.conditions,
         fields,
         ids,
@@ -157,8 +158,10 @@ async function compute(
       params[3] = watermark;
       let sample: [string, string | null, string][];
       if (plain) {
-        const r = await client.query(sql, params);
-        changed += r.rowCount ?? 0;
+        // A score that reads no other score can compute its rows on a second session while this
+        // one inserts them (score.pipe.ts): the other session cannot see this run's writes.
+        if (rows && score.refs.size === 0) changed += await pipeRows(deps.pool, client, rows, params);
+        else changed += (await client.query(sql, params)).rowCount ?? 0;
         const s = await client.query<[string, null, string]>({
           text: 'select contact_id::text, null, value::text from contact_score where score_id = $1 limit $2',
           values: [score.id, room],
