@@ -21,7 +21,7 @@
  * subquery (an InitPlan). User values never enter the SQL text.
  */
 import { pipeline } from 'node:stream/promises';
-import type pg from 'pg';
+import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 
 /** Casts of the runner's own parameters, used bare in the compiled SQL. */
@@ -60,7 +60,8 @@ const COLUMNS = '(score_id, contact_id, account_id, state_value, event_value, va
 
 /**
  * Inserts the rows of `select` (contact_score's columns, in order) through `writer`, which is in
- * the run's transaction, computing them on a second session from `pool`. Returns the row count.
+ * the run's transaction, computing them on a second session opened with `pool`'s settings.
+ * Returns the row count.
  */
 export async function pipeRows(
   pool: pg.Pool,
@@ -69,7 +70,10 @@ export async function pipeRows(
   params: unknown[],
 ): Promise<number> {
   const { sql, settings } = paramsAsSettings(select, params);
-  const reader = await pool.connect();
+  // Its own connection, not one from the pool: runs of several accounts each holding a pooled
+  // connection and waiting for a second one could otherwise exhaust the pool and wait forever.
+  const reader = new pg.Client(pool.options);
+  await reader.connect();
   try {
     await reader.query('begin');
     await reader.query(`set local work_mem = '256MB'`);
@@ -87,6 +91,6 @@ export async function pipeRows(
     await reader.query('rollback').catch(() => {});
     throw err;
   } finally {
-    reader.release();
+    await reader.end().catch(() => {});
   }
 }
