@@ -3,6 +3,7 @@ import { Migration20261123111533_Initial } from '../../migrations/Migration20261
 import { Migration20261123113809_Contacts } from '../../migrations/Migration20261123113809_Contacts.js';
 import { Migration20261123114553_Scores } from '../../migrations/Migration20261123114553_Scores.js';
 import { Migration20261123140000_Activity } from '../../migrations/Migration20261123140000_Activity.js';
+import { Migration20261123150000_ActivityLockOrder } from '../../migrations/Migration20261123150000_ActivityLockOrder.js';
 
 /**
  * Migrations imported statically: MikroORM would otherwise import the files with Node's own
@@ -13,4 +14,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123113809_Contacts', class: Migration20261123113809_Contacts },
   { name: 'Migration20261123114553_Scores', class: Migration20261123114553_Scores },
   { name: 'Migration20261123140000_Activity', class: Migration20261123140000_Activity },
+  { name: 'Migration20261123150000_ActivityLockOrder', class: Migration20261123150000_ActivityLockOrder },
 ];
