@@ -128,7 +128,8 @@ export interface Actor {
   token: string;
   userId: string;
   email: string;
-  accountId?: string;
+  /** The account, read from the database: the API does not expose account ids. */
+  accountId: string;
 }
 
 export async function signUpOwner(t: TestApp, accountName = 'Acme'): Promise<Actor> {
@@ -136,7 +137,11 @@ export async function signUpOwner(t: TestApp, accountName = 'Acme'): Promise<Act
   const r = ok(
     await t.gql(SignUpDocument, { input: { accountName, name: 'Owner', email, password: PASSWORD } }),
   );
-  return { token: r.signUp.token, userId: r.signUp.user.id, email };
+  const { rows } = await t.sql.query<{ account_id: string }>(
+    'select account_id from app_user where id = $1',
+    [r.signUp.user.id],
+  );
+  return { token: r.signUp.token, userId: r.signUp.user.id, email, accountId: rows[0].account_id };
 }
 
 /** The invitation token from the newest outbox mail to `email` (read as the owner would). */
@@ -175,7 +180,12 @@ export async function viewerWith(
   );
   const token = await invitationTokenFor(t, email);
   const accepted = ok(await t.gql(AcceptInvitationDocument, { input: { token, password: PASSWORD } }));
-  return { token: accepted.acceptInvitation.token, userId: invited.inviteUser.id, email };
+  return {
+    token: accepted.acceptInvitation.token,
+    userId: invited.inviteUser.id,
+    email,
+    accountId: owner.accountId,
+  };
 }
 
 /** Resolves with the first `n` results of a subscription. */

@@ -24,18 +24,14 @@ let contactId: string;
 let otherContactId: string;
 const OPERATION = '6f1c9a52-0d7e-4b8e-9a43-2f5d7e8c1b00';
 
-const accountOf = async (a: Actor) =>
-  (await t.sql.query('select account_id from app_user where id = $1', [a.userId])).rows[0]
-    .account_id as string;
-
 beforeAll(async () => {
   t = await startTestApp({ TRACKING_SECRET: 'test-tracking-secret-0123456789abcdef' });
   origin = new URL(t.url).origin;
   key = await trackingKey(t.app.services.config);
   owner = await signUpOwner(t);
   other = await signUpOwner(t, 'Other');
-  accountId = await accountOf(owner);
-  otherAccountId = await accountOf(other);
+  accountId = owner.accountId;
+  otherAccountId = other.accountId;
   contactId = ok(await t.gql(CreateContactDocument, { input: { email: 'reader@track.test' } }, owner.token))
     .createContact.id;
   otherContactId = ok(

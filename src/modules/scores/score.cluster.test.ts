@@ -24,8 +24,7 @@ beforeAll(async () => {
   });
   await second.start();
   owner = await signUpOwner(t);
-  accountId = (await t.sql.query('select account_id from app_user where id = $1', [owner.userId])).rows[0]
-    .account_id;
+  accountId = owner.accountId;
   await contact(t, owner, { email: 'a@x.test', city: 'Paris' });
   ok(
     await t.gql(

@@ -14,8 +14,7 @@ const c: Record<string, string> = {};
 beforeAll(async () => {
   t = await startTestApp();
   owner = await signUpOwner(t);
-  const { rows } = await t.sql.query('select account_id from app_user where id = $1', [owner.userId]);
-  accountId = rows[0].account_id;
+  accountId = owner.accountId;
   ok(await t.gql(DefineContactFieldDocument, { input: { name: 'revenue', type: 'NUMBER' } }, owner.token));
   c.a = await contact(t, owner, {
     email: 'a@x.test',

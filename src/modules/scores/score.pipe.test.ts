@@ -15,8 +15,7 @@ let accountId = '';
 beforeAll(async () => {
   t = await startTestApp();
   owner = await signUpOwner(t);
-  accountId = (await t.sql.query('select account_id from app_user where id = $1', [owner.userId])).rows[0]
-    .account_id;
+  accountId = owner.accountId;
 });
 afterAll(() => t.close());
 
