@@ -4,6 +4,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../src/db/embedded.js';
 
 /** `npm start` as a user runs it: a real process on the embedded database, then signals. */
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'cible-start-'));
@@ -57,15 +58,6 @@ function postmasterPid(): number {
   return Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function login(url: string, email: string, password: string): Promise<string | null> {
   const res = await fetch(url, {
     method: 'POST',
@@ -90,10 +82,10 @@ describe('npm start', () => {
     [, email, password] = creds!;
     expect(await login(s.url, email, password)).toMatch(/^cib_/);
     const pg = postmasterPid();
-    expect(alive(pg)).toBe(true);
+    expect(isAlive(pg)).toBe(true);
     s.proc.kill('SIGINT');
     expect(await exited(s.proc), s.output()).toBe(0);
-    expect(alive(pg)).toBe(false);
+    expect(isAlive(pg)).toBe(false);
   });
 
   it('reuses the data on the next start, without a new demo password', async () => {
@@ -109,9 +101,9 @@ describe('npm start', () => {
     const orphan = postmasterPid();
     s.proc.kill('SIGKILL');
     await exited(s.proc);
-    expect(alive(orphan)).toBe(true);
+    expect(isAlive(orphan)).toBe(true);
     const again = await start();
-    expect(alive(orphan)).toBe(false);
+    expect(isAlive(orphan)).toBe(false);
     expect(await login(again.url, email, password)).toMatch(/^cib_/);
     again.proc.kill('SIGINT');
     expect(await exited(again.proc), again.output()).toBe(0);
