@@ -3,7 +3,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import type { AuthedContext, Context } from './context.js';
 import { type AccessLevel, atLeast, type Feature } from './modules/access/access.js';
 import { recordDenied } from './modules/audit/security-log.js';
-import { AppError } from './shared/errors.js';
+import { forbidden, unauthenticated } from './shared/errors.js';
 
 /**
  * The one SchemaBuilder. Scopes (DESIGN.md "Access rights"):
@@ -48,9 +48,8 @@ export const builder = new SchemaBuilder<{
     unauthorizedError: (_parent, ctx, info) => {
       const operation = `${info.parentType.name}.${info.fieldName}`;
       recordDenied(ctx, operation);
-      if (!ctx.viewer)
-        return new AppError('UNAUTHENTICATED', 'Log in first: send Authorization: Bearer <token>');
-      return new AppError('FORBIDDEN', `Your access level does not allow ${operation}`);
+      if (!ctx.viewer) return unauthenticated();
+      return forbidden(`Your access level does not allow ${operation}`);
     },
   },
 });

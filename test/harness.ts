@@ -128,7 +128,7 @@ export interface Actor {
   token: string;
   userId: string;
   email: string;
-  /** The account, read from the database: the API does not expose account ids. */
+  /** The account (read from the database once, at sign-up; members share the owner's). */
   accountId: string;
 }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLOSE_REVOKED } from '../src/realtime/ws.js';
 import {
   AuditEntryAddedDocument,
   DeleteUserDocument,
@@ -59,7 +60,7 @@ describe.skipIf(!redis)('two servers sharing Redis', () => {
     const sub = nextResults(client, AuditEntryAddedDocument, 100);
     await new Promise((r) => setTimeout(r, 300));
     ok(await a.gql(DeleteUserDocument, { id: member.userId }, owner.token));
-    expect(await closed).toBe(4403);
+    expect(await closed).toBe(CLOSE_REVOKED);
     await expect(sub.results).rejects.toBeDefined();
   });
 });

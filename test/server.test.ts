@@ -123,5 +123,18 @@ describe('protection of the endpoint', () => {
     const body = await res.text();
     expect(body).not.toMatch(/at \w+ \(|node_modules|\.ts:\d+/);
     expect(body).not.toMatch(/Did you mean/);
+    // A real internal failure: the table behind auditLog is gone for a moment.
+    await t.sql.query('alter table audit_entry rename to audit_entry_away');
+    try {
+      const failed = await fetch(t.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.token}` },
+        body: JSON.stringify({ query: '{ auditLog(first: 5) { nodes { id } } }' }),
+      }).then((r) => r.text());
+      expect(failed).toContain('Unexpected error.');
+      expect(failed).not.toMatch(/audit_entry|relation|select |at \w+ \(|\.ts:\d+/);
+    } finally {
+      await t.sql.query('alter table audit_entry_away rename to audit_entry');
+    }
   });
 });

@@ -170,10 +170,17 @@ describe('rights matrix: every operation at every level', () => {
     expect(await fingerprint(t)).toBe(before);
     expect(plans.length).toBeGreaterThan(30);
     // Denied attempts are kept in the security log.
-    const { rows } = await t.sql.query(
-      `select count(*)::int as n from security_event where kind in ('FORBIDDEN', 'UNAUTHENTICATED')`,
-    );
-    expect(rows[0].n).toBeGreaterThanOrEqual(plans.length);
+    // recordDenied does not wait for its insert: poll until the last ones have landed.
+    await expect
+      .poll(
+        async () =>
+          (
+            await t.sql.query(
+              `select count(*)::int as n from security_event where kind in ('FORBIDDEN', 'UNAUTHENTICATED')`,
+            )
+          ).rows[0].n,
+      )
+      .toBeGreaterThanOrEqual(plans.length);
   });
 
   it('allows each operation at exactly its declared level, with no other rights', async () => {

@@ -2,6 +2,7 @@ import { builder, need } from '../../builder.js';
 import { badInput, notFound } from '../../shared/errors.js';
 import { diffOf, mutate } from '../audit/audit.service.js';
 import { rekeyContacts } from '../contacts/contact.service.js';
+import { checkName } from '../users/credentials.js';
 import { Account, type AccountSettings, DEFAULT_SETTINGS } from './account.entity.js';
 
 interface SettingsView extends AccountSettings {
@@ -58,9 +59,7 @@ builder.mutationField('updateAccountSettings', (t) =>
     resolve: (_r, { input }, ctx) => {
       const next: Partial<SettingsView> = {};
       if (input.accountName != null) {
-        const name = input.accountName.trim();
-        if (!name || name.length > 200) throw badInput('accountName must have 1 to 200 characters');
-        next.accountName = name;
+        next.accountName = checkName(input.accountName, 'accountName');
       }
       if (input.uniqueKey != null) {
         const key = input.uniqueKey.trim();

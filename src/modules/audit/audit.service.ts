@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../context.js';
-import { AppError } from '../../shared/errors.js';
+import { AppError, badInput, forbidden } from '../../shared/errors.js';
+import { isUuid } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
 import { atLeast, type Feature } from '../access/access.js';
 import { AuditEntry, type AuditEntryRow } from './audit.entity.js';
@@ -130,7 +131,7 @@ export async function listAudit(
   let userId = filter.userId ?? null;
   if (!canReadOthersHistory(ctx)) {
     if (userId && userId !== ctx.viewer.userId) {
-      throw new AppError('FORBIDDEN', "Reading another user's history needs USERS at GUEST or above");
+      throw forbidden("Reading another user's history needs USERS at GUEST or above");
     }
     userId = ctx.viewer.userId;
   }
@@ -140,7 +141,9 @@ export async function listAudit(
     where.push(sql);
     params.push(value);
   };
-  if (userId) add('user_id::text = ?', userId);
+  // No user has a non-uuid id: an empty page, and the (account, user, id) index stays usable.
+  if (userId && !isUuid(userId)) return { nodes: [], hasNextPage: false, endCursor: null };
+  if (userId) add('user_id = ?', userId);
   if (filter.feature) add('feature = ?', filter.feature);
   if (filter.action) add('action = ?', filter.action);
   if (filter.objectType) add('object_type = ?', filter.objectType);
@@ -148,8 +151,7 @@ export async function listAudit(
   if (filter.from) add('created_at >= ?', filter.from);
   if (filter.to) add('created_at < ?', filter.to);
   if (afterId) {
-    if (!/^\d+$/.test(afterId))
-      throw new AppError('BAD_USER_INPUT', 'after: not a cursor returned by this API');
+    if (!/^\d+$/.test(afterId)) throw badInput('after: not a cursor returned by this API');
     add('id < ?', afterId);
   }
   params.push(size + 1);

@@ -19,6 +19,7 @@ import {
   uniqueEmail,
   viewerWith,
 } from '../../../test/harness.js';
+import { CLOSE_REVOKED } from '../../realtime/ws.js';
 
 let t: TestApp;
 let owner: Actor;
@@ -101,8 +102,8 @@ describe('history', () => {
       after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
     } while (after);
     const { rows } = await t.sql.query(
-      `select id::text as key from audit_entry where account_id = (select account_id from app_user where id = $1) order by audit_entry.id desc`,
-      [owner.userId],
+      'select id::text as key from audit_entry where account_id = $1 order by id desc',
+      [owner.accountId],
     );
     expect(seen).toEqual(rows.map((r) => r.key));
 
@@ -169,7 +170,7 @@ describe('auditEntryAdded', () => {
     const sub = nextResults(client, AuditEntryAddedDocument, 100);
     await new Promise((r) => setTimeout(r, 200));
     ok(await t.gql(DeleteUserDocument, { id: member.userId }, owner.token));
-    expect(await closed).toBe(4403);
+    expect(await closed).toBe(CLOSE_REVOKED);
     await expect(sub.results).rejects.toBeDefined();
   });
 });
