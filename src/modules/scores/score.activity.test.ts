@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateScoreDocument, DeleteContactsDocument } from '../../../test/generated/graphql.js';
 import { type Actor, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
 import { EVENT_TYPES, type EventType } from '../events/event.entity.js';
+import { compileScoreRun } from './score.compile.js';
 import { startScoreRun } from './score.runner.js';
 import { runnerDeps } from './score.service.js';
 import { contact, events, runAndWait, storedScores } from './testing/helpers.js';
@@ -101,6 +102,18 @@ describe('contact activity under concurrent writes', () => {
 });
 
 describe('first run from the activity', () => {
+  it('reads contact_activity only on the first run and for filters on event types alone', () => {
+    const perEvent = (event: Record<string, unknown>) => [
+      { criterion: { event } as never, mode: 'FIXED_PER_EVENT' as const, value: '1', coefficient: '1' },
+    ];
+    const sql = (event: Record<string, unknown>, fromStart: boolean) =>
+      compileScoreRun(perEvent(event), new Map(), 'first', 0, fromStart).sql;
+    expect(sql({ type: 'EMAIL_OPEN' }, true)).toContain('contact_activity');
+    expect(sql({ type: 'EMAIL_OPEN' }, false)).not.toContain('contact_activity');
+    expect(sql({ type: 'EMAIL_CLICK', url: 'https://x.test/' }, true)).not.toContain('contact_activity');
+    expect(sql({ type: 'EMAIL_OPEN', withinDays: 7 }, true)).not.toContain('contact_activity');
+  });
+
   it('counts exactly the events up to the watermark, though later ones are visible mid-run', async () => {
     await t.sql.query('delete from contact_event where account_id = $1', [accountId]);
     const x = await contact(t, owner, { email: 'act-x@x.test', city: 'Paris' });

@@ -48,13 +48,12 @@ export interface ConditionDef {
 export function compileScoreRun(
   conditions: ConditionDef[],
   fields: Map<string, FieldDef>,
-  scoreIds: Set<string>,
   shape: 'first' | 'full' | 'auto',
   sampleSize: number,
   fromStart = false,
 ): { sql: string; params: unknown[]; plain: boolean; rows?: string } {
   const params = new Params([null, null, null, null, sampleSize]);
-  const env: CompileEnv = { fields, scoreIds, params };
+  const env: CompileEnv = { fields, params };
   const state: string[] = [];
   const perEvent: { contact: string | null; filter: string; value: string; types: number[] | null }[] = [];
   for (const cond of conditions) {

@@ -64,6 +64,8 @@ describe('pipeRows', () => {
       await expect(
         pipeRows(t.sql, writer, select, [accountId, '00000000-0000-4000-8000-000000000001', 0, 0, 0, a]),
       ).rejects.toThrow(/division by zero/);
+      // The failure reached the writer's own transaction, not only the reading session.
+      await expect(writer.query('select 1')).rejects.toThrow(/current transaction is aborted/);
       await writer.query('rollback');
     } finally {
       writer.release();

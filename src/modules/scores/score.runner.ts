@@ -141,13 +141,11 @@ async function compute(
     total = scores.length;
     progress('RUNNING', 0, total, 0);
     const fields = await loadFields(emOver(client), accountId);
-    const ids = new Set(scores.map((s) => s.id));
     for (const [i, score] of scores.entries()) {
       const room = Math.max(0, PUBLISH_MAX + 1 - changes.length);
       const { sql, params, plain, rows } = compileScoreRun(
         score.conditions,
         fields,
-        ids,
         score.shape,
         room,
         from === '0',

@@ -293,43 +293,39 @@ builder.subscriptionField('scoreRunProgress', (t) =>
     args: { runId: t.arg.id({ required: true }) },
     subscribe: (_r, args, ctx) => {
       const runId = String(args.runId);
-      const live = pipe(
-        ctx.app.pubsub.subscribe('scoreRunProgress', ctx.viewer.accountId),
-        filter((p: ScoreRunProgressEvent) => p.runId === runId),
-      );
       return new Repeater<ScoreRunProgressEvent>(async (push, stop) => {
-        stop.then(() => live.return?.());
-        const run = await findRun(ctx.em, ctx.viewer.accountId, runId);
-        if (!run) {
-          stop(notFound('Score run'));
-          return;
-        }
-        const now = (r: RunView): ScoreRunProgressEvent => ({
-          runId,
-          status: r.status,
-          scoresDone: 0,
-          scoresTotal: 0,
-          contactsChanged: r.contactsChanged,
-          error: r.error,
-        });
-        if (run.status !== 'RUNNING') {
-          await push(now(run));
+        const events = ctx.app.pubsub.subscribe('scoreRunProgress', ctx.viewer.accountId);
+        const stopped = stop.then(() => ({ done: true, value: undefined }) as const);
+        // The subscription listens from its first pull: start it before reading the run, so an
+        // end published in between is not lost (as importProgress does).
+        let next = events.next();
+        try {
+          const run = await findRun(ctx.em, ctx.viewer.accountId, runId);
+          if (!run) {
+            stop(notFound('Score run'));
+            return;
+          }
+          await push({
+            runId,
+            status: run.status,
+            scoresDone: 0,
+            scoresTotal: 0,
+            contactsChanged: run.contactsChanged,
+            error: run.error,
+          });
+          if (run.status !== 'RUNNING') return;
+          for (;;) {
+            const { value, done } = await Promise.race([next, stopped]);
+            if (done) return;
+            next = events.next();
+            if (value.runId !== runId) continue;
+            await push(value);
+            if (value.status !== 'RUNNING') return;
+          }
+        } finally {
           stop();
-          return;
+          await events.return?.();
         }
-        await push(now(run));
-        // It may have ended between the read and the subscription: read it once more.
-        const again = await findRun(ctx.em, ctx.viewer.accountId, runId);
-        if (again && again.status !== 'RUNNING') {
-          await push(now(again));
-          stop();
-          return;
-        }
-        for await (const p of live) {
-          await push(p);
-          if (p.status !== 'RUNNING') break;
-        }
-        stop();
       });
     },
     resolve: (p) => p,

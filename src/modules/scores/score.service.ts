@@ -13,7 +13,7 @@ import {
 } from './criterion/criterion.js';
 import type { ScoreMode } from './score.entity.js';
 import { scheduleScoreRun } from './score.jobs.js';
-import { type RunView, startScoreRun } from './score.runner.js';
+import { RUN_COLUMNS, type RunView, startScoreRun } from './score.runner.js';
 
 export const SCORE_PREFIX = '[SCORE] ';
 export const MAX_CONDITIONS = 20;
@@ -259,7 +259,7 @@ export async function deleteScores(ctx: AuthedContext, ids: string[]): Promise<s
 export async function listRuns(em: EntityManager, accountId: string, first: number): Promise<RunView[]> {
   return sql<RunView[]>(
     em,
-    `select ${RUN_SELECT} from score_run where account_id = ? order by started_at desc, id limit ?`,
+    `select ${RUN_COLUMNS} from score_run where account_id = ? order by started_at desc, id limit ?`,
     [accountId, first],
   );
 }
@@ -268,15 +268,11 @@ export async function findRun(em: EntityManager, accountId: string, id: string):
   if (!UUID.test(id)) return null;
   const rows = await sql<RunView[]>(
     em,
-    `select ${RUN_SELECT} from score_run where account_id = ? and id = ?`,
+    `select ${RUN_COLUMNS} from score_run where account_id = ? and id = ?`,
     [accountId, id],
   );
   return rows[0] ?? null;
 }
-
-const RUN_SELECT = `id, account_id as "accountId", user_id as "userId", trigger, status,
-  contacts_changed as "contactsChanged", started_at as "startedAt", finished_at as "finishedAt",
-  duration_ms as "durationMs", error`;
 
 /**
  * The « Lancer le calcul des scores » button: starts a run now (CONFLICT if one is running) and

@@ -77,19 +77,21 @@ export class Params {
   }
 }
 
-export interface CompileEnv {
+/** What checking a criterion needs. */
+export interface CheckEnv {
   fields: Map<string, FieldDef>;
   /** Score ids of the account (a score criterion may only name these). */
   scoreIds: Set<string>;
+}
+
+/** What compiling a checked criterion needs. */
+export interface CompileEnv {
+  fields: Map<string, FieldDef>;
   params: Params;
 }
 
 /** Reads and checks a criterion given by the API or stored; returns it in canonical form. */
-export function normaliseCriterion(
-  raw: unknown,
-  env: Omit<CompileEnv, 'params'>,
-  path = 'criterion',
-): Criterion {
+export function normaliseCriterion(raw: unknown, env: CheckEnv, path = 'criterion'): Criterion {
   let leaves = 0;
   const walk = (c: unknown, p: string, depth: number): Criterion => {
     if (depth > MAX_DEPTH) throw badInput(`${p}: criteria nest at most ${MAX_DEPTH} levels`);
@@ -136,7 +138,7 @@ function checkValue(type: FieldType, raw: string, p: string): string {
   return raw;
 }
 
-function checkField(f: FieldCriterion, env: Omit<CompileEnv, 'params'>, p: string): FieldCriterion {
+function checkField(f: FieldCriterion, env: CheckEnv, p: string): FieldCriterion {
   const def = env.fields.get(f?.name);
   if (!def) throw badInput(`${p}: unknown field ${JSON.stringify(f?.name)}`, { path: p });
   if (!OPS_BY_TYPE[def.type].includes(f.op))
@@ -183,7 +185,7 @@ function checkEvent(e: EventCriterion, p: string): EventCriterion {
   return out;
 }
 
-function checkScore(s: ScoreCriterion, env: Omit<CompileEnv, 'params'>, p: string): ScoreCriterion {
+function checkScore(s: ScoreCriterion, env: CheckEnv, p: string): ScoreCriterion {
   if (!s || !env.scoreIds.has(String(s.scoreId)))
     throw badInput(`${p}.scoreId: no such score in this account`);
   if (!COMPARE_OPS.includes(s.op)) throw badInput(`${p}.op: one of ${COMPARE_OPS.join(', ')}`);
