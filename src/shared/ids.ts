@@ -4,3 +4,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-
 export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
+
+/** Contacts, events and bounces have bigint ids, passed as decimal strings. */
+export function isRowId(value: string): boolean {
+  return /^\d{1,18}$/.test(value);
+}

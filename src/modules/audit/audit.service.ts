@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../context.js';
-import { AppError, badInput, forbidden } from '../../shared/errors.js';
+import { badInput, forbidden } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
 import { atLeast, type Feature } from '../access/access.js';

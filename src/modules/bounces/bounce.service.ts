@@ -1,6 +1,7 @@
 import type { AuthedContext } from '../../context.js';
 import { batched } from '../../shared/batch.js';
 import { badInput } from '../../shared/errors.js';
+import { isRowId } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
 import { mutate } from '../audit/audit.service.js';
 import type { EmailStatus } from '../contacts/contact.entity.js';
@@ -105,7 +106,7 @@ export async function recordBounce(
         form_id: null,
         url: null,
       }));
-      await insertEvents(em.getConnection(), em.getTransactionContext(), accountId, JSON.stringify(events));
+      await insertEvents(em, accountId, JSON.stringify(events));
     }
 
     const changes: { id: string; email_status: EmailStatus; last_bounce_id: string | null }[] = [];
@@ -164,8 +165,7 @@ export async function bouncesOf(
 ): Promise<Page<BounceEvent>> {
   const size = pageSize(first);
   const afterId = decodeCursor(after);
-  if (afterId !== null && !/^\d{1,18}$/.test(afterId))
-    throw badInput('after: not a cursor returned by this API');
+  if (afterId !== null && !isRowId(afterId)) throw badInput('after: not a cursor returned by this API');
   const accountId = ctx.viewer.accountId;
   const rows = await batched(ctx.em, `bounces.page:${size}:${afterId ?? ''}`, contactId, (ids) =>
     bouncesOfContacts(ctx.em, accountId, ids, size + 1, afterId),

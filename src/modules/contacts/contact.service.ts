@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthedContext } from '../../context.js';
 import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
+import { isRowId } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
 import { Account, type AccountSettings, DEFAULT_SETTINGS } from '../account/account.entity.js';
 import { mutate } from '../audit/audit.service.js';
@@ -38,10 +39,8 @@ export async function accountSettings(em: EntityManager, accountId: string): Pro
   return { ...DEFAULT_SETTINGS, ...account.settings };
 }
 
-const isId = (id: string) => /^\d{1,18}$/.test(id);
-
 export async function findContact(em: EntityManager, accountId: string, id: string): Promise<ContactView> {
-  const rows = isId(id)
+  const rows = isRowId(id)
     ? await em.execute<ContactView[]>(`${SELECT} where account_id = ? and id = ?`, [accountId, id], 'all')
     : [];
   if (!rows[0]) throw notFound('Contact');
@@ -142,7 +141,7 @@ export async function updateContact(
 /** Deletes contacts of the account with their events and bounces; unknown ids are ignored. */
 export async function deleteContacts(ctx: AuthedContext, ids: readonly string[]): Promise<string[]> {
   if (ids.length > MAX_DELETE) throw badInput(`deleteContacts takes at most ${MAX_DELETE} ids`);
-  const valid = ids.filter(isId);
+  const valid = ids.filter(isRowId);
   if (valid.length === 0) return [];
   return mutate(ctx, async ({ em, audit }) => {
     const conn = em;
@@ -232,7 +231,7 @@ export async function listContacts(
     } catch {
       throw badInput('after: not a cursor returned by this API');
     }
-    if (!Array.isArray(parsed) || !isId(String(parsed[1])))
+    if (!Array.isArray(parsed) || !isRowId(String(parsed[1])))
       throw badInput('after: not a cursor returned by this API');
     const cmp = order.desc ? '<' : '>';
     if (order.field === 'ID') add(`c.id ${cmp} ?`, parsed[1]);

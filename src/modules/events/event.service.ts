@@ -1,5 +1,7 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthedContext } from '../../context.js';
 import { badInput } from '../../shared/errors.js';
+import { isRowId } from '../../shared/ids.js';
 import { mutate } from '../audit/audit.service.js';
 import { type EventType, eventCode } from './event.entity.js';
 
@@ -28,7 +30,7 @@ export async function recordEvents(ctx: AuthedContext, events: readonly EventInp
   const errors: { index: number; message: string }[] = [];
   const now = Date.now();
   events.forEach((e, index) => {
-    if (!/^\d{1,18}$/.test(e.contactId))
+    if (!isRowId(e.contactId))
       errors.push({ index, message: `contactId ${JSON.stringify(e.contactId)} is not a contact id` });
     if (e.occurredAt && e.occurredAt.getTime() > now + 5 * 60_000)
       errors.push({ index, message: 'occurredAt is in the future' });
@@ -39,16 +41,18 @@ export async function recordEvents(ctx: AuthedContext, events: readonly EventInp
     if (e.url && e.url.length > 2000) errors.push({ index, message: 'url is longer than 2000 characters' });
   });
   return mutate(ctx, async ({ em, audit }) => {
-    const conn = em;
-    const ids = [...new Set(events.map((e) => e.contactId).filter((id) => /^\d{1,18}$/.test(id)))];
-    const found = await conn.execute<{ id: string }[]>(
-      `select id::text from contact where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
+    const ids = [...new Set(events.map((e) => e.contactId).filter(isRowId))];
+    // Key-share locked until the commit: a concurrent deleteContacts waits for these events (and
+    // then deletes them too) rather than leaving them behind a deleted contact.
+    const found = await em.execute<{ id: string }[]>(
+      `select id::text from contact where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)
+          for key share`,
       [ctx.viewer.accountId, JSON.stringify(ids)],
       'all',
     );
     const known = new Set(found.map((f) => f.id));
     events.forEach((e, index) => {
-      if (/^\d{1,18}$/.test(e.contactId) && !known.has(e.contactId)) {
+      if (isRowId(e.contactId) && !known.has(e.contactId)) {
         errors.push({ index, message: `contact ${e.contactId} not found` });
       }
     });
@@ -66,15 +70,10 @@ export async function recordEvents(ctx: AuthedContext, events: readonly EventInp
       form_id: e.formId ?? null,
       url: e.url ?? null,
     }));
-    await insertEvents(
-      em.getConnection(),
-      em.getTransactionContext(),
-      ctx.viewer.accountId,
-      JSON.stringify(rows),
-    );
+    await insertEvents(em, ctx.viewer.accountId, JSON.stringify(rows));
     const unsubscribed = events.filter((e) => e.type === 'UNSUBSCRIBE').map((e) => e.contactId);
     if (unsubscribed.length) {
-      await conn.execute(
+      await em.execute(
         `update contact set email_status = 'UNSUBSCRIBED', updated_at = now()
           where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
         [ctx.viewer.accountId, JSON.stringify(unsubscribed)],
@@ -91,16 +90,25 @@ export async function recordEvents(ctx: AuthedContext, events: readonly EventInp
   });
 }
 
-type Conn = ReturnType<AuthedContext['em']['getConnection']>;
-
-/** One set-based insert of events given as a JSON array (used by the API and the tracking endpoints). */
-export async function insertEvents(conn: Conn, tx: unknown, accountId: string, json: string): Promise<void> {
-  await conn.execute(
-    `insert into contact_event (account_id, contact_id, type, occurred_at, operation_id, form_id, url)
-     select ?, x.contact_id, x.type, x.occurred_at, x.operation_id, x.form_id, x.url
-       from jsonb_to_recordset(?::jsonb) as x(contact_id bigint, type smallint, occurred_at timestamptz, operation_id uuid, form_id uuid, url text)`,
-    [accountId, json],
-    'run',
-    tx as never,
+/**
+ * One set-based insert of events given as a JSON array (the API, bounces and the tracking
+ * endpoints), in `em`'s transaction if it has one. Only events whose contact belongs to the
+ * account are written, and those contacts are key-share locked: a concurrent deleteContacts
+ * either waits and then deletes these events too, or has already removed the contact and none is
+ * written. Returns the ids of the contacts that got events.
+ */
+export async function insertEvents(em: EntityManager, accountId: string, json: string): Promise<Set<string>> {
+  const rows = await em.execute<{ contact_id: string }[]>(
+    `with x as (select * from jsonb_to_recordset(?::jsonb)
+                  as x(contact_id bigint, type smallint, occurred_at timestamptz, operation_id uuid, form_id uuid, url text)),
+          ok as (select id from contact where account_id = ? and id in (select contact_id from x) for key share),
+          ins as (insert into contact_event (account_id, contact_id, type, occurred_at, operation_id, form_id, url)
+                  select ?, x.contact_id, x.type, x.occurred_at, x.operation_id, x.form_id, x.url
+                    from x join ok on ok.id = x.contact_id
+                  returning contact_id)
+     select distinct contact_id::text from ins`,
+    [json, accountId, accountId],
+    'all',
   );
+  return new Set(rows.map((r) => r.contact_id));
 }

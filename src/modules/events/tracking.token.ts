@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../config.js';
+import { isRowId } from '../../shared/ids.js';
 
 /** What a tracking link says: whose contact, which operation, and for a click where it goes. */
 export interface TrackingPayload {
@@ -54,7 +55,7 @@ function mac(key: Buffer, body: string): Buffer {
 function invalid(p: TrackingPayload): string | null {
   if (!p || typeof p !== 'object') return 'not an object';
   if (typeof p.a !== 'string' || !UUID.test(p.a)) return 'a must be an account id';
-  if (typeof p.c !== 'string' || !/^\d{1,18}$/.test(p.c)) return 'c must be a contact id';
+  if (typeof p.c !== 'string' || !isRowId(p.c)) return 'c must be a contact id';
   if (p.o !== undefined && (typeof p.o !== 'string' || !UUID.test(p.o))) return 'o must be an operation id';
   if (p.k !== 'o' && p.k !== 'c') return 'k must be o or c';
   if (p.k === 'c') {

@@ -1,4 +1,5 @@
 import type { Context } from '../../context.js';
+import { isRowId } from '../../shared/ids.js';
 
 type Row = { scoreId: string; name: string; value: string };
 
@@ -21,7 +22,7 @@ export function contactScoresLoader(ctx: Context): Loader {
     const batch = pending;
     pending = [];
     try {
-      const ids = [...new Set(batch.map((b) => b.id))].filter((id) => /^\d{1,18}$/.test(id));
+      const ids = [...new Set(batch.map((b) => b.id))].filter(isRowId);
       const rows = await ctx.em
         .getConnection()
         .execute<{ contact_id: string; score_id: string; name: string; value: string }[]>(

@@ -97,6 +97,13 @@ describe('contact activity under concurrent writes', () => {
       }
       const now = await activityAndTruth();
       expect(now.fromActivity).toEqual(now.fromEvents);
+      // No event outlives its contact: inserts lock the contacts they write for.
+      const orphans = await t.sql.query(
+        `select count(*)::int as n from contact_event e
+          where e.account_id = $1 and not exists (select 1 from contact c where c.id = e.contact_id)`,
+        [owner.accountId],
+      );
+      expect(orphans.rows[0].n).toBe(0);
     }
   });
 });

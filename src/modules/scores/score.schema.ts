@@ -1,4 +1,4 @@
-import { filter, pipe, Repeater } from 'graphql-yoga';
+import { pipe, Repeater } from 'graphql-yoga';
 import { builder, need } from '../../builder.js';
 import { notFound } from '../../shared/errors.js';
 import { ContactRef } from '../contacts/contact.schema.js';
