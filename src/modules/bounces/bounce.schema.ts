@@ -2,8 +2,8 @@ import { builder, need } from '../../builder.js';
 import { connection } from '../../shared/pagination.js';
 import { ContactRef } from '../contacts/contact.schema.js';
 import type { BounceEvent } from './bounce.repository.js';
-import { bouncesOf, classifyMessage, lastBounceOf, MAX_RECIPIENTS, recordBounce } from './bounce.service.js';
-import { BOUNCE_TYPES, type BounceClassification } from './classifier/classify.js';
+import { bouncesOf, classifyMessage, lastBounceOf, recordBounce } from './bounce.service.js';
+import { BOUNCE_TYPES, type BounceClassification, MAX_RECIPIENTS } from './classifier/classify.js';
 
 export const BounceTypeEnum = builder.enumType('BounceType', {
   description:

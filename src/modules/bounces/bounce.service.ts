@@ -17,12 +17,11 @@ import {
   type NewBounce,
   updateContactBounceState,
 } from './bounce.repository.js';
-import { type BounceClassification, classifyBounce } from './classifier/classify.js';
+import { type BounceClassification, classifyBounce, TooManyRecipients } from './classifier/classify.js';
 
 /** A raw bounce is a few KB; 1 MiB leaves room for a returned message and bounds parsing time. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 /** A message naming more failed recipients than this is not a bounce we can trust. */
-export const MAX_RECIPIENTS = 1000;
 
 /** Results that say the message reached the mailbox: an out-of-office reply, a delivery notice. */
 const NOT_A_FAILURE = new Set(['vacation', 'delivered']);
@@ -31,13 +30,17 @@ const NOT_A_FAILURE = new Set(['vacation', 'delivered']);
 export async function classifyMessage(message: string): Promise<BounceClassification[]> {
   if (Buffer.byteLength(message, 'utf8') > MAX_MESSAGE_BYTES)
     throw badInput(`message is larger than 1 MiB`, { field: 'message' });
-  const results = await classifyBounce(message);
+  let results: BounceClassification[];
+  try {
+    results = await classifyBounce(message);
+  } catch (err) {
+    if (err instanceof TooManyRecipients) throw badInput(err.message, { field: 'message' });
+    throw err;
+  }
   if (results.length === 0)
     throw badInput('message is neither a bounce (DSN, ARF report, MTA notice) nor an SMTP reply', {
       field: 'message',
     });
-  if (results.length > MAX_RECIPIENTS)
-    throw badInput(`message names more than ${MAX_RECIPIENTS} recipients`, { field: 'message' });
   return results;
 }
 

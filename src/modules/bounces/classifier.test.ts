@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BOUNCE_TYPES, classifyBounce, REASON_TYPE, typeFor } from './classifier/classify.js';
+import {
+  BOUNCE_TYPES,
+  classifyBounce,
+  MAX_RECIPIENTS,
+  REASON_TYPE,
+  TooManyRecipients,
+  typeFor,
+} from './classifier/classify.js';
 
 const CORPUS = join(import.meta.dirname, '../../../test/corpus/bounces');
 
@@ -316,6 +323,22 @@ describe('reason -> type table', () => {
 });
 
 describe('hostile input', () => {
+  it('refuses a message naming more than MAX_RECIPIENTS recipients before classifying them', async () => {
+    const bounce = (n: number) =>
+      [
+        'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
+        'To: sender@example.org',
+        'Subject: Undelivered Mail Returned to Sender',
+        '',
+        'This is the mail system. Your message could not be delivered to:',
+        '',
+        ...Array.from({ length: n }, (_, i) => `user${i}@example.com`),
+        '',
+      ].join('\n');
+    expect(await classifyBounce(bounce(MAX_RECIPIENTS))).toHaveLength(MAX_RECIPIENTS);
+    await expect(classifyBounce(bounce(MAX_RECIPIENTS + 1))).rejects.toBeInstanceOf(TooManyRecipients);
+  });
+
   // Each of these took seconds to hours before: a regex backtracking over a long run (quadratic),
   // or a per-line search over every other line. 1 MiB is what the API accepts.
   it('classifies 1 MiB shaped to make regexes backtrack in bounded time', async () => {

@@ -16,10 +16,10 @@ import { commandIn, explanationOf, recipientsInText, serverReplyIn } from './fre
 import { addressesIn, type ParsedBounce, parseBounce } from './parse.js';
 import { decideReason, type Evidence } from './reasons.js';
 import { findReplyCode, findStatus, normaliseStatus } from './status.js';
-import { type BounceClassification, hardFor, typeFor } from './types.js';
+import { type BounceClassification, hardFor, MAX_RECIPIENTS, TooManyRecipients, typeFor } from './types.js';
 
 export type { BounceClassification, BounceType } from './types.js';
-export { BOUNCE_TYPES, hardFor, REASON_TYPE, typeFor } from './types.js';
+export { BOUNCE_TYPES, hardFor, MAX_RECIPIENTS, REASON_TYPE, TooManyRecipients, typeFor } from './types.js';
 
 /** Joins a multi-line SMTP reply: "550-5.7.1 foo\n550-5.7.1 bar" -> "550-5.7.1 foo bar". */
 function joinReply(text: string | null): string | null {
@@ -109,6 +109,7 @@ function looksLikeMessage(text: string): boolean {
 function fromDsn(mail: ParsedBounce, dsn: DsnRecipient[], humanText: string): BounceClassification[] {
   const exclude = new Set([...mail.to, ...mail.from]);
   const blocks = recipientsInText(humanText, exclude);
+  if (dsn.length > MAX_RECIPIENTS) throw new TooManyRecipients();
   return dsn.map((r) => {
     const block = blocks.find((b) => b.recipient !== null && b.recipient === r.recipient)?.block ?? '';
     const statusComment = /\((.+)\)/.exec(r.status ?? '')?.[1] ?? null;
@@ -138,6 +139,7 @@ function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] 
     }));
   }
   const explanation = explanationOf(text);
+  if (found.length > MAX_RECIPIENTS) throw new TooManyRecipients();
   return found.map(({ recipient, block }) => {
     let diagnostic = joinReply(serverReplyIn(block, recipient));
     if (

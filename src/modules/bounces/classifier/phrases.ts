@@ -15,15 +15,27 @@ export const PHRASES: Readonly<Record<string, readonly Rule[]>> = {
   ...TRANSPORT_PHRASES,
 };
 
+/**
+ * The verdicts of the last text asked about. One message asks about the same text many times:
+ * several reasons check the same lists, and recipients whose own lines say nothing share the whole
+ * explanation (hundreds of KB), so without this the work grows with recipients × text length.
+ */
+let lastText = '';
+let lastVerdicts = new Map<string, boolean>();
+
 /** Whether a normalised (lower-case, single-spaced) text uses the wording of a reason. */
 export function matches(reason: string, text: string): boolean {
   if (!text) return false;
-  const rules = PHRASES[reason];
-  if (!rules) return false;
-  for (const rule of rules) {
-    if (typeof rule === 'string' ? text.includes(rule) : rule.test(text)) return true;
+  if (text !== lastText) {
+    lastText = text;
+    lastVerdicts = new Map();
   }
-  return false;
+  const known = lastVerdicts.get(reason);
+  if (known !== undefined) return known;
+  const rules = PHRASES[reason] ?? [];
+  const found = rules.some((rule) => (typeof rule === 'string' ? text.includes(rule) : rule.test(text)));
+  lastVerdicts.set(reason, found);
+  return found;
 }
 
 /** Lower-cases a text and collapses its white space, for matching. */

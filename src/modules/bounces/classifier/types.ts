@@ -104,3 +104,13 @@ export function hardFor(reason: string, status: string | null, replyCode: string
   }
   return false;
 }
+
+/** The most failed recipients one message may name; more is refused before any is classified. */
+export const MAX_RECIPIENTS = 1000;
+
+/** Thrown by classifyBounce for a message naming more than MAX_RECIPIENTS recipients. */
+export class TooManyRecipients extends Error {
+  constructor() {
+    super(`message names more than ${MAX_RECIPIENTS} recipients`);
+  }
+}
