@@ -1,4 +1,5 @@
 import { builder, need } from '../../builder.js';
+import { batched } from '../../shared/batch.js';
 import { connection } from '../../shared/pagination.js';
 import { EMAIL_STATUSES, FIELD_TYPES } from './contact.entity.js';
 import {
@@ -52,10 +53,17 @@ export const ContactRef = builder.objectRef<ContactView>('Contact').implement({
       type: [FieldValueRef],
       description: 'Custom field values that are set, by field name.',
       resolve: async (c, _a, ctx) => {
-        const defs = await loadFieldsOnce(ctx, c.account_id);
+        // Batched (shared/batch.ts): read once per tick for a page of contacts, never kept, so a
+        // field defined later in the same operation is seen.
+        const defs = await batched(ctx.em, 'contact.fieldDefs', c.account_id, async (accounts) => {
+          const loaded = await Promise.all(
+            accounts.map(async (a) => [a, await loadFields(ctx.em, a)] as const),
+          );
+          return new Map(loaded);
+        });
         return Object.entries(c.fields ?? {}).map(([name, value]) => ({
           name,
-          type: defs.get(name)?.type ?? 'TEXT',
+          type: defs?.get(name)?.type ?? 'TEXT',
           value: value === null ? null : String(value),
         }));
       },
@@ -64,17 +72,6 @@ export const ContactRef = builder.objectRef<ContactView>('Contact').implement({
     updatedAt: t.field({ type: 'DateTime', resolve: (c) => c.updated_at }),
   }),
 });
-
-/** Field definitions are read once per operation, however many contacts are resolved. */
-const fieldCache = new WeakMap<object, ReturnType<typeof loadFields>>();
-function loadFieldsOnce(ctx: { em: Parameters<typeof loadFields>[0] }, accountId: string) {
-  let p = fieldCache.get(ctx.em);
-  if (!p) {
-    p = loadFields(ctx.em, accountId);
-    fieldCache.set(ctx.em, p);
-  }
-  return p;
-}
 
 const ContactFieldRef = builder
   .objectRef<{ name: string; label: string; type: string }>('ContactFieldDefinition')

@@ -2,7 +2,7 @@ import { pipe, Repeater } from 'graphql-yoga';
 import { builder, need } from '../../builder.js';
 import { notFound } from '../../shared/errors.js';
 import { ContactRef } from '../contacts/contact.schema.js';
-import { contactScoresLoader } from './contact-scores.js';
+import { contactScores } from './contact-scores.js';
 import { CriterionInput } from './criterion/criterion.schema.js';
 import { RUN_STATUSES, RUN_TRIGGERS, SCORE_MODES } from './score.entity.js';
 import type { ScoreChange, ScoreRunProgressEvent, ScoreUpdateBatch } from './score.events.js';
@@ -213,7 +213,7 @@ builder.objectField(ContactRef, 'scores', (t) =>
     authScopes: need('CONTACTS', 'GUEST'),
     description:
       "The contact's value for every score of the account (0 until it has one), as of the last computation.",
-    resolve: (c, _a, ctx) => contactScoresLoader(ctx).load(c.id),
+    resolve: (c, _a, ctx) => contactScores(ctx, c.id),
   }),
 );
 

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   ContactScoresDocument,
+  type ContactScoresQuery,
   CreateScoreDocument,
   DefineContactFieldDocument,
   DeleteScoresDocument,
@@ -233,7 +234,17 @@ describe('scores: computation', () => {
       [`${scoreB}/${c.paris}`]: '7',
     });
     expect(run.contactsChanged).toBe(4);
-    const contacts = ok(await t.gql(ContactScoresDocument, { first: 10 }, guest.token)).contacts.nodes;
+    const spy = vi.spyOn(t.app.services.orm.em.getConnection(), 'execute');
+    let contacts: ContactScoresQuery['contacts']['nodes'];
+    try {
+      contacts = ok(await t.gql(ContactScoresDocument, { first: 10 }, guest.token)).contacts.nodes;
+      // Contact.scores for the whole page in one query, not one per contact.
+      const reads = spy.mock.calls.filter((call) => /\bfrom score s\b/.test(String(call[0])));
+      expect(contacts.length).toBeGreaterThan(1);
+      expect(reads).toHaveLength(1);
+    } finally {
+      spy.mockRestore();
+    }
     const none = contacts.find((x) => x.id === c.none);
     expect(none?.scores.map((s) => s.value)).toEqual(['0', '0']);
     const paris = contacts.find((x) => x.id === c.paris);
