@@ -1,9 +1,8 @@
 import { Repeater } from 'graphql-yoga';
 import type { AuthedContext } from '../../context.js';
 import { badInput } from '../../shared/errors.js';
+import { isUuid } from '../../shared/ids.js';
 import { findImport, type ImportView } from './import.repository.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The progress of one import of the viewer's account: its current state first when it exists
@@ -15,7 +14,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * until another import of the account published something.
  */
 export function importProgress(ctx: AuthedContext, importId: string): AsyncIterable<ImportView> {
-  if (!UUID.test(importId)) throw badInput('importId must be a UUID', { field: 'importId' });
+  if (!isUuid(importId)) throw badInput('importId must be a UUID', { field: 'importId' });
   return new Repeater<ImportView>(async (push, stop) => {
     const events = ctx.app.pubsub.subscribe('importProgress', ctx.viewer.accountId);
     const stopped = stop.then(() => ({ done: true, value: undefined }) as const);

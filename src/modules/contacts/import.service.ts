@@ -1,5 +1,6 @@
 import type { AuthedContext } from '../../context.js';
 import { AppError, badInput, conflict } from '../../shared/errors.js';
+import { isUuid } from '../../shared/ids.js';
 import type { AccountSettings } from '../account/account.entity.js';
 import { mutate } from '../audit/audit.service.js';
 import { type ContactInput, type NormalContact, normaliseContact } from './contact.normalise.js';
@@ -20,7 +21,6 @@ export const IMPORT_BATCH = 2000;
 export const MAX_IMPORT_ROWS = 10_000;
 /** Batches written at once. */
 const WRITERS = 2;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface ImportInput {
   id?: string | null;
@@ -44,7 +44,7 @@ interface Plan {
  */
 export async function importContacts(ctx: AuthedContext, input: ImportInput): Promise<ImportView> {
   const accountId = ctx.viewer.accountId;
-  if (input.id != null && !UUID.test(input.id)) throw badInput('id must be a UUID', { field: 'id' });
+  if (input.id != null && !isUuid(input.id)) throw badInput('id must be a UUID', { field: 'id' });
   if ((input.rows == null) === (input.file == null))
     throw badInput('Give either rows or a CSV file, not both', { field: 'file' });
   const plan: Plan = {

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthedContext } from '../../context.js';
 import { badInput } from '../../shared/errors.js';
-import { isRowId } from '../../shared/ids.js';
+import { isRowId, isUuid } from '../../shared/ids.js';
 import { mutate } from '../audit/audit.service.js';
 import { type EventType, eventCode } from './event.entity.js';
 
@@ -15,8 +15,6 @@ export interface EventInput {
   formId?: string | null;
   url?: string | null;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Appends a batch of behaviour events, all or nothing: every item is checked first (its contact
@@ -36,7 +34,7 @@ export async function recordEvents(ctx: AuthedContext, events: readonly EventInp
       errors.push({ index, message: 'occurredAt is in the future' });
     for (const k of ['operationId', 'formId'] as const) {
       const v = e[k];
-      if (v && !UUID.test(v)) errors.push({ index, message: `${k} is not an id` });
+      if (v && !isUuid(v)) errors.push({ index, message: `${k} is not an id` });
     }
     if (e.url && e.url.length > 2000) errors.push({ index, message: 'url is longer than 2000 characters' });
   });

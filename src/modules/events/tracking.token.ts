@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../config.js';
-import { isRowId } from '../../shared/ids.js';
+import { isRowId, isUuid } from '../../shared/ids.js';
 
 /** What a tracking link says: whose contact, which operation, and for a click where it goes. */
 export interface TrackingPayload {
@@ -18,7 +18,6 @@ export interface TrackingPayload {
   k: 'o' | 'c';
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Prefix of the signed text: a later token format changes it, so old and new never collide. */
 const VERSION = 'v1.';
 
@@ -54,9 +53,9 @@ function mac(key: Buffer, body: string): Buffer {
 
 function invalid(p: TrackingPayload): string | null {
   if (!p || typeof p !== 'object') return 'not an object';
-  if (typeof p.a !== 'string' || !UUID.test(p.a)) return 'a must be an account id';
+  if (typeof p.a !== 'string' || !isUuid(p.a)) return 'a must be an account id';
   if (typeof p.c !== 'string' || !isRowId(p.c)) return 'c must be a contact id';
-  if (p.o !== undefined && (typeof p.o !== 'string' || !UUID.test(p.o))) return 'o must be an operation id';
+  if (p.o !== undefined && (typeof p.o !== 'string' || !isUuid(p.o))) return 'o must be an operation id';
   if (p.k !== 'o' && p.k !== 'c') return 'k must be o or c';
   if (p.k === 'c') {
     if (typeof p.u !== 'string' || p.u.length > 2000)

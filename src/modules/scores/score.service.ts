@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppServices, AuthedContext } from '../../context.js';
 import { parseDecimal } from '../../shared/decimal.js';
 import { badInput, conflict, notFound } from '../../shared/errors.js';
+import { isUuid } from '../../shared/ids.js';
 import { mutate } from '../audit/audit.service.js';
 import { loadFields } from '../contacts/fields.js';
 import {
@@ -60,10 +61,8 @@ export async function listScores(em: EntityManager, accountId: string): Promise<
   return sql<ScoreView[]>(em, `${SELECT} where s.account_id = ? order by s.name, s.id`, [accountId]);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export async function findScore(em: EntityManager, accountId: string, id: string): Promise<ScoreView | null> {
-  if (!UUID.test(id)) return null;
+  if (!isUuid(id)) return null;
   const rows = await sql<ScoreView[]>(em, `${SELECT} where s.account_id = ? and s.id = ?`, [accountId, id]);
   return rows[0] ?? null;
 }
@@ -218,7 +217,7 @@ async function refuseCycle(em: EntityManager, accountId: string, id: string, con
 
 export async function deleteScores(ctx: AuthedContext, ids: string[]): Promise<string[]> {
   if (ids.length > MAX_DELETE_SCORES) throw badInput(`deleteScores takes at most ${MAX_DELETE_SCORES} ids`);
-  const wanted = ids.filter((i) => UUID.test(i));
+  const wanted = ids.filter((i) => isUuid(i));
   if (!wanted.length) return [];
   const { accountId } = ctx.viewer;
   return mutate(ctx, async ({ em, audit }) => {
@@ -265,7 +264,7 @@ export async function listRuns(em: EntityManager, accountId: string, first: numb
 }
 
 export async function findRun(em: EntityManager, accountId: string, id: string): Promise<RunView | null> {
-  if (!UUID.test(id)) return null;
+  if (!isUuid(id)) return null;
   const rows = await sql<RunView[]>(
     em,
     `select ${RUN_COLUMNS} from score_run where account_id = ? and id = ?`,

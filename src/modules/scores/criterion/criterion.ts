@@ -1,5 +1,6 @@
 import { normaliseDecimal } from '../../../shared/decimal.js';
 import { badInput } from '../../../shared/errors.js';
+import { isUuid } from '../../../shared/ids.js';
 import type { FieldType } from '../../contacts/contact.entity.js';
 import type { FieldDef } from '../../contacts/fields.js';
 import { EVENT_TYPES, type EventType, eventCode } from '../../events/event.entity.js';
@@ -63,7 +64,6 @@ const OPS_BY_TYPE: Record<FieldType, readonly FieldOp[]> = {
 const SQL_OP: Record<CompareOp, string> = { EQ: '=', NEQ: '<>', LT: '<', LTE: '<=', GT: '>', GTE: '>=' };
 const DECIMAL = /^-?\d{1,14}(\.\d{1,6})?$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Bound parameters of one statement, written `$n` (node-postgres numbering). */
 export class Params {
@@ -164,7 +164,7 @@ function checkEvent(e: EventCriterion, p: string): EventCriterion {
   for (const k of ['operationId', 'formId'] as const) {
     const v = e[k];
     if (v != null) {
-      if (!UUID.test(v)) throw badInput(`${p}.${k}: not an id`);
+      if (!isUuid(v)) throw badInput(`${p}.${k}: not an id`);
       out[k] = v.toLowerCase();
     }
   }
