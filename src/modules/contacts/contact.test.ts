@@ -4,6 +4,7 @@ import {
   ContactsDocument,
   type ContactsQuery,
   CreateContactDocument,
+  type CreateContactMutationVariables,
   DefineContactFieldDocument,
   DeleteContactsDocument,
   UpdateAccountSettingsDocument,
@@ -83,19 +84,19 @@ describe('contacts', () => {
     const count = async () =>
       (await t.sql.query('select count(*)::int as n from contact')).rows[0].n as number;
     const before = await count();
-    const cases = [
-      { email: 'not an email' },
-      { phone: 'abc' },
-      { birthDate: '1990-02-30' },
-      { fields: [{ name: 'revenue', value: '12,5x' }] },
-      { fields: [{ name: 'member', value: 'maybe' }] },
-      { fields: [{ name: 'nosuchfield', value: '1' }] },
-      { firstName: 'x'.repeat(201) },
+    const cases: [CreateContactMutationVariables['input'], string][] = [
+      [{ email: 'not an email' }, 'email'],
+      [{ phone: 'abc' }, 'phone'],
+      [{ birthDate: '1990-02-30' }, 'birthDate'],
+      [{ fields: [{ name: 'revenue', value: '12,5x' }] }, 'revenue'],
+      [{ fields: [{ name: 'member', value: 'maybe' }] }, 'member'],
+      [{ fields: [{ name: 'nosuchfield', value: '1' }] }, 'nosuchfield'],
+      [{ firstName: 'x'.repeat(201) }, 'firstName'],
     ];
-    for (const input of cases) {
+    for (const [input, field] of cases) {
       const r = await t.gql(CreateContactDocument, { input }, owner.token);
       expect(code(r), JSON.stringify(input)).toBe('BAD_USER_INPUT');
-      expect(r.errors?.[0]?.extensions?.field).toBeTruthy();
+      expect(r.errors?.[0]?.extensions?.field, JSON.stringify(input)).toBe(field);
     }
     expect(await count()).toBe(before);
   });
@@ -259,6 +260,11 @@ describe('contacts', () => {
     } while (after);
     expect(seen).toHaveLength(7);
     expect(seen[0]).toBe('');
+    const byName = await t.sql.query(
+      `select coalesce(last_name, '') as n from contact where account_id = $1 order by coalesce(last_name, ''), id`,
+      [acc.accountId],
+    );
+    expect(seen).toEqual(byName.rows.map((r) => r.n));
     for (const field of ['CREATED_AT', 'EMAIL', 'ID'] as const) {
       const ids: string[] = [];
       let cursor: string | null = null;
@@ -274,6 +280,13 @@ describe('contacts', () => {
         cursor = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
       } while (cursor);
       expect(new Set(ids).size, field).toBe(7);
+      // The same order as the database gives for the documented key (NULL as ''), then id.
+      const key = { CREATED_AT: 'created_at', EMAIL: "coalesce(email, '')", ID: 'id' }[field];
+      const { rows } = await t.sql.query(
+        `select id::text from contact where account_id = $1 order by ${key} desc, id desc`,
+        [acc.accountId],
+      );
+      expect(ids, field).toEqual(rows.map((r) => r.id));
     }
     const fr = ok(await t.gql(ContactsDocument, { filter: { country: 'fr' } }, acc.token)).contacts.nodes;
     expect(fr).toHaveLength(3);
