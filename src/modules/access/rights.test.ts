@@ -198,4 +198,24 @@ describe('rights matrix: every operation at every level', () => {
     }
     expect(wrong).toEqual([]);
   });
+
+  it('lets anyone call the public operations, without logging in', async () => {
+    const publicFields = fields.filter((f) => scopes[f.name]?.public);
+    expect(publicFields.map((f) => f.name).sort()).toEqual([
+      'Mutation.acceptInvitation',
+      'Mutation.login',
+      'Mutation.signUp',
+    ]);
+    const denied: string[] = [];
+    for (const f of publicFields) {
+      const r = await call(f.kind, f.op, null);
+      // Dummy arguments may be refused (a bad invitation, wrong credentials), but never because
+      // the caller is anonymous: the scope check answers before the resolver with this message.
+      const refused = (r.errors ?? []).find((e) =>
+        /^Log in first|access level does not allow/.test(e.message),
+      );
+      if (refused) denied.push(`${f.name}: ${refused.message}`);
+    }
+    expect(denied).toEqual([]);
+  });
 });
