@@ -5,16 +5,12 @@ import type { Context } from '../../context.js';
  * security log for the operators. Written outside the request's transaction, best effort.
  */
 export function recordDenied(ctx: Context, operation: string): void {
-  const conn = ctx.app.orm.em.getConnection();
-  conn
-    .execute('insert into security_event (account_id, user_id, kind, operation, ip) values (?, ?, ?, ?, ?)', [
-      ctx.viewer?.accountId ?? null,
-      ctx.viewer?.userId ?? null,
-      ctx.viewer ? 'FORBIDDEN' : 'UNAUTHENTICATED',
-      operation,
-      ctx.ip,
-    ])
-    .catch((err: unknown) => ctx.app.logger.warn('could not write the security log', err));
+  insertSecurityEvent(ctx, {
+    kind: ctx.viewer ? 'FORBIDDEN' : 'UNAUTHENTICATED',
+    operation,
+    accountId: ctx.viewer?.accountId,
+    userId: ctx.viewer?.userId,
+  });
 }
 
 export function recordSecurityEvent(
@@ -23,14 +19,18 @@ export function recordSecurityEvent(
   detail: string,
   who: { accountId?: string | null; userId?: string | null } = {},
 ): void {
+  insertSecurityEvent(ctx, { kind, detail, ...who });
+}
+
+function insertSecurityEvent(
+  ctx: Context,
+  e: { kind: string; operation?: string; detail?: string; accountId?: string | null; userId?: string | null },
+): void {
   ctx.app.orm.em
     .getConnection()
-    .execute('insert into security_event (account_id, user_id, kind, detail, ip) values (?, ?, ?, ?, ?)', [
-      who.accountId ?? null,
-      who.userId ?? null,
-      kind,
-      detail,
-      ctx.ip,
-    ])
+    .execute(
+      'insert into security_event (account_id, user_id, kind, operation, detail, ip) values (?, ?, ?, ?, ?, ?)',
+      [e.accountId ?? null, e.userId ?? null, e.kind, e.operation ?? null, e.detail ?? null, ctx.ip],
+    )
     .catch((err: unknown) => ctx.app.logger.warn('could not write the security log', err));
 }

@@ -47,10 +47,6 @@ export interface ScoreInput {
   conditions?: ConditionInput[] | null;
 }
 
-type Conn = ReturnType<EntityManager['getConnection']>;
-const sql = <T = unknown>(em: EntityManager, q: string, params: unknown[] = []): Promise<T> =>
-  (em.getConnection() as Conn).execute(q, params, 'all', em.getTransactionContext()) as Promise<T>;
-
 const SELECT = `select s.id, s.name, s.description, s.last_run_at as "lastRunAt", s.next_run_at as "nextRunAt",
   coalesce((select json_agg(json_build_object('criterion', sc.criterion, 'mode', sc.mode,
      'value', sc.value::text, 'coefficient', sc.coefficient::text) order by sc.position)
@@ -58,12 +54,15 @@ const SELECT = `select s.id, s.name, s.description, s.last_run_at as "lastRunAt"
   from score s`;
 
 export async function listScores(em: EntityManager, accountId: string): Promise<ScoreView[]> {
-  return sql<ScoreView[]>(em, `${SELECT} where s.account_id = ? order by s.name, s.id`, [accountId]);
+  return em.execute<ScoreView[]>(`${SELECT} where s.account_id = ? order by s.name, s.id`, [accountId]);
 }
 
 export async function findScore(em: EntityManager, accountId: string, id: string): Promise<ScoreView | null> {
   if (!isUuid(id)) return null;
-  const rows = await sql<ScoreView[]>(em, `${SELECT} where s.account_id = ? and s.id = ?`, [accountId, id]);
+  const rows = await em.execute<ScoreView[]>(`${SELECT} where s.account_id = ? and s.id = ?`, [
+    accountId,
+    id,
+  ]);
   return rows[0] ?? null;
 }
 
@@ -104,16 +103,15 @@ async function checkConditions(
 }
 
 async function accountScoreIds(em: EntityManager, accountId: string): Promise<Set<string>> {
-  const rows = await sql<{ id: string }[]>(em, 'select id from score where account_id = ? for update', [
+  const rows = await em.execute<{ id: string }[]>('select id from score where account_id = ? for update', [
     accountId,
   ]);
   return new Set(rows.map((r) => r.id));
 }
 
 async function writeConditions(em: EntityManager, scoreId: string, conditions: ConditionView[]) {
-  await sql(em, 'delete from score_condition where score_id = ?', [scoreId]);
-  await sql(
-    em,
+  await em.execute('delete from score_condition where score_id = ?', [scoreId]);
+  await em.execute(
     `insert into score_condition (score_id, position, criterion, mode, value, coefficient)
      select ?, x.ord - 1, x.c->'criterion', x.c->>'mode', (x.c->>'value')::numeric, (x.c->>'coefficient')::numeric
        from jsonb_array_elements(?::jsonb) with ordinality as x(c, ord)`,
@@ -132,8 +130,7 @@ export async function createScore(
   return mutate(ctx, async ({ em, audit }) => {
     const ids = await accountScoreIds(em, accountId);
     const conditions = await checkConditions(em, accountId, input.conditions ?? [], ids);
-    const [row] = await sql<{ id: string }[]>(
-      em,
+    const [row] = await em.execute<{ id: string }[]>(
       // A new score joins the account's schedule: same next automatic run as the others.
       `insert into score (account_id, name, description, next_run_at)
        values (?, ?, ?, (select max(next_run_at) from score where account_id = ?)) returning id`,
@@ -181,7 +178,7 @@ export async function updateScore(ctx: AuthedContext, id: string, input: ScoreIn
       diff.conditions = { from: before.conditions, to: conditions };
     }
     sets.push('updated_at = clock_timestamp()');
-    await sql(em, `update score set ${sets.join(', ')} where id = ?`, [...params, id]);
+    await em.execute(`update score set ${sets.join(', ')} where id = ?`, [...params, id]);
     audit({ action: 'updateScore', feature: 'CONTACTS', objectType: 'Score', objectId: id, diff });
     return (await findScore(em, accountId, id)) as ScoreView;
   });
@@ -189,8 +186,7 @@ export async function updateScore(ctx: AuthedContext, id: string, input: ScoreIn
 
 /** A score may read others through `score` criteria, never itself, even through a chain. */
 async function refuseCycle(em: EntityManager, accountId: string, id: string, conditions: ConditionView[]) {
-  const rows = await sql<{ score_id: string; criterion: Criterion }[]>(
-    em,
+  const rows = await em.execute<{ score_id: string; criterion: Criterion }[]>(
     'select sc.score_id, sc.criterion from score_condition sc join score s on s.id = sc.score_id where s.account_id = ?',
     [accountId],
   );
@@ -221,15 +217,13 @@ export async function deleteScores(ctx: AuthedContext, ids: string[]): Promise<s
   if (!wanted.length) return [];
   const { accountId } = ctx.viewer;
   return mutate(ctx, async ({ em, audit }) => {
-    const found = await sql<{ id: string; name: string }[]>(
-      em,
+    const found = await em.execute<{ id: string; name: string }[]>(
       'select id, name from score where account_id = ? and id in (?) for update',
       [accountId, wanted],
     );
     if (!found.length) return [];
     const gone = new Set(found.map((f) => f.id));
-    const users = await sql<{ score_id: string; criterion: Criterion }[]>(
-      em,
+    const users = await em.execute<{ score_id: string; criterion: Criterion }[]>(
       'select sc.score_id, sc.criterion from score_condition sc join score s on s.id = sc.score_id where s.account_id = ?',
       [accountId],
     );
@@ -241,8 +235,8 @@ export async function deleteScores(ctx: AuthedContext, ids: string[]): Promise<s
           scoreId: used,
         });
     }
-    await sql(em, 'delete from contact_score where score_id in (?)', [[...gone]]);
-    await sql(em, 'delete from score where id in (?)', [[...gone]]);
+    await em.execute('delete from contact_score where score_id in (?)', [[...gone]]);
+    await em.execute('delete from score where id in (?)', [[...gone]]);
     for (const f of found)
       audit({
         action: 'deleteScore',
@@ -256,8 +250,7 @@ export async function deleteScores(ctx: AuthedContext, ids: string[]): Promise<s
 }
 
 export async function listRuns(em: EntityManager, accountId: string, first: number): Promise<RunView[]> {
-  return sql<RunView[]>(
-    em,
+  return em.execute<RunView[]>(
     `select ${RUN_COLUMNS} from score_run where account_id = ? order by started_at desc, id limit ?`,
     [accountId, first],
   );
@@ -265,8 +258,7 @@ export async function listRuns(em: EntityManager, accountId: string, first: numb
 
 export async function findRun(em: EntityManager, accountId: string, id: string): Promise<RunView | null> {
   if (!isUuid(id)) return null;
-  const rows = await sql<RunView[]>(
-    em,
+  const rows = await em.execute<RunView[]>(
     `select ${RUN_COLUMNS} from score_run where account_id = ? and id = ?`,
     [accountId, id],
   );
