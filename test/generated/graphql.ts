@@ -314,6 +314,7 @@ export type UpdateAccountSettingsInput = {
 
 /** Only the fields given change; null clears a field. */
 export type UpdateContactInput = {
+  /** YYYY-MM-DD */
   birthDate?: string | null | undefined;
   city?: string | null | undefined;
   country?: string | null | undefined;

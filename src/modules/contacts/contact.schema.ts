@@ -1,4 +1,4 @@
-import { builder, need } from '../../builder.js';
+import { type BuilderTypes, builder, need } from '../../builder.js';
 import { batched } from '../../shared/batch.js';
 import { connection } from '../../shared/pagination.js';
 import { EMAIL_STATUSES, FIELD_TYPES } from './contact.entity.js';
@@ -93,36 +93,30 @@ const FieldValueInput = builder.inputType('ContactFieldValueInput', {
   }),
 });
 
+/** The writable fields of a contact, shared by its create and update inputs. */
+const contactInputFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
+  email: t.string({ required: false }),
+  phone: t.string({ required: false }),
+  firstName: t.string({ required: false }),
+  lastName: t.string({ required: false }),
+  gender: t.string({ required: false }),
+  birthDate: t.string({ required: false, description: 'YYYY-MM-DD' }),
+  city: t.string({ required: false }),
+  department: t.string({ required: false }),
+  country: t.string({ required: false }),
+  fields: t.field({ type: [FieldValueInput], required: false }),
+});
+
 export const CreateContactInput = builder.inputType('CreateContactInput', {
   description: 'Standard fields and custom field values. Emails and phones are validated and normalised.',
-  fields: (t) => ({
-    email: t.string({ required: false }),
-    phone: t.string({ required: false }),
-    firstName: t.string({ required: false }),
-    lastName: t.string({ required: false }),
-    gender: t.string({ required: false }),
-    birthDate: t.string({ required: false, description: 'YYYY-MM-DD' }),
-    city: t.string({ required: false }),
-    department: t.string({ required: false }),
-    country: t.string({ required: false }),
-    fields: t.field({ type: [FieldValueInput], required: false }),
-  }),
+  fields: contactInputFields,
 });
 
 const UpdateContactInput = builder.inputType('UpdateContactInput', {
   description: 'Only the fields given change; null clears a field.',
   fields: (t) => ({
     id: t.id({ required: true }),
-    email: t.string({ required: false }),
-    phone: t.string({ required: false }),
-    firstName: t.string({ required: false }),
-    lastName: t.string({ required: false }),
-    gender: t.string({ required: false }),
-    birthDate: t.string({ required: false }),
-    city: t.string({ required: false }),
-    department: t.string({ required: false }),
-    country: t.string({ required: false }),
-    fields: t.field({ type: [FieldValueInput], required: false }),
+    ...contactInputFields(t),
   }),
 });
 
