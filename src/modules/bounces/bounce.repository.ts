@@ -1,49 +1,30 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { BounceType } from './classifier/classify.js';
+import type { BounceClassification } from './classifier/classify.js';
 
-/** A stored bounce as served by the API and streamed to subscribers (plain JSON: crosses Redis). */
-export interface BounceEvent {
+/**
+ * A stored bounce as served by the API and streamed to subscribers (plain JSON: crosses Redis):
+ * the classification of one recipient, where it was recorded and when. `recipient` is null when
+ * the message named none (stored as '' in the NOT NULL column).
+ */
+export type BounceEvent = Omit<BounceClassification, 'feedbackType'> & {
   id: string;
   accountId: string;
   contactId: string | null;
-  /** null when the message named no recipient (stored as '' in the NOT NULL column) */
-  recipient: string | null;
   receivedAt: string;
-  status: string | null;
-  replyCode: string | null;
-  reason: string;
-  hard: boolean;
-  type: BounceType;
-  /** the last message returned by the receiving server */
-  diagnostic: string | null;
-}
+};
 
-/** One row to insert. */
-export interface NewBounce {
-  contact_id: string | null;
-  recipient: string;
-  received_at: string;
-  status: string | null;
-  reply_code: string | null;
-  reason: string;
-  hard: boolean;
-  type: BounceType;
-  diagnostic: string | null;
-}
-
-interface BounceSqlRow {
+/** A bounce row as stored. */
+interface BounceSqlRow extends Omit<BounceClassification, 'feedbackType' | 'replyCode' | 'recipient'> {
   id: string;
   account_id: string;
   contact_id: string | null;
   recipient: string;
   received_at: Date | string;
-  status: string | null;
   reply_code: string | null;
-  reason: string;
-  hard: boolean;
-  type: BounceType;
-  diagnostic: string | null;
 }
+
+/** One row to insert. */
+export type NewBounce = Omit<BounceSqlRow, 'id' | 'account_id' | 'received_at'> & { received_at: string };
 
 const COLUMNS = `id::text, account_id, contact_id::text, recipient, received_at, status, reply_code, reason, hard, type, diagnostic`;
 

@@ -13,12 +13,10 @@ import { contact, events, runAndWait, storedScores } from './testing/helpers.js'
 
 let t: TestApp;
 let owner: Actor;
-let accountId = '';
 
 beforeAll(async () => {
   t = await startTestApp();
   owner = await signUpOwner(t);
-  accountId = owner.accountId;
 });
 afterAll(() => t.close());
 
@@ -26,12 +24,12 @@ afterAll(() => t.close());
 async function activityAndTruth() {
   const activity = await t.sql.query<{ contact_id: string; counts: string[] }>(
     'select contact_id::text, counts::text[] as counts from contact_activity where account_id = $1 order by 1',
-    [accountId],
+    [owner.accountId],
   );
   const truth = await t.sql.query<{ contact_id: string; type: number; n: string }>(
     `select contact_id::text, type, count(*)::text as n from contact_event where account_id = $1
       group by 1, 2 order by 1, 2`,
-    [accountId],
+    [owner.accountId],
   );
   const fromActivity: Record<string, string> = {};
   for (const r of activity.rows)
@@ -122,7 +120,7 @@ describe('first run from the activity', () => {
   });
 
   it('counts exactly the events up to the watermark, though later ones are visible mid-run', async () => {
-    await t.sql.query('delete from contact_event where account_id = $1', [accountId]);
+    await t.sql.query('delete from contact_event where account_id = $1', [owner.accountId]);
     const x = await contact(t, owner, { email: 'act-x@x.test', city: 'Paris' });
     const y = await contact(t, owner, { email: 'act-y@x.test' });
     await events(t, owner, [
@@ -167,16 +165,22 @@ describe('first run from the activity', () => {
       ),
     ).createScore.id;
 
-    const { done } = await startScoreRun(runnerDeps(t.app.services), accountId, owner.userId, 'MANUAL', {
-      afterScore: async (i) => {
-        if (i === 0)
-          await events(t, owner, [
-            { contactId: x, type: 'EMAIL_OPEN' },
-            { contactId: y, type: 'EMAIL_CLICK' },
-            { contactId: y, type: 'SMS_CLICK' },
-          ]);
+    const { done } = await startScoreRun(
+      runnerDeps(t.app.services),
+      owner.accountId,
+      owner.userId,
+      'MANUAL',
+      {
+        afterScore: async (i) => {
+          if (i === 0)
+            await events(t, owner, [
+              { contactId: x, type: 'EMAIL_OPEN' },
+              { contactId: y, type: 'EMAIL_CLICK' },
+              { contactId: y, type: 'SMS_CLICK' },
+            ]);
+        },
       },
-    });
+    );
     expect((await done).status).toBe('DONE');
     // Only the five events before the run: x = 3 x 1.5 - 2, y = 1.5.
     expect(await storedScores(t, [first, perEvent])).toEqual({

@@ -13,7 +13,6 @@ import { contact } from './testing/helpers.js';
 let t: TestApp;
 let second: App;
 let owner: Actor;
-let accountId = '';
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -24,7 +23,6 @@ beforeAll(async () => {
   });
   await second.start();
   owner = await signUpOwner(t);
-  accountId = owner.accountId;
   await contact(t, owner, { email: 'a@x.test', city: 'Paris' });
   ok(
     await t.gql(
@@ -55,7 +53,7 @@ const gate = () => {
 describe('two server processes on one database', () => {
   it('refuse a second run of the same account while one runs, on either process (CONFLICT)', async () => {
     const g = gate();
-    const { done } = await startScoreRun(runnerDeps(t.app.services), accountId, null, 'MANUAL', {
+    const { done } = await startScoreRun(runnerDeps(t.app.services), owner.accountId, null, 'MANUAL', {
       afterScore: g.wait,
     });
     const onSecond = await fetch(second.url, {
@@ -74,8 +72,8 @@ describe('two server processes on one database', () => {
       const g = gate();
       const hooks = { afterScore: g.wait };
       const results = await Promise.allSettled([
-        startScoreRun(runnerDeps(t.app.services), accountId, null, 'MANUAL', hooks),
-        startScoreRun(runnerDeps(second.services), accountId, null, 'MANUAL', hooks),
+        startScoreRun(runnerDeps(t.app.services), owner.accountId, null, 'MANUAL', hooks),
+        startScoreRun(runnerDeps(second.services), owner.accountId, null, 'MANUAL', hooks),
       ]);
       const won = results.filter((r) => r.status === 'fulfilled');
       const lost = results.filter((r) => r.status === 'rejected');
@@ -88,7 +86,7 @@ describe('two server processes on one database', () => {
 
   it('a due scheduled computation runs once, though both Agendas poll the job', async () => {
     await t.sql.query('delete from score_run');
-    await scheduleScoreRun(t.app.services, accountId, new Date(Date.now() - 24 * 3_600_000 - 1000));
+    await scheduleScoreRun(t.app.services, owner.accountId, new Date(Date.now() - 24 * 3_600_000 - 1000));
     let n = 0;
     for (let i = 0; i < 60 && n === 0; i++) {
       await new Promise((r) => setTimeout(r, 200));

@@ -7,14 +7,12 @@ import { contact, events, runAndWait, storedScores } from './testing/helpers.js'
 
 let t: TestApp;
 let owner: Actor;
-let accountId = '';
 const ids: string[] = [];
 const c: Record<string, string> = {};
 
 beforeAll(async () => {
   t = await startTestApp();
   owner = await signUpOwner(t);
-  accountId = owner.accountId;
   ok(await t.gql(DefineContactFieldDocument, { input: { name: 'revenue', type: 'NUMBER' } }, owner.token));
   c.a = await contact(t, owner, {
     email: 'a@x.test',
@@ -66,7 +64,7 @@ const child = fileURLToPath(new URL('./testing/run-child.ts', import.meta.url));
 
 /** Starts a computation in another process, waits until it paused after its first score, kills it. */
 async function killHalfWay(databaseUrl: string): Promise<void> {
-  const p = spawn(process.execPath, ['--import', 'tsx', child, databaseUrl, accountId], {
+  const p = spawn(process.execPath, ['--import', 'tsx', child, databaseUrl, owner.accountId], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -120,7 +118,7 @@ describe('a run killed half-way', () => {
     const watermark = async () =>
       (
         await t.sql.query('select event_watermark::text as w from score_state where account_id = $1', [
-          accountId,
+          owner.accountId,
         ])
       ).rows[0]?.w;
     const before = await watermark();

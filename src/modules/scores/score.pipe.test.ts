@@ -10,12 +10,10 @@ import { contact, runAndWait, storedScores } from './testing/helpers.js';
 
 let t: TestApp;
 let owner: Actor;
-let accountId = '';
 
 beforeAll(async () => {
   t = await startTestApp();
   owner = await signUpOwner(t);
-  accountId = owner.accountId;
 });
 afterAll(() => t.close());
 
@@ -62,7 +60,14 @@ describe('pipeRows', () => {
                              (1 / case when c.id = $6::bigint then 1 else 0 end)::numeric
                         from contact c where c.account_id = $1 order by c.id`;
       await expect(
-        pipeRows(t.sql, writer, select, [accountId, '00000000-0000-4000-8000-000000000001', 0, 0, 0, a]),
+        pipeRows(t.sql, writer, select, [
+          owner.accountId,
+          '00000000-0000-4000-8000-000000000001',
+          0,
+          0,
+          0,
+          a,
+        ]),
       ).rejects.toThrow(/division by zero/);
       // The failure reached the writer's own transaction, not only the reading session.
       await expect(writer.query('select 1')).rejects.toThrow(/current transaction is aborted/);
@@ -71,7 +76,7 @@ describe('pipeRows', () => {
       writer.release();
     }
     const { rows } = await t.sql.query('select count(*)::int as n from contact_score where account_id = $1', [
-      accountId,
+      owner.accountId,
     ]);
     expect(rows[0].n).toBe(0);
   });
