@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../context.js';
-import { badInput, forbidden } from '../../shared/errors.js';
+import { type AppError, badInput, conflict, forbidden, isUniqueViolation } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
 import { atLeast, type Feature } from '../access/access.js';
@@ -45,34 +45,53 @@ export interface Tx {
  */
 export async function mutate<T>(ctx: Context, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const entries: AuditEntryRow[] = [];
-  const result = await ctx.em.transactional(async (em) => {
-    const pending: AuditInput[] = [];
-    const value = await fn({ em, audit: (e) => pending.push(e) });
-    for (const e of pending) {
-      const accountId = e.accountId ?? ctx.viewer?.accountId;
-      if (!accountId) throw new Error(`audit entry ${e.action} has no account`);
-      entries.push(
-        em.create(AuditEntry, {
-          account: accountId,
-          userId: e.userId ?? ctx.viewer?.userId ?? null,
-          userEmail: e.userEmail ?? ctx.viewer?.email ?? null,
-          action: e.action,
-          feature: e.feature,
-          objectType: e.objectType ?? null,
-          objectId: e.objectId ?? null,
-          diff: e.diff ?? null,
-          ip: ctx.ip,
-          createdAt: new Date(),
-        }),
-      );
-    }
-    return value;
-  });
+  const result = await ctx.em
+    .transactional(async (em) => {
+      const pending: AuditInput[] = [];
+      const value = await fn({ em, audit: (e) => pending.push(e) });
+      for (const e of pending) {
+        const accountId = e.accountId ?? ctx.viewer?.accountId;
+        if (!accountId) throw new Error(`audit entry ${e.action} has no account`);
+        entries.push(
+          em.create(AuditEntry, {
+            account: accountId,
+            userId: e.userId ?? ctx.viewer?.userId ?? null,
+            userEmail: e.userEmail ?? ctx.viewer?.email ?? null,
+            action: e.action,
+            feature: e.feature,
+            objectType: e.objectType ?? null,
+            objectId: e.objectId ?? null,
+            diff: e.diff ?? null,
+            ip: ctx.ip,
+            createdAt: new Date(),
+          }),
+        );
+      }
+      return value;
+    })
+    .catch((err: unknown) => {
+      throw lostUniqueRace(err) ?? err;
+    });
   for (const entry of entries) {
     const event = toEvent(entry);
     ctx.app.pubsub.publish('audit', event.accountId, event);
   }
   return result;
+}
+
+/**
+ * Services check uniqueness first for a friendly answer, but two concurrent writes can both pass
+ * the check; the unique index then refuses the loser, which must get the same answer, not a
+ * masked internal error.
+ */
+const UNIQUE_CONFLICTS: Record<string, () => AppError> = {
+  app_user_live_email_unique: () => conflict('A user with this email already exists', { field: 'email' }),
+};
+
+function lostUniqueRace(err: unknown): AppError | null {
+  if (!isUniqueViolation(err)) return null;
+  const make = UNIQUE_CONFLICTS[(err as { constraint?: string }).constraint ?? ''];
+  return make ? make() : null;
 }
 
 export function toEvent(e: AuditEntryRow): AuditEntryEvent {

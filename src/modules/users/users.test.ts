@@ -63,6 +63,38 @@ describe('signUp and login', () => {
     for (const r of tokens.rows) expect(r.token_hash).not.toContain(owner.token.slice(4, 20));
   });
 
+  it('answers CONFLICT when a concurrent write takes the email after the check passed', async () => {
+    const email = uniqueEmail('race');
+    // Another transaction holds a not-yet-committed user with this email: signUp's check cannot
+    // see it, so its insert waits on the unique index, then loses when that transaction commits.
+    const other = await t.sql.connect();
+    try {
+      await other.query('begin');
+      await other.query('create temp table twin on commit drop as select * from app_user where id = $1', [
+        owner.userId,
+      ]);
+      await other.query('update twin set id = gen_random_uuid(), email = $1', [email]);
+      await other.query('insert into app_user select * from twin');
+      const signUp = t.gql(SignUpDocument, {
+        input: { accountName: 'Race', name: 'R', email, password: PASSWORD },
+      });
+      await expect
+        .poll(async () => {
+          const { rows } = await t.sql.query(
+            `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%app_user%'`,
+          );
+          return rows[0].n;
+        })
+        .toBeGreaterThan(0);
+      await other.query('commit');
+      const r = await signUp;
+      expect(code(r)).toBe('CONFLICT');
+      expect(r.errors?.[0]?.extensions?.field).toBe('email');
+    } finally {
+      other.release();
+    }
+  });
+
   it('refuses a taken email with CONFLICT and bad input with BAD_USER_INPUT', async () => {
     const taken = await t.gql(SignUpDocument, {
       input: { accountName: 'Other', name: 'X', email: owner.email, password: PASSWORD },
