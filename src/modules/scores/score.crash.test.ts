@@ -81,11 +81,13 @@ async function killHalfWay(databaseUrl: string): Promise<void> {
     });
     p.on('exit', (code) => reject(new Error(`child exited (${code}) before pausing: ${err}`)));
   });
-  // Half-way: the first score is written inside the open transaction.
+  // Half-way: the child's run holds the account's advisory lock, inside an open transaction.
   const { rows } = await t.sql.query(
-    `select count(*)::int as n from pg_stat_activity where state = 'idle in transaction' and datname = current_database()`,
+    `select count(*)::int as n from pg_locks l join pg_stat_activity a on a.pid = l.pid
+      where l.locktype = 'advisory' and l.granted and a.state = 'idle in transaction'
+        and a.datname = current_database()`,
   );
-  expect(rows[0].n).toBeGreaterThanOrEqual(1);
+  expect(rows[0].n).toBe(1);
   const exited = new Promise((resolve) => p.on('exit', resolve));
   p.kill('SIGKILL');
   await exited;
