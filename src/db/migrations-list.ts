@@ -4,6 +4,7 @@ import { Migration20261123113809_Contacts } from '../../migrations/Migration2026
 import { Migration20261123114553_Scores } from '../../migrations/Migration20261123114553_Scores.js';
 import { Migration20261123140000_Activity } from '../../migrations/Migration20261123140000_Activity.js';
 import { Migration20261123150000_ActivityLockOrder } from '../../migrations/Migration20261123150000_ActivityLockOrder.js';
+import { Migration20261201195158_ImportHeartbeatBounceRecipient } from '../../migrations/Migration20261201195158_ImportHeartbeatBounceRecipient.js';
 
 /**
  * Migrations imported statically: MikroORM would otherwise import the files with Node's own
@@ -15,4 +16,8 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123114553_Scores', class: Migration20261123114553_Scores },
   { name: 'Migration20261123140000_Activity', class: Migration20261123140000_Activity },
   { name: 'Migration20261123150000_ActivityLockOrder', class: Migration20261123150000_ActivityLockOrder },
+  {
+    name: 'Migration20261201195158_ImportHeartbeatBounceRecipient',
+    class: Migration20261201195158_ImportHeartbeatBounceRecipient,
+  },
 ];

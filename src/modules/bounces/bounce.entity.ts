@@ -9,7 +9,7 @@ export const Bounce = defineEntity({
     id: p.bigint('string').primary().autoincrement(),
     accountId: p.uuid(),
     contactId: p.bigint('string').nullable(),
-    recipient: p.string().length(320),
+    recipient: p.string().length(320).nullable(),
     receivedAt: p.datetime(),
     status: p.string().length(20).nullable(),
     replyCode: p.string().length(10).nullable(),

@@ -4,7 +4,7 @@ import type { BounceClassification } from './classifier/classify.js';
 /**
  * A stored bounce as served by the API and streamed to subscribers (plain JSON: crosses Redis):
  * the classification of one recipient, where it was recorded and when. `recipient` is null when
- * the message named none (stored as '' in the NOT NULL column).
+ * the message named none.
  */
 export type BounceEvent = Omit<BounceClassification, 'feedbackType'> & {
   id: string;
@@ -18,7 +18,7 @@ interface BounceSqlRow extends Omit<BounceClassification, 'feedbackType' | 'repl
   id: string;
   account_id: string;
   contact_id: string | null;
-  recipient: string;
+  recipient: string | null;
   received_at: Date | string;
   reply_code: string | null;
 }
@@ -33,7 +33,7 @@ function toEvent(r: BounceSqlRow): BounceEvent {
     id: r.id,
     accountId: r.account_id,
     contactId: r.contact_id,
-    recipient: r.recipient || null,
+    recipient: r.recipient,
     receivedAt: new Date(r.received_at).toISOString(),
     status: r.status,
     replyCode: r.reply_code,

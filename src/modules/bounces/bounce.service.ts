@@ -85,7 +85,7 @@ export async function recordBounce(
     for (const r of results) {
       const matched = (r.recipient && byEmail.get(r.recipient)) || [];
       const row = {
-        recipient: (r.recipient ?? '').slice(0, 320),
+        recipient: r.recipient ? r.recipient.slice(0, 320) : null,
         received_at: receivedAt.toISOString(),
         status: clip(r.status, 20),
         reply_code: clip(r.replyCode, 10),

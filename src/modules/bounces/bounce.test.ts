@@ -209,6 +209,30 @@ describe('recordBounce', () => {
     expect(rows).toEqual([{ contact_id: null }]);
   });
 
+  it('stores a bounce that names no recipient with a null recipient, and the migration turns old empty ones into null', async () => {
+    const [unnamed] = ok(
+      await t.gql(RecordBounceDocument, { input: { message: '550 5.1.1 User unknown' } }, owner.token),
+    ).recordBounce;
+    expect(unnamed).toMatchObject({ contactId: null, recipient: null, reason: 'userunknown' });
+    const stored = async (id: string) =>
+      (await t.sql.query('select recipient from bounce where id = $1', [id])).rows;
+    expect(await stored(unnamed.id)).toEqual([{ recipient: null }]);
+
+    // Back to the schema before the fix (NOT NULL, '' for no recipient), a row written the old
+    // way, then the migration again: the empty recipient becomes null and the column nullable.
+    const migrator = t.app.services.orm.getMigrator();
+    await migrator.down({ to: 'Migration20261123150000_ActivityLockOrder' });
+    const { rows } = await t.sql.query(
+      `insert into bounce (account_id, recipient, received_at, reason, hard, type)
+       values ($1, '', now(), 'userunknown', true, 'DELIVERY_FAILED') returning id::text`,
+      [owner.accountId],
+    );
+    expect(await stored(unnamed.id)).toEqual([{ recipient: '' }]);
+    await migrator.up();
+    expect(await stored(rows[0].id)).toEqual([{ recipient: null }]);
+    expect(await stored(unnamed.id)).toEqual([{ recipient: null }]);
+  });
+
   it('refuses garbage, a future date and an oversized message with BAD_USER_INPUT, writing nothing', async () => {
     await createContact('garbage@example.org');
     const before = await written();

@@ -85,6 +85,8 @@ export const ContactImport = defineEntity({
     error: p.text().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
     finishedAt: p.datetime().nullable(),
+    /** Moved every few seconds by the process running it; a stale one means that process died. */
+    heartbeatAt: p.datetime().defaultRaw('now()'),
   },
 });
 
