@@ -21,7 +21,6 @@ import { startRedis } from './redis.js';
  * by one reaches subscribers connected to the other (DESIGN.md "Growing past one machine").
  */
 const redis = await startRedis();
-if (!redis) console.warn('redis-server is not installed here: the multi-process pub/sub tests are skipped');
 
 describe.skipIf(!redis)('two servers sharing Redis', () => {
   let a: TestApp & { databaseUrl: string };

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,8 +8,7 @@ import { isAlive } from '../src/db/embedded.js';
 
 /** `npm start` as a user runs it: a real process on the embedded database, then signals. */
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'cible-start-'));
-// As root, PostgreSQL runs as the `postgres` user, which must be able to enter DATA_DIR.
-await chmod(dataDir, 0o755);
+// Left private (0700, as mkdtemp makes it): as root, the server must still start in it.
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
 interface Started {

@@ -1,4 +1,3 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,35 +8,22 @@ import {
   ScoreUpdatedDocument,
 } from '../../../test/generated/graphql.js';
 import { type Actor, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
+import { startRedis } from '../../../test/redis.js';
 import { loadConfig } from '../../config.js';
-import { freePort } from '../../db/embedded.js';
 import { type App, buildApp } from '../../server.js';
 import { createLogger } from '../../shared/logger.js';
 import { contact } from './testing/helpers.js';
 
-const hasRedis = (() => {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const redis = await startRedis();
 
-let redis: ChildProcess;
 let t: TestApp;
 let second: App;
 let owner: Actor;
 
 /** Two server processes sharing one database and a real Redis (Debian's redis-server). */
-describe.skipIf(!hasRedis)('score updates across processes through Redis', () => {
+describe.skipIf(!redis)('score updates across processes through Redis', () => {
   beforeAll(async () => {
-    const port = await freePort();
-    redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    await new Promise((r) => setTimeout(r, 300));
-    const REDIS_URL = `redis://127.0.0.1:${port}`;
+    const REDIS_URL = redis!.url;
     t = await startTestApp({ REDIS_URL });
     const url = (t.sql as unknown as { options: { connectionString: string } }).options.connectionString;
     second = await buildApp(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', REDIS_URL }), {
@@ -65,7 +51,7 @@ describe.skipIf(!hasRedis)('score updates across processes through Redis', () =>
   afterAll(async () => {
     await second?.stop();
     await t?.close();
-    redis?.kill('SIGTERM');
+    await redis?.stop();
   });
 
   it('a run on one process reaches a subscriber connected to the other', async () => {
