@@ -1,10 +1,12 @@
 import type { Server } from 'node:http';
-import type { ExecutionArgs } from 'graphql';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
+import type { SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { AppServices } from '../context.js';
 import { viewerFromToken } from '../modules/users/auth.service.js';
+import { unauthenticated } from '../shared/errors.js';
 
 type Enveloped = {
   execute: (a: ExecutionArgs) => OperationResult;
@@ -20,9 +22,63 @@ interface SocketOwner {
 /** graphql-ws close code for a connection whose session ended (graphql-ws's own "Forbidden"). */
 export const CLOSE_REVOKED = 4403;
 
+/** The owner key of a socket authenticated at connection_init (subscription ids are the others). */
+const CONNECTION = Symbol('connection');
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A header by its name in any case, as HTTP reads it. */
+function header(headers: unknown, name: string): unknown {
+  if (!isRecord(headers)) return undefined;
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  return key === undefined ? undefined : headers[key];
+}
+
+/**
+ * The session token in a credential, with or without its "Bearer " scheme; '' (never valid) for
+ * anything else, so a credential that was sent but cannot be read is refused, not ignored.
+ */
+function tokenOf(raw: unknown): string {
+  if (typeof raw !== 'string') return '';
+  const token = raw.trim().replace(/^Bearer\s+/i, '');
+  return /\s/.test(token) ? '' : token;
+}
+
+/**
+ * The token of connection_init, in every shape other clients' documentation uses:
+ * `{ authorization }` or `{ Authorization }` (Apollo, urql), `{ headers: { Authorization } }`
+ * (graphql-request style, Hasura), `{ authToken }` (Apollo's older docs). undefined: none sent.
+ */
+export function connectionToken(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const raw =
+    header(params, 'authorization') ?? header(params?.headers, 'authorization') ?? params?.authToken;
+  return raw === undefined || raw === null ? undefined : tokenOf(raw);
+}
+
+/**
+ * The token of one subscribe message: GraphiQL (yoga's, through @graphql-tools/executor-graphql-ws)
+ * sends an empty connection_init and the Headers tab as `payload.extensions.headers`.
+ */
+export function subscribeToken(payload: SubscribePayload): string | undefined {
+  const raw = header(payload.extensions?.headers, 'authorization');
+  return raw === undefined || raw === null ? undefined : tokenOf(raw);
+}
+
+/** The payload without its headers: the token goes no further than the context's lookup. */
+function withoutHeaders(payload: SubscribePayload): SubscribePayload {
+  if (!isRecord(payload.extensions) || !('headers' in payload.extensions)) return payload;
+  const { headers: _h, ...extensions } = payload.extensions;
+  return { ...payload, extensions };
+}
+
 /**
  * graphql-ws on the same port and path as HTTP. Operations go through yoga's envelop, so a
  * subscription gets the same context, scopes and error masking as an HTTP request.
+ *
+ * A token may come once per connection (connectionParams) or with each subscribe message
+ * (extensions.headers); the latter wins for its subscription, as a header does for one HTTP
+ * request. Every session a socket acts for is tracked, so revoking any of them closes it.
  */
 export function attachWebSockets(
   server: Server,
@@ -31,15 +87,23 @@ export function attachWebSockets(
   app: AppServices,
 ): { close(): Promise<void> } {
   const wss = new WebSocketServer({ server, path: '/graphql' });
-  const owners = new Map<WebSocket, SocketOwner>();
+  const owners = new Map<WebSocket, Map<string | typeof CONNECTION, SocketOwner>>();
+  const track = (socket: WebSocket, key: string | typeof CONNECTION, owner: SocketOwner) => {
+    const mine = owners.get(socket) ?? new Map();
+    mine.set(key, owner);
+    owners.set(socket, mine);
+  };
 
   const revocations = app.pubsub.subscribe('sessionsRevoked');
   (async () => {
     for await (const r of revocations) {
-      for (const [socket, owner] of owners) {
-        if (owner.userId === r.userId || r.sessionIds?.includes(owner.sessionId)) {
-          socket.close(CLOSE_REVOKED, 'Session ended');
-          owners.delete(socket);
+      for (const [socket, mine] of owners) {
+        for (const owner of mine.values()) {
+          if (owner.userId === r.userId || r.sessionIds?.includes(owner.sessionId)) {
+            socket.close(CLOSE_REVOKED, 'Session ended');
+            owners.delete(socket);
+            break;
+          }
         }
       }
     }
@@ -48,38 +112,70 @@ export function attachWebSockets(
   const disposable = useServer(
     {
       onConnect: async (ctx) => {
-        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        if (raw === undefined) return true; // anonymous: every subscription answers UNAUTHENTICATED
-        const token = typeof raw === 'string' ? raw.replace(/^Bearer\s+/i, '') : '';
+        const token = connectionToken(ctx.connectionParams);
+        if (token === undefined) return true; // anonymous, unless a subscribe message brings a token
         const viewer = await viewerFromToken(app.orm.em.fork(), token);
         if (!viewer) return false; // closes with 4403
-        owners.set(ctx.extra.socket, { userId: viewer.userId, sessionId: viewer.sessionId });
+        track(ctx.extra.socket, CONNECTION, { userId: viewer.userId, sessionId: viewer.sessionId });
         (ctx.extra as { token?: string }).token = token;
         return true;
       },
       onClose: (ctx) => {
         owners.delete(ctx.extra.socket);
       },
+      onComplete: (ctx, id) => {
+        owners.get(ctx.extra.socket)?.delete(id);
+      },
       // yoga's enveloped execute/subscribe travel in rootValue (yoga's documented graphql-ws recipe).
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, payload) => {
+        let token = (ctx.extra as { token?: string }).token;
+        const own = subscribeToken(payload);
+        if (own !== undefined) {
+          const viewer = await viewerFromToken(app.orm.em.fork(), own);
+          if (!viewer) {
+            return [
+              unauthenticated(
+                'The Authorization header of this subscription (extensions.headers) holds no valid session: the token is mistyped, expired or its session ended. Log in again and put the new token there.',
+              ),
+            ];
+          }
+          // Tracked before the context looks the token up again: a revocation published from
+          // now on closes the socket, and one committed earlier makes that lookup fail.
+          track(ctx.extra.socket, id, { userId: viewer.userId, sessionId: viewer.sessionId });
+          token = own;
+        }
+        const params = withoutHeaders(payload);
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
+          extra: { ...ctx.extra, token },
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
         });
+        let document: ReturnType<typeof parse>;
+        try {
+          document = parse(params.query);
+        } catch (err) {
+          // A syntax error answers this subscription, as over HTTP, instead of closing the socket.
+          if (!(err instanceof GraphQLError)) throw err;
+          owners.get(ctx.extra.socket)?.delete(id);
+          return [err];
+        }
         const args = {
           schema,
           operationName: params.operationName,
-          document: parse(params.query),
+          document,
           variableValues: params.variables,
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe },
         };
         const errors = validate(args.schema, args.document);
-        if (errors.length) return errors;
+        if (errors.length) {
+          owners.get(ctx.extra.socket)?.delete(id);
+          return errors;
+        }
         return args;
       },
     },

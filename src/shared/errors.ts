@@ -26,8 +26,10 @@ export const conflict = (message: string, extra?: Record<string, unknown>) =>
   new AppError('CONFLICT', message, extra);
 export const forbidden = (message = 'You do not have the rights for this action') =>
   new AppError('FORBIDDEN', message);
-export const unauthenticated = (message = 'Log in first: send Authorization: Bearer <token>') =>
-  new AppError('UNAUTHENTICATED', message);
+/** Names every place a token is read, so whoever sent it elsewhere learns where it goes. */
+export const unauthenticated = (
+  message = 'Log in first: send the header Authorization: Bearer <token>; over graphql-ws, in connectionParams ({ "authorization": "Bearer <token>" }) or in the subscribe message\'s extensions.headers (as GraphiQL sends its Headers tab)',
+) => new AppError('UNAUTHENTICATED', message);
 
 /** PostgreSQL's unique_violation, as thrown by pg or wrapped by MikroORM. */
 export function isUniqueViolation(err: unknown): boolean {
