@@ -5,6 +5,7 @@ import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.js';
 import type { AppServices, Context } from './context.js';
 import { openOrm } from './db/orm.js';
+import { playgroundLanding, playgroundOptions, renderPlayground } from './http/playground.js';
 import { createJobs } from './jobs/jobs.js';
 import { createTracking } from './modules/events/tracking.js';
 import { createMailer } from './modules/mail/mailer.js';
@@ -70,7 +71,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     // yoga's own cap (25 MB by default) would refuse CSV imports long before MAX_UPLOAD_BYTES; the
     // node handler below still refuses other bodies above MAX_BODY_BYTES by their Content-Length.
     maxRequestBodySize: MAX_UPLOAD_BYTES,
-    landingPage: false,
+    landingPage: playgroundLanding,
     maskedErrors: true,
     logging: {
       debug: (...a) => logger.debug(String(a[0]), a.slice(1)),
@@ -78,11 +79,8 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
       warn: (...a) => logger.warn(String(a[0]), a.slice(1)),
       error: (...a) => logger.error(String(a[0]), a.slice(1)),
     },
-    graphiql: {
-      title: 'Cible',
-      subscriptionsProtocol: 'WS',
-      defaultQuery: `# Log in, then add the header {"Authorization": "Bearer <token>"} below.\nmutation Login {\n  login(input: { email: "owner@demo.cible.local", password: "..." }) {\n    token\n    user { id name rights { feature level } }\n  }\n}\n`,
-    },
+    graphiql: playgroundOptions,
+    renderGraphiQL: renderPlayground,
     plugins: [...armor.protect().plugins],
     context: async (initial) => {
       const em = orm.em.fork();
