@@ -1,5 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import argon2 from 'argon2';
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+
+// Algorithm.Argon2id: the package's enum is an ambient const enum, which verbatimModuleSyntax forbids.
+const ARGON2ID = 2;
+
 import { badInput } from '../../shared/errors.js';
 
 /** Opaque secrets (session tokens, invitation tokens): random, shown once, stored as sha256. */
@@ -19,13 +23,19 @@ export function checkPassword(password: string): void {
   if (password.length > MAX_PASSWORD) throw badInput(`password must have at most ${MAX_PASSWORD} characters`);
 }
 
-/** argon2id with the library's defaults (64 MiB, 3 passes): about 50 ms here. */
-export const hashPassword = (password: string) => argon2.hash(password, { type: argon2.argon2id });
+/**
+ * argon2id, 64 MiB, 3 passes, 4 lanes (the `argon2` package's defaults, which earlier hashes used:
+ * the PHC string carries its parameters, so those still verify). @node-rs/argon2 ships prebuilt
+ * binaries as per-platform npm packages: `argon2`'s prebuild crashed on load here and its fallback
+ * compiles with node-gyp, which needs Node's headers from the Internet for an ordinary user.
+ */
+export const hashPassword = (password: string) =>
+  argon2Hash(password, { algorithm: ARGON2ID, memoryCost: 65536, timeCost: 3, parallelism: 4 });
 
 export async function verifyPassword(hash: string | null, password: string): Promise<boolean> {
   if (!hash) return false;
   try {
-    return await argon2.verify(hash, password);
+    return await argon2Verify(hash, password);
   } catch {
     return false;
   }
