@@ -26,6 +26,16 @@ describe('configuration', () => {
     [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ TRACKING_SECRET: 'short' }, /TRACKING_SECRET/],
+    [{ TRUST_PROXY: '10.0.0.300' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: '10.0.0.0/' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: '::1/129' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: 'proxy.example.com' }, /TRUST_PROXY/],
+    [{ CORS_ORIGINS: 'app.example.com' }, /CORS_ORIGINS/],
+    [{ CORS_ORIGINS: 'https://app.example.com/path' }, /CORS_ORIGINS/],
+    [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN/],
+    [{ SHUTDOWN_TIMEOUT_MS: '-1' }, /SHUTDOWN_TIMEOUT_MS/],
+    [{ SHUTDOWN_TIMEOUT_MS: '5s' }, /SHUTDOWN_TIMEOUT_MS/],
   ])('refuses %o with a message naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
@@ -40,5 +50,33 @@ describe('configuration', () => {
     expect(c.port).toBe(0);
     expect(c.databaseUrl).toBe('postgres://u:p@db:5432/cible');
     expect(c.publicUrl).toBe('https://cible.example.com');
+  });
+
+  it('trusts no proxy, allows any origin and keeps /metrics open outside production by default', () => {
+    const c = loadConfig({});
+    expect(c.trustProxy).toEqual([]);
+    expect(c.corsOrigins).toEqual(['*']);
+    expect(c.metricsToken).toBeNull();
+    expect(c.production).toBe(false);
+    expect(c.shutdownTimeoutMs).toBe(10_000);
+    expect(loadConfig({ NODE_ENV: 'production' }).production).toBe(true);
+  });
+
+  it('reads TRUST_PROXY as addresses, CIDR ranges and named ranges', () => {
+    const c = loadConfig({ TRUST_PROXY: ' 10.0.0.0/8, 203.0.113.7 ,fd00::/8, loopback' });
+    expect(c.trustProxy).toEqual([
+      { address: '10.0.0.0', prefix: 8, family: 'ipv4' },
+      { address: '203.0.113.7', prefix: 32, family: 'ipv4' },
+      { address: 'fd00::', prefix: 8, family: 'ipv6' },
+      { address: '127.0.0.0', prefix: 8, family: 'ipv4' },
+      { address: '::1', prefix: 128, family: 'ipv6' },
+    ]);
+  });
+
+  it('reads CORS_ORIGINS as origins, or * among them as any', () => {
+    expect(
+      loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173/' }).corsOrigins,
+    ).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example.com,*' }).corsOrigins).toEqual(['*']);
   });
 });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /** Every environment variable Cible reads, parsed and validated in one place. */
@@ -13,6 +14,23 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Secret for signed tracking links; derived per install when unset. */
   trackingSecret: string | null;
+  /** NODE_ENV=production: /metrics needs METRICS_TOKEN, else it is off. */
+  production: boolean;
+  /** Proxies whose X-Forwarded-For is believed: addresses and CIDR subnets; empty trusts none. */
+  trustProxy: ProxyRange[];
+  /** Origins browsers may call from; ['*'] is any origin (bearer auth, no cookies). */
+  corsOrigins: string[];
+  /** When set, /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | null;
+  /** How long a shutdown waits for in-flight requests and running jobs. */
+  shutdownTimeoutMs: number;
+}
+
+/** One trusted proxy range; a single address is a /32 (IPv4) or /128 (IPv6). */
+export interface ProxyRange {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
 }
 
 export class ConfigError extends Error {}
@@ -34,6 +52,54 @@ function parseUrl(env: NodeJS.ProcessEnv, name: string, protocols: string[]): st
   return raw;
 }
 
+/** `loopback` is the usual shorthand (a proxy on the same host, e.g. nginx beside the server). */
+const NAMED_RANGES: Record<string, string[]> = {
+  loopback: ['127.0.0.0/8', '::1/128'],
+  private: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+};
+
+function parseTrustProxy(raw: string | undefined): ProxyRange[] {
+  const ranges: ProxyRange[] = [];
+  for (const item of (raw ?? '').split(',').map((x) => x.trim().toLowerCase())) {
+    if (!item) continue;
+    for (const entry of NAMED_RANGES[item] ?? [item]) {
+      const [address, bits, extra] = entry.split('/');
+      const v = isIP(address);
+      const max = v === 4 ? 32 : 128;
+      const prefix = bits === undefined ? max : Number(bits);
+      const badBits = bits !== undefined && !/^\d{1,3}$/.test(bits);
+      if (!v || extra !== undefined || badBits || prefix > max) {
+        throw new ConfigError(
+          `TRUST_PROXY must be a comma list of IP addresses, CIDR ranges, loopback or private; got ${JSON.stringify(item)}`,
+        );
+      }
+      ranges.push({ address, prefix, family: v === 4 ? 'ipv4' : 'ipv6' });
+    }
+  }
+  return ranges;
+}
+
+function parseCorsOrigins(raw: string | undefined): string[] {
+  const items = (raw ?? '*')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  if (items.length === 0 || items.includes('*')) return ['*'];
+  return items.map((item) => {
+    let url: URL | null = null;
+    try {
+      url = new URL(item);
+    } catch {}
+    // An origin is scheme://host[:port], nothing after it: browsers compare it as a whole string.
+    if (!url || !['http:', 'https:'].includes(url.protocol) || url.origin !== item.replace(/\/$/, '')) {
+      throw new ConfigError(
+        `CORS_ORIGINS must be * or a comma list of origins like https://app.example.com; got ${JSON.stringify(item)}`,
+      );
+    }
+    return url.origin;
+  });
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const portRaw = env.PORT?.trim() || '4000';
   const port = Number(portRaw);
@@ -53,6 +119,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (trackingSecret !== null && trackingSecret.length < 32) {
     throw new ConfigError('TRACKING_SECRET must be at least 32 characters long');
   }
+  const timeoutRaw = env.SHUTDOWN_TIMEOUT_MS?.trim() || '10000';
+  const shutdownTimeoutMs = Number(timeoutRaw);
+  if (!Number.isInteger(shutdownTimeoutMs) || shutdownTimeoutMs < 0) {
+    throw new ConfigError(
+      `SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds, got ${JSON.stringify(timeoutRaw)}`,
+    );
+  }
+  const metricsToken = env.METRICS_TOKEN?.trim() || null;
+  if (metricsToken !== null && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN must be at least 16 characters long');
+  }
   return {
     port,
     host,
@@ -64,5 +141,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     agendaMongoUrl: parseUrl(env, 'AGENDA_MONGO_URL', ['mongodb:', 'mongodb+srv:']),
     logLevel,
     trackingSecret,
+    production: env.NODE_ENV?.trim() === 'production',
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    corsOrigins: parseCorsOrigins(env.CORS_ORIGINS),
+    metricsToken,
+    shutdownTimeoutMs,
   };
 }

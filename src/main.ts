@@ -41,16 +41,38 @@ async function main() {
 
   let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second Ctrl-C means "now": PostgreSQL is still stopped on the way out (fast mode).
+      logger.warn(`${signal} again: stopping without waiting`);
+      await embedded?.stop().catch(() => {});
+      process.exit(1);
+    }
     stopping = true;
-    logger.info(`${signal}: stopping`);
+    logger.info(`${signal}: stopping (in-flight requests and jobs get up to ${config.shutdownTimeoutMs} ms)`);
+    // Requests and jobs each get the timeout; past twice that plus the database's own stop,
+    // something is stuck and a supervisor waiting on us would rather see us exit.
+    const stuck = setTimeout(
+      () => {
+        logger.error('shutdown did not finish in time: exiting');
+        process.exit(1);
+      },
+      2 * config.shutdownTimeoutMs + 15_000,
+    );
+    stuck.unref();
+    let code = 0;
     try {
       await app.stop();
+    } catch (err) {
+      logger.error('error while stopping the server', err);
+      code = 1;
+    }
+    try {
       await embedded?.stop();
     } catch (err) {
-      logger.error('error while stopping', err);
+      logger.error('error while stopping the embedded database', err);
+      code = 1;
     }
-    process.exit(0);
+    process.exit(code);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,11 +1,17 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.js';
 import type { AppServices, Context } from './context.js';
 import { openOrm } from './db/orm.js';
+import { QueryStore, useAutomaticPersistedQueries } from './http/apq.js';
+import { clientIpResolver } from './http/client-ip.js';
+import { createDrain } from './http/drain.js';
+import { createMetrics } from './http/metrics.js';
 import { playgroundLanding, playgroundOptions, renderPlayground } from './http/playground.js';
+import { createProbes } from './http/probes.js';
+import { requestIdOf } from './http/request-id.js';
 import { createJobs } from './jobs/jobs.js';
 import { createTracking } from './modules/events/tracking.js';
 import { createMailer } from './modules/mail/mailer.js';
@@ -13,7 +19,7 @@ import { viewerFromToken } from './modules/users/auth.service.js';
 import { createAppPubSub } from './realtime/pubsub.js';
 import { attachWebSockets } from './realtime/ws.js';
 import { buildSchema } from './schema.js';
-import { createLogger, type Logger } from './shared/logger.js';
+import { createLogger, type Logger, runWithRequestId } from './shared/logger.js';
 
 /** Request bodies above this are refused with 413 before parsing; uploads get more room. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -23,7 +29,13 @@ export interface App {
   services: AppServices;
   server: Server;
   url: string;
+  /** Automatic persisted queries by hash (bounded). */
+  persistedQueries: QueryStore;
   start(): Promise<string>;
+  /**
+   * Graceful: stops accepting, closes WebSockets with 1001, lets in-flight requests and running
+   * jobs finish (SHUTDOWN_TIMEOUT_MS each at most), then closes the pools. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -33,12 +45,11 @@ function bearer(header: string | null | undefined): string | null {
   return m ? m[1].trim() : null;
 }
 
-function ipOf(req: IncomingMessage | undefined): string | null {
-  return req?.socket?.remoteAddress ?? null;
-}
-
 export async function buildApp(config: Config, opts: { databaseUrl: string; logger?: Logger }): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
+  const ipOf = clientIpResolver(config.trustProxy);
+  const metrics = createMetrics(config);
+  const persistedQueries = new QueryStore();
   const orm = await openOrm(opts.databaseUrl);
   const services: AppServices = {
     config,
@@ -49,6 +60,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     jobs: createJobs(config, opts.databaseUrl, logger),
   };
   await services.jobs.start(services);
+  metrics.watch(services);
   const armor = new EnvelopArmor({
     maxDepth: { n: 10, ignoreIntrospection: true },
     costLimit: { maxCost: 5000, ignoreIntrospection: true },
@@ -73,15 +85,29 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     maxRequestBodySize: MAX_UPLOAD_BYTES,
     landingPage: playgroundLanding,
     maskedErrors: true,
+    // Bearer tokens, not cookies, carry auth: no browser sends them by itself, so a page of any
+    // origin can only act with a token it already holds. `*` (without credentials) is therefore
+    // safe and lets any front end call the API; CORS_ORIGINS narrows it. Preflights are cached a
+    // day: without max-age browsers preflight every POST again.
+    cors: {
+      origin: config.corsOrigins.length === 1 && config.corsOrigins[0] === '*' ? '*' : config.corsOrigins,
+      credentials: false,
+      methods: ['GET', 'POST', 'OPTIONS'],
+      allowedHeaders: ['authorization', 'content-type', 'accept', 'x-request-id', 'apollo-require-preflight'],
+      exposedHeaders: ['x-request-id'],
+      maxAge: 86400,
+    },
     logging: {
       debug: (...a) => logger.debug(String(a[0]), a.slice(1)),
       info: (...a) => logger.info(String(a[0]), a.slice(1)),
       warn: (...a) => logger.warn(String(a[0]), a.slice(1)),
-      error: (...a) => logger.error(String(a[0]), a.slice(1)),
+      // yoga hands over the Error it masked: keep its stack in the log line.
+      error: (...a) =>
+        a[0] instanceof Error ? logger.error(a[0].message, a[0]) : logger.error(String(a[0]), a.slice(1)),
     },
     graphiql: playgroundOptions,
     renderGraphiQL: renderPlayground,
-    plugins: [...armor.protect().plugins],
+    plugins: [useAutomaticPersistedQueries(persistedQueries), ...armor.protect().plugins, ...metrics.plugins],
     context: async (initial) => {
       const em = orm.em.fork();
       const wsToken = initial.extra?.token;
@@ -92,7 +118,12 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
   });
 
   const tracking = createTracking(services);
-  const server = createServer((req, res) => {
+  const server = createServer();
+  const drain = createDrain(server);
+  const probes = createProbes({ orm, logger, stopping: () => drain.stopping });
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    if (probes(req, res)) return; // /health, /ready: load balancers
+    if (metrics.handle(req, res)) return; // /metrics: Prometheus
     if (tracking(req, res)) return; // /t/...: open pixel and click redirects, plain HTTP
     const length = Number(req.headers['content-length'] ?? 0);
     const multipart = req.headers['content-type']?.startsWith('multipart/form-data') ?? false;
@@ -107,13 +138,21 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
       return;
     }
     yoga(req, res);
+  };
+  server.on('request', (req, res) => {
+    drain.track(req, res);
+    const reqId = requestIdOf(req);
+    res.setHeader('x-request-id', reqId);
+    runWithRequestId(reqId, () => handle(req, res));
   });
   const ws = attachWebSockets(server, yoga, services);
 
+  let stopped: Promise<void> | null = null;
   const app: App = {
     services,
     server,
     url: '',
+    persistedQueries,
     async start() {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -124,14 +163,19 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
       app.url = `http://${host}:${port}/graphql`;
       return app.url;
     },
-    async stop() {
-      await ws.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await services.jobs.stop();
-      await services.pubsub.close();
-      services.mailer.close();
-      await orm.close();
+    stop() {
+      stopped ??= (async () => {
+        const draining = drain.close(config.shutdownTimeoutMs); // stops accepting at once
+        await ws.close();
+        const { unfinished } = await draining;
+        if (unfinished) logger.warn('shutdown: requests cut at SHUTDOWN_TIMEOUT_MS', { unfinished });
+        await services.jobs.stop();
+        await services.pubsub.close();
+        services.mailer.close();
+        await orm.close();
+        metrics.close();
+      })();
+      return stopped;
     },
   };
   return app;

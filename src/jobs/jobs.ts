@@ -4,6 +4,7 @@ import { Agenda } from 'agenda';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import type { AppServices } from '../context.js';
+import { defineImportJobs } from '../modules/contacts/import.recovery.js';
 import { defineScoreJobs } from '../modules/scores/score.jobs.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -50,9 +51,16 @@ export function createJobs(config: Config, databaseUrl: string, logger: Logger):
       defineScoreJobs(agenda, services);
       await agenda.start();
       started = true;
+      await defineImportJobs(agenda, services);
     },
     async stop() {
-      if (started) await agenda.stop();
+      // drain, not stop: running jobs finish (bounded by SHUTDOWN_TIMEOUT_MS) instead of being
+      // unlocked mid-way; what is left is unlocked when its lock lifetime ends.
+      if (started) {
+        const r = await agenda.drain({ timeout: config.shutdownTimeoutMs });
+        if (r.timedOut)
+          logger.warn('shutdown: jobs still running at SHUTDOWN_TIMEOUT_MS', { running: r.running });
+      }
       await Promise.all([...tasks]);
       await pool.end();
     },
