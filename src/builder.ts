@@ -54,9 +54,20 @@ export const builder = new SchemaBuilder<{
   },
 });
 
-builder.queryType({ authScopes: { authenticated: true } });
-builder.mutationType({ authScopes: { authenticated: true } });
-builder.subscriptionType({ authScopes: { authenticated: true } });
+builder.queryType({
+  description: 'Reads. Each field says who may call it; without a token only the public ones answer.',
+  authScopes: { authenticated: true },
+});
+builder.mutationType({
+  description:
+    'Writes. Each returns the objects it changed (with their ids, for client caches) or the ids it deleted, and writes one history entry per change.',
+  authScopes: { authenticated: true },
+});
+builder.subscriptionType({
+  description:
+    'Live updates over graphql-ws or server-sent events, limited to your account and to what your rights let you read.',
+  authScopes: { authenticated: true },
+});
 
 export const need = (feature: Feature, level: AccessLevel) => ({
   feature: [feature, level] as [Feature, AccessLevel],

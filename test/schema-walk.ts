@@ -7,10 +7,12 @@ import {
   isAbstractType,
   isEnumType,
   isInputObjectType,
+  isInterfaceType,
   isListType,
   isNonNullType,
   isObjectType,
   isScalarType,
+  isSpecifiedScalarType,
 } from 'graphql';
 
 /** A GraphQL literal of the right type for an argument: enough to pass validation. */
@@ -79,4 +81,36 @@ export function rootFields(schema: GraphQLSchema) {
     }
   }
   return out;
+}
+
+const described = (d: string | null | undefined) => typeof d === 'string' && d.trim().length > 0;
+
+/**
+ * Every public element without a description, by coordinate (`Type.field(arg:)`), and every
+ * custom scalar without a specifiedByURL. Only the introspection types (`__*`) are left out.
+ */
+export function undescribed(schema: GraphQLSchema): string[] {
+  const out: string[] = [];
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (type.name.startsWith('__')) continue;
+    if (!described(type.description)) out.push(`type ${type.name}`);
+    if (isScalarType(type) && !isSpecifiedScalarType(type) && !type.specifiedByURL)
+      out.push(`scalar ${type.name}: specifiedByURL`);
+    if (isObjectType(type) || isInterfaceType(type)) {
+      for (const field of Object.values(type.getFields())) {
+        if (!described(field.description)) out.push(`field ${type.name}.${field.name}`);
+        for (const arg of field.args)
+          if (!described(arg.description)) out.push(`argument ${type.name}.${field.name}(${arg.name}:)`);
+      }
+    }
+    if (isInputObjectType(type)) {
+      for (const field of Object.values(type.getFields()))
+        if (!described(field.description)) out.push(`input field ${type.name}.${field.name}`);
+    }
+    if (isEnumType(type)) {
+      for (const value of type.getValues())
+        if (!described(value.description)) out.push(`enum value ${type.name}.${value.name}`);
+    }
+  }
+  return out.sort();
 }

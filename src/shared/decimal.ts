@@ -30,7 +30,9 @@ export function normaliseDecimal(v: string): string {
 
 builder.scalarType('Decimal', {
   description:
-    'An exact decimal number written as a string ("1.25", "-15"); never a binary float. Inputs take up to 14 digits before the point and 6 after.',
+    'An exact decimal number written as a string ("1.25", "-15"); never a binary float. Inputs take an optional minus sign, 1 to 14 digits before the point and up to 6 after (no exponent); outputs drop leading and trailing zeros.',
+  // The lexical form of XML Schema's decimal, restricted as above (no "+", no bare ".5").
+  specifiedByURL: 'https://www.w3.org/TR/xmlschema11-2/#decimal',
   serialize: (value) => normaliseDecimal(String(value)),
   parseValue: (value) => {
     if (typeof value !== 'string') throw new GraphQLError('Decimal must be given as a string, e.g. "1.25"');

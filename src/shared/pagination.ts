@@ -9,6 +9,8 @@ export interface Page<T> {
   nodes: T[];
   hasNextPage: boolean;
   endCursor: string | null;
+  /** One cursor per node, in order (toPage fills it; an empty page may leave it out). */
+  cursors?: string[];
 }
 
 export const encodeCursor = (key: string) => Buffer.from(`c:${key}`, 'utf8').toString('base64url');
@@ -30,27 +32,78 @@ export function pageSize(first: number | null | undefined): number {
 /** Turns `size + 1` rows fetched in order into a page, the extra row telling there is more. */
 export function toPage<T>(rows: T[], size: number, keyOf: (row: T) => string): Page<T> {
   const nodes = rows.slice(0, size);
-  const last = nodes.at(-1);
-  return { nodes, hasNextPage: rows.length > size, endCursor: last ? encodeCursor(keyOf(last)) : null };
+  const cursors = nodes.map((n) => encodeCursor(keyOf(n)));
+  return { nodes, cursors, hasNextPage: rows.length > size, endCursor: cursors.at(-1) ?? null };
 }
 
-export const PageInfo = builder
-  .objectRef<{ hasNextPage: boolean; endCursor: string | null }>('PageInfo')
-  .implement({
-    description: 'Where a page ends; pass `endCursor` as `after` to get the next one.',
+function cursorsOf(page: Page<unknown>): string[] {
+  if (page.cursors && page.cursors.length === page.nodes.length) return page.cursors;
+  if (page.nodes.length === 0) return [];
+  // A page built by hand with nodes but no cursors is a bug in its service, not bad input.
+  throw new Error('a connection page has nodes without cursors: build it with toPage');
+}
+
+/** Pages go forward only (first/after), so there is no `last`/`before` and no previous page. */
+export const PageInfo = builder.objectRef<Page<unknown>>('PageInfo').implement({
+  description:
+    'Where a page starts and ends, in the shape Relay expects. Pages go forward only: pass `endCursor` as `after` to get the next one. An embedded value of its connection, so it has no id.',
+  fields: (t) => ({
+    hasNextPage: t.exposeBoolean('hasNextPage', {
+      description: 'true when at least one more item follows this page',
+    }),
+    hasPreviousPage: t.boolean({
+      description:
+        'Always false: pagination is forward only (first/after, no last/before), which the Relay specification allows',
+      resolve: () => false,
+    }),
+    startCursor: t.string({
+      nullable: true,
+      description: 'The cursor of the first item of this page; null when the page is empty',
+      resolve: (p) => cursorsOf(p)[0] ?? null,
+    }),
+    endCursor: t.exposeString('endCursor', {
+      nullable: true,
+      description:
+        'The cursor of the last item of this page, to pass as `after`; null when the page is empty',
+    }),
+  }),
+});
+
+/**
+ * A Relay connection `<Name>Connection { edges { cursor node } nodes pageInfo }` for a node type.
+ * `nodes` stays beside `edges` for clients that need no per-item cursor.
+ */
+export function connection<T>(name: string, nodeRef: ObjectRef<BuilderTypes, T>) {
+  const edge = builder.objectRef<{ cursor: string; node: T }>(`${name}Edge`).implement({
+    description: `One ${name} of a page with its cursor. An embedded value of its connection, so it has no id (the ${name} node has its own identity).`,
     fields: (t) => ({
-      hasNextPage: t.exposeBoolean('hasNextPage'),
-      endCursor: t.exposeString('endCursor', { nullable: true }),
+      cursor: t.exposeString('cursor', {
+        description: 'Opaque; pass it as `after` to get the items that follow this one',
+      }),
+      node: t.expose('node', { type: nodeRef, description: `The ${name} itself` }),
     }),
   });
-
-/** A connection type `<Name>Connection { nodes pageInfo }` for a node type. */
-export function connection<T>(name: string, nodeRef: ObjectRef<BuilderTypes, T>) {
   return builder.objectRef<Page<T>>(`${name}Connection`).implement({
-    description: `A page of ${name} items, newest or first in order; at most ${MAX_PAGE} per page.`,
+    description: `A page of ${name} items in the order asked for; at most ${MAX_PAGE} per page. An embedded value of the field that returns it, so it has no id.`,
     fields: (t) => ({
-      nodes: t.field({ type: [nodeRef], resolve: (p) => p.nodes }),
-      pageInfo: t.field({ type: PageInfo, resolve: (p) => p }),
+      edges: t.field({
+        type: [edge],
+        description: 'The items of this page, each with its cursor (the Relay connection shape)',
+        resolve: (p) => {
+          const cursors = cursorsOf(p as Page<unknown>);
+          return p.nodes.map((node, i) => ({ cursor: cursors[i], node }));
+        },
+      }),
+      nodes: t.field({
+        type: [nodeRef],
+        description: 'The same items as edges, without cursors',
+        resolve: (p) => p.nodes,
+      }),
+      pageInfo: t.field({
+        type: PageInfo,
+        description: 'Whether more items follow, and the cursors where this page starts and ends',
+        resolve: (p) => p as Page<unknown>,
+      }),
     }),
   });
 }

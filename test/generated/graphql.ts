@@ -3,6 +3,7 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** The one-time token from the invitation mail and the password to choose. */
 export type AcceptInvitationInput = {
   /** 10 to 200 characters */
   password: string;
@@ -12,30 +13,45 @@ export type AcceptInvitationInput = {
 
 /** Ordered NONE < GUEST < EDITOR < APPROVER. GUEST reads, EDITOR also creates/edits/deletes, APPROVER also validates (sends, publishes, grants, activates). */
 export type AccessLevel =
+  /** EDITOR, and validates: what leaves the draft state (sending, publishing, granting rights) */
   | 'APPROVER'
+  /** GUEST, and creates, edits and deletes */
   | 'EDITOR'
+  /** Reads the feature and subscribes to its live updates */
   | 'GUEST'
+  /** No access: the feature is hidden (FORBIDDEN) */
   | 'NONE';
 
 /** All conditions must hold. Times are a half-open range [from, to). */
 export type AuditFilter = {
+  /** Only this mutation, exactly, e.g. updateContact */
   action?: string | null | undefined;
+  /** Only this feature */
   feature?: Feature | null | undefined;
+  /** Entries at or after this instant */
   from?: string | null | undefined;
+  /** Only this object */
   objectId?: string | null | undefined;
+  /** Only this object type, exactly, e.g. Contact */
   objectType?: string | null | undefined;
+  /** Entries strictly before this instant */
   to?: string | null | undefined;
-  /** Someone else's id needs USERS >= GUEST */
+  /** Only this user's entries; someone else's id needs USERS >= GUEST */
   userId?: string | null | undefined;
 };
 
 /** DELIVERY_FAILED: delivery failed or address suspended; RETRY_LOOP_EXCEEDED: the retry loop expired; MAX_ATTEMPTS_REACHED: sent 3 times without delivery; SPAM_REFUSED: refused by anti-spam or reported as spam. */
 export type BounceType =
+  /** The receiving server refused the mail or the address is suspended */
   | 'DELIVERY_FAILED'
+  /** Our own sending tried 3 times without delivery */
   | 'MAX_ATTEMPTS_REACHED'
+  /** The sending server gave up after retrying for its whole retry period */
   | 'RETRY_LOOP_EXCEEDED'
+  /** Refused by an anti-spam filter, or reported as spam by the recipient */
   | 'SPAM_REFUSED';
 
+/** Where one CSV column goes. */
 export type ColumnMappingInput = {
   /** A column header of the CSV file */
   column: string;
@@ -43,51 +59,74 @@ export type ColumnMappingInput = {
   field?: string | null | undefined;
 };
 
+/** A value for one custom field. */
 export type ContactFieldValueInput = {
   /** A custom field defined with defineContactField */
   name: string;
-  /** As text: "12.50", "2026-01-31", "true"; null clears it */
+  /** As text, checked against the field type: "12.50" (NUMBER), "2026-01-31" (DATE), "true" (BOOLEAN), at most 1000 characters (TEXT); null or "" clears it */
   value?: string | null | undefined;
 };
 
+/** All conditions given must hold. */
 export type ContactFilter = {
+  /** Only this city, exactly but in any case */
   city?: string | null | undefined;
+  /** Only this country, exactly but in any case */
   country?: string | null | undefined;
+  /** Only this status */
   emailStatus?: EmailStatus | null | undefined;
-  /** Part of the email, first or last name, or phone */
+  /** Part of the email, first or last name (any case), or phone */
   search?: string | null | undefined;
 };
 
+/** A sort order of contacts. */
 export type ContactOrder = {
+  /** true: descending */
   desc?: boolean | null | undefined;
+  /** The sort key */
   field: ContactOrderField;
 };
 
+/** What contacts are sorted by; ties are broken by id, in the same direction. */
 export type ContactOrderField =
+  /** Creation time */
   | 'CREATED_AT'
+  /** Email, contacts without one first */
   | 'EMAIL'
+  /** Creation order (ids increase) */
   | 'ID'
+  /** Last name, contacts without one first */
   | 'LAST_NAME';
 
 /** Standard fields and custom field values. Emails and phones are validated and normalised. */
 export type CreateContactInput = {
-  /** YYYY-MM-DD */
+  /** A real calendar date, YYYY-MM-DD */
   birthDate?: string | null | undefined;
+  /** At most 200 characters */
   city?: string | null | undefined;
+  /** At most 100 characters */
   country?: string | null | undefined;
+  /** At most 100 characters */
   department?: string | null | undefined;
+  /** Validated and lower-cased, at most 320 characters */
   email?: string | null | undefined;
+  /** Custom field values; fields not listed keep their value */
   fields?: Array<ContactFieldValueInput> | null | undefined;
+  /** At most 200 characters */
   firstName?: string | null | undefined;
+  /** Free text, at most 20 characters */
   gender?: string | null | undefined;
+  /** At most 200 characters */
   lastName?: string | null | undefined;
+  /** Spaces, dots, dashes and brackets are dropped; then 6 to 15 digits with an optional + */
   phone?: string | null | undefined;
 };
 
+/** A new score. */
 export type CreateScoreInput = {
   /** 1 to 20 */
   conditions: Array<ScoreConditionInput>;
-  /** At most 2000 characters */
+  /** At most 2000 characters; default empty */
   description?: string | null | undefined;
   /** 1 to 200 characters with the prefix */
   name: string;
@@ -95,115 +134,177 @@ export type CreateScoreInput = {
 
 /** A targeting criterion, shared by scores and segments: exactly one of field, event, score, all, any, not. At most 6 levels and 50 conditions. */
 export type Criterion =
-  {   /** Every one holds */
+  {   /** Every one holds (at least one) */
   all: Array<Criterion>; any?: never; event?: never; field?: never; not?: never; score?: never; }
-  |  { all?: never;   /** At least one holds */
+  |  { all?: never;   /** At least one holds (at least one) */
   any: Array<Criterion>; event?: never; field?: never; not?: never; score?: never; }
-  |  { all?: never; any?: never;   event: EventCriterionInput; field?: never; not?: never; score?: never; }
-  |  { all?: never; any?: never; event?: never;   field: FieldCriterionInput; not?: never; score?: never; }
+  |  { all?: never; any?: never;   /** A condition on the contact's events */
+  event: EventCriterionInput; field?: never; not?: never; score?: never; }
+  |  { all?: never; any?: never; event?: never;   /** A condition on a contact field */
+  field: FieldCriterionInput; not?: never; score?: never; }
   |  { all?: never; any?: never; event?: never; field?: never;   /** Does not hold */
   not: Criterion; score?: never; }
-  |  { all?: never; any?: never; event?: never; field?: never; not?: never;   score: ScoreCriterionInput; };
+  |  { all?: never; any?: never; event?: never; field?: never; not?: never;   /** A condition on another score's value */
+  score: ScoreCriterionInput; };
 
+/** How a contact's score compares with a value. */
 export type CriterionCompareOp =
+  /** Equal */
   | 'EQ'
+  /** Greater than */
   | 'GT'
+  /** Greater than or equal */
   | 'GTE'
+  /** Less than */
   | 'LT'
+  /** Less than or equal */
   | 'LTE'
+  /** Not equal */
   | 'NEQ';
 
 /** TEXT: EQ NEQ IN CONTAINS STARTS_WITH IS_SET IS_NOT_SET (CONTAINS/STARTS_WITH ignore case). NUMBER: EQ NEQ LT LTE GT GTE IN IS_SET IS_NOT_SET. DATE: EQ NEQ LT LTE GT GTE IS_SET IS_NOT_SET. BOOLEAN: EQ NEQ IS_SET IS_NOT_SET. NEQ also matches contacts where the field is unset. */
 export type CriterionFieldOp =
+  /** TEXT only: contains value, ignoring case */
   | 'CONTAINS'
+  /** Equal to value */
   | 'EQ'
+  /** Greater than value (NUMBER, DATE: later) */
   | 'GT'
+  /** Greater than or equal to value */
   | 'GTE'
+  /** Equal to one of values (1 to 500) */
   | 'IN'
+  /** Has no value */
   | 'IS_NOT_SET'
+  /** Has a value */
   | 'IS_SET'
+  /** Less than value (NUMBER, DATE: earlier) */
   | 'LT'
+  /** Less than or equal to value */
   | 'LTE'
+  /** Not equal to value, or unset */
   | 'NEQ'
+  /** TEXT only: starts with value, ignoring case */
   | 'STARTS_WITH';
 
+/** A new custom contact field. */
 export type DefineContactFieldInput = {
+  /** Shown to people; default the name; cut at 200 characters */
   label?: string | null | undefined;
-  /** Letters, digits, _; starts with a letter; max 63 */
+  /** Letters, digits, _; starts with a letter; max 63. CONFLICT when it exists or is a standard field */
   name: string;
+  /** What its values are */
   type: FieldType;
 };
 
 /** VALID until a bounce, a complaint or an unsubscribe says otherwise. */
 export type EmailStatus =
+  /** The recipient reported a mail as spam (an ARF complaint) */
   | 'COMPLAINED'
+  /** A permanent failure: the address does not work */
   | 'HARD_BOUNCED'
+  /** A temporary failure (mailbox full, server down); sending may work again */
   | 'SOFT_BOUNCED'
+  /** The contact asked not to receive mail */
   | 'UNSUBSCRIBED'
+  /** Nothing known against sending to this address */
   | 'VALID';
 
 /** The contact has events of this type (and operation, form, exact url, in the last withinDays days), at least minCount of them (default 1). */
 export type EventCriterionInput = {
+  /** Only events of this form (a UUID) */
   formId?: string | null | undefined;
-  /** 1 to 100000; not allowed in FIXED_PER_EVENT */
+  /** At least this many events, 1 to 100000 (default 1); not allowed in FIXED_PER_EVENT */
   minCount?: number | null | undefined;
+  /** Only events of this Emailing or SMS operation (a UUID) */
   operationId?: string | null | undefined;
+  /** The event type */
   type: EventType;
-  /** Exact URL, at most 2000 characters */
+  /** Only events with exactly this URL, at most 2000 characters */
   url?: string | null | undefined;
-  /** 1 to 3650 */
+  /** Only events of the last withinDays days, 1 to 3650 */
   withinDays?: number | null | undefined;
 };
 
+/** One behaviour event of a contact of your account. */
 export type EventInput = {
+  /** A contact of your account */
   contactId: string;
+  /** The form it belongs to (a UUID) */
   formId?: string | null | undefined;
-  /** Default: now */
+  /** When it happened; default now, at most 5 minutes in the future */
   occurredAt?: string | null | undefined;
+  /** The Emailing or SMS operation it belongs to (a UUID) */
   operationId?: string | null | undefined;
+  /** What happened */
   type: EventType;
-  /** At most 2000 characters */
+  /** The page or link, at most 2000 characters */
   url?: string | null | undefined;
 };
 
+/** What a contact did (or what was done to them), as recorded by recordEvents or tracking. */
 export type EventType =
+  /** An email to them bounced (recorded by recordBounce) */
   | 'BOUNCE'
+  /** Clicked a link in an email (GET /t/c/...) */
   | 'EMAIL_CLICK'
+  /** Opened an email (the open pixel, GET /t/o/...) */
   | 'EMAIL_OPEN'
+  /** Was sent an email */
   | 'EMAIL_SENT'
+  /** Submitted a form */
   | 'FORM_SUBMIT'
+  /** Visited a page of the site */
   | 'SITE_VISIT'
+  /** Clicked a link in an SMS */
   | 'SMS_CLICK'
+  /** Was sent an SMS */
   | 'SMS_SENT'
+  /** Unsubscribed */
   | 'UNSUBSCRIBE'
+  /** Clicked a block shown on the site */
   | 'WEB_BLOCK_CLICK';
 
 /** A part of the account; each user has one access level per feature. */
 export type Feature =
+  /** Contacts, custom fields, events, imports, bounces and scores. GUEST reads and subscribes, EDITOR writes, APPROVER launches score computations */
   | 'CONTACTS'
+  /** Email operations and their statistics (no operation of the API uses it yet) */
   | 'EMAILINGS'
+  /** Forms, surveys and their submissions (no operation of the API uses it yet) */
   | 'FORMS'
+  /** Invoices and purchases of credits (no operation of the API uses it yet) */
   | 'INVOICES'
+  /** Account settings. GUEST reads them, EDITOR changes them */
   | 'SETTINGS'
+  /** SMS operations and their statistics (no operation of the API uses it yet) */
   | 'SMS'
+  /** Users and their rights. GUEST lists users and reads everyone's history, EDITOR edits, disables and deletes users, APPROVER invites and changes rights */
   | 'USERS'
+  /** Webhooks and their deliveries (no operation of the API uses it yet) */
   | 'WEBHOOKS';
 
 /** A condition on a standard or custom contact field, checked against the field type. */
 export type FieldCriterionInput = {
-  /** Field name: email, city, ... or a custom field */
+  /** Field name: email, phone, firstName, lastName, gender, birthDate, city, department, country or a custom field */
   name: string;
+  /** The comparison; which ones apply depends on the field type (see CriterionFieldOp) */
   op: CriterionFieldOp;
-  /** As text: "12.50", "2026-01-31", "true"; not used by IS_SET / IS_NOT_SET */
+  /** As text: "12.50" (NUMBER), "2026-01-31" (DATE), "true"/"false" (BOOLEAN), at most 1000 characters (TEXT); not used by IN, IS_SET, IS_NOT_SET */
   value?: string | null | undefined;
-  /** For IN: 1 to 500 values */
+  /** For IN: 1 to 500 values, as text like value */
   values?: Array<string> | null | undefined;
 };
 
+/** The type of a contact field; values travel as text in every type. */
 export type FieldType =
+  /** true or false (also read from 1/0, yes/no, oui/non) */
   | 'BOOLEAN'
+  /** A calendar date, YYYY-MM-DD */
   | 'DATE'
+  /** An exact decimal, up to 15 digits before the point and 6 after, kept as text ("12.50"; a comma is read as the point) */
   | 'NUMBER'
+  /** Text, at most 1000 characters for a custom field */
   | 'TEXT';
 
 /** Either rows or a CSV file. */
@@ -220,29 +321,45 @@ export type ImportContactsInput = {
   rows?: Array<CreateContactInput> | null | undefined;
 };
 
+/** What became of one row. */
 export type ImportOutcome =
+  /** A new contact was created */
   | 'CREATED'
+  /** Merged into an existing contact (or an earlier row) with the same unique key */
   | 'MERGED'
+  /** Not imported: a bad value, a malformed CSV row, or a duplicate with rejectDuplicates */
   | 'REJECTED';
 
+/** Where an import is. */
 export type ImportStatus =
+  /** Every row has a result */
   | 'DONE'
+  /** Stopped early (see error); the batches before it are imported */
   | 'FAILED'
+  /** Rows are being read and written; the counters move batch by batch */
   | 'RUNNING';
 
+/** Who to invite and with which rights. */
 export type InviteUserInput = {
+  /** Where the invitation goes, at most 320 characters; CONFLICT when already used */
   email: string;
+  /** Display name, 1 to 200 characters */
   name: string;
+  /** Digits with an optional leading + (spaces, dots, dashes and brackets are dropped), 6 to 15 digits */
   phone?: string | null | undefined;
   /** Features not listed are NONE */
   rights?: Array<RightInput> | null | undefined;
 };
 
+/** Credentials of an ACTIVE user. */
 export type LoginInput = {
+  /** The login email, any case */
   email: string;
+  /** The password */
   password: string;
 };
 
+/** A raw bounce to classify and store. */
 export type RecordBounceInput = {
   /** The raw bounce or SMTP reply, at most 1 MiB */
   message: string;
@@ -250,53 +367,76 @@ export type RecordBounceInput = {
   receivedAt?: string | null | undefined;
 };
 
+/** An access level to give in one feature. */
 export type RightInput = {
+  /** The feature */
   feature: Feature;
+  /** The level to give; never above your own in that feature */
   level: AccessLevel;
 };
 
+/** One condition of a score. */
 export type ScoreConditionInput = {
-  /** FIELD_VALUE only; default 1 */
+  /** FIELD_VALUE only: multiplies the field value; default 1 */
   coefficient?: string | null | undefined;
+  /** Which contacts it matches */
   criterion: Criterion;
+  /** How the value is counted */
   mode: ScoreMode;
-  /** Required for FIXED and FIXED_PER_EVENT */
+  /** Points; required for FIXED and FIXED_PER_EVENT */
   value?: string | null | undefined;
 };
 
 /** The contact's value for another score of the account (0 when it has none). */
 export type ScoreCriterionInput = {
+  /** How the value compares */
   op: CriterionCompareOp;
+  /** Another score of the account; no cycles */
   scoreId: string;
+  /** The value the contact's score is compared with */
   value: string;
 };
 
 /** FIXED: the value once if the contact matches. FIXED_PER_EVENT: the value once per matching event recorded since the previous computation (accumulates). FIELD_VALUE: the NUMBER field of the criterion at computation time times the coefficient. */
 export type ScoreMode =
+  /** The contact's NUMBER field named by the criterion (a single field condition) times the coefficient, at computation time */
   | 'FIELD_VALUE'
+  /** The value, once, while the contact matches the criterion */
   | 'FIXED'
+  /** The value once per matching event recorded since the previous computation, added up run after run; the criterion must hold an event condition, without minCount */
   | 'FIXED_PER_EVENT';
 
+/** Where a computation is. */
 export type ScoreRunStatus =
+  /** Finished: the changed values are stored and published */
   | 'DONE'
+  /** Stopped with an error (see error) */
   | 'FAILED'
+  /** In progress; its changes are published once they commit */
   | 'RUNNING';
 
+/** What started a computation. */
 export type ScoreRunTrigger =
+  /** runScoreComputation */
   | 'MANUAL'
+  /** The automatic run, every settings.scoreIntervalHours */
   | 'SCHEDULED';
 
+/** New levels for some features of one user. */
 export type SetUserRightsInput = {
   /** Features not listed keep their level */
   rights: Array<RightInput>;
+  /** The user (not yourself, not the owner) */
   userId: string;
 };
 
+/** A new account and its owner. */
 export type SignUpInput = {
-  /** 1 to 200 characters */
+  /** The account name, 1 to 200 characters */
   accountName: string;
+  /** The owner's login email, at most 320 characters; CONFLICT when already used */
   email: string;
-  /** 1 to 200 characters */
+  /** The owner's name, 1 to 200 characters */
   name: string;
   /** 10 to 200 characters */
   password: string;
@@ -304,50 +444,73 @@ export type SignUpInput = {
 
 /** Only the fields given change. */
 export type UpdateAccountSettingsInput = {
+  /** The new account name, 1 to 200 characters */
   accountName?: string | null | undefined;
+  /** true: duplicates of the unique key fail with CONFLICT; false: they merge */
   rejectDuplicates?: boolean | null | undefined;
-  /** 1 to 720 */
+  /** Hours between automatic score computations, 1 to 720 */
   scoreIntervalHours?: number | null | undefined;
-  /** email, phone, or a custom field name */
+  /** email, phone, or the name of a custom TEXT, NUMBER or DATE field. Every contact is re-keyed in one statement; CONFLICT while two contacts share a value of the new key */
   uniqueKey?: string | null | undefined;
 };
 
 /** Only the fields given change; null clears a field. */
 export type UpdateContactInput = {
-  /** YYYY-MM-DD */
+  /** A real calendar date, YYYY-MM-DD */
   birthDate?: string | null | undefined;
+  /** At most 200 characters */
   city?: string | null | undefined;
+  /** At most 100 characters */
   country?: string | null | undefined;
+  /** At most 100 characters */
   department?: string | null | undefined;
+  /** Validated and lower-cased, at most 320 characters */
   email?: string | null | undefined;
+  /** Custom field values; fields not listed keep their value */
   fields?: Array<ContactFieldValueInput> | null | undefined;
+  /** At most 200 characters */
   firstName?: string | null | undefined;
+  /** Free text, at most 20 characters */
   gender?: string | null | undefined;
+  /** The contact to change */
   id: string;
+  /** At most 200 characters */
   lastName?: string | null | undefined;
+  /** Spaces, dots, dashes and brackets are dropped; then 6 to 15 digits with an optional + */
   phone?: string | null | undefined;
 };
 
 /** Only what is given changes; conditions are replaced as a whole. */
 export type UpdateScoreInput = {
+  /** All the conditions, 1 to 20; they replace the current ones */
   conditions?: Array<ScoreConditionInput> | null | undefined;
+  /** At most 2000 characters */
   description?: string | null | undefined;
+  /** The score to change */
   id: string;
+  /** 1 to 200 characters with the prefix */
   name?: string | null | undefined;
 };
 
+/** Only the fields given change. */
 export type UpdateUserInput = {
+  /** Login email, at most 320 characters; CONFLICT when another user has it */
   email?: string | null | undefined;
+  /** The user to change */
   id: string;
+  /** Display name, 1 to 200 characters */
   name?: string | null | undefined;
-  /** null or "" clears it */
+  /** Digits with an optional leading +, 6 to 15 digits; null or "" clears it */
   phone?: string | null | undefined;
 };
 
 /** INVITED until the activation link is used; DISABLED users cannot log in. */
 export type UserStatus =
+  /** Can log in */
   | 'ACTIVE'
+  /** Cannot log in until enableUser; sessions ended when disabled */
   | 'DISABLED'
+  /** Invited; has not chosen a password with the invitation link yet */
   | 'INVITED';
 
 export type AuditFieldsFragment = { id: string, userId: string | null, userEmail: string | null, action: string, feature: Feature | null, objectType: string | null, objectId: string | null, diff: unknown, ip: string | null, createdAt: string };

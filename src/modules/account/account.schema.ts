@@ -11,18 +11,27 @@ interface SettingsView extends AccountSettings {
 }
 
 const AccountSettingsRef = builder.objectRef<SettingsView>('AccountSettings').implement({
-  description: 'Settings of the account.',
+  description:
+    "Settings of the account. One per account: its id is the account's, so a client cache holds one copy that updateAccountSettings refreshes.",
   fields: (t) => ({
-    accountId: t.exposeID('accountId'),
-    accountName: t.exposeString('accountName'),
+    id: t.exposeID('accountId', {
+      description: "Stable identity for client caches: the account's id (the same as accountId)",
+    }),
+    accountId: t.exposeID('accountId', { description: 'The account these settings belong to' }),
+    accountName: t.exposeString('accountName', {
+      description: 'The name of the account, 1 to 200 characters',
+    }),
     uniqueKey: t.exposeString('uniqueKey', {
-      description: 'The contact field that identifies a contact (email by default)',
+      description:
+        'The contact field that identifies a contact: email (the default), phone, or a custom TEXT, NUMBER or DATE field',
     }),
     rejectDuplicates: t.exposeBoolean('rejectDuplicates', {
-      description: 'true: a write that would duplicate the unique key fails; false: it merges',
+      description:
+        'true: a write that would duplicate the unique key fails with CONFLICT; false (the default): it merges into the existing contact',
     }),
     scoreIntervalHours: t.exposeInt('scoreIntervalHours', {
-      description: 'Hours between automatic score computations, counted from the last manual run',
+      description:
+        'Hours (1 to 720, default 24) between automatic score computations, counted from the last manual run',
     }),
   }),
 });
@@ -30,10 +39,20 @@ const AccountSettingsRef = builder.objectRef<SettingsView>('AccountSettings').im
 const UpdateAccountSettingsInput = builder.inputType('UpdateAccountSettingsInput', {
   description: 'Only the fields given change.',
   fields: (t) => ({
-    accountName: t.string({ required: false }),
-    uniqueKey: t.string({ required: false, description: 'email, phone, or a custom field name' }),
-    rejectDuplicates: t.boolean({ required: false }),
-    scoreIntervalHours: t.int({ required: false, description: '1 to 720' }),
+    accountName: t.string({ required: false, description: 'The new account name, 1 to 200 characters' }),
+    uniqueKey: t.string({
+      required: false,
+      description:
+        'email, phone, or the name of a custom TEXT, NUMBER or DATE field. Every contact is re-keyed in one statement; CONFLICT while two contacts share a value of the new key',
+    }),
+    rejectDuplicates: t.boolean({
+      required: false,
+      description: 'true: duplicates of the unique key fail with CONFLICT; false: they merge',
+    }),
+    scoreIntervalHours: t.int({
+      required: false,
+      description: 'Hours between automatic score computations, 1 to 720',
+    }),
   }),
 });
 
@@ -44,6 +63,7 @@ function view(a: { id: string; name: string; settings: AccountSettings }): Setti
 builder.queryField('accountSettings', (t) =>
   t.withAuth(need('SETTINGS', 'GUEST')).field({
     type: AccountSettingsRef,
+    description: "The account's settings (SETTINGS >= GUEST).",
     resolve: async (_r, _a, ctx) => {
       const account = await ctx.em.findOne(Account, { id: ctx.viewer.accountId });
       if (!account) throw notFound('Account');
@@ -55,7 +75,11 @@ builder.queryField('accountSettings', (t) =>
 builder.mutationField('updateAccountSettings', (t) =>
   t.withAuth(need('SETTINGS', 'EDITOR')).field({
     type: AccountSettingsRef,
-    args: { input: t.arg({ type: UpdateAccountSettingsInput, required: true }) },
+    description:
+      'Changes the settings given and returns them all (SETTINGS >= EDITOR). BAD_USER_INPUT for an out-of-range value or an unknown key field.',
+    args: {
+      input: t.arg({ type: UpdateAccountSettingsInput, required: true, description: 'What to change' }),
+    },
     resolve: (_r, { input }, ctx) => {
       const next: Partial<SettingsView> = {};
       if (input.accountName != null) {

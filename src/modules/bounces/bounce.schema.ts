@@ -1,6 +1,9 @@
 import { builder, need } from '../../builder.js';
+import { batched } from '../../shared/batch.js';
+import { describedValues } from '../../shared/enum-values.js';
 import { connection } from '../../shared/pagination.js';
 import { ContactRef } from '../contacts/contact.schema.js';
+import { findContacts } from '../contacts/contact.service.js';
 import type { BounceEvent } from './bounce.repository.js';
 import { bouncesOf, classifyMessage, lastBounceOf, recordBounce } from './bounce.service.js';
 import { BOUNCE_TYPES, type BounceClassification, MAX_RECIPIENTS } from './classifier/classify.js';
@@ -8,21 +11,27 @@ import { BOUNCE_TYPES, type BounceClassification, MAX_RECIPIENTS } from './class
 export const BounceTypeEnum = builder.enumType('BounceType', {
   description:
     'DELIVERY_FAILED: delivery failed or address suspended; RETRY_LOOP_EXCEEDED: the retry loop expired; MAX_ATTEMPTS_REACHED: sent 3 times without delivery; SPAM_REFUSED: refused by anti-spam or reported as spam.',
-  values: BOUNCE_TYPES,
+  values: describedValues(BOUNCE_TYPES, {
+    DELIVERY_FAILED: 'The receiving server refused the mail or the address is suspended',
+    RETRY_LOOP_EXCEEDED: 'The sending server gave up after retrying for its whole retry period',
+    MAX_ATTEMPTS_REACHED: 'Our own sending tried 3 times without delivery',
+    SPAM_REFUSED: 'Refused by an anti-spam filter, or reported as spam by the recipient',
+  }),
 });
 
 const REASON_DOC =
   'Fine reason in Sisimai vocabulary: userunknown, hostunknown, mailboxfull, expired, spamdetected, blocked, filtered, policyviolation, suspend, rejected, feedback (complaint), ...';
 
 const BounceClassificationRef = builder.objectRef<BounceClassification>('BounceClassification').implement({
-  description: 'What a raw bounce says about one failed recipient.',
+  description:
+    'What a raw bounce says about one failed recipient. Computed from the message given and never stored, so it has no id.',
   fields: (t) => ({
     recipient: t.exposeString('recipient', { nullable: true, description: 'Lower-cased; null if unnamed' }),
     status: t.exposeString('status', { nullable: true, description: 'Enhanced status code, e.g. 5.1.1' }),
     replyCode: t.exposeString('replyCode', { nullable: true, description: 'SMTP reply code, e.g. 550' }),
     reason: t.exposeString('reason', { description: REASON_DOC }),
     hard: t.exposeBoolean('hard', { description: 'Hard bounce: the address will not work again' }),
-    type: t.field({ type: BounceTypeEnum, resolve: (r) => r.type }),
+    type: t.field({ type: BounceTypeEnum, description: 'The kind of failure', resolve: (r) => r.type }),
     message: t.exposeString('diagnostic', {
       nullable: true,
       description: 'The last message returned by the receiving server',
@@ -38,13 +47,16 @@ const BounceClassificationRef = builder.objectRef<BounceClassification>('BounceC
 export const BounceRef = builder.objectRef<BounceEvent>('Bounce').implement({
   description: 'A stored bounce of one recipient; shown date first, then the server message.',
   fields: (t) => ({
-    id: t.exposeID('id'),
+    id: t.exposeID('id', { description: 'Stable identity, also for client caches' }),
     date: t.field({
       type: 'DateTime',
       description: 'When the bounce was received',
       resolve: (b) => b.receivedAt,
     }),
-    recipient: t.exposeString('recipient', { nullable: true }),
+    recipient: t.exposeString('recipient', {
+      nullable: true,
+      description: 'The failed address, lower-cased; null when the bounce does not name it',
+    }),
     status: t.exposeString('status', { nullable: true, description: 'Enhanced status code, e.g. 5.1.1' }),
     replyCode: t.exposeString('replyCode', { nullable: true, description: 'SMTP reply code, e.g. 550' }),
     message: t.exposeString('diagnostic', {
@@ -52,8 +64,8 @@ export const BounceRef = builder.objectRef<BounceEvent>('Bounce').implement({
       description: 'The last message returned by the receiving server',
     }),
     reason: t.exposeString('reason', { description: REASON_DOC }),
-    hard: t.exposeBoolean('hard'),
-    type: t.field({ type: BounceTypeEnum, resolve: (b) => b.type }),
+    hard: t.exposeBoolean('hard', { description: 'Hard bounce: the address will not work again' }),
+    type: t.field({ type: BounceTypeEnum, description: 'The kind of failure', resolve: (b) => b.type }),
     contactId: t.exposeID('contactId', {
       nullable: true,
       description: 'The contact it was matched to by email; null when none matched',
@@ -62,6 +74,25 @@ export const BounceRef = builder.objectRef<BounceEvent>('Bounce').implement({
 });
 
 const BounceConnection = connection('Bounce', BounceRef);
+
+// Crosses into contacts: declared like Contact.lastBounce. recordBounce changes the contact
+// (emailStatus, lastBounce), so its result can carry the contact for a client cache to update.
+builder.objectField(BounceRef, 'contact', (t) =>
+  t.withAuth(need('CONTACTS', 'GUEST')).field({
+    type: ContactRef,
+    nullable: true,
+    description:
+      'The contact it was matched to, as it is now (its emailStatus and lastBounce reflect this bounce); null when none matched or it was deleted',
+    resolve: async (b, _a, ctx) => {
+      if (!b.contactId) return null;
+      const accountId = ctx.viewer.accountId;
+      const found = await batched(ctx.em, 'bounces.contact', b.contactId, (ids) =>
+        findContacts(ctx.em, accountId, ids),
+      );
+      return found ?? null;
+    },
+  }),
+);
 
 builder.objectFields(ContactRef, (t) => ({
   lastBounce: t.withAuth(need('CONTACTS', 'GUEST')).field({
@@ -74,8 +105,11 @@ builder.objectFields(ContactRef, (t) => ({
     type: BounceConnection,
     description: 'Every bounce of the contact, newest first; at most 200 per page.',
     args: {
-      first: t.arg.int({ required: false, description: '1 to 200, default 50' }),
-      after: t.arg.string({ required: false }),
+      first: t.arg.int({ required: false, description: 'Bounces per page, 1 to 200, default 50' }),
+      after: t.arg.string({
+        required: false,
+        description: 'The endCursor (or an edge cursor) of the previous page',
+      }),
     },
     resolve: (c, args, ctx) => bouncesOf(ctx, c.id, args.first, args.after),
   }),
@@ -85,12 +119,18 @@ builder.queryField('classifyBounce', (t) =>
   t.withAuth(need('CONTACTS', 'GUEST')).field({
     type: [BounceClassificationRef],
     description: `Reads a raw bounce (DSN, ARF report, MTA notice, SES notification) or a bare SMTP reply, one result per failed recipient; writes nothing. At most 1 MiB and ${MAX_RECIPIENTS} recipients; anything else is BAD_USER_INPUT.`,
-    args: { message: t.arg.string({ required: true }) },
+    args: {
+      message: t.arg.string({
+        required: true,
+        description: 'The raw message (headers and body) or SMTP reply, at most 1 MiB',
+      }),
+    },
     resolve: (_r, args) => classifyMessage(args.message),
   }),
 );
 
 const RecordBounceInput = builder.inputType('RecordBounceInput', {
+  description: 'A raw bounce to classify and store.',
   fields: (t) => ({
     message: t.string({
       required: true,
@@ -108,8 +148,8 @@ builder.mutationField('recordBounce', (t) =>
   t.withAuth(need('CONTACTS', 'EDITOR')).field({
     type: [BounceRef],
     description:
-      'Classifies a raw bounce and stores one bounce per failed recipient and contact with that email (or unmatched, kept in history). Updates the contacts: emailStatus (hard: HARD_BOUNCED; complaint: COMPLAINED; soft: SOFT_BOUNCED unless a stronger status is set), lastBounce (only to a newer date), a BOUNCE event. Auto-replies and delivery notices store nothing and return []. Not a bounce: BAD_USER_INPUT, nothing written.',
-    args: { input: t.arg({ type: RecordBounceInput, required: true }) },
+      'Classifies a raw bounce and stores one bounce per failed recipient and contact with that email (or unmatched, kept in history). Updates the contacts: emailStatus (hard: HARD_BOUNCED; complaint: COMPLAINED; soft: SOFT_BOUNCED unless a stronger status is set), lastBounce (only to a newer date), a BOUNCE event. Auto-replies and delivery notices store nothing and return []. Not a bounce: BAD_USER_INPUT, nothing written. Select contact on each bounce to refresh the contacts in a client cache.',
+    args: { input: t.arg({ type: RecordBounceInput, required: true, description: 'The bounce' }) },
     resolve: (_r, { input }, ctx) => recordBounce(ctx, input),
   }),
 );

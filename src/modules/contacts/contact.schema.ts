@@ -1,5 +1,6 @@
 import { type BuilderTypes, builder, need } from '../../builder.js';
 import { batched } from '../../shared/batch.js';
+import { describedValues } from '../../shared/enum-values.js';
 import { connection } from '../../shared/pagination.js';
 import { EMAIL_STATUSES, FIELD_TYPES } from './contact.entity.js';
 import {
@@ -15,38 +16,71 @@ import {
 } from './contact.service.js';
 import { loadFields } from './fields.js';
 
-export const FieldTypeEnum = builder.enumType('FieldType', { values: FIELD_TYPES });
+export const FieldTypeEnum = builder.enumType('FieldType', {
+  description: 'The type of a contact field; values travel as text in every type.',
+  values: describedValues(FIELD_TYPES, {
+    TEXT: 'Text, at most 1000 characters for a custom field',
+    NUMBER:
+      'An exact decimal, up to 15 digits before the point and 6 after, kept as text ("12.50"; a comma is read as the point)',
+    DATE: 'A calendar date, YYYY-MM-DD',
+    BOOLEAN: 'true or false (also read from 1/0, yes/no, oui/non)',
+  }),
+});
 export const EmailStatusEnum = builder.enumType('EmailStatus', {
   description: 'VALID until a bounce, a complaint or an unsubscribe says otherwise.',
-  values: EMAIL_STATUSES,
+  values: describedValues(EMAIL_STATUSES, {
+    VALID: 'Nothing known against sending to this address',
+    SOFT_BOUNCED: 'A temporary failure (mailbox full, server down); sending may work again',
+    HARD_BOUNCED: 'A permanent failure: the address does not work',
+    COMPLAINED: 'The recipient reported a mail as spam (an ARF complaint)',
+    UNSUBSCRIBED: 'The contact asked not to receive mail',
+  }),
 });
 
 const FieldValueRef = builder
   .objectRef<{ name: string; type: string; value: string | null }>('ContactFieldValue')
   .implement({
-    description: 'A custom field value; NUMBER values are exact decimals written as text.',
+    description:
+      'A custom field value; NUMBER values are exact decimals written as text. An embedded value of its Contact, so it has no id.',
     fields: (t) => ({
-      name: t.exposeString('name'),
-      type: t.field({ type: FieldTypeEnum, resolve: (v) => v.type as (typeof FIELD_TYPES)[number] }),
-      value: t.exposeString('value', { nullable: true }),
+      name: t.exposeString('name', { description: 'The custom field, as defined with defineContactField' }),
+      type: t.field({
+        type: FieldTypeEnum,
+        description: 'The type of the field',
+        resolve: (v) => v.type as (typeof FIELD_TYPES)[number],
+      }),
+      value: t.exposeString('value', {
+        nullable: true,
+        description: 'As text: "12.50" (NUMBER), "2026-01-31" (DATE), "true" (BOOLEAN), or the text itself',
+      }),
     }),
   });
 
 export const ContactRef = builder.objectRef<ContactView>('Contact').implement({
   description: 'A contact of the account.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    email: t.exposeString('email', { nullable: true }),
-    phone: t.exposeString('phone', { nullable: true }),
-    firstName: t.exposeString('first_name', { nullable: true }),
-    lastName: t.exposeString('last_name', { nullable: true }),
-    gender: t.exposeString('gender', { nullable: true }),
+    id: t.exposeID('id', { description: 'Stable identity, also for client caches' }),
+    email: t.exposeString('email', {
+      nullable: true,
+      description: 'Lower-cased and validated, at most 320 characters',
+    }),
+    phone: t.exposeString('phone', {
+      nullable: true,
+      description: 'Digits with an optional leading +, 6 to 15 digits',
+    }),
+    firstName: t.exposeString('first_name', { nullable: true, description: 'At most 200 characters' }),
+    lastName: t.exposeString('last_name', { nullable: true, description: 'At most 200 characters' }),
+    gender: t.exposeString('gender', { nullable: true, description: 'Free text, at most 20 characters' }),
     birthDate: t.exposeString('birth_date', { nullable: true, description: 'YYYY-MM-DD' }),
-    city: t.exposeString('city', { nullable: true }),
-    department: t.exposeString('department', { nullable: true }),
-    country: t.exposeString('country', { nullable: true }),
+    city: t.exposeString('city', { nullable: true, description: 'At most 200 characters' }),
+    department: t.exposeString('department', {
+      nullable: true,
+      description: 'Region or department, at most 100 characters',
+    }),
+    country: t.exposeString('country', { nullable: true, description: 'Free text, at most 100 characters' }),
     emailStatus: t.field({
       type: EmailStatusEnum,
+      description: 'Whether mail to this contact can be sent, as bounces and complaints tell',
       resolve: (c) => c.email_status as (typeof EMAIL_STATUSES)[number],
     }),
     fields: t.field({
@@ -68,43 +102,71 @@ export const ContactRef = builder.objectRef<ContactView>('Contact').implement({
         }));
       },
     }),
-    createdAt: t.field({ type: 'DateTime', resolve: (c) => c.created_at }),
-    updatedAt: t.field({ type: 'DateTime', resolve: (c) => c.updated_at }),
+    createdAt: t.field({
+      type: 'DateTime',
+      description: 'When it was created',
+      resolve: (c) => c.created_at,
+    }),
+    updatedAt: t.field({
+      type: 'DateTime',
+      description: 'When it was last written (an update, a merge, a bounce)',
+      resolve: (c) => c.updated_at,
+    }),
   }),
 });
 
 const ContactFieldRef = builder
-  .objectRef<{ name: string; label: string; type: string }>('ContactFieldDefinition')
+  .objectRef<{ id: string; name: string; label: string; type: string }>('ContactFieldDefinition')
   .implement({
+    description: 'A custom contact field of the account.',
     fields: (t) => ({
-      name: t.exposeString('name'),
-      label: t.exposeString('label'),
-      type: t.field({ type: FieldTypeEnum, resolve: (f) => f.type as (typeof FIELD_TYPES)[number] }),
+      id: t.exposeID('id', { description: 'Stable identity, also for client caches' }),
+      name: t.exposeString('name', {
+        description: 'Letters, digits and _, starting with a letter, at most 63; unique in the account',
+      }),
+      label: t.exposeString('label', { description: 'Shown to people, at most 200 characters' }),
+      type: t.field({
+        type: FieldTypeEnum,
+        description: 'What its values are; fixed once defined',
+        resolve: (f) => f.type as (typeof FIELD_TYPES)[number],
+      }),
     }),
   });
 
 const FieldValueInput = builder.inputType('ContactFieldValueInput', {
+  description: 'A value for one custom field.',
   fields: (t) => ({
     name: t.string({ required: true, description: 'A custom field defined with defineContactField' }),
     value: t.string({
       required: false,
-      description: 'As text: "12.50", "2026-01-31", "true"; null clears it',
+      description:
+        'As text, checked against the field type: "12.50" (NUMBER), "2026-01-31" (DATE), "true" (BOOLEAN), at most 1000 characters (TEXT); null or "" clears it',
     }),
   }),
 });
 
 /** The writable fields of a contact, shared by its create and update inputs. */
 const contactInputFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
-  email: t.string({ required: false }),
-  phone: t.string({ required: false }),
-  firstName: t.string({ required: false }),
-  lastName: t.string({ required: false }),
-  gender: t.string({ required: false }),
-  birthDate: t.string({ required: false, description: 'YYYY-MM-DD' }),
-  city: t.string({ required: false }),
-  department: t.string({ required: false }),
-  country: t.string({ required: false }),
-  fields: t.field({ type: [FieldValueInput], required: false }),
+  email: t.string({
+    required: false,
+    description: 'Validated and lower-cased, at most 320 characters',
+  }),
+  phone: t.string({
+    required: false,
+    description: 'Spaces, dots, dashes and brackets are dropped; then 6 to 15 digits with an optional +',
+  }),
+  firstName: t.string({ required: false, description: 'At most 200 characters' }),
+  lastName: t.string({ required: false, description: 'At most 200 characters' }),
+  gender: t.string({ required: false, description: 'Free text, at most 20 characters' }),
+  birthDate: t.string({ required: false, description: 'A real calendar date, YYYY-MM-DD' }),
+  city: t.string({ required: false, description: 'At most 200 characters' }),
+  department: t.string({ required: false, description: 'At most 100 characters' }),
+  country: t.string({ required: false, description: 'At most 100 characters' }),
+  fields: t.field({
+    type: [FieldValueInput],
+    required: false,
+    description: 'Custom field values; fields not listed keep their value',
+  }),
 });
 
 export const CreateContactInput = builder.inputType('CreateContactInput', {
@@ -115,27 +177,38 @@ export const CreateContactInput = builder.inputType('CreateContactInput', {
 const UpdateContactInput = builder.inputType('UpdateContactInput', {
   description: 'Only the fields given change; null clears a field.',
   fields: (t) => ({
-    id: t.id({ required: true }),
+    id: t.id({ required: true, description: 'The contact to change' }),
     ...contactInputFields(t),
   }),
 });
 
 const ContactFilterInput = builder.inputType('ContactFilter', {
+  description: 'All conditions given must hold.',
   fields: (t) => ({
-    search: t.string({ required: false, description: 'Part of the email, first or last name, or phone' }),
-    emailStatus: t.field({ type: EmailStatusEnum, required: false }),
-    country: t.string({ required: false }),
-    city: t.string({ required: false }),
+    search: t.string({
+      required: false,
+      description: 'Part of the email, first or last name (any case), or phone',
+    }),
+    emailStatus: t.field({ type: EmailStatusEnum, required: false, description: 'Only this status' }),
+    country: t.string({ required: false, description: 'Only this country, exactly but in any case' }),
+    city: t.string({ required: false, description: 'Only this city, exactly but in any case' }),
   }),
 });
 
 const ContactOrderField = builder.enumType('ContactOrderField', {
-  values: Object.keys(CONTACT_ORDERS) as (keyof typeof CONTACT_ORDERS)[],
+  description: 'What contacts are sorted by; ties are broken by id, in the same direction.',
+  values: describedValues(Object.keys(CONTACT_ORDERS) as (keyof typeof CONTACT_ORDERS)[], {
+    ID: 'Creation order (ids increase)',
+    EMAIL: 'Email, contacts without one first',
+    LAST_NAME: 'Last name, contacts without one first',
+    CREATED_AT: 'Creation time',
+  }),
 });
 const ContactOrderInput = builder.inputType('ContactOrder', {
+  description: 'A sort order of contacts.',
   fields: (t) => ({
-    field: t.field({ type: ContactOrderField, required: true }),
-    desc: t.boolean({ required: false, defaultValue: false }),
+    field: t.field({ type: ContactOrderField, required: true, description: 'The sort key' }),
+    desc: t.boolean({ required: false, defaultValue: false, description: 'true: descending' }),
   }),
 });
 
@@ -144,10 +217,21 @@ builder.queryField('contacts', (t) =>
     type: connection('Contact', ContactRef),
     description: 'Contacts of the account, filtered and sorted; at most 200 per page.',
     args: {
-      filter: t.arg({ type: ContactFilterInput, required: false }),
-      orderBy: t.arg({ type: ContactOrderInput, required: false }),
-      first: t.arg.int({ required: false }),
-      after: t.arg.string({ required: false }),
+      filter: t.arg({
+        type: ContactFilterInput,
+        required: false,
+        description: 'Which contacts; all by default',
+      }),
+      orderBy: t.arg({
+        type: ContactOrderInput,
+        required: false,
+        description: 'Sort order; by id ascending by default. Keep it the same from page to page',
+      }),
+      first: t.arg.int({ required: false, description: 'Contacts per page, 1 to 200, default 50' }),
+      after: t.arg.string({
+        required: false,
+        description: 'The endCursor (or an edge cursor) of the previous page, with the same orderBy',
+      }),
     },
     resolve: (_r, args, ctx) =>
       listContacts(
@@ -164,7 +248,8 @@ builder.queryField('contact', (t) =>
   t.withAuth(need('CONTACTS', 'GUEST')).field({
     type: ContactRef,
     nullable: true,
-    args: { id: t.arg.id({ required: true }) },
+    description: "One contact of the account; NOT_FOUND for unknown ids, including other accounts'.",
+    args: { id: t.arg.id({ required: true, description: 'The contact' }) },
     resolve: (_r, args, ctx) => findContact(ctx.em, ctx.viewer.accountId, String(args.id)),
   }),
 );
@@ -172,12 +257,12 @@ builder.queryField('contact', (t) =>
 builder.queryField('contactFields', (t) =>
   t.withAuth(need('CONTACTS', 'GUEST')).field({
     type: [ContactFieldRef],
-    description: 'Custom fields defined for the account.',
+    description: 'Custom fields defined for the account, by name.',
     resolve: async (_r, _a, ctx) =>
       ctx.em
         .getConnection()
-        .execute<{ name: string; label: string; type: string }[]>(
-          'select name, label, type from contact_field where account_id = ? order by name',
+        .execute<{ id: string; name: string; label: string; type: string }[]>(
+          'select id, name, label, type from contact_field where account_id = ? order by name',
           [ctx.viewer.accountId],
         ),
   }),
@@ -188,7 +273,7 @@ builder.mutationField('createContact', (t) =>
     type: ContactRef,
     description:
       'Creates a contact. If one already has the same unique key (settings.uniqueKey): CONFLICT with rejectDuplicates, else the values merge into it and it is returned.',
-    args: { input: t.arg({ type: CreateContactInput, required: true }) },
+    args: { input: t.arg({ type: CreateContactInput, required: true, description: 'The contact' }) },
     resolve: (_r, { input }, ctx) => createContact(ctx, input),
   }),
 );
@@ -196,7 +281,11 @@ builder.mutationField('createContact', (t) =>
 builder.mutationField('updateContact', (t) =>
   t.withAuth(need('CONTACTS', 'EDITOR')).field({
     type: ContactRef,
-    args: { input: t.arg({ type: UpdateContactInput, required: true }) },
+    description:
+      'Changes the fields given of one contact and returns it. CONFLICT when the new unique key value belongs to another contact.',
+    args: {
+      input: t.arg({ type: UpdateContactInput, required: true, description: 'The contact and what changes' }),
+    },
     resolve: (_r, { input }, ctx) => updateContact(ctx, String(input.id), input),
   }),
 );
@@ -204,16 +293,24 @@ builder.mutationField('updateContact', (t) =>
 builder.mutationField('deleteContacts', (t) =>
   t.withAuth(need('CONTACTS', 'EDITOR')).idList({
     description: `Deletes contacts with their events and bounces; returns the ids deleted (unknown ids are skipped). At most ${MAX_DELETE}.`,
-    args: { ids: t.arg.idList({ required: true }) },
+    args: { ids: t.arg.idList({ required: true, description: `The contacts, 1 to ${MAX_DELETE}` }) },
     resolve: (_r, args, ctx) => deleteContacts(ctx, args.ids.map(String)),
   }),
 );
 
 const DefineContactFieldInput = builder.inputType('DefineContactFieldInput', {
+  description: 'A new custom contact field.',
   fields: (t) => ({
-    name: t.string({ required: true, description: 'Letters, digits, _; starts with a letter; max 63' }),
-    label: t.string({ required: false }),
-    type: t.field({ type: FieldTypeEnum, required: true }),
+    name: t.string({
+      required: true,
+      description:
+        'Letters, digits, _; starts with a letter; max 63. CONFLICT when it exists or is a standard field',
+    }),
+    label: t.string({
+      required: false,
+      description: 'Shown to people; default the name; cut at 200 characters',
+    }),
+    type: t.field({ type: FieldTypeEnum, required: true, description: 'What its values are' }),
   }),
 });
 
@@ -221,7 +318,7 @@ builder.mutationField('defineContactField', (t) =>
   t.withAuth(need('CONTACTS', 'EDITOR')).field({
     type: ContactFieldRef,
     description: 'Adds a typed custom field (TEXT, NUMBER as exact decimal, DATE, BOOLEAN).',
-    args: { input: t.arg({ type: DefineContactFieldInput, required: true }) },
+    args: { input: t.arg({ type: DefineContactFieldInput, required: true, description: 'The field' }) },
     resolve: (_r, { input }, ctx) => defineContactField(ctx, input),
   }),
 );

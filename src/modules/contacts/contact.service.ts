@@ -47,6 +47,20 @@ export async function findContact(em: EntityManager, accountId: string, id: stri
   return rows[0];
 }
 
+/** Contacts of the account by id (unknown ids are absent), in one query. */
+export async function findContacts(
+  em: EntityManager,
+  accountId: string,
+  ids: readonly string[],
+): Promise<Map<string, ContactView>> {
+  const rows = await em.execute<ContactView[]>(
+    `${SELECT} where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
+    [accountId, JSON.stringify(ids.filter(isRowId))],
+    'all',
+  );
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
 export async function createContact(ctx: AuthedContext, input: ContactInput): Promise<ContactView> {
   return mutate(ctx, async ({ em, audit }) => {
     const settings = await accountSettings(em, ctx.viewer.accountId);
@@ -252,7 +266,7 @@ export async function listContacts(
 export async function defineContactField(
   ctx: AuthedContext,
   input: { name: string; label?: string | null; type: FieldType },
-): Promise<{ name: string; label: string; type: FieldType }> {
+): Promise<{ id: string; name: string; label: string; type: FieldType }> {
   const name = input.name.trim();
   if (!FIELD_NAME.test(name))
     throw badInput('name must start with a letter and hold only letters, digits and _ (max 63)', {
@@ -261,8 +275,8 @@ export async function defineContactField(
   if (STANDARD_FIELDS[name]) throw conflict(`${name} is a standard field`, { field: 'name' });
   const label = (input.label ?? name).trim().slice(0, 200) || name;
   return mutate(ctx, async ({ em, audit }) => {
-    const rows = await em.execute<{ name: string }[]>(
-      `insert into contact_field (account_id, name, label, type) values (?, ?, ?, ?) on conflict (account_id, name) do nothing returning name`,
+    const rows = await em.execute<{ id: string; name: string }[]>(
+      `insert into contact_field (account_id, name, label, type) values (?, ?, ?, ?) on conflict (account_id, name) do nothing returning id, name`,
       [ctx.viewer.accountId, name, label, input.type],
       'all',
     );
@@ -274,7 +288,7 @@ export async function defineContactField(
       objectId: name,
       diff: { type: { from: null, to: input.type } },
     });
-    return { name, label, type: input.type };
+    return { id: rows[0].id, name, label, type: input.type };
   });
 }
 

@@ -1,4 +1,5 @@
 import { builder, need } from '../../builder.js';
+import { describedValues } from '../../shared/enum-values.js';
 import { badInput, notFound } from '../../shared/errors.js';
 import { connection, decodeCursor, pageSize, toPage } from '../../shared/pagination.js';
 import { IMPORT_OUTCOMES, IMPORT_STATUSES } from './contact.entity.js';
@@ -7,16 +8,35 @@ import { importProgress } from './import.progress.js';
 import { findImport, type ImportView, listRowResults, type RowResult } from './import.repository.js';
 import { IMPORT_BATCH, importContacts, MAX_IMPORT_ROWS } from './import.service.js';
 
-const ImportStatusEnum = builder.enumType('ImportStatus', { values: IMPORT_STATUSES });
-const ImportOutcomeEnum = builder.enumType('ImportOutcome', { values: IMPORT_OUTCOMES });
+const ImportStatusEnum = builder.enumType('ImportStatus', {
+  description: 'Where an import is.',
+  values: describedValues(IMPORT_STATUSES, {
+    RUNNING: 'Rows are being read and written; the counters move batch by batch',
+    DONE: 'Every row has a result',
+    FAILED: 'Stopped early (see error); the batches before it are imported',
+  }),
+});
+const ImportOutcomeEnum = builder.enumType('ImportOutcome', {
+  description: 'What became of one row.',
+  values: describedValues(IMPORT_OUTCOMES, {
+    CREATED: 'A new contact was created',
+    MERGED: 'Merged into an existing contact (or an earlier row) with the same unique key',
+    REJECTED: 'Not imported: a bad value, a malformed CSV row, or a duplicate with rejectDuplicates',
+  }),
+});
 
 const RowResultRef = builder.objectRef<RowResult>('ContactImportRowResult').implement({
-  description: 'What became of one row of an import.',
+  description:
+    'What became of one row of an import. Written once and read only through its import, page by page: an embedded value with no id (rowNumber is unique within the import).',
   fields: (t) => ({
     rowNumber: t.exposeInt('rowNumber', {
       description: 'From 1; in a CSV file the row after the header is 1',
     }),
-    outcome: t.field({ type: ImportOutcomeEnum, resolve: (r) => r.outcome }),
+    outcome: t.field({
+      type: ImportOutcomeEnum,
+      description: 'What became of it',
+      resolve: (r) => r.outcome,
+    }),
     contactId: t.exposeID('contactId', {
       nullable: true,
       description: 'The contact created or merged into; for a rejected duplicate, the contact it duplicates',
@@ -28,29 +48,43 @@ const RowResultRef = builder.objectRef<RowResult>('ContactImportRowResult').impl
 export const ContactImportRef = builder.objectRef<ImportView>('ContactImport').implement({
   description: `A bulk import of contacts. Its counters move as batches of ${IMPORT_BATCH} rows commit.`,
   fields: (t) => ({
-    id: t.exposeID('id'),
-    status: t.field({ type: ImportStatusEnum, resolve: (i) => i.status }),
+    id: t.exposeID('id', { description: 'A UUID, chosen by the client or by the server' }),
+    status: t.field({ type: ImportStatusEnum, description: 'Where the import is', resolve: (i) => i.status }),
     source: t.exposeString('source', { description: 'LIST or CSV' }),
     total: t.exposeInt('total', {
       description: 'Rows to import; for a CSV file, the rows read so far until it is DONE',
     }),
-    processed: t.exposeInt('processed'),
-    created: t.exposeInt('created'),
-    merged: t.exposeInt('merged'),
-    rejected: t.exposeInt('rejected'),
+    processed: t.exposeInt('processed', {
+      description: 'Rows with a result so far: created + merged + rejected',
+    }),
+    created: t.exposeInt('created', { description: 'Rows that created a contact' }),
+    merged: t.exposeInt('merged', { description: 'Rows merged into an existing contact' }),
+    rejected: t.exposeInt('rejected', { description: 'Rows not imported' }),
     error: t.exposeString('error', {
       nullable: true,
       description: 'Why a FAILED import stopped; the rows before it were imported',
     }),
-    createdAt: t.field({ type: 'DateTime', resolve: (i) => i.createdAt }),
-    finishedAt: t.field({ type: 'DateTime', nullable: true, resolve: (i) => i.finishedAt }),
+    createdAt: t.field({ type: 'DateTime', description: 'When it started', resolve: (i) => i.createdAt }),
+    finishedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it became DONE or FAILED; null while RUNNING',
+      resolve: (i) => i.finishedAt,
+    }),
     results: t.field({
       type: connection('ContactImportRowResult', RowResultRef),
       description: 'Per-row results in row order; at most 200 per page.',
       args: {
-        outcome: t.arg({ type: ImportOutcomeEnum, required: false }),
-        first: t.arg.int({ required: false }),
-        after: t.arg.string({ required: false }),
+        outcome: t.arg({
+          type: ImportOutcomeEnum,
+          required: false,
+          description: 'Only rows with this outcome',
+        }),
+        first: t.arg.int({ required: false, description: 'Rows per page, 1 to 200, default 50' }),
+        after: t.arg.string({
+          required: false,
+          description: 'The endCursor (or an edge cursor) of the previous page',
+        }),
       },
       resolve: async (imp, args, ctx) => {
         const size = pageSize(args.first);
@@ -65,6 +99,7 @@ export const ContactImportRef = builder.objectRef<ImportView>('ContactImport').i
 });
 
 const ColumnMappingInput = builder.inputType('ColumnMappingInput', {
+  description: 'Where one CSV column goes.',
   fields: (t) => ({
     column: t.string({ required: true, description: 'A column header of the CSV file' }),
     field: t.string({
@@ -111,7 +146,9 @@ builder.mutationField('importContacts', (t) =>
     type: ContactImportRef,
     description:
       'Imports contacts and returns when every row has a result. Each row is CREATED, MERGED (into an existing contact or an earlier row with the same unique key) or REJECTED with its reason (bad value, malformed CSV row, duplicate with rejectDuplicates); a bad row never stops the others. A file that cannot be read as CSV, or an unknown mapping, is BAD_USER_INPUT with nothing written.',
-    args: { input: t.arg({ type: ImportContactsInput, required: true }) },
+    args: {
+      input: t.arg({ type: ImportContactsInput, required: true, description: 'The rows or the file' }),
+    },
     resolve: (_r, { input }, ctx) =>
       importContacts(ctx, { ...input, id: input.id == null ? null : String(input.id) }),
   }),
@@ -121,7 +158,9 @@ builder.queryField('contactImport', (t) =>
   t.withAuth(need('CONTACTS', 'GUEST')).field({
     type: ContactImportRef,
     nullable: true,
-    args: { id: t.arg.id({ required: true }) },
+    description:
+      "One import of the account, with its counters and row results; NOT_FOUND for unknown ids, including other accounts'.",
+    args: { id: t.arg.id({ required: true, description: 'The import' }) },
     resolve: async (_r, args, ctx) => {
       const found = await findImport(ctx.em, ctx.viewer.accountId, String(args.id));
       if (!found) throw notFound('Import');
@@ -135,7 +174,12 @@ builder.subscriptionField('importProgress', (t) =>
     type: ContactImportRef,
     description:
       'The counters of an import of your account: its current state, then after each batch; ends when it is DONE or FAILED.',
-    args: { importId: t.arg.id({ required: true }) },
+    args: {
+      importId: t.arg.id({
+        required: true,
+        description: 'The import (its id may be chosen before it starts)',
+      }),
+    },
     subscribe: (_r, args, ctx) => importProgress(ctx, String(args.importId)),
     resolve: (v) => v,
   }),

@@ -13,11 +13,15 @@ interface OutboxRow {
 const OutboxMessageRef = builder.objectRef<OutboxRow>('OutboxMessage').implement({
   description: 'A mail kept in the local outbox because no SMTP_URL is configured.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    to: t.exposeString('to'),
-    subject: t.exposeString('subject'),
-    text: t.exposeString('text'),
-    createdAt: t.field({ type: 'DateTime', resolve: (m) => m.createdAt }),
+    id: t.exposeID('id', { description: 'Increasing with time: a later mail has a larger id' }),
+    to: t.exposeString('to', { description: 'The recipient address' }),
+    subject: t.exposeString('subject', { description: 'The subject line' }),
+    text: t.exposeString('text', { description: 'The plain-text body, as it would have been sent' }),
+    createdAt: t.field({
+      type: 'DateTime',
+      description: 'When the mail was written',
+      resolve: (m) => m.createdAt,
+    }),
   }),
 });
 
@@ -25,7 +29,13 @@ builder.queryField('outbox', (t) =>
   t.withAuth({ owner: true }).field({
     type: connection('OutboxMessage', OutboxMessageRef),
     description: "The account's local outbox, newest first (owner only). Empty when mail goes to SMTP_URL.",
-    args: { first: t.arg.int({ required: false }), after: t.arg.string({ required: false }) },
+    args: {
+      first: t.arg.int({ required: false, description: 'Mails per page, 1 to 200, default 50' }),
+      after: t.arg.string({
+        required: false,
+        description: 'The endCursor (or an edge cursor) of the previous page',
+      }),
+    },
     resolve: async (_root, args, ctx) => {
       const size = pageSize(args.first);
       const after = decodeCursor(args.after);
