@@ -88,7 +88,8 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     // Bearer tokens, not cookies, carry auth: no browser sends them by itself, so a page of any
     // origin can only act with a token it already holds. `*` (without credentials) is therefore
     // safe and lets any front end call the API; CORS_ORIGINS narrows it. Preflights are cached a
-    // day: without max-age browsers preflight every POST again.
+    // day: without max-age browsers preflight every POST again. (yoga answers `*` by echoing the
+    // request's origin, with Vary: Origin.)
     cors: {
       origin: config.corsOrigins.length === 1 && config.corsOrigins[0] === '*' ? '*' : config.corsOrigins,
       credentials: false,
