@@ -185,9 +185,12 @@ export function attachWebSockets(
   return {
     async close() {
       await revocations.return?.();
+      // graphql-ws's dispose closes every socket with 1001 (going away), so clients reconnect
+      // elsewhere; a peer that does not answer the close handshake within a second is cut.
+      const disposed = disposable.dispose();
+      await Promise.race([disposed, new Promise((r) => setTimeout(r, 1000).unref())]);
       for (const socket of wss.clients) socket.terminate();
-      await disposable.dispose();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await disposed;
     },
   };
 }
