@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { AppError } from '../../shared/errors.js';
 
 export type ImportStatus = 'RUNNING' | 'DONE' | 'FAILED';
 export type ImportOutcome = 'CREATED' | 'MERGED' | 'REJECTED';
@@ -66,7 +67,8 @@ export async function saveBatch(
   const count = (o: ImportOutcome) => results.filter((r) => r.outcome === o).length;
   const [view] = await em.execute<ImportView[]>(
     `update contact_import set total = total + ?, processed = processed + ?, created = created + ?,
-       merged = merged + ?, rejected = rejected + ? where id = ? ${RETURNING}`,
+       merged = merged + ?, rejected = rejected + ?, heartbeat_at = now()
+     where id = ? and status = 'RUNNING' ${RETURNING}`,
     [
       countTotal ? results.length : 0,
       results.length,
@@ -77,8 +79,12 @@ export async function saveBatch(
     ],
     'all',
   );
+  // Marked FAILED by recovery meanwhile (this process looked dead): the batch must not count.
+  if (!view) throw new AppError('CONFLICT', IMPORT_STOPPED);
   return view;
 }
+
+export const IMPORT_STOPPED = 'the import was marked FAILED while it ran (its heartbeat was late)';
 
 export async function finishImport(
   em: EntityManager,
@@ -87,11 +93,41 @@ export async function finishImport(
   error: string | null,
 ): Promise<ImportView> {
   const [view] = await em.execute<ImportView[]>(
-    `update contact_import set status = ?, error = ?, finished_at = now() where id = ? ${RETURNING}`,
+    `update contact_import set status = ?, error = ?, finished_at = now(), heartbeat_at = now()
+      where id = ? and status = 'RUNNING' ${RETURNING}`,
     [status, error, importId],
     'all',
   );
-  return view;
+  if (view) return view;
+  // Already ended by recovery: its state stays what recovery wrote.
+  const [current] = await em.execute<ImportView[]>(`${SELECT} from contact_import where id = ?`, [importId]);
+  return current;
+}
+
+/** The process running an import says it is alive; false once the import is no longer RUNNING. */
+export async function touchImport(em: EntityManager, importId: string): Promise<boolean> {
+  const res = await em.execute(
+    `update contact_import set heartbeat_at = now() where id = ? and status = 'RUNNING'`,
+    [importId],
+    'run',
+  );
+  return (res as { affectedRows?: number }).affectedRows !== 0;
+}
+
+/**
+ * Marks FAILED every import RUNNING whose heartbeat is older than `staleMs` (database clock, so
+ * the clocks of the processes do not matter): the process running it died.
+ */
+export async function failStaleImports(em: EntityManager, staleMs: number): Promise<ImportView[]> {
+  return em.execute<ImportView[]>(
+    `update contact_import set status = 'FAILED', finished_at = now(), error = ?
+      where status = 'RUNNING' and heartbeat_at < now() - make_interval(secs => ?::float8 / 1000) ${RETURNING}`,
+    [
+      `interrupted: the process running it stopped (no heartbeat for ${staleMs / 1000} s); the rows before it were imported`,
+      staleMs,
+    ],
+    'all',
+  );
 }
 
 export async function findImport(

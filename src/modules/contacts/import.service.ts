@@ -7,6 +7,7 @@ import { type ContactInput, type NormalContact, normaliseContact } from './conta
 import { writeContacts } from './contact.repository.js';
 import { accountSettings } from './contact.service.js';
 import { type FieldDef, loadFields } from './fields.js';
+import { startHeartbeat } from './import.recovery.js';
 import {
   finishImport,
   type ImportView,
@@ -74,6 +75,9 @@ export async function importContacts(ctx: AuthedContext, input: ImportInput): Pr
   });
   if (!created) throw conflict('An import with this id already exists', { field: 'id' });
   publish(ctx, created);
+  // While it runs the import says so every few seconds: if this process dies, another one sees
+  // the heartbeat stop and marks the import FAILED (import.recovery.ts).
+  const heartbeat = startHeartbeat(ctx.app, created.id);
   try {
     await runBatches(ctx, created.id, source, plan, !input.rows);
   } catch (err) {
@@ -82,6 +86,8 @@ export async function importContacts(ctx: AuthedContext, input: ImportInput): Pr
     const message =
       err instanceof AppError ? err.message : 'Unexpected error; the rows before it were imported';
     return finish(ctx, created.id, 'FAILED', message);
+  } finally {
+    heartbeat.stop();
   }
   return finish(ctx, created.id, 'DONE', null);
 }
@@ -231,7 +237,7 @@ async function finish(
       objectType: 'ContactImport',
       objectId: importId,
       diff: {
-        status: { from: 'RUNNING', to: status },
+        status: { from: 'RUNNING', to: v.status },
         total: { from: 0, to: v.total },
         created: { from: 0, to: v.created },
         merged: { from: 0, to: v.merged },
