@@ -1,4 +1,5 @@
 import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
+import { relayStylePagination } from '@apollo/client/utilities';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AccountSettingsDocument,
@@ -213,5 +214,38 @@ describe('Apollo Client 4 with its normalised InMemoryCache', () => {
     const after = await client.query({ query: ContactDocument, variables: { id: c.id } });
     expect(requests).toBe(sent);
     expect(after.data?.contact?.emailStatus).toBe('HARD_BOUNCED');
+  });
+
+  it("pages with relayStylePagination: fetchMore appends the next page's edges in the cache", async () => {
+    const client = new ApolloClient({
+      cache: new InMemoryCache({
+        typePolicies: { Query: { fields: { contacts: relayStylePagination(['filter', 'orderBy']) } } },
+      }),
+      link: new HttpLink({ uri: t.url, headers: { authorization: `Bearer ${owner.token}` } }),
+    });
+    const query = gql`
+      query RelayContacts($first: Int, $after: String) {
+        contacts(first: $first, after: $after, orderBy: { field: ID }) {
+          edges { cursor node { id city } }
+          pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        }
+      }
+    `;
+    type Page = {
+      contacts: {
+        edges: { cursor: string; node: { id: string } }[];
+        pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      };
+    };
+    const all = ok(
+      await t.gql(ContactsDocument, { first: 4, orderBy: { field: 'ID' } }, owner.token),
+    ).contacts.nodes.map((n) => n.id);
+    const watch = client.watchQuery<Page>({ query, variables: { first: 2 } });
+    const first = await watch.refetch();
+    expect(first.data?.contacts.edges.map((e) => e.node.id)).toEqual(all.slice(0, 2));
+    await watch.fetchMore({ variables: { after: first.data?.contacts.pageInfo.endCursor } });
+    const merged = client.readQuery<Page>({ query, variables: { first: 2 } });
+    expect(merged?.contacts.edges.map((e) => e.node.id)).toEqual(all.slice(0, 4));
+    expect(merged?.contacts.pageInfo.endCursor).toBe(merged?.contacts.edges[3].cursor);
   });
 });

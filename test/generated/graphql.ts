@@ -91,11 +91,11 @@ export type ContactOrder = {
 export type ContactOrderField =
   /** Creation time */
   | 'CREATED_AT'
-  /** Email, contacts without one first */
+  /** Email; a contact without one sorts as empty text (first when ascending) */
   | 'EMAIL'
   /** Creation order (ids increase) */
   | 'ID'
-  /** Last name, contacts without one first */
+  /** Last name; a contact without one sorts as empty text (first when ascending) */
   | 'LAST_NAME';
 
 /** Standard fields and custom field values. Emails and phones are validated and normalised. */
@@ -399,11 +399,11 @@ export type ScoreCriterionInput = {
 
 /** FIXED: the value once if the contact matches. FIXED_PER_EVENT: the value once per matching event recorded since the previous computation (accumulates). FIELD_VALUE: the NUMBER field of the criterion at computation time times the coefficient. */
 export type ScoreMode =
-  /** The contact's NUMBER field named by the criterion (a single field condition) times the coefficient, at computation time */
+  /** The value of the NUMBER field the criterion names (a single field condition) times the coefficient, at computation time */
   | 'FIELD_VALUE'
   /** The value, once, while the contact matches the criterion */
   | 'FIXED'
-  /** The value once per matching event recorded since the previous computation, added up run after run; the criterion must hold an event condition, without minCount */
+  /** The value once per matching event recorded since the previous computation, added up run after run. The criterion is an event, an any of events, or an all of one of those with conditions on the contact; no minCount */
   | 'FIXED_PER_EVENT';
 
 /** Where a computation is. */

@@ -199,8 +199,8 @@ const ContactOrderField = builder.enumType('ContactOrderField', {
   description: 'What contacts are sorted by; ties are broken by id, in the same direction.',
   values: describedValues(Object.keys(CONTACT_ORDERS) as (keyof typeof CONTACT_ORDERS)[], {
     ID: 'Creation order (ids increase)',
-    EMAIL: 'Email, contacts without one first',
-    LAST_NAME: 'Last name, contacts without one first',
+    EMAIL: 'Email; a contact without one sorts as empty text (first when ascending)',
+    LAST_NAME: 'Last name; a contact without one sorts as empty text (first when ascending)',
     CREATED_AT: 'Creation time',
   }),
 });

@@ -31,7 +31,7 @@ export const ScoreRunRef = builder.objectRef<RunView>('ScoreRun').implement({
     trigger: t.field({ type: RunTriggerEnum, description: 'What started it', resolve: (r) => r.trigger }),
     status: t.field({ type: RunStatusEnum, description: 'Where it is', resolve: (r) => r.status }),
     contactsChanged: t.exposeInt('contactsChanged', {
-      description: '(contact, score) values that changed, counted as they are written',
+      description: 'Contact score values that changed (one per contact and score)',
     }),
     startedAt: t.field({ type: 'DateTime', description: 'When it started', resolve: (r) => r.startedAt }),
     finishedAt: t.field({
@@ -162,7 +162,7 @@ const RunProgressRef = builder.objectRef<ScoreRunProgressEvent>('ScoreRunProgres
       description: 'Scores to compute; 0 in the first message, before the run has counted them',
     }),
     contactsChanged: t.exposeInt('contactsChanged', {
-      description: '(contact, score) values changed so far',
+      description: 'Contact score values changed so far (one per contact and score)',
     }),
     error: t.exposeString('error', { nullable: true, description: 'Why it FAILED; null otherwise' }),
   }),

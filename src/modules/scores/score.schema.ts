@@ -22,9 +22,9 @@ export const ScoreModeEnum = builder.enumType('ScoreMode', {
   values: describedValues(SCORE_MODES, {
     FIXED: 'The value, once, while the contact matches the criterion',
     FIXED_PER_EVENT:
-      'The value once per matching event recorded since the previous computation, added up run after run; the criterion must hold an event condition, without minCount',
+      'The value once per matching event recorded since the previous computation, added up run after run. The criterion is an event, an any of events, or an all of one of those with conditions on the contact; no minCount',
     FIELD_VALUE:
-      "The contact's NUMBER field named by the criterion (a single field condition) times the coefficient, at computation time",
+      "The value of the NUMBER field the criterion names (a single field condition) times the coefficient, at computation time",
   }),
 });
 
@@ -149,7 +149,7 @@ builder.queryField('score', (t) =>
   t.withAuth(need('CONTACTS', 'GUEST')).field({
     type: ScoreRef,
     nullable: true,
-    description: "One score of the account; NOT_FOUND for unknown ids, including other accounts'.",
+    description: "One score of the account; null for unknown ids, including other accounts'.",
     args: { id: t.arg.id({ required: true, description: 'The score' }) },
     resolve: (_r, args, ctx) => findScore(ctx.em, ctx.viewer.accountId, String(args.id)),
   }),
