@@ -24,7 +24,7 @@ export const ScoreModeEnum = builder.enumType('ScoreMode', {
     FIXED_PER_EVENT:
       'The value once per matching event recorded since the previous computation, added up run after run. The criterion is an event, an any of events, or an all of one of those with conditions on the contact; no minCount',
     FIELD_VALUE:
-      "The value of the NUMBER field the criterion names (a single field condition) times the coefficient, at computation time",
+      'The value of the NUMBER field the criterion names (a single field condition) times the coefficient, at computation time',
   }),
 });
 
