@@ -7,6 +7,7 @@ import './modules/account/account.schema.js';
 import './modules/audit/audit.schema.js';
 import './modules/mail/outbox.schema.js';
 import './modules/contacts/contact.schema.js';
+import './modules/contacts/contact-field.schema.js';
 import './modules/contacts/import.schema.js';
 import './modules/events/event.schema.js';
 import './modules/scores/score.schema.js';
