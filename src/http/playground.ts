@@ -2,31 +2,39 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphiQLOptions, LandingPageRenderer } from 'graphql-yoga';
 import { DEMO_EMAIL } from '../db/seed.js';
 
+/** Stands for the demo owner's password in the first screen's Login (tests replace it). */
+export const PASSWORD_PLACEHOLDER = 'printed at first start';
+
 /**
  * The first screen of the playground: how to log in and where the token goes, then one query and
  * one subscription that need it. GraphiQL runs the operation under the cursor (or offers a choice).
  */
-export const PLAYGROUND_DOCUMENT = `# Welcome to Cible.
+export const PLAYGROUND_DOCUMENT = `# Welcome to Cible. To authenticate:
 #
-# 1. Log in: put the cursor in the Login mutation below and press the run button (Ctrl-Enter).
-#    The demo owner's password is printed once, at the server's first start.
-# 2. Copy the "token" from the result.
-# 3. Open the Headers tab (below this editor) and write
+# 1. Put the demo owner's password (printed once, at
+#    the server's first start) in Login below, then
+#    run Login: the run button (▶), or Ctrl-Enter
+#    with the cursor inside it.
+# 2. Copy the "token" of the result.
+# 3. In the Headers tab below, write
 #      {"Authorization": "Bearer <token>"}
-#    Queries, mutations and subscriptions (over WebSocket) all use that header.
-# 4. Then run Me, or LiveHistory: it receives an entry for every mutation made in the account
-#    (run any mutation from another tab, e.g. updateAccountSettings).
+#    It goes with every query and mutation, and with
+#    subscriptions over WebSocket.
+# 4. Then run Me, then LiveHistory: it shows an entry
+#    for each change made in the account (make one
+#    from another tab, e.g. updateAccountSettings).
 
 mutation Login {
-  login(input: { email: "${DEMO_EMAIL}", password: "the password printed at first start" }) {
+  login(
+    input: {
+      email: "${DEMO_EMAIL}"
+      password: "${PASSWORD_PLACEHOLDER}"
+    }
+  ) {
     token
     user {
       id
       name
-      rights {
-        feature
-        level
-      }
     }
   }
 }
@@ -51,7 +59,7 @@ subscription LiveHistory {
 `;
 
 /** Shown in the Headers tab of a new tab, so the shape is visible before the first login. */
-export const PLAYGROUND_HEADERS = '{\n  "Authorization": "Bearer <paste the token of login here>"\n}';
+export const PLAYGROUND_HEADERS = '{\n  "Authorization": "Bearer <the token of Login>"\n}';
 
 export const playgroundOptions: GraphiQLOptions = {
   title: 'Cible',
