@@ -140,10 +140,25 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     }
     yoga(req, res);
   };
+  // One line per request only at LOG_LEVEL=debug: at info a busy server would mostly log itself.
+  const accessLog = config.logLevel === 'debug';
   server.on('request', (req, res) => {
     drain.track(req, res);
     const reqId = requestIdOf(req);
     res.setHeader('x-request-id', reqId);
+    if (accessLog) {
+      const t0 = performance.now();
+      res.once('close', () =>
+        runWithRequestId(reqId, () =>
+          logger.debug('request', {
+            method: req.method,
+            path: (req.url ?? '').split('?', 1)[0], // a GET query string may hold variables
+            status: res.statusCode,
+            ms: Math.round(performance.now() - t0),
+          }),
+        ),
+      );
+    }
     runWithRequestId(reqId, () => handle(req, res));
   });
   const ws = attachWebSockets(server, yoga, services);

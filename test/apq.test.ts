@@ -61,7 +61,10 @@ describe('automatic persisted queries', () => {
         }
       }
     `;
-    const first = await client.query({ query, fetchPolicy: 'network-only' });
+    const first = await client.query<{ me: { id: string; email: string } }>({
+      query,
+      fetchPolicy: 'network-only',
+    });
     expect(first.data?.me).toMatchObject({ id: owner.userId, email: owner.email });
     // Unknown hash first, PersistedQueryNotFound, then query and hash together.
     expect(sent.map((s) => [s.query !== null, s.hash !== null])).toEqual([
@@ -95,7 +98,7 @@ describe('automatic persisted queries', () => {
       }
     `;
     await client.query({ query, fetchPolicy: 'network-only' });
-    const r = await client.query({ query, fetchPolicy: 'network-only' });
+    const r = await client.query<{ me: { id: string } }>({ query, fetchPolicy: 'network-only' });
     expect(r.data?.me?.id).toBe(owner.userId);
     expect(sent.at(-1)).toMatchObject({ method: 'GET', query: null });
   });

@@ -210,12 +210,12 @@ describe('request ids and logs', () => {
     expect((await fetch(`${base()}/health`)).headers.get('x-request-id')).toBeTruthy();
   });
 
-  it('logs JSON lines, and an unexpected error with the request id', async () => {
+  it('logs JSON lines, an unexpected error with the request id, and requests at debug', async () => {
     const lines: string[] = [];
     const db = await createTestDatabase();
-    const app = await buildApp(loadConfig({ PORT: '0', HOST: '127.0.0.1' }), {
+    const app = await buildApp(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'debug' }), {
       databaseUrl: db.url,
-      logger: createLogger('info', (line) => lines.push(line)),
+      logger: createLogger('debug', (line) => lines.push(line)),
     });
     const url = await app.start();
     try {
@@ -242,10 +242,18 @@ describe('request ids and logs', () => {
         await sql.end();
       }
       const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-      const failure = records.find((r) => r.reqId === 'failing-call-1');
+      const failure = records.find((r) => r.reqId === 'failing-call-1' && r.level === 'error');
       expect(failure).toMatchObject({ level: 'error', reqId: 'failing-call-1' });
       expect(typeof failure?.time).toBe('string');
       expect(JSON.stringify(failure)).toMatch(/audit_entry/);
+      // At debug, one access line per request, with the same id.
+      await until('the access line', async () =>
+        lines.some((l) => l.includes('"msg":"request"') && l.includes('failing-call-1')),
+      );
+      const access = records
+        .concat(lines.map((l) => JSON.parse(l)))
+        .find((r) => r.msg === 'request' && r.reqId === 'failing-call-1');
+      expect(access).toMatchObject({ level: 'debug', method: 'POST', path: '/graphql', status: 200 });
     } finally {
       await app.stop();
       await db.drop();
