@@ -26,9 +26,12 @@ export const conflict = (message: string, extra?: Record<string, unknown>) =>
   new AppError('CONFLICT', message, extra);
 export const forbidden = (message = 'You do not have the rights for this action') =>
   new AppError('FORBIDDEN', message);
-/** Names every place a token is read, so whoever sent it elsewhere learns where it goes. */
+/**
+ * True whether no token came or a wrong one did, and names every place a token is read, so whoever
+ * sent it where it is not read learns where it goes.
+ */
 export const unauthenticated = (
-  message = 'Log in first: send the header Authorization: Bearer <token>; over graphql-ws, in connectionParams ({ "authorization": "Bearer <token>" }) or in the subscribe message\'s extensions.headers (as GraphiQL sends its Headers tab)',
+  message = 'Log in first: no valid session token came with this request. Send the header Authorization: Bearer <token> (the token of login); over graphql-ws, put it in connectionParams ({ "authorization": "Bearer <token>" }) or in the subscribe message\'s extensions.headers (as GraphiQL sends its Headers tab)',
 ) => new AppError('UNAUTHENTICATED', message);
 
 /** PostgreSQL's unique_violation, as thrown by pg or wrapped by MikroORM. */
