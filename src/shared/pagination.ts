@@ -9,8 +9,11 @@ export interface Page<T> {
   nodes: T[];
   hasNextPage: boolean;
   endCursor: string | null;
-  /** One cursor per node, in order (toPage fills it; an empty page may leave it out). */
-  cursors?: string[];
+  /**
+   * The cursor of the node at this index of the page (toPage sets it; an empty page may leave it
+   * out). A function, so a page read through `nodes` alone encodes no cursor but the last.
+   */
+  cursorAt?: (index: number) => string;
 }
 
 export const encodeCursor = (key: string) => Buffer.from(`c:${key}`, 'utf8').toString('base64url');
@@ -32,15 +35,21 @@ export function pageSize(first: number | null | undefined): number {
 /** Turns `size + 1` rows fetched in order into a page, the extra row telling there is more. */
 export function toPage<T>(rows: T[], size: number, keyOf: (row: T) => string): Page<T> {
   const nodes = rows.slice(0, size);
-  const cursors = nodes.map((n) => encodeCursor(keyOf(n)));
-  return { nodes, cursors, hasNextPage: rows.length > size, endCursor: cursors.at(-1) ?? null };
+  const cursorAt = (i: number) => encodeCursor(keyOf(nodes[i]));
+  return {
+    nodes,
+    cursorAt,
+    hasNextPage: rows.length > size,
+    endCursor: nodes.length ? cursorAt(nodes.length - 1) : null,
+  };
 }
 
-function cursorsOf(page: Page<unknown>): string[] {
-  if (page.cursors && page.cursors.length === page.nodes.length) return page.cursors;
-  if (page.nodes.length === 0) return [];
+function cursorsOf<T>(page: Page<T>): (index: number) => string {
+  if (page.cursorAt) return page.cursorAt;
   // A page built by hand with nodes but no cursors is a bug in its service, not bad input.
-  throw new Error('a connection page has nodes without cursors: build it with toPage');
+  return () => {
+    throw new Error('a connection page has nodes without cursors: build it with toPage');
+  };
 }
 
 /** Pages go forward only (first/after), so there is no `last`/`before` and no previous page. */
@@ -59,7 +68,7 @@ export const PageInfo = builder.objectRef<Page<unknown>>('PageInfo').implement({
     startCursor: t.string({
       nullable: true,
       description: 'The cursor of the first item of this page; null when the page is empty',
-      resolve: (p) => cursorsOf(p)[0] ?? null,
+      resolve: (p) => (p.nodes.length ? cursorsOf(p)(0) : null),
     }),
     endCursor: t.exposeString('endCursor', {
       nullable: true,
@@ -90,8 +99,8 @@ export function connection<T>(name: string, nodeRef: ObjectRef<BuilderTypes, T>)
         type: [edge],
         description: 'The items of this page, each with its cursor (the Relay connection shape)',
         resolve: (p) => {
-          const cursors = cursorsOf(p as Page<unknown>);
-          return p.nodes.map((node, i) => ({ cursor: cursors[i], node }));
+          const cursorAt = cursorsOf(p);
+          return p.nodes.map((node, i) => ({ cursor: cursorAt(i), node }));
         },
       }),
       nodes: t.field({
