@@ -145,7 +145,7 @@ builder.mutationField('importContacts', (t) =>
   t.withAuth(need('CONTACTS', 'EDITOR')).field({
     type: ContactImportRef,
     description:
-      'Imports contacts and returns when every row has a result. Each row is CREATED, MERGED (into an existing contact or an earlier row with the same unique key) or REJECTED with its reason (bad value, malformed CSV row, duplicate with rejectDuplicates); a bad row never stops the others. A file that cannot be read as CSV, or an unknown mapping, is BAD_USER_INPUT with nothing written.',
+      'Imports contacts and returns when every row has a result. Each row is CREATED, MERGED (into an existing contact or an earlier row with the same unique key) or REJECTED with its reason (bad value, malformed CSV row, duplicate with rejectDuplicates); a bad row never stops the others. A file that cannot be read as CSV, or an unknown mapping, is BAD_USER_INPUT with nothing written. The contacts written are not returned (results lists their ids): refetch cached contact lists.',
     args: {
       input: t.arg({ type: ImportContactsInput, required: true, description: 'The rows or the file' }),
     },
