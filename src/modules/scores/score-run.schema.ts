@@ -52,7 +52,7 @@ builder.mutationField('runScoreComputation', (t) =>
   t.withAuth(need('CONTACTS', 'APPROVER')).field({
     type: ScoreRunRef,
     description:
-      'Computes every score of the account now, in the background: returns the RUNNING run at once (follow it with scoreRunProgress). CONFLICT while another run of the account is in progress. Automatic runs then follow every settings.scoreIntervalHours after this one. The scores (lastRunAt, nextRunAt) and contacts' scores change when it ends: refetch them once scoreRunProgress says DONE.',
+      'Computes every score of the account now, in the background: returns the RUNNING run at once (follow it with scoreRunProgress). CONFLICT while another run of the account is in progress. Automatic runs then follow every settings.scoreIntervalHours after this one. Score.lastRunAt, Score.nextRunAt and Contact.scores change when it ends: refetch them once scoreRunProgress says DONE.',
     resolve: (_r, _a, ctx) => runScoreComputation(ctx),
   }),
 );
