@@ -15,7 +15,7 @@ import { requestIdOf } from './http/request-id.js';
 import { createJobs } from './jobs/jobs.js';
 import { createTracking } from './modules/events/tracking.js';
 import { createMailer } from './modules/mail/mailer.js';
-import { viewerFromToken } from './modules/users/auth.service.js';
+import { cachedViewer } from './modules/users/auth.service.js';
 import { createAppPubSub } from './realtime/pubsub.js';
 import { attachWebSockets } from './realtime/ws.js';
 import { buildSchema } from './schema.js';
@@ -113,7 +113,8 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
       const em = orm.em.fork();
       const wsToken = initial.extra?.token;
       const token = wsToken ?? bearer(initial.request?.headers.get('authorization'));
-      const viewer = token ? await viewerFromToken(em, token) : null;
+      // Cached per token, revoked at once on any process (src/modules/users/viewer.cache.ts).
+      const viewer = token ? await cachedViewer(services, em, token) : null;
       return { app: services, em, viewer, ip: ipOf(initial.req ?? initial.extra?.request) };
     },
   });

@@ -21,7 +21,18 @@ export type Topics = {
   bounces: [accountId: string, bounce: BounceEvent];
   /** Sessions ended (logout, user deleted or disabled): open sockets of these close at once. */
   sessionsRevoked: [{ userId?: string; sessionIds?: string[] }];
+  /**
+   * Cached viewers to drop (a session ended, a user's rights, status or details changed), and
+   * each process's beats to itself: see src/modules/users/viewer.cache.ts.
+   */
+  viewerChanged: [change: ViewerChange & { origin: string; seq: number }];
 };
+
+/** Whose cached viewers must go: a user's, or some sessions'. */
+export interface ViewerChange {
+  userId?: string;
+  sessionIds?: string[];
+}
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>> & { close(): Promise<void> };
 
@@ -29,8 +40,14 @@ export function createAppPubSub(redisUrl: string | null): PubSub {
   if (!redisUrl) return Object.assign(createPubSub<Topics>(), { close: async () => {} });
   const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  // The event target does not wait for PUBLISH, so a failed one (Redis unreachable past
+  // maxRetriesPerRequest) was an unhandled rejection, which ends the process. A message lost
+  // this way is noticed where it matters: the viewer cache stops trusting itself without beats.
+  const publisher = {
+    publish: (channel: string, message: string) => publishClient.publish(channel, message).catch(() => 0),
+  } as unknown as Redis;
   const pubsub = createPubSub<Topics>({
-    eventTarget: createRedisEventTarget({ publishClient, subscribeClient }),
+    eventTarget: createRedisEventTarget({ publishClient: publisher, subscribeClient }),
   });
   return Object.assign(pubsub, {
     close: async () => {

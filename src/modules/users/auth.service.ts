@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Context, Viewer } from '../../context.js';
+import type { AppServices, Context, Viewer } from '../../context.js';
+import type { ViewerChange } from '../../realtime/pubsub.js';
 import { AppError, badInput, conflict } from '../../shared/errors.js';
 import { completeRights, ownerRights } from '../access/access.js';
 import { Account, DEFAULT_SETTINGS } from '../account/account.entity.js';
@@ -16,6 +17,7 @@ import {
   verifyPassword,
 } from './credentials.js';
 import { Invitation, SessionToken, User, type UserRow } from './user.entity.js';
+import { type LoadedViewer, viewerCache } from './viewer.cache.js';
 
 export const SESSION_DAYS = 30;
 /** Failed logins for one email within the window before it is refused for LOCK_MINUTES. */
@@ -28,27 +30,57 @@ export interface AuthResult {
   user: UserRow;
 }
 
-/** Loads the viewer of a bearer token: a live session of an active user, or null. */
-export async function viewerFromToken(em: EntityManager, token: string): Promise<Viewer | null> {
-  if (!token || token.length > 200) return null;
+/** A live session of an active user, with its rights, in one statement; or null. */
+async function loadViewer(em: EntityManager, tokenHash: string): Promise<LoadedViewer | null> {
   const rows = await em.execute<Record<string, unknown>[]>(
-    `select s.id as session_id, u.id, u.account_id, u.email, u.is_owner, u.rights
+    `select s.id as session_id, s.expires_at, u.id, u.account_id, u.email, u.is_owner, u.rights
        from session_token s join app_user u on u.id = s.user_id
       where s.token_hash = ? and s.revoked_at is null and s.expires_at > now() and u.status = 'ACTIVE'`,
-    [hashSecret(token)],
+    [tokenHash],
   );
   const r = rows[0];
   if (!r) return null;
   const isOwner = r.is_owner as boolean;
   return {
-    userId: r.id as string,
-    accountId: r.account_id as string,
-    email: r.email as string,
-    isOwner,
-    rights: isOwner ? ownerRights() : completeRights(r.rights as Record<string, string>),
-    sessionId: r.session_id as string,
+    viewer: {
+      userId: r.id as string,
+      accountId: r.account_id as string,
+      email: r.email as string,
+      isOwner,
+      rights: isOwner ? ownerRights() : completeRights(r.rights as Record<string, string>),
+      sessionId: r.session_id as string,
+    },
+    expiresAt: new Date(r.expires_at as string | Date).getTime(),
   };
 }
+
+const plausible = (token: string) => token.length > 0 && token.length <= 200;
+
+/** Loads the viewer of a bearer token from the database: a live session of an active user, or null. */
+export async function viewerFromToken(em: EntityManager, token: string): Promise<Viewer | null> {
+  if (!plausible(token)) return null;
+  return (await loadViewer(em, hashSecret(token)))?.viewer ?? null;
+}
+
+/**
+ * The viewer of a bearer token through the app's viewer cache (viewer.cache.ts): what every
+ * request's context uses. Revocations reach it through `viewersChanged`.
+ */
+export async function cachedViewer(
+  app: AppServices,
+  em: EntityManager,
+  token: string,
+): Promise<Viewer | null> {
+  if (!plausible(token)) return null;
+  const tokenHash = hashSecret(token);
+  return viewerCache(app).viewer(tokenHash, () => loadViewer(em, tokenHash));
+}
+
+/**
+ * After a change of sessions, rights, status or details has committed: no request that starts
+ * after this resolves, on any process, sees the old viewer.
+ */
+export const viewersChanged = (app: AppServices, change: ViewerChange) => viewerCache(app).announce(change);
 
 export function openSession(em: EntityManager, user: UserRow, ip: string | null): string {
   const { token, hash } = newSecret('cib');
@@ -188,6 +220,7 @@ export async function logout(ctx: Context & { viewer: Viewer }): Promise<boolean
     audit({ action: 'logout', feature: null, objectType: 'User', objectId: ctx.viewer.userId });
   });
   ctx.app.pubsub.publish('sessionsRevoked', { sessionIds: [ctx.viewer.sessionId] });
+  await viewersChanged(ctx.app, { sessionIds: [ctx.viewer.sessionId] });
   return true;
 }
 

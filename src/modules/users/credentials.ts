@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 
 // Algorithm.Argon2id: the package's enum is an ambient const enum, which verbatimModuleSyntax forbids.
@@ -12,7 +12,8 @@ export function newSecret(prefix: string): { token: string; hash: string } {
   return { token, hash: hashSecret(token) };
 }
 
-export const hashSecret = (token: string) => createHash('sha256').update(token).digest('hex');
+// One-shot crypto.hash: a sixth of createHash's cost, and every authorised request hashes its token.
+export const hashSecret = (token: string) => hash('sha256', token, 'hex');
 
 export const MIN_PASSWORD = 10;
 export const MAX_PASSWORD = 200;

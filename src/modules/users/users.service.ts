@@ -13,7 +13,7 @@ import {
   type Rights,
 } from '../access/access.js';
 import { diffOf, mutate, type Tx } from '../audit/audit.service.js';
-import { emailTaken } from './auth.service.js';
+import { emailTaken, viewersChanged } from './auth.service.js';
 import { checkName, newSecret, normaliseEmail, normalisePhone } from './credentials.js';
 import { Invitation, User, type UserRow } from './user.entity.js';
 
@@ -165,7 +165,7 @@ export async function updateUser(ctx: AuthedContext, input: UpdateUserInput): Pr
   if (input.name != null) changes.name = checkName(input.name);
   if (input.email != null) changes.email = normaliseEmail(input.email);
   if (input.phone !== undefined) changes.phone = normalisePhone(input.phone);
-  return mutate(ctx, async (tx) => {
+  const updated = await mutate(ctx, async (tx) => {
     const user = await findUser(tx.em, ctx, input.id);
     if (user.isOwner && !ctx.viewer.isOwner) throw forbidden("Only the owner edits the owner's details");
     if (changes.email && changes.email !== user.email && (await emailTaken(tx.em, changes.email))) {
@@ -176,13 +176,15 @@ export async function updateUser(ctx: AuthedContext, input: UpdateUserInput): Pr
     tx.audit({ action: 'updateUser', feature: 'USERS', objectType: 'User', objectId: user.id, diff });
     return user;
   });
+  await viewersChanged(ctx.app, { userId: updated.id }); // the viewer carries the email
+  return updated;
 }
 
 export async function setUserRights(
   ctx: AuthedContext,
   input: { userId: string; rights: readonly { feature: Feature; level: AccessLevel }[] },
 ): Promise<UserRow> {
-  return mutate(ctx, async (tx) => {
+  const changed = await mutate(ctx, async (tx) => {
     const user = await findUser(tx.em, ctx, input.userId);
     if (user.id === ctx.viewer.userId) throw forbidden('Nobody changes their own rights');
     if (user.isOwner) throw forbidden('The owner is APPROVER everywhere and cannot be demoted');
@@ -203,6 +205,8 @@ export async function setUserRights(
     });
     return user;
   });
+  await viewersChanged(ctx.app, { userId: changed.id });
+  return changed;
 }
 
 /** Revokes every session of the user, in the transaction, and closes their sockets after it. */
@@ -240,6 +244,7 @@ async function changeStatus(
     return user;
   });
   if (user.status !== 'ACTIVE') ctx.app.pubsub.publish('sessionsRevoked', { userId: user.id });
+  await viewersChanged(ctx.app, { userId: user.id });
   return user;
 }
 
