@@ -10,7 +10,7 @@
  * answer after must have the same length and no errors, or the round counts it as an error.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +29,7 @@ const WARMUP = Number(arg('warmup', '3'));
 const ROUNDS = Number(arg('rounds', '6'));
 /** A bound on each round whatever the speed, so the bench always ends. */
 const MAX_REQUESTS = Number(arg('max-requests', '200000'));
-/** `--cpu-prof <dir>`: the Cible server writes a V8 CPU profile there when it stops. */
+/** `--cpu-prof <dir>`: each server writes V8 CPU profiles in <dir>/cible or <dir>/bare when it stops. */
 const CPU_PROF = arg('cpu-prof', '');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -44,6 +44,7 @@ const BODY = JSON.stringify({ query: QUERY, variables: { first: PAGE } });
 interface Target {
   name: string;
   url: URL;
+  pid: number;
   headers: Record<string, string>;
   agent: http.Agent;
   expected?: string;
@@ -68,6 +69,19 @@ interface Round {
   perSecond: number;
   p50: number;
   p99: number;
+  /** CPU time of the server process (user + system) per answered request. */
+  cpuPerRequest: number;
+}
+
+/** User + system CPU seconds of a process so far (Linux), or NaN elsewhere. */
+async function cpuSeconds(pid: number): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ)
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** CONNECTIONS clients in a closed loop for `seconds` (or MAX_REQUESTS requests). */
@@ -75,6 +89,7 @@ async function load(t: Target, seconds: number): Promise<Round> {
   const latencies: number[] = [];
   let started = 0;
   let errors = 0;
+  const cpu0 = await cpuSeconds(t.pid);
   const begin = performance.now();
   const deadline = begin + seconds * 1000;
   const client = async () => {
@@ -88,6 +103,7 @@ async function load(t: Target, seconds: number): Promise<Round> {
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, client));
   const elapsed = (performance.now() - begin) / 1000;
+  const cpu = (await cpuSeconds(t.pid)) - cpu0;
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return {
@@ -96,6 +112,7 @@ async function load(t: Target, seconds: number): Promise<Round> {
     perSecond: latencies.length / elapsed,
     p50: at(0.5),
     p99: at(0.99),
+    cpuPerRequest: cpu / latencies.length,
   };
 }
 
@@ -141,7 +158,7 @@ try {
 
   const cible = await startServer(
     ['--role', 'cible', '--database-url', databaseUrl, '--data-dir', dir],
-    CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(CPU_PROF)] : [],
+    CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(CPU_PROF, 'cible')] : [],
   );
   children.push(cible.proc);
   const email = `owner.${Date.now()}@bench.test`;
@@ -166,7 +183,10 @@ try {
   );
   await pool.query('vacuum analyze contact');
 
-  const bare = await startServer(['--role', 'bare', '--database-url', databaseUrl, '--account', accountId]);
+  const bare = await startServer(
+    ['--role', 'bare', '--database-url', databaseUrl, '--account', accountId],
+    CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(CPU_PROF, 'bare')] : [],
+  );
   children.push(bare.proc);
 
   const json = { 'content-type': 'application/json', accept: 'application/json' };
@@ -174,12 +194,14 @@ try {
     {
       name: 'Cible (owner, bearer token)',
       url: cible.url,
+      pid: cible.proc.pid ?? 0,
       headers: { ...json, authorization: `Bearer ${token}` },
       agent: new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS }),
     },
     {
       name: 'bare graphql-yoga, one SQL statement',
       url: bare.url,
+      pid: bare.proc.pid ?? 0,
       headers: json,
       agent: new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS }),
     },
@@ -209,7 +231,15 @@ try {
     for (const t of order) {
       const r = await load(t, SECONDS);
       results.get(t)?.push(r);
-      perRound.push([i + 1, t.name, fmt(r.perSecond), r.p50.toFixed(1), r.p99.toFixed(1), r.errors]);
+      perRound.push([
+        i + 1,
+        t.name,
+        fmt(r.perSecond),
+        r.p50.toFixed(1),
+        r.p99.toFixed(1),
+        fmt(r.cpuPerRequest * 1e6),
+        r.errors,
+      ]);
       log(`round ${i + 1}: ${t.name}: ${fmt(r.perSecond)} requests/s`);
     }
   }
@@ -218,17 +248,18 @@ try {
     `\nRead bench: ${fmt(N)} contacts in one account, page of ${PAGE}, ${CONNECTIONS} connections, ` +
       `${ROUNDS} alternating rounds of ${SECONDS} s each\n`,
   );
-  table(['round', 'server', 'requests/s', 'p50 ms', 'p99 ms', 'errors'], perRound);
+  table(['round', 'server', 'requests/s', 'p50 ms', 'p99 ms', 'server CPU µs/request', 'errors'], perRound);
   console.log('');
-  const medianOf = (t: Target) => median((results.get(t) ?? []).map((r) => r.perSecond));
-  const ours = medianOf(targets[0]);
-  const baseline = medianOf(targets[1]);
+  const medianOf = (t: Target, of: (r: Round) => number) => median((results.get(t) ?? []).map(of));
+  const ours = medianOf(targets[0], (r) => r.perSecond);
+  const baseline = medianOf(targets[1], (r) => r.perSecond);
+  const cpu = (t: Target) => fmt(medianOf(t, (r) => r.cpuPerRequest) * 1e6);
   const errors = [...results.values()].flat().reduce((n, r) => n + r.errors, 0);
   table(
-    ['server', 'requests/s (median)', 'ratio'],
+    ['server', 'requests/s (median)', 'ratio', 'server CPU µs/request (median)'],
     [
-      [targets[0].name, fmt(ours), `${(ours / baseline).toFixed(2)}x`],
-      [targets[1].name, fmt(baseline), '1.00x'],
+      [targets[0].name, fmt(ours), `${(ours / baseline).toFixed(2)}x`, cpu(targets[0])],
+      [targets[1].name, fmt(baseline), '1.00x', cpu(targets[1])],
     ],
   );
   console.log(`\nsame page from both: ${same ? 'yes' : 'no'}; errors: ${errors}`);
