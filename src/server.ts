@@ -13,6 +13,7 @@ import { playgroundLanding, playgroundOptions, renderPlayground } from './http/p
 import { createProbes } from './http/probes.js';
 import { requestIdOf } from './http/request-id.js';
 import { createJobs } from './jobs/jobs.js';
+import { streamUpload } from './modules/contacts/upload.js';
 import { createTracking } from './modules/events/tracking.js';
 import { createMailer } from './modules/mail/mailer.js';
 import { cachedViewer } from './modules/users/auth.service.js';
@@ -139,6 +140,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
       req.resume();
       return;
     }
+    if (streamUpload(yoga, req, res, MAX_UPLOAD_BYTES)) return; // multipart: files streamed, not buffered
     yoga(req, res);
   };
   // One line per request only at LOG_LEVEL=debug: at info a busy server would mostly log itself.

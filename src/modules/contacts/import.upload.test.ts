@@ -1,0 +1,104 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { print } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ImportContactsDocument, type ImportContactsMutation } from '../../../test/generated/graphql.js';
+import { type Actor, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
+import { streamedCsvUpload } from './testing/streamed-upload.js';
+
+let t: TestApp;
+let owner: Actor;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  owner = await signUpOwner(t);
+});
+afterAll(() => t.close());
+
+const MiB = 2 ** 20;
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/**
+ * Peak growth of this process's memory (the server runs in it) while `work` runs, sampled after
+ * a full GC every 100 ms: what is still alive, so garbage V8 has not collected yet does not
+ * count, and a file held anywhere in memory (buffers or strings) does.
+ */
+async function peakGrowth<T>(work: () => Promise<T>) {
+  gc();
+  const base = process.memoryUsage();
+  const peak = { rss: 0, heapUsed: 0, arrayBuffers: 0 };
+  const sample = () => {
+    gc();
+    const m = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, m.rss - base.rss);
+    peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed - base.heapUsed);
+    peak.arrayBuffers = Math.max(peak.arrayBuffers, m.arrayBuffers - base.arrayBuffers);
+  };
+  const timer = setInterval(sample, 100);
+  try {
+    const result = await work();
+    sample();
+    return { result, peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const upload = (rows: number, line: (i: number) => string, variables?: Record<string, unknown>) =>
+  streamedCsvUpload({
+    url: t.url,
+    token: owner.token,
+    query: print(ImportContactsDocument),
+    rows,
+    header: 'email,notes\n',
+    line,
+    variables,
+  });
+
+describe('a CSV upload is streamed, not held in memory', () => {
+  it('imports a 160 MiB chunked upload while the server grows by a small fraction of it', async () => {
+    const rows = 80_000;
+    // Wide rows (an unmapped 2 KB column): a big file, few rows to write.
+    const pad = 'x'.repeat(2_100);
+    const u = upload(rows, (i) => `s${i}@stream.test,${pad}\n`);
+    const { result, peak } = await peakGrowth(() => u.post());
+    expect(result.status).toBe(200);
+    const data = result.body.data as ImportContactsMutation | undefined;
+    expect(data?.importContacts, JSON.stringify(result.body.errors)).toMatchObject({
+      status: 'DONE',
+      total: rows,
+      created: rows,
+    });
+    const size = u.sent();
+    expect(size).toBeGreaterThan(160 * MiB);
+    console.log(
+      `streamed upload of ${(size / MiB).toFixed(0)} MiB: live growth rss ${(peak.rss / MiB).toFixed(1)} MiB, heap ${(peak.heapUsed / MiB).toFixed(1)} MiB, buffers ${(peak.arrayBuffers / MiB).toFixed(1)} MiB`,
+    );
+    // Held whole (as yoga's own multipart parser does), the file alone would add its size.
+    expect(peak.arrayBuffers).toBeLessThan(size / 16);
+    expect(peak.heapUsed).toBeLessThan(size / 10);
+    expect(peak.rss).toBeLessThan(size / 5);
+  }, 120_000);
+
+  it('cuts a chunked body at the upload limit: the import stops FAILED with the reason', async () => {
+    // One header, then a line longer than any record: the parser drops it as it comes, so the
+    // body reaches the limit quickly, without a row to write.
+    const chunk = 'y'.repeat(64 * 1024);
+    const u = upload(4_200, () => chunk);
+    const { status, body } = await u.post();
+    expect(status).toBe(200);
+    const imp = (body.data as ImportContactsMutation).importContacts;
+    expect(imp).toMatchObject({ status: 'FAILED', error: 'file: the upload is larger than 256 MiB' });
+    expect(u.sent()).toBeGreaterThan(256 * MiB);
+  }, 120_000);
+
+  it('answers a refused file at once and drops the rest of its body', async () => {
+    const u = upload(20_000, (i) => `r${i}@refused.test,x\n`, {
+      mapping: [{ column: 'nope', field: 'email' }],
+    });
+    const { status, body } = await u.post();
+    expect(status).toBe(200);
+    expect(body.errors?.[0].message).toMatch(/no column "nope"/);
+  });
+});
