@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/server.js';
 import { createLogger } from '../src/shared/logger.js';
@@ -77,6 +78,34 @@ describe('probes', () => {
       await t.sql.query('insert into mikro_orm_migrations (name) values ($1)', [rows[0].name]);
     }
     expect((await fetch(`${base()}/ready`)).status).toBe(200);
+  });
+
+  it('/ready answers 503 while the database refuses connections, and 200 again after', async () => {
+    const own = await startTestApp();
+    own.sql.on('error', () => {}); // the test's own idle connections are cut too
+    const dbName = new URL(own.databaseUrl).pathname.slice(1);
+    const admin = new pg.Client(inject('adminUrl'));
+    await admin.connect();
+    const ownBase = own.url.replace(/\/graphql$/, '');
+    try {
+      await admin.query(`alter database ${dbName} allow_connections false`);
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [
+        dbName,
+      ]);
+      const res = await fetch(`${ownBase}/ready`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({
+        status: 'unavailable',
+        reason: 'database unreachable or not migrated',
+      });
+      expect((await fetch(`${ownBase}/health`)).status).toBe(200);
+    } finally {
+      await admin.query(`alter database ${dbName} allow_connections true`);
+      await admin.end();
+    }
+    // The pool replaces the connections it lost.
+    await until('ready again', async () => (await fetch(`${ownBase}/ready`)).status === 200);
+    await own.close();
   });
 });
 

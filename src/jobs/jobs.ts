@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import { Agenda } from 'agenda';
@@ -31,6 +32,13 @@ export function createJobs(config: Config, databaseUrl: string, logger: Logger):
   const backend = config.agendaMongoUrl
     ? new MongoBackend({ address: config.agendaMongoUrl, collection: 'agendaJobs' })
     : new PostgresBackend({ pool, ensureSchema: false });
+  // Agenda's LISTEN connection re-emits its errors on the notification channel, where nobody
+  // listens: a database restart or failover would crash the process. The channel reconnects by
+  // itself; we only log.
+  const channel = backend.notificationChannel;
+  if (channel instanceof EventEmitter) {
+    channel.on('error', (err: Error) => logger.warn(`agenda notification channel: ${err.message}`));
+  }
   const agenda = new Agenda({
     backend,
     name: `cible-${process.pid}`,
