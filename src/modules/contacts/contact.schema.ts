@@ -214,13 +214,14 @@ builder.queryField('contacts', (t) =>
         description: 'The endCursor (or an edge cursor) of the previous page, with the same orderBy',
       }),
     },
-    resolve: (_r, args, ctx) =>
+    resolve: (_r, args, ctx, info) =>
       listContacts(
         ctx,
         args.filter ?? {},
         { field: args.orderBy?.field ?? 'ID', desc: args.orderBy?.desc ?? false },
         args.first,
         args.after,
+        info, // reads only the columns the selection needs
       ),
   }),
 );

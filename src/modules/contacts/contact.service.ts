@@ -1,13 +1,15 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { GraphQLResolveInfo } from 'graphql';
 import type { AuthedContext } from '../../context.js';
 import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { isRowId } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
 import { Account, type AccountSettings, DEFAULT_SETTINGS } from '../account/account.entity.js';
 import { mutate } from '../audit/audit.service.js';
+import { CONTACT_COLUMNS, pageColumns } from './contact.columns.js';
 import type { FieldType } from './contact.entity.js';
 import { type ContactInput, normaliseContact } from './contact.normalise.js';
-import { writeContacts } from './contact.repository.js';
+import { readRows, writeContacts } from './contact.repository.js';
 import { FIELD_NAME, loadFields, STANDARD_FIELDS } from './fields.js';
 
 /** A contact as read from SQL (snake_case columns), the shape GraphQL resolves from. */
@@ -31,8 +33,7 @@ export interface ContactView {
 }
 
 export const MAX_DELETE = 1000;
-const SELECT = `select id::text, account_id, email, phone, first_name, last_name, gender, to_char(birth_date, 'YYYY-MM-DD') as birth_date,
-  city, department, country, fields, email_status, last_bounce_id::text, created_at, updated_at from contact c`;
+const SELECT = `select ${CONTACT_COLUMNS.join(', ')} from contact c`;
 
 export async function accountSettings(em: EntityManager, accountId: string): Promise<AccountSettings> {
   const account = await em.findOneOrFail(Account, { id: accountId });
@@ -213,6 +214,8 @@ export async function listContacts(
   order: { field: ContactOrder; desc: boolean },
   first?: number | null,
   after?: string | null,
+  /** The resolver's info: only the columns its selection reads are fetched (contact.columns.ts). */
+  info?: GraphQLResolveInfo,
 ): Promise<Page<ContactView>> {
   const size = pageSize(first);
   const where = ['c.account_id = ?'];
@@ -256,8 +259,11 @@ export async function listContacts(
   }
   const dir = order.desc ? 'desc' : 'asc';
   params.push(size + 1);
-  const rows = await ctx.em.execute<(ContactView & { sort_key: string })[]>(
-    `${SELECT.replace(' from contact c', `, ${key}::text as sort_key from contact c`)} where ${where.join(' and ')} order by ${key} ${dir}, c.id ${dir} limit ?`,
+  const orderBy = order.field === 'ID' ? `c.id ${dir}` : `${key} ${dir}, c.id ${dir}`;
+  const rows = await readRows<ContactView & { sort_key: string }>(
+    ctx.em,
+    `select ${pageColumns(info).join(', ')}, ${key}::text as sort_key from contact c
+      where ${where.join(' and ')} order by ${orderBy} limit ?`,
     params,
   );
   return toPage(rows, size, (r) => JSON.stringify([r.sort_key, r.id]));
