@@ -8,6 +8,7 @@ import { openOrm } from './db/orm.js';
 import { QueryStore, useAutomaticPersistedQueries } from './http/apq.js';
 import { clientIpResolver } from './http/client-ip.js';
 import { createDrain } from './http/drain.js';
+import { useQueryJit } from './http/jit.js';
 import { createMetrics } from './http/metrics.js';
 import { playgroundLanding, playgroundOptions, renderPlayground } from './http/playground.js';
 import { createProbes } from './http/probes.js';
@@ -63,7 +64,8 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
   await services.jobs.start(services);
   metrics.watch(services);
   const armor = new EnvelopArmor({
-    maxDepth: { n: 10, ignoreIntrospection: true },
+    // Fragments flattened: a Relay or Apollo client's fragment spreads are not levels of data.
+    maxDepth: { n: 10, ignoreIntrospection: true, flattenFragments: true },
     costLimit: { maxCost: 5000, ignoreIntrospection: true },
     maxAliases: { n: 15 },
     maxDirectives: { n: 20 },
@@ -109,7 +111,12 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     },
     graphiql: playgroundOptions,
     renderGraphiQL: renderPlayground,
-    plugins: [useAutomaticPersistedQueries(persistedQueries), ...armor.protect().plugins, ...metrics.plugins],
+    plugins: [
+      useAutomaticPersistedQueries(persistedQueries),
+      ...armor.protect().plugins,
+      ...metrics.plugins,
+      useQueryJit(), // queries seen twice run compiled (src/http/jit.ts)
+    ],
     context: async (initial) => {
       const em = orm.em.fork();
       const wsToken = initial.extra?.token;
