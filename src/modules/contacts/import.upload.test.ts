@@ -1,9 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ImportContactsDocument, type ImportContactsMutation } from '../../../test/generated/graphql.js';
-import { type Actor, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
+import {
+  ImportContactsDocument,
+  type ImportContactsMutation,
+  ImportProgressDocument,
+  type ImportProgressSubscription,
+} from '../../../test/generated/graphql.js';
+import { type Actor, nextResults, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
 import { streamedCsvUpload } from './testing/streamed-upload.js';
 
 let t: TestApp;
@@ -93,6 +99,33 @@ describe('a CSV upload is streamed, not held in memory', () => {
     expect(u.sent()).toBeGreaterThan(256 * MiB);
   }, 120_000);
 
+  it('marks the import FAILED when the client goes away half-way, keeping the committed batches', async () => {
+    const id = randomUUID();
+    const u = streamedCsvUpload({
+      url: t.url,
+      token: owner.token,
+      query: print(ImportContactsDocument),
+      rows: 20_000,
+      header: 'email,notes\n',
+      line: (i) => `cut${i}@cut.test,${'x'.repeat(2_000)}\n`,
+      variables: { id },
+      // 16 MB sent: more than socket buffers hold, so the server has read past its first batch.
+      cutAfter: 8_000,
+    });
+    await expect(u.post()).rejects.toThrow();
+    const final = nextResults<ImportProgressSubscription>(t.ws(owner.token), ImportProgressDocument, 10, {
+      importId: id,
+    });
+    const last = (await final.results).at(-1)?.data?.importProgress;
+    expect(last).toMatchObject({ status: 'FAILED', error: 'file: the upload was cut off before its end' });
+    const { rows } = await t.sql.query(
+      `select count(*)::int as n from contact where email like '%@cut.test'`,
+    );
+    expect(rows[0].n).toBe(last?.created);
+    expect(last?.processed).toBeGreaterThanOrEqual(2_000);
+    expect(last?.processed).toBeLessThanOrEqual(8_000);
+  });
+
   it('answers a refused file at once and drops the rest of its body', async () => {
     const u = upload(20_000, (i) => `r${i}@refused.test,x\n`, {
       mapping: [{ column: 'nope', field: 'email' }],
@@ -100,5 +133,42 @@ describe('a CSV upload is streamed, not held in memory', () => {
     const { status, body } = await u.post();
     expect(status).toBe(200);
     expect(body.errors?.[0].message).toMatch(/no column "nope"/);
+  });
+
+  it('keeps the multipart request spec shape of Apollo and urql: a file in its own variable, other part names', async () => {
+    const form = new FormData();
+    const query = 'mutation ($file: File!) { importContacts(input: { file: $file }) { status created } }';
+    form.append('operations', JSON.stringify({ query, variables: { file: null } }));
+    form.append('map', JSON.stringify({ 1: ['variables.file'] }));
+    form.append(
+      '1',
+      new Blob(['email\nspec1@shape.test\nspec2@shape.test\n'], { type: 'text/csv' }),
+      'a.csv',
+    );
+    const res = await fetch(t.url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner.token}` },
+      body: form,
+    });
+    expect(await res.json()).toEqual({ data: { importContacts: { status: 'DONE', created: 2 } } });
+  });
+
+  it('answers a malformed multipart request with BAD_USER_INPUT', async () => {
+    const post = (contentType: string, body: string) =>
+      fetch(t.url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${owner.token}`, 'content-type': contentType },
+        body,
+      });
+    const noBoundary = await post('multipart/form-data', 'x');
+    expect(noBoundary.status).toBe(400);
+    expect((await noBoundary.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    // No operations part: yoga's own message.
+    const b = 'bnd';
+    const missing = await post(
+      `multipart/form-data; boundary=${b}`,
+      `--${b}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{}\r\n--${b}--\r\n`,
+    );
+    expect((await missing.json()).errors[0].message).toMatch(/Missing multipart form field "operations"/);
   });
 });

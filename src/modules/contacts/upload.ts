@@ -144,7 +144,10 @@ class MultipartUpload {
       signal: this.abort.signal,
     });
     // yoga's multipart parser only calls formData().get(name): hand it the fields and the files.
-    const form = { get: (name: string) => this.fields.get(name) ?? this.fileFor(name) };
+    const form = {
+      get: (name: string) =>
+        this.fields.get(name) ?? (name === 'operations' || name === 'map' ? null : this.fileFor(name)),
+    };
     Object.defineProperty(request, 'formData', { value: async () => form });
     (async () => {
       const response: Response = await this.yoga.fetch(request, { req, res });

@@ -15,6 +15,8 @@ export function streamedCsvUpload(opts: {
   header: string;
   line: (i: number) => string;
   variables?: Record<string, unknown>;
+  /** Cut the connection after this many rows, as a client that dies half-way. */
+  cutAfter?: number;
 }) {
   const boundary = `----cible${Date.now().toString(36)}`;
   const operations = JSON.stringify({
@@ -67,6 +69,10 @@ export function streamedCsvUpload(opts: {
             for (let n = 0; n < 64 && i < opts.rows; n++, i++) chunk += opts.line(i);
             // The server may answer before the end (a refused file): stop sending then.
             if (req.destroyed || req.writableEnded) return;
+            if (opts.cutAfter !== undefined && i >= opts.cutAfter) {
+              req.destroy();
+              return reject(new Error('cut'));
+            }
             if (!write(chunk)) await new Promise((ok) => req.once('drain', ok));
           }
           write(`\r\n--${boundary}--\r\n`);
