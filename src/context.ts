@@ -29,7 +29,7 @@ export interface AppServices {
 
 export interface Context {
   app: AppServices;
-  /** A fork of the identity map for this operation only. */
+  /** A fork of the identity map for this operation only, made on first read (see server.ts). */
   em: EntityManager;
   viewer: Viewer | null;
   ip: string | null;

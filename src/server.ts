@@ -118,12 +118,21 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
       useQueryJit(), // queries seen twice run compiled (src/http/jit.ts)
     ],
     context: async (initial) => {
-      const em = orm.em.fork();
+      // Forked on first use: a fork costs ~20 µs (MikroORM rewrites its configuration twice) and
+      // an authorised page read needs none. Not enumerable, so envelop's Object.assign onto this
+      // same object keeps the getter instead of calling it.
+      let em: ReturnType<typeof orm.em.fork> | undefined;
+      const forked = () => {
+        em ??= orm.em.fork();
+        return em;
+      };
+      Object.defineProperty(initial, 'em', { configurable: true, enumerable: false, get: forked });
       const wsToken = initial.extra?.token;
       const token = wsToken ?? bearer(initial.request?.headers.get('authorization'));
-      // Cached per token, revoked at once on any process (src/modules/users/viewer.cache.ts).
-      const viewer = token ? await cachedViewer(services, em, token) : null;
-      return { app: services, em, viewer, ip: ipOf(initial.req ?? initial.extra?.request) };
+      // HTTP: cached per token, revoked at once on any process (src/modules/users/viewer.cache.ts).
+      // graphql-ws: looked up in the database per subscription, as ws.ts's tracking expects.
+      const viewer = token ? await cachedViewer(services, token, forked, { cache: !initial.extra }) : null;
+      return { app: services, viewer, ip: ipOf(initial.req ?? initial.extra?.request) } as Context;
     },
   });
 

@@ -260,8 +260,9 @@ export async function listContacts(
   const dir = order.desc ? 'desc' : 'asc';
   params.push(size + 1);
   const orderBy = order.field === 'ID' ? `c.id ${dir}` : `${key} ${dir}, c.id ${dir}`;
+  // A query's page, never inside a transaction: the pool's connection, without forking ctx.em.
   const rows = await readRows<ContactView & { sort_key: string }>(
-    ctx.em,
+    ctx.app.orm.em,
     `select ${pageColumns(info).join(', ')}, ${key}::text as sort_key from contact c
       where ${where.join(' and ')} order by ${orderBy} limit ?`,
     params,

@@ -63,17 +63,20 @@ export async function viewerFromToken(em: EntityManager, token: string): Promise
 }
 
 /**
- * The viewer of a bearer token through the app's viewer cache (viewer.cache.ts): what every
- * request's context uses. Revocations reach it through `viewersChanged`.
+ * The viewer of a bearer token for a request's context: through the app's viewer cache
+ * (viewer.cache.ts), which revocations reach through `viewersChanged`, or straight from the
+ * database with `cache: false`. `em` is called only when the database is asked.
  */
 export async function cachedViewer(
   app: AppServices,
-  em: EntityManager,
   token: string,
+  em: () => EntityManager,
+  opts: { cache: boolean } = { cache: true },
 ): Promise<Viewer | null> {
   if (!plausible(token)) return null;
   const tokenHash = hashSecret(token);
-  return viewerCache(app).viewer(tokenHash, () => loadViewer(em, tokenHash));
+  if (!opts.cache) return (await loadViewer(em(), tokenHash))?.viewer ?? null;
+  return viewerCache(app).viewer(tokenHash, () => loadViewer(em(), tokenHash));
 }
 
 /**
