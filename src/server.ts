@@ -83,9 +83,10 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
   >({
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
-    // yoga's own cap (25 MB by default) would refuse CSV imports long before MAX_UPLOAD_BYTES; the
-    // node handler below still refuses other bodies above MAX_BODY_BYTES by their Content-Length.
-    maxRequestBodySize: MAX_UPLOAD_BYTES,
+    // Multipart uploads never reach yoga's body reader (streamUpload parses them as they arrive,
+    // with MAX_UPLOAD_BYTES), so yoga's cap is the one for every other body: counted on the
+    // bytes, it also stops a chunked body that has no Content-Length to check up front.
+    maxRequestBodySize: MAX_BODY_BYTES,
     landingPage: playgroundLanding,
     maskedErrors: true,
     // Bearer tokens, not cookies, carry auth: no browser sends them by itself, so a page of any
@@ -150,7 +151,8 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
       res.writeHead(413, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
-          errors: [{ message: 'Request body too large', extensions: { code: 'BAD_USER_INPUT' } }],
+          // yoga's own code for a body it cuts while reading (chunked): one code for both ways.
+          errors: [{ message: 'Request body too large', extensions: { code: 'REQUEST_ENTITY_TOO_LARGE' } }],
         }),
       );
       req.resume();

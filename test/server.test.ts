@@ -110,6 +110,9 @@ describe('protection of the endpoint', () => {
       body: JSON.stringify({ query: '{ me { id } }', variables: { big } }),
     });
     expect(res.status).toBe(413);
+    expect(
+      ((await res.json()) as { errors: { extensions?: { code?: string } }[] }).errors[0].extensions?.code,
+    ).toBe('REQUEST_ENTITY_TOO_LARGE');
   });
 
   it('masks unexpected errors: no stack trace, no internals', async () => {
