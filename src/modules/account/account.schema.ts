@@ -98,7 +98,11 @@ builder.mutationField('updateAccountSettings', (t) =>
         next.scoreIntervalHours = input.scoreIntervalHours;
       }
       return mutate(ctx, async ({ em, audit }) => {
-        const account = await em.findOne(Account, { id: ctx.viewer.accountId }, { lockMode: 4 });
+        // FOR NO KEY UPDATE waits for another settings update (read-modify-write of the JSON)
+        // but not for the key-share locks that contact writes hold through their foreign key.
+        // (MikroORM's lockMode 4 was SKIP LOCKED: the row looked missing while contacts were written.)
+        await em.execute('select 1 from account where id = ? for no key update', [ctx.viewer.accountId]);
+        const account = await em.findOne(Account, { id: ctx.viewer.accountId });
         if (!account) throw notFound('Account');
         const before = view(account);
         if (next.uniqueKey && next.uniqueKey !== before.uniqueKey)

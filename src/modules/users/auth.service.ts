@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppServices, Context, Viewer } from '../../context.js';
 import type { ViewerChange } from '../../realtime/pubsub.js';
@@ -237,7 +238,9 @@ export async function acceptInvitation(
     const invitation = await em.findOne(
       Invitation,
       { tokenHash: hashSecret(input.token), usedAt: null, expiresAt: { $gt: new Date() } },
-      { populate: ['user'], lockMode: 4 /* PESSIMISTIC_WRITE */ },
+      // A blocking lock: a second acceptance of the same invitation waits, then sees it used
+      // (lockMode 4 was SKIP LOCKED, which made it look unknown).
+      { populate: ['user'], lockMode: LockMode.PESSIMISTIC_WRITE },
     );
     const user = invitation?.user;
     if (!invitation || !user || user.status !== 'INVITED') {
