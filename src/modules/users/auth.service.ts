@@ -162,12 +162,27 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function login(ctx: Context, input: { email: string; password: string }): Promise<AuthResult> {
   const email = input.email.trim().toLowerCase();
   const conn = ctx.app.orm.em.getConnection();
-  const [throttle] = await conn.execute<{ failures: number; locked: boolean }[]>(
-    `select failures, coalesce(locked_until > now(), false) as locked from login_throttle
-      where email = ? and window_start > now() - make_interval(mins => ?)`,
-    [email, WINDOW_MINUTES],
+  // The attempt is counted before its password is checked, in one statement: however many
+  // attempts arrive at once, on however many processes, at most MAX_FAILURES passwords are
+  // checked per window. A locked email is not counted (the row is left as it is).
+  const [counted] = await conn.execute<{ attempts: number }[]>(
+    `insert into login_throttle (email, failures, window_start) values (?, 1, now())
+     on conflict (email) do update set
+       failures = case when login_throttle.window_start > now() - make_interval(mins => ?) then login_throttle.failures + 1 else 1 end,
+       window_start = case when login_throttle.window_start > now() - make_interval(mins => ?) then login_throttle.window_start else now() end
+     where login_throttle.locked_until is null or login_throttle.locked_until <= now()
+     returning failures as attempts`,
+    [email, WINDOW_MINUTES, WINDOW_MINUTES],
   );
-  if (throttle?.locked) {
+  const attempts = counted?.attempts ?? Number.POSITIVE_INFINITY;
+  const lock = () =>
+    conn.execute(
+      `update login_throttle set locked_until = now() + make_interval(mins => ?) where email = ?`,
+      [LOCK_MINUTES, email],
+    );
+  // Over the count, refused unchecked; the lock itself comes from the checked attempts' failures,
+  // so a burst of right passwords (a script logging in several times at once) locks nobody.
+  if (attempts > MAX_FAILURES) {
     recordSecurityEvent(ctx, 'LOGIN_REFUSED', `locked: ${email}`);
     throw new AppError('RATE_LIMITED', `Too many failed logins: try again in ${LOCK_MINUTES} minutes`);
   }
@@ -176,25 +191,11 @@ export async function login(ctx: Context, input: { email: string; password: stri
   if (user) ok = await verifyPassword(user.passwordHash ?? null, input.password);
   else await verifyPassword(await dummyHash(), input.password); // same cost whether the email exists or not
   if (!user || !ok) {
-    const [row] = await conn.execute<{ failures: number }[]>(
-      `insert into login_throttle (email, failures, window_start) values (?, 1, now())
-       on conflict (email) do update set
-         failures = case when login_throttle.window_start > now() - make_interval(mins => ?) then login_throttle.failures + 1 else 1 end,
-         window_start = case when login_throttle.window_start > now() - make_interval(mins => ?) then login_throttle.window_start else now() end
-       returning failures`,
-      [email, WINDOW_MINUTES, WINDOW_MINUTES],
-    );
-    const failures = row?.failures ?? 1;
-    if (failures >= MAX_FAILURES) {
-      await conn.execute(
-        `update login_throttle set locked_until = now() + make_interval(mins => ?) where email = ?`,
-        [LOCK_MINUTES, email],
-      );
-    }
+    if (attempts >= MAX_FAILURES) await lock();
     recordSecurityEvent(ctx, 'LOGIN_FAILED', email, {
       accountId: user ? (user.account as { id: string }).id : null,
     });
-    await sleep(Math.min(failures, MAX_FAILURES) * 100);
+    await sleep(Math.min(attempts, MAX_FAILURES) * 100);
     throw new AppError('UNAUTHENTICATED', 'Invalid email or password');
   }
   await conn.execute('delete from login_throttle where email = ?', [email]);

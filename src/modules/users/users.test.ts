@@ -127,6 +127,24 @@ describe('signUp and login', () => {
     );
   });
 
+  it('checks at most five passwords however many logins arrive at once', async () => {
+    const other = await signUpOwner(t, 'Parallel');
+    const attempts = Array.from({ length: 30 }, (_, i) =>
+      t.gql(LoginDocument, {
+        input: { email: other.email, password: i === 29 ? PASSWORD : 'wrong password!' },
+      }),
+    );
+    const codes = (await Promise.all(attempts)).map((r) => (r.errors ? code(r) : 'TOKEN'));
+    const checked = codes.filter((c) => c !== 'RATE_LIMITED');
+    expect(checked.length).toBeLessThanOrEqual(5);
+    expect(codes.filter((c) => c === 'RATE_LIMITED').length).toBeGreaterThanOrEqual(25);
+    const { rows } = await t.sql.query(
+      `select count(*)::int as n from security_event where kind = 'LOGIN_FAILED' and detail = $1`,
+      [other.email],
+    );
+    expect(rows[0].n).toBe(checked.filter((c) => c === 'UNAUTHENTICATED').length);
+  });
+
   it('logout revokes the token', async () => {
     const login = ok(await t.gql(LoginDocument, { input: { email: owner.email, password: PASSWORD } }));
     const token = login.login.token;
