@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
+import { createMetrics } from '../src/http/metrics.js';
 import { buildApp } from '../src/server.js';
 import { createLogger } from '../src/shared/logger.js';
 import { type Actor, createTestDatabase, signUpOwner, startTestApp, type TestApp } from './harness.js';
@@ -145,6 +146,46 @@ describe('metrics', () => {
     ).toBe(1);
   });
 
+  it('counts a validation error by operation, and observes its HTTP duration with the status', async () => {
+    const res = await post({ query: 'query NoSuchField { me { noSuchField } }' });
+    const text = await metricsText();
+    expect(
+      sample(text, 'graphql_envelop_error_result', {
+        operationName: 'NoSuchField',
+        operationType: 'query',
+        phase: 'validate',
+        code: 'GRAPHQL_VALIDATION_FAILED',
+      }),
+    ).toBe(1);
+    // Never executed, so not counted as an operation; the HTTP request still is.
+    expect(sample(text, 'graphql_envelop_request', { operationName: 'NoSuchField' })).toBeNull();
+    expect(
+      sample(text, 'graphql_yoga_http_duration_count', {
+        operationName: 'NoSuchField',
+        method: 'POST',
+        statusCode: String(res.status),
+      }),
+    ).toBe(1);
+  });
+
+  it('names a document of several operations by the one asked for', async () => {
+    const query = 'query PickA { __typename } mutation PickB { __typename }';
+    await post({ query, operationName: 'PickB' });
+    await post({ query, operationName: 'PickA' });
+    const text = await metricsText();
+    expect(
+      sample(text, 'graphql_envelop_request', { operationName: 'PickB', operationType: 'mutation' }),
+    ).toBe(1);
+    expect(sample(text, 'graphql_envelop_request', { operationName: 'PickA', operationType: 'query' })).toBe(
+      1,
+    );
+  });
+
+  it('does not count introspection', async () => {
+    await post({ query: 'query Intro { __schema { queryType { name } } }' });
+    expect(sample(await metricsText(), 'graphql_envelop_request', { operationName: 'Intro' })).toBeNull();
+  });
+
   it('shows subscriptions open over graphql-ws and SSE, and closed ones go', async () => {
     const subscription = 'subscription Audit { auditEntryAdded { id } }';
     const open = (transport: string) => async () =>
@@ -174,6 +215,17 @@ describe('metrics', () => {
     abort.abort();
     await sse.body?.cancel().catch(() => {});
     await until('both closed', async () => (await open('ws')()) === 0 && (await open('sse')()) === 0);
+    // Each is counted as one operation once it ends.
+    const text = await metricsText();
+    expect(
+      sample(text, 'graphql_envelop_request', { operationName: 'Audit', operationType: 'subscription' }),
+    ).toBe(2);
+    expect(
+      sample(text, 'graphql_envelop_request_duration_count', {
+        operationName: 'Audit',
+        operationType: 'subscription',
+      }),
+    ).toBe(2);
   });
 
   it('counts Agenda jobs that succeed and fail', async () => {
@@ -221,6 +273,21 @@ describe('metrics', () => {
         'graphql_envelop_request',
       );
       expect((await fetch(`${off.url.replace(/\/graphql$/, '')}/metrics`)).status).toBe(404);
+      // Off, the app still answers GraphQL, with no metrics hook on its requests.
+      const me = await fetch(off.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.token}` },
+        body: JSON.stringify({ query: '{ me { id } }' }),
+      });
+      expect(((await me.json()) as { data: { me: { id: string } } }).data.me.id).toBeTruthy();
+      for (const [env, hooks] of [
+        [{ NODE_ENV: 'production' }, 0],
+        [{ NODE_ENV: 'production', METRICS_TOKEN: token }, 1],
+      ] as const) {
+        const m = createMetrics(loadConfig(env));
+        expect(m.plugins).toHaveLength(hooks);
+        m.close();
+      }
     } finally {
       await guarded.close();
       await off.close();
