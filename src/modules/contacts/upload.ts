@@ -42,6 +42,8 @@ class MultipartUpload {
   private started = false;
   private responded = false;
   private bodyDone = false;
+  /** Why the body broke, for files the operation asks for afterwards. */
+  private bodyError: Error | null = null;
   private abort = new AbortController();
 
   constructor(
@@ -118,6 +120,11 @@ class MultipartUpload {
     if (!file) {
       file = new StreamedFile(name, () => this.opened(file as StreamedFile));
       this.files.set(name, file);
+      // yoga asks for the files only once its own request hooks have run: the body may have
+      // broken or ended in between, and this part will never come.
+      if (this.bodyError) file.fail(this.bodyError);
+      else if (this.bodyDone)
+        file.missing(badInput('file: the multipart request ended before this file part'));
     }
     return file;
   }
@@ -174,6 +181,7 @@ class MultipartUpload {
   private broken(err: Error): void {
     if (this.bodyDone) return;
     this.bodyDone = true;
+    this.bodyError = err;
     // A running operation reads the error from its file and answers; otherwise we answer here.
     for (const f of this.files.values()) f.fail(err);
     if (!this.started) {
