@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { AppServices, Context } from './context.js';
 import { openOrm } from './db/orm.js';
 import { QueryStore, useAutomaticPersistedQueries } from './http/apq.js';
+import { useChunkedBodyLimit } from './http/body-limit.js';
 import { clientIpResolver } from './http/client-ip.js';
 import { createDrain } from './http/drain.js';
 import { useQueryJit } from './http/jit.js';
@@ -84,9 +85,9 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
     // Multipart uploads never reach yoga's body reader (streamUpload parses them as they arrive,
-    // with MAX_UPLOAD_BYTES), so yoga's cap is the one for every other body: counted on the
-    // bytes, it also stops a chunked body that has no Content-Length to check up front.
-    maxRequestBodySize: MAX_BODY_BYTES,
+    // with MAX_UPLOAD_BYTES). Other bodies: a declared Content-Length is checked in the node
+    // handler below, a chunked body is counted as it is read (useChunkedBodyLimit).
+    maxRequestBodySize: false,
     landingPage: playgroundLanding,
     maskedErrors: true,
     // Bearer tokens, not cookies, carry auth: no browser sends them by itself, so a page of any
@@ -113,6 +114,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     graphiql: playgroundOptions,
     renderGraphiQL: renderPlayground,
     plugins: [
+      useChunkedBodyLimit(MAX_BODY_BYTES),
       useAutomaticPersistedQueries(persistedQueries),
       ...armor.protect().plugins,
       ...metrics.plugins,
