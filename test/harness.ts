@@ -213,17 +213,3 @@ export function nextResults<T = unknown>(
   });
   return { results, stop: () => stop() };
 }
-
-/** Polls `f` until it gives a value other than null or false (every 100 ms, `tries` times). */
-export async function until<T>(
-  what: string,
-  f: () => Promise<T | null | false> | T | null | false,
-  tries = 100,
-): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await f();
-    if (v !== null && v !== false) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}

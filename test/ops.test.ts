@@ -4,7 +4,7 @@ import { loadConfig } from '../src/config.js';
 import { createMetrics } from '../src/http/metrics.js';
 import { buildApp } from '../src/server.js';
 import { createLogger } from '../src/shared/logger.js';
-import { type Actor, createTestDatabase, signUpOwner, startTestApp, type TestApp, until } from './harness.js';
+import { type Actor, createTestDatabase, signUpOwner, startTestApp, type TestApp } from './harness.js';
 
 /** Probes, metrics, request ids and logs of a running app, over real HTTP. */
 let t: TestApp & { databaseUrl: string };
@@ -41,6 +41,15 @@ function sample(text: string, name: string, labels: Record<string, string>): num
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[2]);
   }
   return null;
+}
+
+async function until<T>(what: string, f: () => Promise<T | null | false>, tries = 100): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const v = await f();
+    if (v !== null && v !== false) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('probes', () => {

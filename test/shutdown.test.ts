@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Actor, signUpOwner, startTestApp, type TestApp, until } from './harness.js';
+import { type Actor, signUpOwner, startTestApp, type TestApp } from './harness.js';
 
 /** App.stop(): what is running finishes, what is new is refused, then everything closes. */
 let shared: TestApp & { databaseUrl: string };
@@ -11,6 +11,14 @@ beforeAll(async () => {
   owner = await signUpOwner(shared);
 });
 afterAll(() => shared.close());
+
+async function until(what: string, f: () => Promise<boolean> | boolean) {
+  for (let i = 0; i < 300; i++) {
+    if (await f()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
 
 /** A session of the test that holds the contact table, so a contacts page waits for it. */
 async function holdContacts(databaseUrl: string) {
