@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
@@ -36,6 +37,11 @@ describe('configuration', () => {
     [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN/],
     [{ SHUTDOWN_TIMEOUT_MS: '-1' }, /SHUTDOWN_TIMEOUT_MS/],
     [{ SHUTDOWN_TIMEOUT_MS: '5s' }, /SHUTDOWN_TIMEOUT_MS/],
+    [{ WORKER_THREADS: '0' }, /WORKER_THREADS/],
+    [{ WORKER_THREADS: '2.5' }, /WORKER_THREADS/],
+    [{ WORKER_QUEUE_SIZE: '-1' }, /WORKER_QUEUE_SIZE/],
+    [{ CPU_CALL_TIMEOUT_MS: '3s' }, /CPU_CALL_TIMEOUT_MS/],
+    [{ CPU_CALL_TIMEOUT_MS: '0' }, /CPU_CALL_TIMEOUT_MS/],
   ])('refuses %o with a message naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
@@ -60,6 +66,16 @@ describe('configuration', () => {
     expect(c.production).toBe(false);
     expect(c.shutdownTimeoutMs).toBe(10_000);
     expect(loadConfig({ NODE_ENV: 'production' }).production).toBe(true);
+  });
+
+  it('sizes the worker pools after the cores, leaving one to the event loop, unless told', () => {
+    const c = loadConfig({});
+    expect(c.workerThreads).toBe(Math.max(1, os.availableParallelism() - 1));
+    expect(c.workerQueueSize).toBe(64 * c.workerThreads);
+    expect(c.cpuCallTimeoutMs).toBe(3000);
+    expect(
+      loadConfig({ WORKER_THREADS: '3', WORKER_QUEUE_SIZE: '5', CPU_CALL_TIMEOUT_MS: '250' }),
+    ).toMatchObject({ workerThreads: 3, workerQueueSize: 5, cpuCallTimeoutMs: 250 });
   });
 
   it('reads TRUST_PROXY as addresses, CIDR ranges and named ranges', () => {

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 /** Every environment variable Cible reads, parsed and validated in one place. */
@@ -24,7 +25,15 @@ export interface Config {
   metricsToken: string | null;
   /** How long a shutdown waits for in-flight requests and running jobs. */
   shutdownTimeoutMs: number;
+  /** Worker threads for CPU-bound calls (src/workers/), per kind of call. */
+  workerThreads: number;
+  /** Calls waiting for a worker, per kind; one more answers RATE_LIMITED. */
+  workerQueueSize: number;
+  /** Longest a CPU-bound call may run in its worker; then it is terminated and the call refused. */
+  cpuCallTimeoutMs: number;
 }
+
+export type WorkerSettings = Pick<Config, 'workerThreads' | 'workerQueueSize' | 'cpuCallTimeoutMs'>;
 
 /** One trusted proxy range; a single address is a /32 (IPv4) or /128 (IPv6). */
 export interface ProxyRange {
@@ -100,6 +109,32 @@ function parseCorsOrigins(raw: string | undefined): string[] {
   });
 }
 
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number) {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+/**
+ * By default one worker per core but one: the event loop keeps a core to answer other requests
+ * while every worker is busy (at least one worker on a single core).
+ */
+export function loadWorkerSettings(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
+  const cores = os.availableParallelism();
+  const workerThreads = wholeNumber(env, 'WORKER_THREADS', Math.max(1, cores - 1), 1, 256);
+  return {
+    workerThreads,
+    workerQueueSize: wholeNumber(env, 'WORKER_QUEUE_SIZE', 64 * workerThreads, 0, 100_000),
+    // The largest real bounce of the corpus classifies in milliseconds; 3 s is far beyond any
+    // honest input and bounds what one call can hold a worker for.
+    cpuCallTimeoutMs: wholeNumber(env, 'CPU_CALL_TIMEOUT_MS', 3000, 10, 600_000),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const portRaw = env.PORT?.trim() || '4000';
   const port = Number(portRaw);
@@ -146,5 +181,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: parseCorsOrigins(env.CORS_ORIGINS),
     metricsToken,
     shutdownTimeoutMs,
+    ...loadWorkerSettings(env),
   };
 }

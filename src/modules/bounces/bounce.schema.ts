@@ -125,7 +125,7 @@ builder.queryField('classifyBounce', (t) =>
         description: 'The raw message (headers and body) or SMTP reply, at most 1 MiB',
       }),
     },
-    resolve: (_r, args) => classifyMessage(args.message),
+    resolve: (_r, args, ctx) => classifyMessage(args.message, ctx.app.config),
   }),
 );
 

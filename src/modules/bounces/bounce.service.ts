@@ -1,8 +1,12 @@
+import type { WorkerSettings } from '../../config.js';
 import type { AuthedContext } from '../../context.js';
 import { batched } from '../../shared/batch.js';
 import { badInput } from '../../shared/errors.js';
 import { isRowId } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
+import type { ClassifyReply } from '../../workers/classify.worker.js';
+import { CallTimedOut } from '../../workers/pool.js';
+import { poolFor } from '../../workers/workers.js';
 import { mutate } from '../audit/audit.service.js';
 import type { EmailStatus } from '../contacts/contact.entity.js';
 import { eventCode } from '../events/event.entity.js';
@@ -17,7 +21,7 @@ import {
   type NewBounce,
   updateContactBounceState,
 } from './bounce.repository.js';
-import { type BounceClassification, classifyBounce, TooManyRecipients } from './classifier/classify.js';
+import type { BounceClassification } from './classifier/classify.js';
 
 /** A raw bounce is a few KB; 1 MiB leaves room for a returned message and bounds parsing time. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -26,17 +30,29 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024;
 /** Results that say the message reached the mailbox: an out-of-office reply, a delivery notice. */
 const NOT_A_FAILURE = new Set(['vacation', 'delivered']);
 
-/** Classifies without writing; BAD_USER_INPUT when the input is too big or is not a bounce. */
-export async function classifyMessage(message: string): Promise<BounceClassification[]> {
+/**
+ * Classifies without writing; BAD_USER_INPUT when the input is too big, is not a bounce or takes
+ * longer than CPU_CALL_TIMEOUT_MS to classify; RATE_LIMITED when every worker is busy and the
+ * queue is full. The classifier runs in a worker thread (src/workers/): a crafted message can
+ * take seconds, and the event loop must keep answering everyone else meanwhile.
+ */
+export async function classifyMessage(
+  message: string,
+  settings: WorkerSettings,
+): Promise<BounceClassification[]> {
   if (Buffer.byteLength(message, 'utf8') > MAX_MESSAGE_BYTES)
     throw badInput(`message is larger than 1 MiB`, { field: 'message' });
-  let results: BounceClassification[];
+  let reply: ClassifyReply;
   try {
-    results = await classifyBounce(message);
+    reply = await poolFor('classify', settings).run<ClassifyReply>(message);
   } catch (err) {
-    if (err instanceof TooManyRecipients) throw badInput(err.message, { field: 'message' });
+    // The input's fault, not the server's: the same message would overrun again.
+    if (err instanceof CallTimedOut)
+      throw badInput('message is too costly to classify', { field: 'message' });
     throw err;
   }
+  if ('tooManyRecipients' in reply) throw badInput(reply.tooManyRecipients, { field: 'message' });
+  const results = reply.results;
   if (results.length === 0)
     throw badInput('message is neither a bounce (DSN, ARF report, MTA notice) nor an SMTP reply', {
       field: 'message',
@@ -70,7 +86,9 @@ export async function recordBounce(
   const receivedAt = input.receivedAt ?? new Date();
   if (receivedAt.getTime() > Date.now() + 5 * 60_000)
     throw badInput('receivedAt is in the future', { field: 'receivedAt' });
-  const results = (await classifyMessage(input.message)).filter((r) => !NOT_A_FAILURE.has(r.reason));
+  const results = (await classifyMessage(input.message, ctx.app.config)).filter(
+    (r) => !NOT_A_FAILURE.has(r.reason),
+  );
   // Understood, but nothing failed: there is no bounce to keep.
   if (results.length === 0) return [];
   const accountId = ctx.viewer.accountId;

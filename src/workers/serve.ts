@@ -1,0 +1,20 @@
+/**
+ * The worker side of pool.ts: answers each call posted to this thread with the handler's result,
+ * or with the message of what it threw (a message, not the error: classes do not cross threads).
+ */
+import { parentPort } from 'node:worker_threads';
+import type { Reply } from './pool.js';
+
+export function serve<P, R>(handler: (payload: P) => R | Promise<R>): void {
+  const port = parentPort;
+  if (!port) throw new Error('a worker entry runs in a worker thread');
+  port.on('message', async ({ id, payload }: { id: number; payload: P }) => {
+    let reply: Reply;
+    try {
+      reply = { id, ok: true, value: await handler(payload) };
+    } catch (err) {
+      reply = { id, ok: false, message: err instanceof Error ? err.message : String(err) };
+    }
+    port.postMessage(reply);
+  });
+}
