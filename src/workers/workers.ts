@@ -18,7 +18,8 @@ let fromEnv: WorkerSettings | null = null;
  * (a test app with a short time limit) get pools of their own.
  */
 export function poolFor(kind: TaskKind, settings?: WorkerSettings): WorkerPool {
-  const s = settings ?? (fromEnv ??= loadWorkerSettings(process.env));
+  if (!settings) fromEnv ??= loadWorkerSettings(process.env);
+  const s = settings ?? (fromEnv as WorkerSettings);
   const key = `${kind}:${s.workerThreads}:${s.workerQueueSize}:${s.cpuCallTimeoutMs}`;
   let pool = pools.get(key);
   if (!pool) {
