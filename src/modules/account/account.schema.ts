@@ -1,4 +1,5 @@
 import { builder, need } from '../../builder.js';
+import { retryTransaction } from '../../db/retry.js';
 import { badInput, notFound } from '../../shared/errors.js';
 import { diffOf, mutate } from '../audit/audit.service.js';
 import { rekeyContacts } from '../contacts/contact.service.js';
@@ -97,29 +98,41 @@ builder.mutationField('updateAccountSettings', (t) =>
         }
         next.scoreIntervalHours = input.scoreIntervalHours;
       }
-      return mutate(ctx, async ({ em, audit }) => {
-        // FOR NO KEY UPDATE waits for another settings update (read-modify-write of the JSON)
-        // but not for the key-share locks that contact writes hold through their foreign key.
-        // (MikroORM's lockMode 4 was SKIP LOCKED: the row looked missing while contacts were written.)
-        await em.execute('select 1 from account where id = ? for no key update', [ctx.viewer.accountId]);
-        const account = await em.findOne(Account, { id: ctx.viewer.accountId });
-        if (!account) throw notFound('Account');
-        const before = view(account);
-        if (next.uniqueKey && next.uniqueKey !== before.uniqueKey)
-          await rekeyContacts(em, account.id, next.uniqueKey);
-        const { accountName, ...settings } = next;
-        if (accountName) account.name = accountName;
-        account.settings = { ...DEFAULT_SETTINGS, ...account.settings, ...settings };
-        const after = view(account);
-        audit({
-          action: 'updateAccountSettings',
-          feature: 'SETTINGS',
-          objectType: 'Account',
-          objectId: account.id,
-          diff: diffOf(before, next),
-        });
-        return after;
-      });
+      // One transaction, rerun on a deadlock or serialization failure (db/retry.ts). Raw SQL
+      // rather than the entity: a rerun must not see what the failed run assigned.
+      return retryTransaction(() =>
+        mutate(ctx, async ({ em, audit }) => {
+          // FOR NO KEY UPDATE waits for another settings update (read-modify-write of the JSON) and
+          // for contact writers, which hold FOR SHARE (contact.service.ts), so a re-key runs alone;
+          // it does not wait for bare key-share locks (foreign keys of other tables' writes).
+          // (MikroORM's lockMode 4 was SKIP LOCKED: the row looked missing while contacts were written.)
+          const [account] = await em.execute<{ id: string; name: string; settings: AccountSettings }[]>(
+            'select id, name, settings from account where id = ? for no key update',
+            [ctx.viewer.accountId],
+            'all',
+          );
+          if (!account) throw notFound('Account');
+          const before = view(account);
+          if (next.uniqueKey && next.uniqueKey !== before.uniqueKey)
+            await rekeyContacts(em, account.id, next.uniqueKey);
+          const { accountName, ...settings } = next;
+          const name = accountName ?? account.name;
+          const merged = { ...DEFAULT_SETTINGS, ...account.settings, ...settings };
+          await em.execute(
+            'update account set name = ?, settings = ?::jsonb where id = ?',
+            [name, JSON.stringify(merged), account.id],
+            'run',
+          );
+          audit({
+            action: 'updateAccountSettings',
+            feature: 'SETTINGS',
+            objectType: 'Account',
+            objectId: account.id,
+            diff: diffOf(before, next),
+          });
+          return view({ id: account.id, name, settings: merged });
+        }),
+      );
     },
   }),
 );

@@ -1,11 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { AuthedContext } from '../../context.js';
+import { retryTransaction } from '../../db/retry.js';
 import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { isRowId } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
-import { Account, type AccountSettings, DEFAULT_SETTINGS } from '../account/account.entity.js';
-import { mutate } from '../audit/audit.service.js';
+import { type AccountSettings, DEFAULT_SETTINGS } from '../account/account.entity.js';
+import { mutate, type Tx } from '../audit/audit.service.js';
 import { CONTACT_COLUMNS, pageColumns } from './contact.columns.js';
 import type { FieldType } from './contact.entity.js';
 import { type ContactInput, normaliseContact } from './contact.normalise.js';
@@ -35,14 +36,58 @@ export interface ContactView {
 export const MAX_DELETE = 1000;
 const SELECT = `select ${CONTACT_COLUMNS.join(', ')} from contact c`;
 
+/** The account's settings as committed (SQL, not the identity map: a rerun must read them afresh). */
 export async function accountSettings(em: EntityManager, accountId: string): Promise<AccountSettings> {
-  const account = await em.findOneOrFail(Account, { id: accountId });
-  return { ...DEFAULT_SETTINGS, ...account.settings };
+  return settingsOf(await em.execute('select settings from account where id = ?', [accountId], 'all'));
 }
 
-export async function findContact(em: EntityManager, accountId: string, id: string): Promise<ContactView> {
+function settingsOf(rows: { settings?: Partial<AccountSettings> }[]): AccountSettings {
+  if (!rows[0]) throw notFound('Account');
+  return { ...DEFAULT_SETTINGS, ...rows[0].settings };
+}
+
+/**
+ * The lock order of every transaction that writes contacts: the account row first, FOR SHARE,
+ * then contact rows in id order. FOR SHARE lets contact writers run side by side but waits for a
+ * settings update (FOR NO KEY UPDATE), so a uniqueKey change and a contact write never hold each
+ * other's rows: the re-key runs alone, and a writer reads the settings only once the lock is
+ * granted (the locking read returns the row as last committed), never an old uniqueKey.
+ */
+export async function lockAccountForContactWrite(
+  em: EntityManager,
+  accountId: string,
+): Promise<AccountSettings> {
+  return settingsOf(
+    await em.execute('select settings from account where id = ? for share', [accountId], 'all'),
+  );
+}
+
+/**
+ * A contact-writing mutation: one transaction, rerun on a deadlock or serialization failure
+ * (db/retry.ts), starting with the account lock above.
+ */
+export function contactWrite<T>(
+  ctx: AuthedContext,
+  fn: (tx: Tx, settings: AccountSettings) => Promise<T>,
+): Promise<T> {
+  return retryTransaction(() =>
+    mutate(ctx, async (tx) => fn(tx, await lockAccountForContactWrite(tx.em, ctx.viewer.accountId))),
+  );
+}
+
+/** `lock`: FOR UPDATE, for a read-modify-write of the contact (its diff must be of what it replaces). */
+export async function findContact(
+  em: EntityManager,
+  accountId: string,
+  id: string,
+  lock = false,
+): Promise<ContactView> {
   const rows = isRowId(id)
-    ? await em.execute<ContactView[]>(`${SELECT} where account_id = ? and id = ?`, [accountId, id], 'all')
+    ? await em.execute<ContactView[]>(
+        `${SELECT} where account_id = ? and id = ?${lock ? ' for update' : ''}`,
+        [accountId, id],
+        'all',
+      )
     : [];
   if (!rows[0]) throw notFound('Contact');
   return rows[0];
@@ -63,8 +108,7 @@ export async function findContacts(
 }
 
 export async function createContact(ctx: AuthedContext, input: ContactInput): Promise<ContactView> {
-  return mutate(ctx, async ({ em, audit }) => {
-    const settings = await accountSettings(em, ctx.viewer.accountId);
+  return contactWrite(ctx, async ({ em, audit }, settings) => {
     const fields = await loadFields(em, ctx.viewer.accountId);
     const row = normaliseContact(input, fields, settings.uniqueKey);
     const [result] = await writeContacts(em, ctx.viewer.accountId, [row], settings.rejectDuplicates);
@@ -93,9 +137,8 @@ export async function updateContact(
   id: string,
   input: ContactInput,
 ): Promise<ContactView> {
-  return mutate(ctx, async ({ em, audit }) => {
-    const before = await findContact(em, ctx.viewer.accountId, id);
-    const settings = await accountSettings(em, ctx.viewer.accountId);
+  return contactWrite(ctx, async ({ em, audit }, settings) => {
+    const before = await findContact(em, ctx.viewer.accountId, id, true);
     const fields = await loadFields(em, ctx.viewer.accountId);
     const row = normaliseContact(input, fields, settings.uniqueKey);
     const sets = Object.keys(row.columns).map((c) => `${c} = ?`);
@@ -158,11 +201,16 @@ export async function deleteContacts(ctx: AuthedContext, ids: readonly string[])
   if (ids.length > MAX_DELETE) throw badInput(`deleteContacts takes at most ${MAX_DELETE} ids`);
   const valid = ids.filter(isRowId);
   if (valid.length === 0) return [];
-  return mutate(ctx, async ({ em, audit }) => {
+  return contactWrite(ctx, async ({ em, audit }) => {
     const conn = em;
     const json = JSON.stringify(valid);
+    // Contact rows locked in id order (the DELETE alone locks them in the order of its plan, and
+    // two deletes of overlapping sets in different orders deadlock).
     const deleted = await conn.execute<{ id: string }[]>(
-      `delete from contact where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint) returning id::text`,
+      `delete from contact where id in (
+         select id from contact where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)
+          order by id for update)
+       returning id::text`,
       [ctx.viewer.accountId, json],
       'all',
     );
@@ -310,7 +358,14 @@ export async function rekeyContacts(em: EntityManager, accountId: string, unique
     throw badInput(`uniqueKey must be email, phone or a custom TEXT/NUMBER/DATE field, got ${uniqueKey}`);
   const expr = uniqueKey === 'email' ? 'lower(c.email)' : `(${def.sql})::text`;
   try {
-    await em.execute(`update contact c set unique_value = ${expr} where account_id = ?`, [accountId], 'run');
+    // The caller holds the account FOR NO KEY UPDATE, so no contact writer runs meanwhile; rows
+    // are still locked in id order, the order of every other multi-row contact lock.
+    await em.execute(
+      `update contact c set unique_value = ${expr}
+        where c.id in (select id from contact where account_id = ? order by id for update)`,
+      [accountId],
+      'run',
+    );
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict(`Some contacts share the same ${uniqueKey}: merge them first`);
     throw err;

@@ -1,11 +1,12 @@
 import type { AuthedContext } from '../../context.js';
+import { retryTransaction } from '../../db/retry.js';
 import { AppError, badInput, conflict } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
 import type { AccountSettings } from '../account/account.entity.js';
 import { mutate } from '../audit/audit.service.js';
 import { type ContactInput, type NormalContact, normaliseContact } from './contact.normalise.js';
 import { writeContacts } from './contact.repository.js';
-import { accountSettings } from './contact.service.js';
+import { accountSettings, lockAccountForContactWrite } from './contact.service.js';
 import { type FieldDef, loadFields } from './fields.js';
 import { startHeartbeat } from './import.recovery.js';
 import {
@@ -204,22 +205,40 @@ async function write(
   plan: Plan,
   countTotal: boolean,
 ): Promise<void> {
-  const view = await ctx.em.fork().transactional(async (em) => {
-    const written = await writeContacts(em, ctx.viewer.accountId, p.contacts, plan.settings.rejectDuplicates);
-    p.results.forEach((r, i) => {
-      const t = p.target[i];
-      if (t < 0) return;
-      const w = written[t];
-      r.contactId = w.contactId;
-      if (r.outcome === 'REJECTED') return; // a duplicate inside the batch, already explained
-      const first = p.firstRow[t] === r.rowNumber;
-      if (w.outcome === 'DUPLICATE') {
-        r.outcome = 'REJECTED';
-        r.error = `a contact with this ${plan.settings.uniqueKey} already exists (contact ${w.contactId})`;
-      } else if (first) r.outcome = w.outcome;
-    });
-    return saveBatch(em, importId, p.results, countTotal);
-  });
+  // A whole batch is one transaction, rerun on a deadlock (db/retry.ts): each run starts from
+  // the prepared results, not from what a failed run wrote into them.
+  const view = await retryTransaction(() =>
+    ctx.em.fork().transactional(async (em) => {
+      // The lock order of every contact write (contact.service.ts): the account first. A uniqueKey
+      // or rejectDuplicates change since the import started would write rows keyed the old way.
+      const now = await lockAccountForContactWrite(em, ctx.viewer.accountId);
+      if (
+        now.uniqueKey !== plan.settings.uniqueKey ||
+        now.rejectDuplicates !== plan.settings.rejectDuplicates
+      )
+        throw conflict('The unique key settings changed during the import: import the remaining rows again');
+      const written = await writeContacts(
+        em,
+        ctx.viewer.accountId,
+        p.contacts,
+        plan.settings.rejectDuplicates,
+      );
+      const results = p.results.map((r) => ({ ...r }));
+      results.forEach((r, i) => {
+        const t = p.target[i];
+        if (t < 0) return;
+        const w = written[t];
+        r.contactId = w.contactId;
+        if (r.outcome === 'REJECTED') return; // a duplicate inside the batch, already explained
+        const first = p.firstRow[t] === r.rowNumber;
+        if (w.outcome === 'DUPLICATE') {
+          r.outcome = 'REJECTED';
+          r.error = `a contact with this ${plan.settings.uniqueKey} already exists (contact ${w.contactId})`;
+        } else if (first) r.outcome = w.outcome;
+      });
+      return saveBatch(em, importId, results, countTotal);
+    }),
+  );
   publish(ctx, view);
 }
 
