@@ -68,6 +68,24 @@ function checkGrant(ctx: AuthedContext, from: Rights, to: Rights): void {
   }
 }
 
+/**
+ * Nobody acts on a user (details, rights, invitation, status) who holds, in any feature, a level
+ * above theirs: as nobody grants above their own level, nobody overrules someone with more rights.
+ * Only the owner acts on the owner; the owner acts on everyone.
+ */
+function checkActOn(ctx: AuthedContext, user: UserRow): void {
+  if (ctx.viewer.isOwner) return;
+  if (user.isOwner) throw forbidden('Only the owner acts on the owner');
+  const theirs = completeRights(user.rights);
+  for (const f of FEATURES) {
+    const mine = ctx.viewer.rights[f];
+    if (!atLeast(mine, theirs[f]))
+      throw forbidden(
+        `This user's ${f} level (${theirs[f]}) is above yours (${mine}): you cannot act on them`,
+      );
+  }
+}
+
 async function sendInvitation(tx: Tx, ctx: AuthedContext, user: UserRow): Promise<void> {
   const { token, hash } = newSecret('inv');
   tx.em.create(Invitation, {
@@ -144,6 +162,7 @@ export async function inviteUser(ctx: AuthedContext, input: InviteInput): Promis
 export async function resendInvitation(ctx: AuthedContext, id: string): Promise<UserRow> {
   return mutate(ctx, async (tx) => {
     const user = await findUser(tx.em, ctx, id);
+    checkActOn(ctx, user);
     if (user.status !== 'INVITED') throw conflict('This user has already accepted their invitation');
     // Earlier links stop working: only the newest one is valid.
     await tx.em.nativeUpdate(Invitation, { user, usedAt: null }, { expiresAt: new Date() });
@@ -168,6 +187,7 @@ export async function updateUser(ctx: AuthedContext, input: UpdateUserInput): Pr
   const updated = await mutate(ctx, async (tx) => {
     const user = await findUser(tx.em, ctx, input.id);
     if (user.isOwner && !ctx.viewer.isOwner) throw forbidden("Only the owner edits the owner's details");
+    checkActOn(ctx, user);
     if (changes.email && changes.email !== user.email && (await emailTaken(tx.em, changes.email))) {
       throw conflict('A user with this email already exists', { field: 'email' });
     }
@@ -188,6 +208,7 @@ export async function setUserRights(
     const user = await findUser(tx.em, ctx, input.userId);
     if (user.id === ctx.viewer.userId) throw forbidden('Nobody changes their own rights');
     if (user.isOwner) throw forbidden('The owner is APPROVER everywhere and cannot be demoted');
+    checkActOn(ctx, user);
     const before = completeRights(user.rights);
     // Features not listed keep their level: a client can change one right at a time.
     const after = { ...before };
@@ -227,6 +248,7 @@ async function changeStatus(
     const user = await findUser(tx.em, ctx, id);
     if (user.isOwner) throw forbidden('The owner cannot be deleted or disabled');
     if (user.id === ctx.viewer.userId) throw forbidden('You cannot delete or disable yourself');
+    checkActOn(ctx, user);
     const from = user.status;
     const to = action === 'deleteUser' ? 'DELETED' : action === 'disableUser' ? 'DISABLED' : 'ACTIVE';
     if (action === 'enableUser' && from !== 'DISABLED') throw conflict('Only a disabled user can be enabled');

@@ -373,3 +373,77 @@ describe('updating, disabling and deleting users', () => {
     ok(await t.gql(InviteUserDocument, { input: { email: member.email, name: 'Back' } }, owner.token));
   });
 });
+
+describe('nobody acts on a user with more rights', () => {
+  it('a USERS EDITOR cannot act on a user whose level is above theirs in any feature', async () => {
+    const editor = await viewerWith(t, owner, { USERS: 'EDITOR', CONTACTS: 'GUEST' });
+    const stronger = await viewerWith(t, owner, { CONTACTS: 'EDITOR' });
+    const invited = ok(
+      await t.gql(
+        InviteUserDocument,
+        { input: { email: uniqueEmail(), name: 'Strong', rights: [{ feature: 'SMS', level: 'GUEST' }] } },
+        owner.token,
+      ),
+    ).inviteUser;
+    // setUserRights needs USERS APPROVER: an approver with less in CONTACTS, changing only USERS.
+    const approver = await viewerWith(t, owner, { USERS: 'APPROVER', CONTACTS: 'GUEST' });
+    const state = async (id: string) =>
+      (await t.sql.query('select name, status, rights from app_user where id = $1', [id])).rows[0];
+    const before = [await state(stronger.userId), await state(invited.id)];
+    const outbox = async () => (await t.sql.query('select count(*)::int as n from outbox_message')).rows[0].n;
+    const mails = await outbox();
+
+    const calls = {
+      updateUser: t.gql(
+        UpdateUserDocument,
+        { input: { id: stronger.userId, name: 'Renamed' } },
+        editor.token,
+      ),
+      disableUser: t.gql(DisableUserDocument, { id: stronger.userId }, editor.token),
+      deleteUser: t.gql(DeleteUserDocument, { id: stronger.userId }, editor.token),
+      resendInvitation: t.gql(ResendInvitationDocument, { id: invited.id }, editor.token),
+    };
+    for (const [name, call] of Object.entries(calls))
+      expect([name, code(await call)]).toEqual([name, 'FORBIDDEN']);
+    ok(await t.gql(DisableUserDocument, { id: stronger.userId }, owner.token));
+    expect(code(await t.gql(EnableUserDocument, { id: stronger.userId }, editor.token))).toBe('FORBIDDEN');
+    ok(await t.gql(EnableUserDocument, { id: stronger.userId }, owner.token));
+
+    const rights = await t.gql(
+      SetUserRightsDocument,
+      { input: { userId: stronger.userId, rights: [{ feature: 'USERS', level: 'GUEST' }] } },
+      approver.token,
+    );
+    expect(code(rights)).toBe('FORBIDDEN');
+
+    expect([await state(stronger.userId), await state(invited.id)]).toEqual(before);
+    expect(await outbox()).toBe(mails);
+  });
+
+  it('acting on a user with equal or lower levels still works, and the owner acts on everyone', async () => {
+    const editor = await viewerWith(t, owner, { USERS: 'EDITOR', CONTACTS: 'EDITOR' });
+    const weaker = await viewerWith(t, owner, { CONTACTS: 'EDITOR' });
+    ok(await t.gql(UpdateUserDocument, { input: { id: weaker.userId, name: 'Renamed' } }, editor.token));
+    ok(await t.gql(DisableUserDocument, { id: weaker.userId }, editor.token));
+    ok(await t.gql(EnableUserDocument, { id: weaker.userId }, editor.token));
+    ok(await t.gql(DeleteUserDocument, { id: weaker.userId }, editor.token));
+    const approver = await viewerWith(t, owner, { USERS: 'APPROVER', CONTACTS: 'APPROVER' });
+    ok(
+      await t.gql(
+        SetUserRightsDocument,
+        { input: { userId: editor.userId, rights: [{ feature: 'CONTACTS', level: 'GUEST' }] } },
+        approver.token,
+      ),
+    );
+    // The owner, with the same levels as an APPROVER everywhere, acts on them.
+    ok(await t.gql(DeleteUserDocument, { id: approver.userId }, owner.token));
+    // Nobody but the owner acts on the owner, even with every level.
+    const peer = await viewerWith(t, owner, {
+      USERS: 'APPROVER',
+      CONTACTS: 'APPROVER',
+    });
+    expect(
+      code(await t.gql(UpdateUserDocument, { input: { id: owner.userId, name: 'X' } }, peer.token)),
+    ).toBe('FORBIDDEN');
+  });
+});
