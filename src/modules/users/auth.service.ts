@@ -13,6 +13,7 @@ import {
   dummyHash,
   hashPassword,
   hashSecret,
+  MAX_EMAIL,
   newSecret,
   normaliseEmail,
   verifyPassword,
@@ -161,6 +162,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function login(ctx: Context, input: { email: string; password: string }): Promise<AuthResult> {
   const email = input.email.trim().toLowerCase();
+  // No account has a longer email (normaliseEmail), and the throttle's key is varchar(320): refused
+  // as bad input, which says nothing about which emails have accounts.
+  if (email.length > MAX_EMAIL) throw badInput('email is not a valid email address', { field: 'email' });
   const conn = ctx.app.orm.em.getConnection();
   // The attempt is counted before its password is checked, in one statement: however many
   // attempts arrive at once, on however many processes, at most MAX_FAILURES passwords are

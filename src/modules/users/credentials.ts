@@ -51,9 +51,12 @@ export const dummyHash = () => {
 
 const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:"]+$/;
 
+/** RFC 5321's limit, and the width of every email column. */
+export const MAX_EMAIL = 320;
+
 export function normaliseEmail(raw: string, field = 'email'): string {
   const email = raw.trim().toLowerCase();
-  if (email.length > 320 || !EMAIL.test(email))
+  if (email.length > MAX_EMAIL || !EMAIL.test(email))
     throw badInput(`${field} is not a valid email address`, { field });
   return email;
 }

@@ -447,3 +447,21 @@ describe('nobody acts on a user with more rights', () => {
     ).toBe('FORBIDDEN');
   });
 });
+
+describe('emails over 320 characters', () => {
+  const long = `${'a'.repeat(64)}@${'b'.repeat(300)}.com`;
+  it('answer BAD_USER_INPUT in login, signUp and inviteUser', async () => {
+    for (const email of [long, ` ${long.toUpperCase()} `, `${'x'.repeat(400)}`, `${'İ'.repeat(200)}@a.fr`]) {
+      const login = await t.gql(LoginDocument, { input: { email, password: PASSWORD } });
+      const signUp = await t.gql(SignUpDocument, {
+        input: { accountName: 'Long', name: 'L', email, password: PASSWORD },
+      });
+      const invite = await t.gql(InviteUserDocument, { input: { email, name: 'L' } }, owner.token);
+      expect([code(login), code(signUp), code(invite)]).toEqual([
+        'BAD_USER_INPUT',
+        'BAD_USER_INPUT',
+        'BAD_USER_INPUT',
+      ]);
+    }
+  });
+});
