@@ -30,7 +30,10 @@ export class CallTimedOut extends Error {
 export class WorkerDied extends Error {}
 
 /** What a worker entry posts back for a call (see serve.ts). */
-export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string };
+export type Reply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; message: string }
+  | { ready: true };
 
 interface Call {
   id: number;
@@ -41,6 +44,8 @@ interface Call {
 
 interface Slot {
   worker: Worker;
+  /** The entry has loaded (see serve.ts): a call's time starts only then, not during start-up. */
+  ready: boolean;
   call: Call | null;
   timer: NodeJS.Timeout | null;
 }
@@ -117,10 +122,15 @@ export class WorkerPool {
 
   private spawn(): Slot {
     const worker = workerFor(this.entry);
-    const slot: Slot = { worker, call: null, timer: null };
+    const slot: Slot = { worker, ready: false, call: null, timer: null };
     // An idle worker must not keep the process alive; a busy one holds it (see dispatch).
     worker.unref();
     worker.on('message', (reply: Reply) => {
+      if ('ready' in reply) {
+        slot.ready = true;
+        if (slot.call) this.start(slot);
+        return;
+      }
       const call = slot.call;
       if (!call || reply.id !== call.id) return;
       this.settle(slot);
@@ -139,7 +149,9 @@ export class WorkerPool {
       this.settle(slot);
       this.remove(slot);
       call?.reject(new WorkerDied('the worker thread stopped during the call', { cause }));
-      this.refill();
+      // An entry that never loaded would fail again at once: no eager respawn loop, only for
+      // calls already waiting.
+      if (slot.ready || this.queue.length > 0) this.refill();
     });
     this.slots.push(slot);
     return slot;
@@ -148,6 +160,11 @@ export class WorkerPool {
   private dispatch(slot: Slot, call: Call): void {
     slot.call = call;
     slot.worker.ref();
+    if (slot.ready) this.start(slot);
+  }
+
+  private start(slot: Slot): void {
+    const call = slot.call as Call;
     slot.timer = setTimeout(() => this.overrun(slot), this.opts.timeoutMs);
     slot.worker.postMessage({ id: call.id, payload: call.payload });
   }
@@ -179,10 +196,12 @@ export class WorkerPool {
     if (call) this.dispatch(slot, call);
   }
 
-  /** After a worker went away: a waiting call gets a new one. */
+  /**
+   * After a worker went away: a new one starts at once (its start-up, a few hundred ms of module
+   * loading, is not spent by the next call) and takes the next waiting call.
+   */
   private refill(): void {
-    if (this.closed || this.queue.length === 0 || this.slots.length >= this.opts.threads) return;
-    const call = this.queue.shift() as Call;
-    this.dispatch(this.spawn(), call);
+    if (this.closed || this.slots.length >= this.opts.threads) return;
+    this.next(this.spawn());
   }
 }

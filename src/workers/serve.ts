@@ -17,4 +17,6 @@ export function serve<P, R>(handler: (payload: P) => R | Promise<R>): void {
     }
     port.postMessage(reply);
   });
+  // The entry and its imports are loaded: the pool may start the clock of a call.
+  port.postMessage({ ready: true } satisfies Reply);
 }

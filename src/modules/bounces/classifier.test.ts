@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { close, poolFor } from '../../workers/workers.js';
 import {
   BOUNCE_TYPES,
   classifyBounce,
@@ -366,4 +367,22 @@ describe('hostile input', () => {
     }
     expect(slow).toEqual([]);
   }, 60_000);
+});
+
+describe('classification in a worker thread', () => {
+  afterAll(() => close());
+
+  it('gives the same results as in this thread on every file of the corpus', async () => {
+    const pool = poolFor('classify', { workerThreads: 1, workerQueueSize: 1000, cpuCallTimeoutMs: 30_000 });
+    const files = readdirSync(join(CORPUS, 'dev')).filter((f) => f.endsWith('.eml'));
+    expect(files.length).toBeGreaterThan(200);
+    const different: string[] = [];
+    for (const file of files) {
+      const raw = readFileSync(join(CORPUS, 'dev', file), 'utf8');
+      const here = await classifyBounce(raw);
+      const there = await pool.run<{ results: unknown }>(raw);
+      if (JSON.stringify(there) !== JSON.stringify({ results: here })) different.push(file);
+    }
+    expect(different).toEqual([]);
+  }, 120_000);
 });

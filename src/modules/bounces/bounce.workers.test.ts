@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClassifyBounceDocument, RecordBounceDocument } from '../../../test/generated/graphql.js';
+import { type Actor, code, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
+import { costlyBounce } from './testing/costly.js';
+
+/** Classification runs in worker threads (src/workers/): a costly message must not stall the server. */
+
+const CORPUS = join(import.meta.dirname, '../../../test/corpus/bounces/dev');
+const USER_UNKNOWN = readFileSync(join(CORPUS, 'bsd-lhost-postfix-14.eml'), 'utf8');
+const COSTLY = costlyBounce();
+
+describe('a costly classification with the default settings', () => {
+  let t: TestApp;
+  let owner: Actor;
+  beforeAll(async () => {
+    t = await startTestApp();
+    owner = await signUpOwner(t);
+  });
+  afterAll(() => t.close());
+
+  it('leaves the server answering other requests while it runs', { timeout: 60_000 }, async () => {
+    const order: string[] = [];
+    const classify = t.gql(ClassifyBounceDocument, { message: COSTLY }, owner.token).then((r) => {
+      order.push('classify');
+      return r;
+    });
+    // Long enough for the 1 MiB request to be read and its classification begun; on the event
+    // loop that classification would hold this timer (and every request after it) until it ends.
+    await sleep(500);
+    const typenames = Array.from({ length: 5 }, (_, i) =>
+      t.gql('{ __typename }').then((r) => {
+        expect(r.data).toEqual({ __typename: 'Query' });
+        order.push(`typename ${i}`);
+      }),
+    );
+    await Promise.all(typenames);
+    const r = await classify;
+    // Over the default time limit on any machine we know of; either way it is an answer, not a 500.
+    expect(r.status).toBe(200);
+    expect(order.indexOf('classify')).toBe(5);
+  });
+});
+
+describe('the time limit and the queue of the classifier pool', () => {
+  let t: TestApp;
+  let owner: Actor;
+  beforeAll(async () => {
+    t = await startTestApp({ WORKER_THREADS: '1', WORKER_QUEUE_SIZE: '1', CPU_CALL_TIMEOUT_MS: '300' });
+    owner = await signUpOwner(t);
+  });
+  afterAll(() => t.close());
+
+  it('answers a call over the limit BAD_USER_INPUT, and the pool works after', async () => {
+    const slow = await t.gql(ClassifyBounceDocument, { message: COSTLY }, owner.token);
+    expect(code(slow)).toBe('BAD_USER_INPUT');
+    expect(slow.errors?.[0].message).toBe('message is too costly to classify');
+    const { rows } = await t.sql.query('select count(*)::int as n from bounce');
+    const recorded = await t.gql(RecordBounceDocument, { input: { message: COSTLY } }, owner.token);
+    expect(code(recorded)).toBe('BAD_USER_INPUT');
+    expect((await t.sql.query('select count(*)::int as n from bounce')).rows).toEqual(rows);
+    // The overrunning worker was replaced: the next call is classified as usual.
+    const [r] = ok(
+      await t.gql(ClassifyBounceDocument, { message: USER_UNKNOWN }, owner.token),
+    ).classifyBounce;
+    expect(r).toMatchObject({ recipient: 'kijitora@2jo.example.jp', reason: 'userunknown', hard: true });
+  });
+
+  it('refuses a call with RATE_LIMITED when the worker is busy and the queue is full', async () => {
+    const calls = await Promise.all(
+      [1, 2, 3].map(() => t.gql(ClassifyBounceDocument, { message: COSTLY }, owner.token)),
+    );
+    // One runs, one waits, the third finds the queue full; the first two overrun the limit.
+    expect(calls.map(code).sort()).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT', 'RATE_LIMITED']);
+    expect(ok(await t.gql(ClassifyBounceDocument, { message: USER_UNKNOWN }, owner.token))).toBeTruthy();
+  });
+});
