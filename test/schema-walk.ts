@@ -114,3 +114,62 @@ export function undescribed(schema: GraphQLSchema): string[] {
   }
   return out.sort();
 }
+
+/** One step into an input value: an object field or the first item of a list. */
+export type InputStep = string | 0;
+
+/** A scalar or enum somewhere inside a root field's arguments, and the way to reach it. */
+export interface InputLeaf {
+  /** The argument, then object fields and list items down to the leaf. */
+  path: InputStep[];
+  /** Where it is declared: `Query.contacts(after:)` or `ContactFilter.search`. */
+  coordinate: string;
+  type: GraphQLInputType;
+  /** The named scalar or enum. */
+  named: string;
+  /** The input objects crossed on the way (for @oneOf and recursion checks). */
+  through: string[];
+}
+
+/**
+ * Every scalar and enum reachable from a field's arguments, nested input fields and list items
+ * included. A recursive input (Criterion) is entered once per path, so the walk ends.
+ */
+export function inputLeaves(parent: string, field: GraphQLField<unknown, unknown>): InputLeaf[] {
+  const out: InputLeaf[] = [];
+  const visit = (type: GraphQLInputType, path: InputStep[], coordinate: string, through: string[]) => {
+    const inner = isNonNullType(type) ? type.ofType : type;
+    if (isListType(inner)) return visit(inner.ofType, [...path, 0], coordinate, through);
+    if (isInputObjectType(inner)) {
+      if (through.includes(inner.name)) return;
+      for (const f of Object.values(inner.getFields()))
+        visit(f.type, [...path, f.name], `${inner.name}.${f.name}`, [...through, inner.name]);
+      return;
+    }
+    out.push({ path, coordinate, type, named: getNamedType(type).name, through });
+  };
+  for (const a of field.args) visit(a.type, [a.name], `${parent}.${field.name}(${a.name}:)`, []);
+  return out;
+}
+
+/**
+ * A selection of the scalar and enum fields of a type, and of its object fields without required
+ * arguments `depth` levels down: what a hostile caller would read back (to look for leaked data).
+ */
+export function selectionOf(schema: GraphQLSchema, typeName: string, depth = 2): string {
+  const type = schema.getType(typeName);
+  if (!type) return '';
+  if (isAbstractType(type)) return '{ __typename }';
+  if (!isObjectType(type)) return '';
+  const parts = ['__typename'];
+  for (const f of Object.values(type.getFields())) {
+    if (f.args.some((a) => isNonNullType(a.type))) continue;
+    const named = getNamedType(f.type);
+    if (isScalarType(named) || isEnumType(named)) parts.push(f.name);
+    else if (depth > 1) {
+      const sub = selectionOf(schema, named.name, depth - 1);
+      if (sub) parts.push(`${f.name} ${sub}`);
+    }
+  }
+  return `{ ${parts.join(' ')} }`;
+}

@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSchema } from '../../src/schema.js';
+import { attack, inParallel } from './attack.js';
+import { type Fixtures, setUp } from './fixtures.js';
+import { hostileCases } from './generator.js';
+
+/**
+ * Issue 10, 9: every argument leaf of every query and mutation, attacked with one value per
+ * hostile class of its type, as account A's owner, with account B's real ids where ids go. One
+ * test per class, each listing the fields it still breaks, so a red run says what is left.
+ */
+const cases = hostileCases(buildSchema()).filter((c) => c.kind !== 'subscription');
+const classes = [...new Set(cases.map((c) => c.cls))].sort();
+
+let fx: Fixtures;
+beforeAll(async () => {
+  fx = await setUp();
+});
+afterAll(() => fx?.t.close());
+
+describe('hostile arguments on every query and mutation', () => {
+  it('generates cases for every root field with arguments', () => {
+    const fields = new Set(cases.map((c) => c.field));
+    for (const f of ['Query.contacts', 'Mutation.createScore', 'Mutation.importContacts', 'Query.auditLog'])
+      expect(fields).toContain(f);
+    expect(cases.length).toBeGreaterThan(400);
+  });
+
+  for (const cls of classes)
+    it(`${cls}: typed errors or data, no 5xx, no write on error, nothing of account B`, async () => {
+      const mine = cases.filter((x) => x.cls === cls);
+      // Reads four at a time; then writes one by one, so each fingerprint sees only its own call.
+      const failures = (
+        await inParallel(
+          mine.filter((c) => c.kind === 'query'),
+          4,
+          (c) => attack(fx, c),
+        )
+      ).flat();
+      for (const c of mine.filter((x) => x.kind === 'mutation')) failures.push(...(await attack(fx, c)));
+      expect(failures).toEqual([]);
+    });
+});
