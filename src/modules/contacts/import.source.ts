@@ -65,6 +65,10 @@ async function* rowsOf(
         rowNumber,
         error: `malformed CSV: the row has ${item.fields.length} fields, the header has ${width}`,
       };
+    else if (item.fields.some((v, i) => targets[i] !== null && v.includes('\0')))
+      // PostgreSQL stores no NUL in text: refused here, that row only (a NUL in the first bytes
+      // refuses the file as binary, see readCsv).
+      yield { rowNumber, error: 'the row holds a NUL character (byte 0), which no field can store' };
     else yield { rowNumber, input: toInput(item.fields, targets, fields) };
   }
 }

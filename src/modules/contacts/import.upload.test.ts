@@ -4,12 +4,20 @@ import { runInNewContext } from 'node:vm';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ContactImportDocument,
   ImportContactsDocument,
   type ImportContactsMutation,
   ImportProgressDocument,
   type ImportProgressSubscription,
 } from '../../../test/generated/graphql.js';
-import { type Actor, nextResults, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
+import {
+  type Actor,
+  nextResults,
+  ok,
+  signUpOwner,
+  startTestApp,
+  type TestApp,
+} from '../../../test/harness.js';
 import { streamedCsvUpload } from './testing/streamed-upload.js';
 
 let t: TestApp;
@@ -170,5 +178,39 @@ describe('a CSV upload is streamed, not held in memory', () => {
       `--${b}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{}\r\n--${b}--\r\n`,
     );
     expect((await missing.json()).errors[0].message).toMatch(/Missing multipart form field "operations"/);
+  });
+});
+
+describe('a NUL byte past the first 4 KB of a CSV', () => {
+  it('rejects its row only, counted and reported like any rejected row', async () => {
+    const form = new FormData();
+    const variables = { input: { file: null } };
+    form.append('operations', JSON.stringify({ query: print(ImportContactsDocument), variables }));
+    form.append('map', JSON.stringify({ 0: ['variables.input.file'] }));
+    const filler = Array.from({ length: 200 }, (_, i) => `f${i}@nul.test,${'n'.repeat(30)}\n`).join('');
+    expect(filler.length).toBeGreaterThan(4096);
+    const csv = `email,firstName\n${filler}bad@nul.test,a\0b\nafter@nul.test,fine\n`;
+    form.append('0', new Blob([csv], { type: 'text/csv' }), 'nul.csv');
+    const res = await fetch(t.url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner.token}` },
+      body: form,
+    });
+    const body = (await res.json()) as { data?: ImportContactsMutation; errors?: unknown[] };
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.importContacts).toMatchObject({
+      status: 'DONE',
+      total: 202,
+      created: 201,
+      rejected: 1,
+    });
+    const id = body.data?.importContacts.id as string;
+    const rejected = ok(await t.gql(ContactImportDocument, { id, outcome: 'REJECTED' }, owner.token))
+      .contactImport?.results.nodes;
+    expect(rejected?.map((r) => [r.rowNumber, r.error])).toEqual([
+      [201, 'the row holds a NUL character (byte 0), which no field can store'],
+    ]);
+    const { rows } = await t.sql.query(`select first_name from contact where email = 'after@nul.test'`);
+    expect(rows).toEqual([{ first_name: 'fine' }]);
   });
 });
