@@ -13,15 +13,23 @@ import './modules/events/event.schema.js';
 import './modules/scores/score.schema.js';
 import './modules/scores/score-run.schema.js';
 import './modules/bounces/bounce.schema.js';
-import { assertEveryRootFieldScoped } from './modules/access/scope-map.js';
+import { assertEveryRootFieldScoped, assertScopedDataFields } from './modules/access/scope-map.js';
+import { assertEverySubscriptionLive, liveSubscriptions } from './realtime/live.js';
 
 let schema: GraphQLSchema | null = null;
 
-/** The schema, built once; refuses to exist if any root field lacks a declared scope. */
+/**
+ * The schema, built once; refuses to exist if any root field or listed data field lacks a
+ * declared scope. Every Subscription field re-checks its scopes before each event (live.ts).
+ */
 export function buildSchema(): GraphQLSchema {
   if (!schema) {
-    schema = builder.toSchema({ sortSchema: false });
-    assertEveryRootFieldScoped(schema);
+    const built = builder.toSchema({ sortSchema: false });
+    assertEveryRootFieldScoped(built);
+    assertScopedDataFields(built);
+    liveSubscriptions(built);
+    assertEverySubscriptionLive(built);
+    schema = built;
   }
   return schema;
 }

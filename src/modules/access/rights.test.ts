@@ -12,7 +12,13 @@ import {
 import { rootFields } from '../../../test/schema-walk.js';
 import { buildSchema } from '../../schema.js';
 import { ACCESS_LEVELS, type AccessLevel, FEATURES, type Feature, levelRank } from './access.js';
-import { assertEveryRootFieldScoped, rootFieldScopes } from './scope-map.js';
+import {
+  assertEveryRootFieldScoped,
+  assertScopedDataFields,
+  objectFieldScopes,
+  rootFieldScopes,
+  SCOPED_DATA_FIELDS,
+} from './scope-map.js';
 
 type Scopes = {
   public?: boolean;
@@ -51,6 +57,36 @@ describe('every root field declares who may call it', () => {
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([name, s]) => `${name.padEnd(36)} ${describeScopes(s)}`);
     await expect(`${lines.join('\n')}\n`).toMatchFileSnapshot('./__snapshots__/root-field-scopes.txt');
+  });
+});
+
+describe("object fields that hold another feature's data declare who may read them", () => {
+  const objectScopes = objectFieldScopes(schema) as Record<string, Scopes>;
+
+  it("has a declared scope on every listed data field (the history entry's diff, changes, objectId)", () => {
+    for (const name of SCOPED_DATA_FIELDS) expect(objectScopes[name], name).toBeTruthy();
+  });
+
+  it('the check fails on a data field without one', () => {
+    const bare = new GraphQLSchema({
+      query: new GraphQLObjectType({
+        name: 'Query',
+        fields: {
+          entry: {
+            type: new GraphQLObjectType({ name: 'AuditEntry', fields: { diff: { type: GraphQLString } } }),
+          },
+        },
+      }),
+    });
+    expect(() => assertScopedDataFields(bare)).toThrow(/AuditEntry.diff/);
+    expect(() => assertScopedDataFields(bare, [])).not.toThrow();
+  });
+
+  it('matches the reviewed snapshot of object field scopes', async () => {
+    const lines = Object.entries(objectScopes)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, s]) => `${name.padEnd(36)} ${describeScopes(s)}`);
+    await expect(`${lines.join('\n')}\n`).toMatchFileSnapshot('./__snapshots__/object-field-scopes.txt');
   });
 });
 

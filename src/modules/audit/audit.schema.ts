@@ -1,8 +1,10 @@
-import { filter, pipe } from 'graphql-yoga';
-import { builder } from '../../builder.js';
+import { builder, need } from '../../builder.js';
+import { liveRule } from '../../realtime/live.js';
+import { forbidden } from '../../shared/errors.js';
 import { connection } from '../../shared/pagination.js';
-import type { Feature } from '../access/access.js';
+import { FEATURES, type Feature } from '../access/access.js';
 import { FeatureEnum } from '../access/access.schema.js';
+import { scopedByParent } from '../access/scope-map.js';
 import { type AuditEntryEvent, canReadOthersHistory, listAudit } from './audit.service.js';
 
 interface AuditChange {
@@ -59,6 +61,22 @@ const AuditChangeRef = builder.objectRef<AuditChange>('AuditChange').implement({
   }),
 });
 
+const GUEST_IN = Object.fromEntries(FEATURES.map((f) => [f, need(f, 'GUEST')])) as Record<
+  string,
+  ReturnType<typeof need>
+>;
+
+/**
+ * What an entry changed belongs to its feature: a diff of updateContact holds a contact's email.
+ * Readable with GUEST or above in the entry's feature; an entry of no feature (signUp, login) as
+ * the entry itself; a feature this server does not know, by nobody.
+ */
+const inEntryFeature = scopedByParent<AuditEntryEvent>({ feature: ["the entry's feature", 'GUEST'] }, (e) =>
+  e.feature === null ? true : (GUEST_IN[e.feature] ?? false),
+);
+/** Hidden, not refused: the entry still says who did what, when, from where. No security log line. */
+const hidden = { authScopes: inEntryFeature, unauthorizedError: () => 'hidden: no rights in its feature' };
+
 export const AuditEntryRef = builder.objectRef<AuditEntryEvent>('AuditEntry').implement({
   description: 'One action in the history: who did what to which object, what changed, from where, when.',
   fields: (t) => ({
@@ -81,23 +99,33 @@ export const AuditEntryRef = builder.objectRef<AuditEntryEvent>('AuditEntry').im
         'The feature the action belongs to; null for actions outside any feature (signUp, login, logout)',
       resolve: (e) => e.feature as Feature | null,
     }),
+    // Shown whatever the rights: the action already names it (updateContact), as the feature does.
     objectType: t.exposeString('objectType', {
       nullable: true,
-      description: 'The type of the object acted on: User, Contact, Score, Account, ContactImport, ...',
+      description:
+        'The type of the object acted on: User, Contact, Score, Account, ContactImport, ... (shown with the action, whatever your rights in its feature)',
     }),
     objectId: t.exposeString('objectId', {
+      ...hidden,
+      unauthorizedResolver: () => null,
       nullable: true,
-      description: 'The id of the object acted on',
+      description:
+        "The id of the object acted on; null also when you have less than GUEST in the entry's feature",
     }),
     diff: t.expose('diff', {
+      ...hidden,
+      unauthorizedResolver: () => null,
       type: 'JSON',
       nullable: true,
       description:
-        'What changed as stored: { field: { from, to } }, or { field: value } for what a create set. Kept for compatibility: read changes instead',
+        "What changed as stored: { field: { from, to } }, or { field: value } for what a create set; null also when you have less than GUEST in the entry's feature. Kept for compatibility: read changes instead",
     }),
     changes: t.field({
+      ...hidden,
+      unauthorizedResolver: () => [],
       type: [AuditChangeRef],
-      description: 'What changed, one entry per field, sorted by field name; empty when nothing is recorded',
+      description:
+        "What changed, one entry per field, sorted by field name; empty when nothing is recorded, or when you have less than GUEST in the entry's feature",
       resolve: (e) => changesOf(e.action, e.diff),
     }),
     ip: t.exposeString('ip', {
@@ -157,15 +185,21 @@ builder.subscriptionField('auditEntryAdded', (t) =>
   t.withAuth({ authenticated: true }).field({
     type: AuditEntryRef,
     description:
-      "New history entries of your account as they are written: your own, and everyone's with USERS >= GUEST.",
-    subscribe: (_root, _args, ctx) => {
-      const readsAll = canReadOthersHistory(ctx);
-      const me = ctx.viewer.userId;
-      return pipe(
-        ctx.app.pubsub.subscribe('audit', ctx.viewer.accountId),
-        filter((entry: AuditEntryEvent) => readsAll || entry.userId === me),
-      );
-    },
+      "New history entries of your account as they are written: your own, and everyone's with USERS >= GUEST. Rights are checked again before each entry: a stream opened with USERS >= GUEST ends with FORBIDDEN once that is lowered; an entry's diff, changes and objectId follow your rights of the moment in its feature.",
+    subscribe: (_root, _args, ctx) => ctx.app.pubsub.subscribe('audit', ctx.viewer.accountId),
+    // Checked with the viewer loaded again for each entry (live.ts), not the rights at subscribe
+    // time: a stream opened on everyone's entries ends once its user may no longer read them (it
+    // does not quietly turn into a stream of their own).
+    extensions: liveRule<AuditEntryEvent, boolean>({
+      start: canReadOthersHistory,
+      allowed: (ctx, readsAll) =>
+        readsAll && !canReadOthersHistory(ctx)
+          ? forbidden(
+              "Your access level no longer allows reading others' history (USERS >= GUEST): subscribe again for your own entries",
+            )
+          : null,
+      deliver: (entry, ctx, readsAll) => readsAll || entry.userId === ctx.viewer.userId,
+    }),
     resolve: (entry) => entry,
   }),
 );

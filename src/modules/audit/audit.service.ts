@@ -3,7 +3,7 @@ import type { Context } from '../../context.js';
 import { type AppError, badInput, conflict, forbidden, isUniqueViolation } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
-import { atLeast, type Feature } from '../access/access.js';
+import { atLeast, FEATURES, type Feature, type Rights } from '../access/access.js';
 import { AuditEntry, type AuditEntryRow } from './audit.entity.js';
 
 /** What a mutation says it did; the who, where and when are filled in by `mutate`. */
@@ -139,6 +139,12 @@ export function canReadOthersHistory(ctx: Context): boolean {
   return ctx.viewer !== null && atLeast(ctx.viewer.rights.USERS, 'GUEST');
 }
 
+const MAX_BIGINT = 9223372036854775807n;
+const isEntryId = (s: string) => /^[1-9]\d{0,18}$/.test(s) && BigInt(s) <= MAX_BIGINT;
+
+/** The features whose data the viewer may see in history entries (GUEST or above). */
+const readableFeatures = (rights: Rights) => FEATURES.filter((f) => atLeast(rights[f], 'GUEST'));
+
 export async function listAudit(
   ctx: Context & { viewer: NonNullable<Context['viewer']> },
   filter: AuditFilter,
@@ -166,11 +172,20 @@ export async function listAudit(
   if (filter.feature) add('feature = ?', filter.feature);
   if (filter.action) add('action = ?', filter.action);
   if (filter.objectType) add('object_type = ?', filter.objectType);
-  if (filter.objectId) add('object_id = ?', filter.objectId);
+  if (filter.objectId) {
+    add('object_id = ?', filter.objectId);
+    // objectId is hidden in entries of features the viewer cannot read (audit.schema.ts): filtering
+    // on it there would tell which objects have entries.
+    const readable = readableFeatures(ctx.viewer.rights);
+    if (readable.length) add('(feature is null or feature in (?))', readable);
+    else where.push('feature is null');
+  }
   if (filter.from) add('created_at >= ?', filter.from);
   if (filter.to) add('created_at < ?', filter.to);
   if (afterId) {
-    if (!/^\d+$/.test(afterId)) throw badInput('after: not a cursor returned by this API');
+    // An entry id is a positive bigint: anything else (a forged or truncated cursor) would reach
+    // PostgreSQL as an out-of-range value and fail there.
+    if (!isEntryId(afterId)) throw badInput('after: not a cursor returned by this API');
     add('id < ?', afterId);
   }
   params.push(size + 1);

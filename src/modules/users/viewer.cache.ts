@@ -48,6 +48,7 @@ export class ViewerCache {
   #lastEcho = Number.NEGATIVE_INFINITY;
   #lastBeat = Number.NEGATIVE_INFINITY;
   readonly #waiters = new Map<number, () => void>();
+  readonly #watchers = new Set<(change: ViewerChange | null) => void>();
   #broken = false;
 
   constructor(private readonly app: AppServices) {
@@ -98,6 +99,27 @@ export class ViewerCache {
     await echoed;
   }
 
+  /**
+   * Called with each change as its entries drop, from this process or another (open
+   * subscriptions re-check their viewer on it: src/realtime/live.ts), and with null when the
+   * cache lost track of changes (messages lost through Redis) and every viewer may be stale.
+   * Returns the function that stops watching.
+   */
+  watch(on: (change: ViewerChange | null) => void): () => void {
+    this.#watchers.add(on);
+    return () => this.#watchers.delete(on);
+  }
+
+  #tell(change: ViewerChange | null): void {
+    for (const on of this.#watchers) {
+      try {
+        on(change);
+      } catch (err) {
+        this.app.logger.error('a viewer change watcher failed', err);
+      }
+    }
+  }
+
   /** For tests: entries held now. */
   get size(): number {
     return this.#entries.size;
@@ -110,6 +132,7 @@ export class ViewerCache {
       if (viewer.userId === change.userId || change.sessionIds?.includes(viewer.sessionId))
         this.#entries.delete(key);
     }
+    this.#tell(change);
   }
 
   #receive(change: ViewerChangeMessage): void {
@@ -127,6 +150,7 @@ export class ViewerCache {
   #forgetAll(): void {
     this.#generation++;
     this.#entries.clear();
+    this.#tell(null);
   }
 
   #beat(now: number): void {
