@@ -146,8 +146,8 @@ async function populate(t: TestApp, label: string): Promise<AccountObjects> {
   };
 }
 
-export async function setUp(): Promise<Fixtures> {
-  const t = await startTestApp();
+export async function setUp(env: Record<string, string> = {}): Promise<Fixtures> {
+  const t = await startTestApp(env);
   const a = await populate(t, 'a');
   const b = await populate(t, 'b');
   return { t, a, b };
@@ -224,7 +224,7 @@ export function judge(status: number, text: string): string[] {
   try {
     body = JSON.parse(text);
   } catch {
-    problems.push(`not JSON: ${JSON.stringify(text.slice(0, 120))}`);
+    problems.push(`HTTP ${status}, not JSON: ${JSON.stringify(text.slice(0, 120))}`);
     if (text.includes('Unexpected error.')) problems.push('masked "Unexpected error."');
     return problems;
   }
