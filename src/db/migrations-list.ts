@@ -5,6 +5,7 @@ import { Migration20261123114553_Scores } from '../../migrations/Migration202611
 import { Migration20261123140000_Activity } from '../../migrations/Migration20261123140000_Activity.js';
 import { Migration20261123150000_ActivityLockOrder } from '../../migrations/Migration20261123150000_ActivityLockOrder.js';
 import { Migration20261201195158_ImportHeartbeatBounceRecipient } from '../../migrations/Migration20261201195158_ImportHeartbeatBounceRecipient.js';
+import { Migration20261201231104_ImportIdPerAccount } from '../../migrations/Migration20261201231104_ImportIdPerAccount.js';
 
 /**
  * Migrations imported statically: MikroORM would otherwise import the files with Node's own
@@ -20,4 +21,5 @@ export const migrationsList: MigrationObject[] = [
     name: 'Migration20261201195158_ImportHeartbeatBounceRecipient',
     class: Migration20261201195158_ImportHeartbeatBounceRecipient,
   },
+  { name: 'Migration20261201231104_ImportIdPerAccount', class: Migration20261201231104_ImportIdPerAccount },
 ];

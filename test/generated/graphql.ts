@@ -313,7 +313,7 @@ export type ImportContactsInput = {
   delimiter?: string | null | undefined;
   /** A CSV file (RFC 4180, UTF-8 or Windows-1252) with a header row, sent as a multipart upload (up to 256 MiB) */
   file?: unknown;
-  /** A UUID chosen by the client, so it can subscribe to importProgress before calling */
+  /** A UUID chosen by the client, so it can subscribe to importProgress before calling; unique within the account (CONFLICT if the account already used it; other accounts' ids are not in the way) */
   id?: string | null | undefined;
   /** CSV column -> field; only the columns listed are imported. Without it a column whose header is a field name (any case) maps to that field */
   mapping?: Array<ColumnMappingInput> | null | undefined;

@@ -67,13 +67,16 @@ export const Contact = defineEntity({
 
 export const IMPORT_STATUSES = ['RUNNING', 'DONE', 'FAILED'] as const;
 
-/** One import: its counters move while it runs, so `importProgress` can stream them. */
+/**
+ * One import: its counters move while it runs, so `importProgress` can stream them. Its id may be
+ * chosen by the client, so it is unique per account only (another account's id must look free).
+ */
 export const ContactImport = defineEntity({
   name: 'ContactImport',
   tableName: 'contact_import',
   properties: {
+    account: () => p.manyToOne(Account).primary().deleteRule('cascade'),
     id: p.uuid().primary().defaultRaw('gen_random_uuid()'),
-    account: () => p.manyToOne(Account).deleteRule('cascade'),
     userId: p.uuid().nullable(),
     status: p.enum([...IMPORT_STATUSES]),
     source: p.string().length(20),
@@ -97,6 +100,7 @@ export const ContactImportRow = defineEntity({
   name: 'ContactImportRow',
   tableName: 'contact_import_row',
   properties: {
+    accountId: p.uuid().primary(),
     importId: p.uuid().primary(),
     rowNumber: p.integer().primary(),
     outcome: p.enum([...IMPORT_OUTCOMES]),

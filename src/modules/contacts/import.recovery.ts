@@ -30,9 +30,9 @@ export const RECOVER_IMPORTS_JOB = 'contacts:recover-imports';
  * Moves the import's heartbeat until stopped. A failed beat is only logged: the next one may
  * succeed, and recovery waits for several.
  */
-export function startHeartbeat(app: AppServices, importId: string): { stop(): void } {
+export function startHeartbeat(app: AppServices, accountId: string, importId: string): { stop(): void } {
   const timer = setInterval(() => {
-    touchImport(app.orm.em.fork(), importId).catch((err) =>
+    touchImport(app.orm.em.fork(), accountId, importId).catch((err) =>
       app.logger.warn(`import ${importId}: heartbeat failed: ${(err as Error).message}`),
     );
   }, timings.heartbeatMs);

@@ -33,7 +33,10 @@ const RETURNING = `returning id::text, account_id as "accountId", user_id::text 
   to_json(finished_at)#>>'{}' as "finishedAt"`;
 const SELECT = RETURNING.replace('returning', 'select');
 
-/** Creates the import row (RUNNING); null when `id` is already taken. */
+/**
+ * Creates the import row (RUNNING); null when the account already has an import with this `id`.
+ * Ids are per account: another account's id is as free as any other.
+ */
 export async function insertImport(
   em: EntityManager,
   row: { id: string | null; accountId: string; userId: string; source: string; total: number },
@@ -41,7 +44,7 @@ export async function insertImport(
   const [view] = await em.execute<ImportView[]>(
     `insert into contact_import (id, account_id, user_id, status, source, total)
      values (coalesce(?::uuid, gen_random_uuid()), ?, ?, 'RUNNING', ?, ?)
-     on conflict (id) do nothing ${RETURNING}`,
+     on conflict (account_id, id) do nothing ${RETURNING}`,
     [row.id, row.accountId, row.userId, row.source, row.total],
     'all',
   );
@@ -51,14 +54,16 @@ export async function insertImport(
 /** Stores a batch's row results in one statement and adds them to the counters. */
 export async function saveBatch(
   em: EntityManager,
+  accountId: string,
   importId: string,
   results: RowResult[],
   countTotal: boolean,
 ): Promise<ImportView> {
   await em.execute(
-    `insert into contact_import_row (import_id, row_number, outcome, contact_id, error)
-     select ?, x.n, x.o, x.c, x.e from jsonb_to_recordset(?::jsonb) as x(n int, o text, c bigint, e text)`,
+    `insert into contact_import_row (account_id, import_id, row_number, outcome, contact_id, error)
+     select ?, ?, x.n, x.o, x.c, x.e from jsonb_to_recordset(?::jsonb) as x(n int, o text, c bigint, e text)`,
     [
+      accountId,
       importId,
       JSON.stringify(results.map((r) => ({ n: r.rowNumber, o: r.outcome, c: r.contactId, e: r.error }))),
     ],
@@ -68,13 +73,14 @@ export async function saveBatch(
   const [view] = await em.execute<ImportView[]>(
     `update contact_import set total = total + ?, processed = processed + ?, created = created + ?,
        merged = merged + ?, rejected = rejected + ?, heartbeat_at = now()
-     where id = ? and status = 'RUNNING' ${RETURNING}`,
+     where account_id = ? and id = ? and status = 'RUNNING' ${RETURNING}`,
     [
       countTotal ? results.length : 0,
       results.length,
       count('CREATED'),
       count('MERGED'),
       count('REJECTED'),
+      accountId,
       importId,
     ],
     'all',
@@ -88,27 +94,31 @@ export const IMPORT_STOPPED = 'the import was marked FAILED while it ran (its he
 
 export async function finishImport(
   em: EntityManager,
+  accountId: string,
   importId: string,
   status: 'DONE' | 'FAILED',
   error: string | null,
 ): Promise<ImportView> {
   const [view] = await em.execute<ImportView[]>(
     `update contact_import set status = ?, error = ?, finished_at = now(), heartbeat_at = now()
-      where id = ? and status = 'RUNNING' ${RETURNING}`,
-    [status, error, importId],
+      where account_id = ? and id = ? and status = 'RUNNING' ${RETURNING}`,
+    [status, error, accountId, importId],
     'all',
   );
   if (view) return view;
   // Already ended by recovery: its state stays what recovery wrote.
-  const [current] = await em.execute<ImportView[]>(`${SELECT} from contact_import where id = ?`, [importId]);
+  const [current] = await em.execute<ImportView[]>(
+    `${SELECT} from contact_import where account_id = ? and id = ?`,
+    [accountId, importId],
+  );
   return current;
 }
 
 /** The process running an import says it is alive; false once the import is no longer RUNNING. */
-export async function touchImport(em: EntityManager, importId: string): Promise<boolean> {
+export async function touchImport(em: EntityManager, accountId: string, importId: string): Promise<boolean> {
   const res = await em.execute(
-    `update contact_import set heartbeat_at = now() where id = ? and status = 'RUNNING'`,
-    [importId],
+    `update contact_import set heartbeat_at = now() where account_id = ? and id = ? and status = 'RUNNING'`,
+    [accountId, importId],
     'run',
   );
   return (res as { affectedRows?: number }).affectedRows !== 0;
@@ -146,6 +156,7 @@ export async function findImport(
 /** Row results in row order, from the row after `afterRow`, optionally of one outcome. */
 export async function listRowResults(
   em: EntityManager,
+  accountId: string,
   importId: string,
   outcome: ImportOutcome | null,
   afterRow: number,
@@ -153,8 +164,8 @@ export async function listRowResults(
 ): Promise<RowResult[]> {
   return em.execute<RowResult[]>(
     `select row_number as "rowNumber", outcome, contact_id::text as "contactId", error from contact_import_row
-      where import_id = ? and row_number > ? ${outcome ? 'and outcome = ?' : ''}
+      where account_id = ? and import_id = ? and row_number > ? ${outcome ? 'and outcome = ?' : ''}
       order by row_number limit ?`,
-    outcome ? [importId, afterRow, outcome, limit] : [importId, afterRow, limit],
+    outcome ? [accountId, importId, afterRow, outcome, limit] : [accountId, importId, afterRow, limit],
   );
 }

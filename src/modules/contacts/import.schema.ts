@@ -91,7 +91,14 @@ export const ContactImportRef = builder.objectRef<ImportView>('ContactImport').i
         const after = decodeCursor(args.after);
         if (after !== null && !/^\d{1,9}$/.test(after))
           throw badInput('after: not a cursor returned by this API');
-        const rows = await listRowResults(ctx.em, imp.id, args.outcome ?? null, Number(after ?? 0), size + 1);
+        const rows = await listRowResults(
+          ctx.em,
+          imp.accountId,
+          imp.id,
+          args.outcome ?? null,
+          Number(after ?? 0),
+          size + 1,
+        );
         return toPage(rows, size, (r) => String(r.rowNumber));
       },
     }),
@@ -115,7 +122,8 @@ const ImportContactsInput = builder.inputType('ImportContactsInput', {
   fields: (t) => ({
     id: t.id({
       required: false,
-      description: 'A UUID chosen by the client, so it can subscribe to importProgress before calling',
+      description:
+        "A UUID chosen by the client, so it can subscribe to importProgress before calling; unique within the account (CONFLICT if the account already used it; other accounts' ids are not in the way)",
     }),
     rows: t.field({
       type: [CreateContactInput],

@@ -74,11 +74,12 @@ export async function importContacts(ctx: AuthedContext, input: ImportInput): Pr
     source: input.rows ? 'LIST' : 'CSV',
     total,
   });
+  // Only the account's own imports are in the way: ids are per account (import.repository.ts).
   if (!created) throw conflict('An import with this id already exists', { field: 'id' });
   publish(ctx, created);
   // While it runs the import says so every few seconds: if this process dies, another one sees
   // the heartbeat stop and marks the import FAILED (import.recovery.ts).
-  const heartbeat = startHeartbeat(ctx.app, created.id);
+  const heartbeat = startHeartbeat(ctx.app, accountId, created.id);
   try {
     await runBatches(ctx, created.id, source, plan, !input.rows);
   } catch (err) {
@@ -236,7 +237,7 @@ async function write(
           r.error = `a contact with this ${plan.settings.uniqueKey} already exists (contact ${w.contactId})`;
         } else if (first) r.outcome = w.outcome;
       });
-      return saveBatch(em, importId, results, countTotal);
+      return saveBatch(em, ctx.viewer.accountId, importId, results, countTotal);
     }),
   );
   publish(ctx, view);
@@ -249,7 +250,7 @@ async function finish(
   error: string | null,
 ): Promise<ImportView> {
   const view = await mutate(ctx, async ({ em, audit }) => {
-    const v = await finishImport(em, importId, status, error);
+    const v = await finishImport(em, ctx.viewer.accountId, importId, status, error);
     audit({
       action: 'importContacts',
       feature: 'CONTACTS',

@@ -310,3 +310,31 @@ describe('importContacts from a CSV upload', () => {
     console.log(`100,000-row CSV import: ${seconds.toFixed(1)} s`);
   }, 120_000);
 });
+
+describe('client-chosen import ids', () => {
+  it("another account's import id answers as a free one: the ids are per account", async () => {
+    const stranger = await signUpOwner(t, 'Elsewhere');
+    const id = randomUUID();
+    const mine = ok(
+      await t.gql(ImportContactsDocument, { input: { id, rows: [{ email: 'a@ids.test' }] } }, owner.token),
+    ).importContacts;
+    expect(mine).toMatchObject({ id, status: 'DONE', created: 1 });
+    // The same id in another account: not CONFLICT (which told that the id exists), a new import.
+    const theirs = await t.gql(
+      ImportContactsDocument,
+      { input: { id, rows: [{ email: 'b@ids.test' }, { email: 'c@ids.test' }] } },
+      stranger.token,
+    );
+    expect(theirs.errors).toBeUndefined();
+    expect(ok(theirs).importContacts).toMatchObject({ id, status: 'DONE', created: 2 });
+    // Each account reads its own import under that id, with its own row results.
+    const read = async (token: string) => ok(await t.gql(ContactImportDocument, { id, first: 50 }, token));
+    expect((await read(owner.token)).contactImport).toMatchObject({ created: 1, total: 1 });
+    expect((await read(owner.token)).contactImport?.results.nodes).toHaveLength(1);
+    expect((await read(stranger.token)).contactImport).toMatchObject({ created: 2, total: 2 });
+    expect((await read(stranger.token)).contactImport?.results.nodes).toHaveLength(2);
+    // Within one account an id is used once.
+    const again = await t.gql(ImportContactsDocument, { input: { id, rows: [] } }, stranger.token);
+    expect(code(again)).toBe('CONFLICT');
+  });
+});
