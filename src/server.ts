@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
+import type { GraphQLError, ValidationContext } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.js';
 import type { AppServices, Context } from './context.js';
@@ -9,6 +10,8 @@ import { QueryStore, useAutomaticPersistedQueries } from './http/apq.js';
 import { useChunkedBodyLimit } from './http/body-limit.js';
 import { clientIpResolver } from './http/client-ip.js';
 import { createDrain } from './http/drain.js';
+import { useErrorCodes } from './http/error-codes.js';
+import { useInputGuard } from './http/input-guard.js';
 import { useQueryJit } from './http/jit.js';
 import { createMetrics } from './http/metrics.js';
 import { playgroundLanding, playgroundOptions, renderPlayground } from './http/playground.js';
@@ -27,6 +30,16 @@ import { createLogger, type Logger, runWithRequestId } from './shared/logger.js'
 /** Request bodies above this are refused with 413 before parsing; uploads get more room. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
+
+/**
+ * graphql-armor throws its refusals out of validation by default, so yoga answered them with
+ * HTTP 200 and no code. Reported to the validation context instead, they are validation errors
+ * like graphql-js's own: GRAPHQL_VALIDATION_FAILED and HTTP 400.
+ */
+const armorRefusals = {
+  propagateOnRejection: false,
+  onReject: [(ctx: ValidationContext | null, err: GraphQLError) => ctx?.reportError(err)],
+};
 
 export interface App {
   services: AppServices;
@@ -66,11 +79,13 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
   metrics.watch(services);
   const armor = new EnvelopArmor({
     // Fragments flattened: a Relay or Apollo client's fragment spreads are not levels of data.
-    maxDepth: { n: 10, ignoreIntrospection: true, flattenFragments: true },
-    costLimit: { maxCost: 5000, ignoreIntrospection: true },
-    maxAliases: { n: 15 },
-    maxDirectives: { n: 20 },
-    maxTokens: { n: 4000 },
+    maxDepth: { n: 10, ignoreIntrospection: true, flattenFragments: true, ...armorRefusals },
+    costLimit: { maxCost: 5000, ignoreIntrospection: true, ...armorRefusals },
+    // armor lets any number of `__typename` aliases through by default: 1,000 of them were
+    // answered. Every alias counts.
+    maxAliases: { n: 15, allowList: [], ...armorRefusals },
+    maxDirectives: { n: 20, ...armorRefusals },
+    maxTokens: { n: 4000 }, // refused while parsing: yoga gives it GRAPHQL_PARSE_FAILED and 400
     blockFieldSuggestion: { enabled: true },
   });
 
@@ -117,6 +132,8 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
       useChunkedBodyLimit(MAX_BODY_BYTES),
       useAutomaticPersistedQueries(persistedQueries),
       ...armor.protect().plugins,
+      useErrorCodes(), // a code on every refusal of a request (src/http/error-codes.ts)
+      useInputGuard(), // NUL, lone surrogates, depth: refused before execution
       ...metrics.plugins,
       useQueryJit(), // queries seen twice run compiled (src/http/jit.ts)
     ],

@@ -51,6 +51,19 @@ function customSql(name: string, type: FieldType): string {
 const DECIMAL = /^-?\d{1,15}(\.\d{1,6})?$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
+/**
+ * A real calendar date YYYY-MM-DD of years 0001 to 9999. PostgreSQL has no year 0: "0000-01-01"
+ * failed the insert (a masked error) or, in a custom field's jsonb, every later `::date` cast of
+ * a criterion over it.
+ */
+export function isCalendarDate(v: string): boolean {
+  if (!DATE.test(v) || v.startsWith('0000')) return false;
+  // Date.UTC reads years 0 to 99 as 1900 to 1999: set the year apart.
+  const d = new Date(Date.UTC(2000, 0, 1));
+  d.setUTCFullYear(Number(v.slice(0, 4)), Number(v.slice(5, 7)) - 1, Number(v.slice(8, 10)));
+  return d.toISOString().slice(0, 10) === v;
+}
+
 /** Parses a value given as text for a field of this type; null clears it. */
 export function parseValue(field: string, type: FieldType, raw: string | null): string | boolean | null {
   if (raw === null || raw.trim() === '') return null;
@@ -66,9 +79,13 @@ export function parseValue(field: string, type: FieldType, raw: string | null): 
       return n.replace(/^(-?)0+(?=\d)/, '$1');
     }
     case 'DATE': {
-      const d = new Date(`${v}T00:00:00Z`);
-      if (!DATE.test(v) || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== v) {
-        throw badInput(`${field} must be a date YYYY-MM-DD, got ${JSON.stringify(raw)}`, { field });
+      if (!isCalendarDate(v)) {
+        throw badInput(
+          `${field} must be a date YYYY-MM-DD (years 0001 to 9999), got ${JSON.stringify(raw)}`,
+          {
+            field,
+          },
+        );
       }
       return v;
     }

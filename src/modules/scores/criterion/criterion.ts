@@ -2,7 +2,7 @@ import { normaliseDecimal } from '../../../shared/decimal.js';
 import { badInput } from '../../../shared/errors.js';
 import { isUuid } from '../../../shared/ids.js';
 import type { FieldType } from '../../contacts/contact.entity.js';
-import type { FieldDef } from '../../contacts/fields.js';
+import { type FieldDef, isCalendarDate } from '../../contacts/fields.js';
 import { EVENT_TYPES, type EventType, eventCode } from '../../events/event.entity.js';
 
 export const FIELD_OPS = [
@@ -63,7 +63,6 @@ const OPS_BY_TYPE: Record<FieldType, readonly FieldOp[]> = {
 };
 const SQL_OP: Record<CompareOp, string> = { EQ: '=', NEQ: '<>', LT: '<', LTE: '<=', GT: '>', GTE: '>=' };
 const DECIMAL = /^-?\d{1,14}(\.\d{1,6})?$/;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Bound parameters of one statement, written `$n` (node-postgres numbering). */
 export class Params {
@@ -124,9 +123,8 @@ function checkValue(type: FieldType, raw: string, p: string): string {
     return normaliseDecimal(n);
   }
   if (type === 'DATE') {
-    const d = new Date(`${v}T00:00:00Z`);
-    if (!DATE.test(v) || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== v)
-      throw badInput(`${p}: ${JSON.stringify(raw)} is not a date YYYY-MM-DD`);
+    if (!isCalendarDate(v))
+      throw badInput(`${p}: ${JSON.stringify(raw)} is not a date YYYY-MM-DD (years 0001 to 9999)`);
     return v;
   }
   if (type === 'BOOLEAN') {

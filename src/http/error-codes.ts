@@ -1,0 +1,65 @@
+import { type ExecutionResult, GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+/**
+ * graphql-js reports a variable it cannot coerce (Int out of range, unknown enum value, two keys
+ * of a @oneOf, a Decimal sent as a number, a File sent as text, a required variable missing) as
+ * a request error without any code; yoga answers it with HTTP 400 and that bare message. Every
+ * such message starts with `Variable "$name"`, graphql-js's own wording. These are the client's
+ * input: BAD_USER_INPUT, the status stays 400.
+ */
+const VARIABLE_ERROR = /^Variable "\$[^"]*" /;
+
+function withCodes(result: ExecutionResult): ExecutionResult | null {
+  if (!result.errors?.some((e) => !e.extensions?.code && VARIABLE_ERROR.test(e.message))) return null;
+  for (const e of result.errors) {
+    if (e.extensions?.code || !VARIABLE_ERROR.test(e.message)) continue;
+    // A GraphQLError's extensions is a plain object of its own (yoga adds to it the same way).
+    (e as { extensions: GraphQLError['extensions'] }).extensions = {
+      ...e.extensions,
+      code: 'BAD_USER_INPUT',
+    };
+  }
+  return result;
+}
+
+/**
+ * yoga's request parsers throw some refusals without a code and with HTTP 200 (a multipart
+ * request without `operations`, or whose `operations` or `map` is not JSON). They are refusals
+ * of the request's shape: BAD_REQUEST and 400, as yoga's JSON body parser already answers.
+ */
+function badRequest(err: unknown): unknown {
+  if (!(err instanceof GraphQLError) || err.extensions?.code) return err;
+  const http = (err.extensions?.http as Record<string, unknown> | undefined) ?? {};
+  (err as { extensions: GraphQLError['extensions'] }).extensions = {
+    ...err.extensions,
+    code: 'BAD_REQUEST',
+    http: { ...http, status: 400 },
+  };
+  return err;
+}
+
+export function useErrorCodes(): Plugin {
+  return {
+    onRequestParse({ requestParser, setRequestParser }) {
+      if (!requestParser) return;
+      setRequestParser(async (request) => {
+        try {
+          return await requestParser(request);
+        } catch (err) {
+          throw badRequest(err);
+        }
+      });
+    },
+    onExecute: () => ({
+      onExecuteDone: ({ result }) => {
+        if (!(Symbol.asyncIterator in result)) withCodes(result);
+      },
+    }),
+    onSubscribe: () => ({
+      onSubscribeResult: ({ result }) => {
+        if (!(Symbol.asyncIterator in result)) withCodes(result);
+      },
+    }),
+  };
+}

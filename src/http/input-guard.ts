@@ -1,0 +1,115 @@
+import { type DocumentNode, type GraphQLError, Kind, visit } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { badInput } from '../shared/errors.js';
+
+/**
+ * Deeper than any input of the schema needs (a criterion of 6 levels inside a score input is
+ * about 20), far below what overflows a recursive walk: graphql-js coerces variables and our
+ * JSON values recursively, and a value nested 100,000 deep overflowed the stack (HTTP 500).
+ */
+export const MAX_INPUT_DEPTH = 64;
+
+// A lone surrogate: a high one not followed by a low one, or a low one not preceded by a high.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why a string cannot be stored, or null. PostgreSQL refuses NUL in text (22021) and lone
+ * surrogates in jsonb (22P05); both then surfaced as a masked "Unexpected error.".
+ */
+function badString(s: string): string | null {
+  if (s.includes('\u0000')) return 'must not contain a NUL character (\\u0000)';
+  if (LONE_SURROGATE.test(s)) return 'must not contain a lone UTF-16 surrogate (invalid Unicode)';
+  return null;
+}
+
+const isPlain = (v: object) => {
+  const proto = Object.getPrototypeOf(v);
+  return Array.isArray(v) || proto === Object.prototype || proto === null;
+};
+
+/**
+ * Walks the raw variables without recursion (an explicit stack), so depth is refused before
+ * anything recursive sees the value. Uploaded files (not plain objects) are left alone.
+ */
+export function checkVariables(variables: Record<string, unknown> | null | undefined): GraphQLError | null {
+  if (!variables || typeof variables !== 'object') return null;
+  const stack: { value: unknown; path: (string | number)[] }[] = Object.entries(variables).map(
+    ([k, value]) => ({ value, path: [k] }),
+  );
+  while (stack.length) {
+    const { value, path } = stack.pop() as (typeof stack)[number];
+    // A path 100,000 levels long is not a message: its first steps say where it is.
+    const where = () =>
+      `$${path
+        .slice(0, 12)
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
+        .join('')
+        .slice(1)}${path.length > 12 ? '…' : ''}`;
+    if (typeof value === 'string') {
+      const why = badString(value);
+      if (why) return badInput(`${where()} ${why}`, { path: ['variables', ...path] });
+      continue;
+    }
+    if (typeof value === 'number' && !Number.isFinite(value))
+      return badInput(`${where()} must be a finite number`, { path: ['variables', ...path] });
+    if (!value || typeof value !== 'object' || !isPlain(value)) continue;
+    if (path.length > MAX_INPUT_DEPTH)
+      return badInput(`${where()}: input values nest at most ${MAX_INPUT_DEPTH} levels`, {
+        path: ['variables', ...path.slice(0, 12)],
+      });
+    if (Array.isArray(value))
+      for (let i = 0; i < value.length; i++) stack.push({ value: value[i], path: [...path, i] });
+    else
+      for (const [k, v] of Object.entries(value)) {
+        const why = badString(k);
+        if (why) return badInput(`${where()}: a key ${why}`, { path: ['variables', ...path] });
+        stack.push({ value: v, path: [...path, k] });
+      }
+  }
+  return null;
+}
+
+/**
+ * String literals of the document. The lexer already refuses lone surrogates and raw control
+ * characters, but `"\u0000"` is a valid escape. Nesting of literals is bounded by armor's depth
+ * and token limits.
+ */
+export function checkDocument(document: DocumentNode): GraphQLError | null {
+  let found: GraphQLError | null = null;
+  visit(document, {
+    [Kind.STRING]: (node, _key, _parent, _path, ancestors) => {
+      const why = badString(node.value);
+      if (!why || found) return;
+      const arg = [...ancestors]
+        .reverse()
+        .find((a) => !Array.isArray(a) && (a as { kind?: string }).kind === Kind.ARGUMENT) as
+        | { name: { value: string } }
+        | undefined;
+      found = badInput(`${arg ? `argument ${arg.name.value}` : 'a string literal'} ${why}`, {
+        argument: arg?.name.value ?? null,
+      });
+    },
+  });
+  return found;
+}
+
+/**
+ * Refuses, before execution and for every operation (HTTP and graphql-ws), the inputs no
+ * argument can hold: NUL characters and lone surrogates in any string (arguments, nested
+ * inputs, lists, JSON values, object keys), non-finite numbers, and values nested deeper than
+ * MAX_INPUT_DEPTH. One check for the whole schema, so a new argument cannot forget it.
+ */
+export function useInputGuard(): Plugin {
+  const refusal = (args: { document: DocumentNode; variableValues?: Record<string, unknown> | null }) =>
+    checkDocument(args.document) ?? checkVariables(args.variableValues ?? null);
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const err = refusal(args);
+      if (err) setResultAndStopExecution({ errors: [err] });
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const err = refusal(args);
+      if (err) setResultAndStopExecution({ errors: [err] });
+    },
+  };
+}

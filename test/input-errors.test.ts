@@ -1,0 +1,277 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Actor, code, type GqlResult, signUpOwner, startTestApp, type TestApp } from './harness.js';
+
+/**
+ * Bad inputs get a typed error, never a masked "Unexpected error." nor a 5xx (issue 10, 7):
+ * strings PostgreSQL cannot store, values nested past any recursion, dates outside its range,
+ * and the refusals of graphql-js and graphql-armor that had no code.
+ */
+let t: TestApp;
+let owner: Actor;
+beforeAll(async () => {
+  t = await startTestApp();
+  owner = await signUpOwner(t);
+});
+afterAll(() => t.close());
+
+const gql = (q: string, v?: Record<string, unknown>) => t.gql(q, v, owner.token);
+/** A body sent as given: JSON.stringify itself overflows on a value 100,000 levels deep. */
+async function raw(body: string): Promise<GqlResult<unknown>> {
+  const res = await fetch(t.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      authorization: `Bearer ${owner.token}`,
+    },
+    body,
+  });
+  const text = await res.text();
+  return { ...(text ? JSON.parse(text) : {}), status: res.status };
+}
+const contactCount = async () =>
+  Number(
+    (await t.sql.query('select count(*) from contact where account_id = $1', [owner.accountId])).rows[0]
+      .count,
+  );
+/** A typed refusal: the code, a status below 500, no data written by the caller's check. */
+function refused(r: GqlResult<unknown>, expected: string): void {
+  expect(r.status).toBeLessThan(500);
+  expect(r.errors?.map((e) => e.extensions?.code)).toEqual([expected]);
+  expect(r.errors?.[0].message).not.toBe('Unexpected error.');
+}
+
+const CREATE = 'mutation($i: CreateContactInput!) { createContact(input: $i) { id } }';
+
+describe('strings PostgreSQL cannot store', () => {
+  it('refuses a NUL in a variable, nested inputs and lists included, naming the path; nothing is written', async () => {
+    const before = await contactCount();
+    const top = await gql(CREATE, { i: { email: 'a\u0000@x.test' } });
+    refused(top, 'BAD_USER_INPUT');
+    expect(top.errors?.[0].message).toMatch(/\$i\.email .*NUL/);
+    expect(top.errors?.[0].extensions?.path).toEqual(['variables', 'i', 'email']);
+    const nested = await gql(CREATE, { i: { fields: [{ name: 'x', value: 'v\u0000' }] } });
+    refused(nested, 'BAD_USER_INPUT');
+    expect(nested.errors?.[0].message).toContain('$i.fields[0].value');
+    refused(
+      await gql('query($f: ContactFilter) { contacts(filter: $f) { nodes { id } } }', {
+        f: { search: '\u0000' },
+      }),
+      'BAD_USER_INPUT',
+    );
+    refused(
+      await gql('mutation($ids: [ID!]!) { deleteContacts(ids: $ids) }', { ids: ['1', '2\u0000'] }),
+      'BAD_USER_INPUT',
+    );
+    expect(await contactCount()).toBe(before);
+  });
+
+  it('refuses a NUL written as an escape in the document', async () => {
+    const r = await gql('mutation { createContact(input: { firstName: "a\\u0000b" }) { id } }');
+    refused(r, 'BAD_USER_INPUT');
+    expect(r.errors?.[0].message).toMatch(/argument input .*NUL/);
+  });
+
+  it('refuses lone UTF-16 surrogates (they break jsonb), in values and in object keys', async () => {
+    const before = await contactCount();
+    refused(await gql(CREATE, { i: { firstName: 'x\ud800y' } }), 'BAD_USER_INPUT');
+    refused(await gql(CREATE, { i: { lastName: '\udc00' } }), 'BAD_USER_INPUT');
+    // The JSON text itself carries the escape: what a hostile client sends.
+    const r = await raw(`{"query":${JSON.stringify(CREATE)},"variables":{"i":{"city":"\\ud83d"}}}`);
+    refused(r, 'BAD_USER_INPUT');
+    expect(r.errors?.[0].message).toMatch(/surrogate/);
+    refused(await gql(CREATE, { i: { '\ud800': 'x' } }), 'BAD_USER_INPUT');
+    expect(await contactCount()).toBe(before);
+    // A surrogate pair (an emoji) is fine.
+    expect(code(await gql(CREATE, { i: { firstName: 'Zoé 😀' } }))).toBeNull();
+  });
+
+  it('refuses a number JSON reads as Infinity', async () => {
+    const r = await raw(
+      '{"query":"query($n: Int) { contacts(first: $n) { nodes { id } } }","variables":{"n":1e999}}',
+    );
+    refused(r, 'BAD_USER_INPUT');
+  });
+});
+
+describe('values nested past any recursion', () => {
+  const score = (criterion: string) =>
+    raw(
+      `{"query":"mutation($i: CreateScoreInput!) { createScore(input: $i) { id } }","variables":{"i":{"name":"s","conditions":[{"mode":"FIXED","value":"1","criterion":${criterion}}]}}}`,
+    );
+  const leaf = '{"field":{"name":"email","op":"IS_SET"}}';
+
+  it('refuses a criterion nested 100,000 deep with BAD_USER_INPUT, not a stack overflow (HTTP 500)', async () => {
+    const r = await score(`${'{"not":'.repeat(100_000)}${leaf}${'}'.repeat(100_000)}`);
+    refused(r, 'BAD_USER_INPUT');
+    expect(r.errors?.[0].message).toMatch(/nest at most/);
+    // Lists nest the same way.
+    refused(await score(`${'{"all":['.repeat(50_000)}${leaf}${']}'.repeat(50_000)}`), 'BAD_USER_INPUT');
+    // The server still answers.
+    expect((await gql('{ __typename }')).data).toEqual({ __typename: 'Query' });
+  });
+
+  it("keeps the criterion's own limit for depths the guard lets through", async () => {
+    const r = await score(`${'{"not":'.repeat(10)}${leaf}${'}'.repeat(10)}`);
+    refused(r, 'BAD_USER_INPUT');
+    expect(r.errors?.[0].message).toMatch(/criteria nest at most 6 levels/);
+  });
+
+  it('refuses a deep literal in the document with a code', async () => {
+    const deep = `${'{ not: '.repeat(1300)}{ field: { name: "email", op: IS_SET } }${' }'.repeat(1300)}`;
+    const r = await gql(
+      `mutation { createScore(input: { name: "s", conditions: [{ mode: FIXED, value: "1", criterion: ${deep} }] }) { id } }`,
+    );
+    expect(r.status).toBeLessThan(500);
+    expect(r.errors?.[0].extensions?.code).toMatch(
+      /^(GRAPHQL_PARSE_FAILED|GRAPHQL_VALIDATION_FAILED|BAD_USER_INPUT)$/,
+    );
+  });
+});
+
+describe('DateTime and dates outside PostgreSQL', () => {
+  const AUDIT = 'query($f: DateTime) { auditLog(filter: { from: $f }) { nodes { id } } }';
+
+  it('refuses instants past PostgreSQL or in year 0 with BAD_USER_INPUT, in variables and literals', async () => {
+    for (const f of ['+275760-09-13T00:00:00.000Z', '0000-01-01T00:00:00Z', '0001-01-01T00:30:00+01:00']) {
+      const r = await gql(AUDIT, { f });
+      refused(r, 'BAD_USER_INPUT');
+    }
+    refused(
+      await gql('{ auditLog(filter: { to: "0000-01-01T00:00:00Z" }) { nodes { id } } }'),
+      'BAD_USER_INPUT',
+    );
+    // The scalar's own refusals carry the code too.
+    refused(await gql(AUDIT, { f: 'yesterday' }), 'BAD_USER_INPUT');
+    // new Date() would read February 31st as March 3rd.
+    refused(await gql(AUDIT, { f: '2026-02-31T10:00:00Z' }), 'BAD_USER_INPUT');
+    expect(code(await gql(AUDIT, { f: '9999-12-31T23:59:59Z' }))).toBeNull();
+  });
+
+  it('refuses them in recordEvents and recordBounce', async () => {
+    const c = await gql(CREATE, { i: { email: 'when@dates.test' } });
+    const contactId = (c.data as { createContact: { id: string } }).createContact.id;
+    const events = await gql('mutation($e: [EventInput!]!) { recordEvents(events: $e) }', {
+      e: [{ contactId, type: 'SITE_VISIT', occurredAt: '0000-01-01T00:00:00Z' }],
+    });
+    refused(events, 'BAD_USER_INPUT');
+    const bounce = await gql('mutation($i: RecordBounceInput!) { recordBounce(input: $i) { id } }', {
+      i: { message: '550 5.1.1 <when@dates.test>: user unknown', receivedAt: '+275760-09-13T00:00:00.000Z' },
+    });
+    refused(bounce, 'BAD_USER_INPUT');
+    const n = await t.sql.query('select count(*) from contact_event where contact_id = $1', [contactId]);
+    expect(Number(n.rows[0].count)).toBe(0);
+  });
+
+  it('refuses the date 0000-01-01 in birthDate, a DATE field and a DATE criterion', async () => {
+    const before = await contactCount();
+    refused(await gql(CREATE, { i: { birthDate: '0000-01-01' } }), 'BAD_USER_INPUT');
+    expect(
+      code(await gql('mutation { defineContactField(input: { name: "since", type: DATE }) { name } }')),
+    ).toBeNull();
+    refused(await gql(CREATE, { i: { fields: [{ name: 'since', value: '0000-01-01' }] } }), 'BAD_USER_INPUT');
+    expect(await contactCount()).toBe(before);
+    const r = await gql('mutation($i: CreateScoreInput!) { createScore(input: $i) { id } }', {
+      i: {
+        name: 'old',
+        conditions: [
+          {
+            mode: 'FIXED',
+            value: '1',
+            criterion: { field: { name: 'since', op: 'LT', value: '0000-01-01' } },
+          },
+        ],
+      },
+    });
+    refused(r, 'BAD_USER_INPUT');
+    expect(code(await gql(CREATE, { i: { birthDate: '0001-01-01' } }))).toBeNull();
+  });
+});
+
+describe('refusals that had no code', () => {
+  it('gives variable coercion errors BAD_USER_INPUT, with HTTP 400', async () => {
+    const cases: [string, Record<string, unknown>][] = [
+      ['query($n: Int) { contacts(first: $n) { nodes { id } } }', { n: 2 ** 40 }],
+      ['query($s: EmailStatus) { contacts(filter: { emailStatus: $s }) { nodes { id } } }', { s: 'NOPE' }],
+      [
+        'mutation($i: CreateScoreInput!) { createScore(input: $i) { id } }',
+        {
+          i: {
+            name: 's',
+            conditions: [
+              {
+                mode: 'FIXED',
+                value: '1',
+                criterion: {
+                  not: { field: { name: 'email', op: 'IS_SET' } },
+                  field: { name: 'email', op: 'IS_SET' },
+                },
+              },
+            ],
+          },
+        },
+      ],
+      [
+        'mutation($i: CreateScoreInput!) { createScore(input: $i) { id } }',
+        {
+          i: {
+            name: 's',
+            conditions: [{ mode: 'FIXED', value: 1, criterion: { field: { name: 'email', op: 'IS_SET' } } }],
+          },
+        },
+      ],
+      [
+        'mutation($i: ImportContactsInput!) { importContacts(input: $i) { id } }',
+        { i: { file: 'a,b\n1,2' } },
+      ],
+      ['query($n: Int!) { contacts(first: $n) { nodes { id } } }', {}],
+    ];
+    for (const [q, v] of cases) {
+      const r = await gql(q, v);
+      expect(r.status, q).toBe(400);
+      expect(r.errors?.length).toBeGreaterThan(0);
+      for (const e of r.errors ?? []) expect(e.extensions?.code, e.message).toBe('BAD_USER_INPUT');
+    }
+  });
+
+  it("answers graphql-armor's refusals GRAPHQL_VALIDATION_FAILED with HTTP 400", async () => {
+    const many = (n: number, s: (i: number) => string) => Array.from({ length: n }, (_, i) => s(i)).join(' ');
+    const queries = [
+      `{ ${many(20, (i) => `a${i}: me { id }`)} }`, // aliases
+      `{ me ${many(25, () => '@include(if: true)')} { id } }`, // directives
+      `{ score(id: "0") { conditions { criterionTree { ${'not { '.repeat(9)}field { name }${' }'.repeat(9)} } } } }`, // depth
+    ];
+    for (const q of queries) {
+      const r = await gql(q);
+      expect(r.status, q).toBe(400);
+      expect(r.errors?.[0].extensions?.code, q).toBe('GRAPHQL_VALIDATION_FAILED');
+    }
+    const tokens = await gql(`{ ${many(4100, () => '__typename')} }`);
+    expect(tokens.status).toBe(400);
+    expect(tokens.errors?.[0].extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+  });
+
+  it('counts __typename aliases against the alias limit', async () => {
+    const r = await gql(`{ ${Array.from({ length: 1000 }, (_, i) => `a${i}: __typename`).join(' ')} }`);
+    expect(r.status).toBe(400);
+    expect(r.data ?? null).toBeNull();
+    expect(r.errors?.[0].message).toMatch(/Aliases limit of 15 exceeded/);
+    // A plain __typename, and a few aliases, still answer.
+    expect((await gql('{ __typename a: __typename }')).data).toEqual({ __typename: 'Query', a: 'Query' });
+  });
+
+  it('answers a multipart request without operations BAD_REQUEST with HTTP 400', async () => {
+    const b = 'bnd';
+    const res = await fetch(t.url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${owner.token}`,
+        'content-type': `multipart/form-data; boundary=${b}`,
+      },
+      body: `--${b}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{}\r\n--${b}--\r\n`,
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as GqlResult<unknown>;
+    expect(body.errors?.[0].extensions?.code).toBe('BAD_REQUEST');
+  });
+});
