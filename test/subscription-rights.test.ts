@@ -4,7 +4,10 @@
  * (src/realtime/live.ts). Over graphql-ws and SSE, on the process where the change is made and on
  * a second one (a real `npm start` child process sharing the database and a real redis-server).
  */
+import { GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertEverySubscriptionLive } from '../src/realtime/live.js';
+import { buildSchema } from '../src/schema.js';
 import {
   type Actor,
   type GqlResult,
@@ -145,8 +148,35 @@ function rightsReachOpenStreams(transport: string, sides: () => Sides) {
         bounces.close();
       }
     });
+
+    it('SSE: logging out ends the stream of that session with UNAUTHENTICATED', async () => {
+      const { owner, open } = sides();
+      const member = await viewerWith(sides().a, owner, { CONTACTS: 'GUEST' });
+      const bounces = open(member.token, BOUNCES);
+      try {
+        await settle(bounces, pokeBounce(owner), (m, tag) => bounceTo(m)?.recipient === `${tag}@example.org`);
+        ok(await gql('mutation { logout }', {}, member.token));
+        await endsWith(bounces, 'UNAUTHENTICATED');
+      } finally {
+        bounces.close();
+      }
+    });
   }
 }
+
+describe('every Subscription field is re-authorised per event', () => {
+  it('holds for the schema, and start-up refuses a field that is not', () => {
+    expect(() => assertEverySubscriptionLive(buildSchema())).not.toThrow();
+    const bare = new GraphQLSchema({
+      query: new GraphQLObjectType({ name: 'Query', fields: { a: { type: GraphQLString } } }),
+      subscription: new GraphQLObjectType({
+        name: 'Subscription',
+        fields: { leak: { type: GraphQLString, subscribe: async function* () {} } },
+      }),
+    });
+    expect(() => assertEverySubscriptionLive(bare)).toThrow(/Subscription.leak/);
+  });
+});
 
 describe('on the process where rights change', () => {
   let t: TestApp;

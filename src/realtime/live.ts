@@ -151,36 +151,54 @@ function liveStream(
     await end();
     return { done: false, value: new Ending(error) };
   };
+  const pull = async (): Promise<IteratorResult<unknown>> => {
+    while (!ended) {
+      if (!pending) {
+        pending = events.next();
+        // Observed by the race below, or by nobody once the stream ended: never unhandled.
+        pending.catch(() => {});
+      }
+      const got = await Promise.race([pending, changed]);
+      if (ended) break;
+      if (got === CHANGED) {
+        // A change for this user or session: re-check now, even with no event in sight. One
+        // arriving during the check wakes the next round.
+        changed = new Promise((r) => {
+          wake = () => r(CHANGED);
+        });
+        const error = await check();
+        if (error) return endWith(error);
+        continue;
+      }
+      pending = null;
+      if (got.done) {
+        await end();
+        return got;
+      }
+      const error = await check();
+      if (error) return endWith(error);
+      if (deliver && !deliver(got.value)) continue;
+      return got;
+    }
+    return { done: true, value: undefined };
+  };
   return {
     [Symbol.asyncIterator]() {
       return this;
     },
     async next() {
-      while (!ended) {
-        pending ??= events.next();
-        const got = await Promise.race([pending, changed]);
-        if (ended) break;
-        if (got === CHANGED) {
-          // A change for this user or session: re-check now, even with no event in sight. One
-          // arriving during the check wakes the next round.
-          changed = new Promise((r) => {
-            wake = () => r(CHANGED);
-          });
-          const error = await check();
-          if (error) return endWith(error);
-          continue;
+      try {
+        return await pull();
+      } catch (err) {
+        // The source (e.g. scoreRunProgress's NOT_FOUND) or a re-check failed: stop watching and
+        // listening, pass the error on.
+        if (!ended) {
+          ended = true;
+          unwatch();
+          Promise.resolve(events.return?.()).catch(() => {});
         }
-        pending = null;
-        if (got.done) {
-          await end();
-          return got;
-        }
-        const error = await check();
-        if (error) return endWith(error);
-        if (deliver && !deliver(got.value)) continue;
-        return got;
+        throw err;
       }
-      return { done: true, value: undefined };
     },
     async return() {
       await end();

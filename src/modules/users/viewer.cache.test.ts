@@ -123,4 +123,22 @@ describe('ViewerCache', () => {
     await cache.viewer('h0', load);
     expect(load.calls).toBe(MAX_VIEWERS + 2);
   });
+
+  it("tells its watchers of every change, its own and other instances', until they stop watching", async () => {
+    const app = services();
+    const here = new ViewerCache(app);
+    const there = new ViewerCache(app);
+    const heard: unknown[] = [];
+    const stop = here.watch((c) => heard.push(c));
+    await here.announce({ userId: 'u1' });
+    await there.announce({ sessionIds: ['s2'] });
+    await new Promise((r) => setImmediate(r)); // in-process delivery is asynchronous
+    expect(heard).toContainEqual({ userId: 'u1' });
+    expect(heard).toContainEqual(expect.objectContaining({ sessionIds: ['s2'] }));
+    stop();
+    const before = heard.length;
+    await here.announce({ userId: 'u3' });
+    await new Promise((r) => setImmediate(r));
+    expect(heard.length).toBe(before);
+  });
 });
