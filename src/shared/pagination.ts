@@ -16,13 +16,53 @@ export interface Page<T> {
   cursorAt?: (index: number) => string;
 }
 
-export const encodeCursor = (key: string) => Buffer.from(`c:${key}`, 'utf8').toString('base64url');
+/** Longer than any cursor this API writes (a contact's sort value is at most 1000 characters). */
+export const MAX_CURSOR_LENGTH = 4096;
 
-export function decodeCursor(cursor: string | null | undefined): string | null {
+/**
+ * A cursor is `c:<key>`, or `o:<order>:<key>` when the field has several orders: a cursor read
+ * in another order than its page's compared the wrong columns (a created_at with an id: a masked
+ * database error), and a client does that whenever it changes the sort.
+ */
+export const encodeCursor = (key: string, order?: string) =>
+  Buffer.from(order ? `o:${order}:${key}` : `c:${key}`, 'utf8').toString('base64url');
+
+const notACursor = () => badInput('after: not a cursor returned by this API');
+
+export function decodeCursor(cursor: string | null | undefined, order?: string): string | null {
   if (!cursor) return null;
+  if (cursor.length > MAX_CURSOR_LENGTH) throw notACursor();
   const raw = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!raw.startsWith('c:')) throw badInput('after: not a cursor returned by this API');
+  // The key goes to SQL as a parameter: PostgreSQL refuses NUL in text.
+  if (raw.includes('\u0000')) throw notACursor();
+  if (order) {
+    if (raw.startsWith(`o:${order}:`)) return raw.slice(order.length + 3);
+    if (raw.startsWith('o:') || raw.startsWith('c:'))
+      throw badInput(
+        `after: this cursor belongs to another order than ${order}: when the order changes, start again without after`,
+        { reason: 'CURSOR_ORDER' },
+      );
+    throw notACursor();
+  }
+  if (!raw.startsWith('c:')) throw notACursor();
   return raw.slice(2);
+}
+
+/**
+ * For a service that pages with plain cursors: checks that `after` belongs to `order` and
+ * returns it as the plain cursor the service reads (null without one).
+ */
+export function afterInOrder(after: string | null | undefined, order: string): string | null {
+  const key = decodeCursor(after, order);
+  return key === null ? null : encodeCursor(key);
+}
+
+/** The same page with its cursors naming `order` (the inverse of afterInOrder). */
+export function pageInOrder<T>(page: Page<T>, order: string): Page<T> {
+  const plain = page.cursorAt;
+  if (!plain) return page;
+  const cursorAt = (i: number) => encodeCursor(decodeCursor(plain(i)) as string, order);
+  return { ...page, cursorAt, endCursor: page.nodes.length ? cursorAt(page.nodes.length - 1) : null };
 }
 
 export function pageSize(first: number | null | undefined): number {

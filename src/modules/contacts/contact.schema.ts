@@ -1,7 +1,8 @@
 import { type BuilderTypes, builder, need } from '../../builder.js';
 import { batched } from '../../shared/batch.js';
 import { describedValues } from '../../shared/enum-values.js';
-import { connection } from '../../shared/pagination.js';
+import { connection, pageInOrder } from '../../shared/pagination.js';
+import { contactOrderName, contactsAfter } from './contact.cursor.js';
 import { EMAIL_STATUSES, FIELD_TYPES } from './contact.entity.js';
 import {
   CONTACT_ORDERS,
@@ -214,15 +215,19 @@ builder.queryField('contacts', (t) =>
         description: 'The endCursor (or an edge cursor) of the previous page, with the same orderBy',
       }),
     },
-    resolve: (_r, args, ctx, info) =>
-      listContacts(
+    resolve: async (_r, args, ctx, info) => {
+      const order = { field: args.orderBy?.field ?? 'ID', desc: args.orderBy?.desc ?? false };
+      // Cursors name their order: one from a page in another order is refused, not misread.
+      const page = await listContacts(
         ctx,
         args.filter ?? {},
-        { field: args.orderBy?.field ?? 'ID', desc: args.orderBy?.desc ?? false },
+        order,
         args.first,
-        args.after,
+        contactsAfter(args.after, order),
         info, // reads only the columns the selection needs
-      ),
+      );
+      return pageInOrder(page, contactOrderName(order));
+    },
   }),
 );
 

@@ -23,7 +23,9 @@ const VERSION = 'v1.';
 
 /** `<payload>.<signature>`, both base64url; the signature is HMAC-SHA256 of the payload. */
 export function signTrackingToken(key: Buffer, payload: TrackingPayload): string {
-  const problem = invalid(payload);
+  const problem =
+    invalid(payload) ??
+    (payload.u !== undefined && hasControlChars(payload.u) ? 'u holds control characters' : null);
   if (problem) throw new Error(`cannot sign a tracking token: ${problem}`);
   const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
   return `${body}.${mac(key, body).toString('base64url')}`;
@@ -46,6 +48,20 @@ export function verifyTrackingToken(key: Buffer, token: string, k: 'o' | 'c'): T
   }
   return invalid(payload) || payload.k !== k ? null : payload;
 }
+
+/**
+ * A URL with CR, LF or another control character: the URL parser drops or escapes them, so it
+ * passes as a URL, but as the text of a Location header it made Node throw (a 500 with an empty
+ * body), and it was a header injection waiting for a laxer server. Never signed; a token that
+ * holds one (signed before this check) is answered 400.
+ */
+export const hasControlChars = (u: string) => {
+  for (let i = 0; i < u.length; i++) {
+    const c = u.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+};
 
 function mac(key: Buffer, body: string): Buffer {
   return createHmac('sha256', key).update(VERSION).update(body).digest();

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppServices } from '../../context.js';
 import { eventCode } from './event.entity.js';
 import { insertEvents } from './event.service.js';
-import { trackingKey, verifyTrackingToken } from './tracking.token.js';
+import { hasControlChars, trackingKey, verifyTrackingToken } from './tracking.token.js';
 
 /** The smallest transparent GIF (1x1, 43 bytes). */
 export const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -72,6 +72,10 @@ async function handle(
   }
   const m = CLICK.exec(path);
   const payload = m ? verifyTrackingToken(await keyP, m[1], 'c') : null;
+  if (payload && hasControlChars(payload.u!)) {
+    res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', ...noStore }).end('Bad link');
+    return;
+  }
   // A valid token whose write failed still redirects: the reader must reach the link.
   const result: Result =
     payload && record ? await writer.record(payload, 'EMAIL_CLICK', payload.u!) : 'failed';
@@ -79,7 +83,9 @@ async function handle(
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...noStore }).end('Not found');
     return;
   }
-  res.writeHead(302, { location: payload.u!, ...noStore }).end();
+  // The URL's serialisation is ASCII (punycode host, escaped path): the raw text may hold
+  // characters a header cannot carry (Node threw on them: a 500 with an empty body).
+  res.writeHead(302, { location: new URL(payload.u!).href, ...noStore }).end();
 }
 
 /**

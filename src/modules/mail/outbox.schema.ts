@@ -1,5 +1,6 @@
 import { builder } from '../../builder.js';
 import { badInput } from '../../shared/errors.js';
+import { isRowId } from '../../shared/ids.js';
 import { connection, decodeCursor, pageSize, toPage } from '../../shared/pagination.js';
 
 interface OutboxRow {
@@ -39,7 +40,8 @@ builder.queryField('outbox', (t) =>
     resolve: async (_root, args, ctx) => {
       const size = pageSize(args.first);
       const after = decodeCursor(args.after);
-      if (after !== null && !/^\d+$/.test(after)) throw badInput('after: not a cursor returned by this API');
+      // A bigint id: more digits than 18 overflowed PostgreSQL's bigint (a masked error).
+      if (after !== null && !isRowId(after)) throw badInput('after: not a cursor returned by this API');
       const rows = await ctx.em.getConnection().execute<Record<string, unknown>[]>(
         `select id, "to", subject, text, created_at from outbox_message
           where account_id = ? ${after ? 'and id < ?' : ''} order by id desc limit ?`,
