@@ -61,10 +61,7 @@ const AuditChangeRef = builder.objectRef<AuditChange>('AuditChange').implement({
   }),
 });
 
-const GUEST_IN = Object.fromEntries(FEATURES.map((f) => [f, need(f, 'GUEST')])) as Record<
-  string,
-  ReturnType<typeof need>
->;
+const GUEST_IN = new Map(FEATURES.map((f) => [f as string, need(f, 'GUEST')]));
 
 /**
  * What an entry changed belongs to its feature: a diff of updateContact holds a contact's email.
@@ -72,7 +69,7 @@ const GUEST_IN = Object.fromEntries(FEATURES.map((f) => [f, need(f, 'GUEST')])) 
  * the entry itself; a feature this server does not know, by nobody.
  */
 const inEntryFeature = scopedByParent<AuditEntryEvent>({ feature: ["the entry's feature", 'GUEST'] }, (e) =>
-  e.feature === null ? true : (GUEST_IN[e.feature] ?? false),
+  e.feature === null ? true : (GUEST_IN.get(e.feature) ?? false),
 );
 /** Hidden, not refused: the entry still says who did what, when, from where. No security log line. */
 const hidden = { authScopes: inEntryFeature, unauthorizedError: () => 'hidden: no rights in its feature' };
