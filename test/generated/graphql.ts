@@ -353,7 +353,7 @@ export type InviteUserInput = {
 
 /** Credentials of an ACTIVE user. */
 export type LoginInput = {
-  /** The login email, any case */
+  /** The login email, any case, at most 320 characters */
   email: string;
   /** The password */
   password: string;

@@ -3,7 +3,7 @@ import { describedValues } from '../../shared/enum-values.js';
 import { connection } from '../../shared/pagination.js';
 import { completeRights, FEATURES, ownerRights } from '../access/access.js';
 import { RightInput, RightRef } from '../access/access.schema.js';
-import { acceptInvitation, login, logout, signUp } from './auth.service.js';
+import { acceptInvitation, login, logout, SIGNUP_LIMIT, signUp } from './auth.service.js';
 import type { UserRow, UserStatus } from './user.entity.js';
 import {
   deleteUser,
@@ -124,7 +124,7 @@ const SignUpInput = builder.inputType('SignUpInput', {
 builder.mutationField('signUp', (t) =>
   t.field({
     type: AuthPayload,
-    description: 'Creates an account and its owner (public).',
+    description: `Creates an account and its owner (public). CONFLICT when the email already has an account. At most ${SIGNUP_LIMIT.max} sign-ups per client address (IPv6: per /64) per ${SIGNUP_LIMIT.windowMinutes} minutes, then RATE_LIMITED.`,
     authScopes: { public: true },
     skipTypeScopes: true,
     args: { input: t.arg({ type: SignUpInput, required: true, description: 'The account and its owner' }) },
@@ -135,7 +135,7 @@ builder.mutationField('signUp', (t) =>
 const LoginInput = builder.inputType('LoginInput', {
   description: 'Credentials of an ACTIVE user.',
   fields: (t) => ({
-    email: t.string({ required: true, description: 'The login email, any case' }),
+    email: t.string({ required: true, description: 'The login email, any case, at most 320 characters' }),
     password: t.string({ required: true, description: 'The password' }),
   }),
 });
@@ -211,7 +211,7 @@ builder.mutationField('resendInvitation', (t) =>
   t.withAuth(need('USERS', 'EDITOR')).field({
     type: UserRef,
     description:
-      'Emails a new invitation link to an INVITED user; earlier links stop working. CONFLICT when the user already accepted.',
+      'Emails a new invitation link to an INVITED user; earlier links stop working. CONFLICT when the user already accepted. FORBIDDEN when the user holds, in any feature, a level above yours (only the owner acts on the owner).',
     args: { id: t.arg.id({ required: true, description: 'The INVITED user' }) },
     resolve: (_r, args, ctx) => resendInvitation(ctx, String(args.id)),
   }),
@@ -236,7 +236,8 @@ const UpdateUserInput = builder.inputType('UpdateUserInput', {
 builder.mutationField('updateUser', (t) =>
   t.withAuth(need('USERS', 'EDITOR')).field({
     type: UserRef,
-    description: "Changes a user's name, email or phone. Only the owner edits the owner.",
+    description:
+      "Changes a user's name, email or phone. Only the owner edits the owner. FORBIDDEN when the user holds, in any feature, a level above yours (only the owner acts on the owner).",
     args: {
       input: t.arg({ type: UpdateUserInput, required: true, description: 'The user and what changes' }),
     },
@@ -259,7 +260,8 @@ const SetUserRightsInput = builder.inputType('SetUserRightsInput', {
 builder.mutationField('setUserRights', (t) =>
   t.withAuth(need('USERS', 'APPROVER')).field({
     type: UserRef,
-    description: 'Changes access levels. Not your own, not the owner’s, never above your own level.',
+    description:
+      'Changes access levels. Not your own, not the owner’s, never above your own level. FORBIDDEN when the user holds, in any feature, a level above yours (only the owner acts on the owner).',
     args: {
       input: t.arg({ type: SetUserRightsInput, required: true, description: 'The user and the new levels' }),
     },
@@ -271,7 +273,7 @@ builder.mutationField('setUserRights', (t) =>
 builder.mutationField('deleteUser', (t) =>
   t.withAuth(need('USERS', 'EDITOR')).id({
     description:
-      'Removes a user (not the owner, not yourself); their sessions and sockets end at once. Returns the id deleted (evict it from a client cache).',
+      'Removes a user (not the owner, not yourself); their sessions and sockets end at once. Returns the id deleted (evict it from a client cache). FORBIDDEN when the user holds, in any feature, a level above yours (only the owner acts on the owner).',
     args: { id: t.arg.id({ required: true, description: 'The user to delete' }) },
     resolve: async (_r, args, ctx) => (await deleteUser(ctx, String(args.id))).id,
   }),
@@ -281,7 +283,7 @@ builder.mutationField('disableUser', (t) =>
   t.withAuth(need('USERS', 'EDITOR')).field({
     type: UserRef,
     description:
-      'Stops a user from logging in (not the owner, not yourself); sessions and sockets end at once.',
+      'Stops a user from logging in (not the owner, not yourself); sessions and sockets end at once. FORBIDDEN when the user holds, in any feature, a level above yours (only the owner acts on the owner).',
     args: { id: t.arg.id({ required: true, description: 'The user to disable' }) },
     resolve: (_r, args, ctx) => disableUser(ctx, String(args.id)),
   }),
@@ -290,7 +292,8 @@ builder.mutationField('disableUser', (t) =>
 builder.mutationField('enableUser', (t) =>
   t.withAuth(need('USERS', 'EDITOR')).field({
     type: UserRef,
-    description: 'Lets a disabled user log in again.',
+    description:
+      'Lets a disabled user log in again. FORBIDDEN when the user holds, in any feature, a level above yours (only the owner acts on the owner).',
     args: { id: t.arg.id({ required: true, description: 'The DISABLED user' }) },
     resolve: (_r, args, ctx) => enableUser(ctx, String(args.id)),
   }),
