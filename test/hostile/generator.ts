@@ -357,6 +357,39 @@ export function hostileCases(schema: GraphQLSchema): HostileCase[] {
   return cases;
 }
 
+/**
+ * The valid call the cases of a field start from (every required argument, nothing hostile): the
+ * walk checks that these reach the resolvers, or its hostile values would stop at the door.
+ */
+export function validCall(schema: GraphQLSchema, coordinate: string, fx: Fixtures) {
+  const [rootName, fieldName] = coordinate.split('.');
+  const root = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].find(
+    (r) => r?.name === rootName,
+  );
+  const field = root?.getFields()[fieldName];
+  if (!root || !field) throw new Error(`no field ${coordinate}`);
+  const kind =
+    root === schema.getQueryType()
+      ? 'query'
+      : root === schema.getMutationType()
+        ? 'mutation'
+        : 'subscription';
+  const used = field.args.filter((a) => isNonNullType(a.type));
+  const variables = Object.fromEntries(
+    used.map((a) => [
+      a.name,
+      build(a.type, `${coordinate}(${a.name}:)`, [], undefined, fx, DESTRUCTIVE.has(coordinate)),
+    ]),
+  );
+  const defs = used.map((a) => `$${a.name}: ${String(a.type)}`).join(', ');
+  const args = used.map((a) => `${a.name}: $${a.name}`).join(', ');
+  const selection = selectionOf(schema, getNamedType(field.type).name, 1);
+  return {
+    query: `${kind} Valid${defs ? `(${defs})` : ''} { ${field.name}${args ? `(${args})` : ''} ${selection} }`,
+    variables,
+  };
+}
+
 /** The request body of a case: JSON, with any Raw value spliced in as it is. */
 export function bodyOf(query: string, variables: Record<string, Value>): string {
   const raws: string[] = [];

@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSchema } from '../../src/schema.js';
-import { attack, inParallel } from './attack.js';
+import { attack, inParallel, post } from './attack.js';
 import { type Fixtures, setUp } from './fixtures.js';
-import { hostileCases } from './generator.js';
+import { bodyOf, hostileCases, validCall } from './generator.js';
 
 /**
  * Issue 10, 9: every argument leaf of every query and mutation, attacked with one value per
  * hostile class of its type, as account A's owner, with account B's real ids where ids go. One
  * test per class, each listing the fields it still breaks, so a red run says what is left.
  */
-const cases = hostileCases(buildSchema()).filter((c) => c.kind !== 'subscription');
+const schema = buildSchema();
+const cases = hostileCases(schema).filter((c) => c.kind !== 'subscription');
 const classes = [...new Set(cases.map((c) => c.cls))].sort();
 
 let fx: Fixtures;
@@ -24,6 +25,29 @@ describe('hostile arguments on every query and mutation', () => {
     for (const f of ['Query.contacts', 'Mutation.createScore', 'Mutation.importContacts', 'Query.auditLog'])
       expect(fields).toContain(f);
     expect(cases.length).toBeGreaterThan(400);
+  });
+
+  it('starts from valid calls that reach the resolvers, so hostile values get past the door', async () => {
+    // Wrong credentials, a dummy invitation token, and unknown ids for the destructive fields (so
+    // the walk never deletes or disables A's own objects) are refused by the resolvers themselves.
+    const refused = [
+      'Mutation.login',
+      'Mutation.acceptInvitation',
+      'Mutation.deleteUser',
+      'Mutation.disableUser',
+      'Mutation.enableUser',
+    ];
+    const wrong: string[] = [];
+    for (const field of new Set(cases.map((c) => c.field))) {
+      const { query, variables } = validCall(schema, field, fx);
+      const r = JSON.parse((await post(fx, bodyOf(query, variables))).text) as {
+        data?: unknown;
+        errors?: { extensions?: { code?: string } }[];
+      };
+      const answered = r.errors?.length ? `error ${r.errors[0].extensions?.code}` : 'data';
+      if ((answered === 'data') === refused.includes(field)) wrong.push(`${field}: ${answered}`);
+    }
+    expect(wrong).toEqual([]);
   });
 
   for (const cls of classes)
