@@ -1,7 +1,7 @@
 import { RequestCache } from '@pothos/plugin-scope-auth';
 import {
   defaultFieldResolver,
-  type GraphQLError,
+  GraphQLError,
   type GraphQLField,
   type GraphQLResolveInfo,
   type GraphQLSchema,
@@ -10,6 +10,7 @@ import { builder } from '../builder.js';
 import type { AuthedContext, Context, Viewer } from '../context.js';
 import { cachedViewer } from '../modules/users/auth.service.js';
 import { viewerCache } from '../modules/users/viewer.cache.js';
+import { forbidden } from '../shared/errors.js';
 import type { ViewerChange } from './pubsub.js';
 
 /**
@@ -68,7 +69,8 @@ async function freshViewer(ctx: Context): Promise<Viewer | null> {
   return cachedViewer(ctx.app, token, () => ctx.app.orm.em.fork());
 }
 
-type ScopeOption = unknown;
+// biome-ignore lint/suspicious/noExplicitAny: Pothos's scope options, a map or a function of any shape
+type ScopeOption = any;
 type ScopeAuthOptions = {
   unauthorizedError: (parent: unknown, ctx: Context, info: GraphQLResolveInfo, result: unknown) => unknown;
 };
@@ -93,27 +95,25 @@ async function recheck(
   ctx.viewer = await freshViewer(ctx);
   RequestCache.clearForContext(ctx);
   const cache = RequestCache.fromContext(ctx, builder);
-  const steps: [ScopeOption, string][] = [
-    [typeScopes, `Not authorized to read fields for ${info.parentType.name}`],
-    [fieldScopes, `Not authorized to resolve ${info.parentType.name}.${info.fieldName}`],
-  ];
-  for (const [declared, message] of steps) {
-    if (declared === undefined) continue;
-    const map =
-      typeof declared === 'function'
-        ? await (declared === typeScopes ? declared(root, ctx) : declared(root, args, ctx, info))
-        : declared;
-    const failure = await cache.evaluateScopeMap(map as never, info);
-    if (failure) {
-      const options = builder.options.scopeAuth as unknown as ScopeAuthOptions;
-      return options.unauthorizedError(root, ctx, info, { message, failure }) as GraphQLError;
-    }
+  const denied = (message: string, failure?: unknown): GraphQLError => {
+    const options = builder.options.scopeAuth as unknown as ScopeAuthOptions;
+    const error = options.unauthorizedError(root, ctx, info, { message, failure });
+    return error instanceof GraphQLError ? error : forbidden(String(error));
+  };
+  // As Pothos runs them at subscribe time: the Subscription type's scopes, then the field's.
+  const type = info.parentType.name;
+  const forType = typeof typeScopes === 'function' ? await typeScopes(root, ctx) : typeScopes;
+  if (forType !== undefined) {
+    const failure = await cache.evaluateScopeMap(forType as never, info);
+    if (failure) return denied(`Not authorized to read fields for ${type}`, failure);
+  }
+  const forField = typeof fieldScopes === 'function' ? await fieldScopes(root, args, ctx, info) : fieldScopes;
+  if (forField !== undefined) {
+    const failure = await cache.evaluateScopeMap(forField as never, info);
+    if (failure) return denied(`Not authorized to resolve ${type}.${info.fieldName}`, failure);
   }
   // A viewer gone always ends the stream, whatever the field declares.
-  if (!ctx.viewer) {
-    const options = builder.options.scopeAuth as unknown as ScopeAuthOptions;
-    return options.unauthorizedError(root, ctx, info, { message: 'Session ended' }) as GraphQLError;
-  }
+  if (!ctx.viewer) return denied('Session ended');
   return rule.allowed?.(ctx as AuthedContext) ?? null;
 }
 
