@@ -338,3 +338,45 @@ describe('client-chosen import ids', () => {
     expect(code(again)).toBe('CONFLICT');
   });
 });
+
+describe('an import while the unique key changes', () => {
+  it('stops FAILED at the next batch instead of writing rows keyed the old way', async () => {
+    const other = await signUpOwner(t, 'Rekeyed');
+    const viewer = await viewerFromToken(t.app.services.orm.em.fork(), other.token);
+    const enc = new TextEncoder();
+    let sent = 0;
+    let resume = () => {};
+    const gate = new Promise<void>((r) => {
+      resume = r;
+    });
+    const rows = (n: number) =>
+      Array.from({ length: n }, () => {
+        const i = sent++;
+        // Wide rows: the first chunk is more than a reader gathers before parsing (256 KiB).
+        return `k${i}@rekey.test,+33700${String(100000 + i)},${'x'.repeat(150)}`;
+      }).join('\n');
+    const file = {
+      stream: () =>
+        new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            if (sent === 0) return controller.enqueue(enc.encode(`email,phone,city\n${rows(2500)}\n`));
+            if (sent === 2500) await gate;
+            if (sent >= 6000) return controller.close();
+            controller.enqueue(enc.encode(`${rows(500)}\n`));
+          },
+        }),
+    } as unknown as Blob;
+    const ctx = { app: t.app.services, em: t.app.services.orm.em.fork(), viewer: viewer!, ip: null };
+    const running = importContacts(ctx, { file });
+    const accountCount = () => count('contact where account_id = $1', [other.accountId]);
+    while ((await accountCount()) < 2000) await new Promise((r) => setTimeout(r, 20));
+    ok(await t.gql(UpdateAccountSettingsDocument, { input: { uniqueKey: 'phone' } }, other.token));
+    resume();
+    const imp = await running;
+    expect(imp.status).toBe('FAILED');
+    expect(imp.error).toMatch(/unique key settings changed/);
+    expect(
+      await count('contact where account_id = $1 and unique_value is distinct from phone', [other.accountId]),
+    ).toBe(0);
+  });
+});
