@@ -140,6 +140,30 @@ const graphqlCases: [string, () => Promise<Answer>][] = [
   ['an 8 KB bearer token', () => post(fx, '{"query":"{ me { id } }"}', {}, 'x'.repeat(8000))],
   ['a bearer token with spaces', () => post(fx, '{"query":"{ me { id } }"}', {}, 'a b c')],
   ['Basic credentials', () => post(fx, '{"query":"{ me { id } }"}', { authorization: 'Basic YTpi' }, null)],
+  [
+    'a latin-1 bearer token',
+    () => raw('{"query":"{ me { id } }"}', { authorization: 'Bearer \u00ff\u00fe\u00e9' }),
+  ],
+  [
+    'a 4 KB X-Forwarded-For on a mutation',
+    () =>
+      raw(JSON.stringify({ query: 'mutation { createContact(input: { firstName: "xff" }) { id } }' }), {
+        'x-forwarded-for': `${'1.2.3.4, '.repeat(400)}\u00ff`,
+      }),
+  ],
+  [
+    'a 4 KB X-Request-Id',
+    () => raw('{"query":"{ __typename }"}', { 'x-request-id': `\u00ff${'r'.repeat(4000)}` }),
+  ],
+  [
+    'an 12 KB URL',
+    () =>
+      send({
+        method: 'GET',
+        path: `/graphql?query=${encodeURIComponent(`{ ${'__typename '.repeat(1100)}}`)}`,
+        headers: { accept: 'application/json' },
+      }),
+  ],
   ['multipart without operations', () => send({ method: 'POST', body: multipart([['map', '{}']]) })],
   [
     'multipart with operations that are not JSON',
@@ -225,6 +249,32 @@ const graphqlCases: [string, () => Promise<Answer>][] = [
       }),
   ],
 ];
+
+/** A POST through node:http, which lets headers carry latin-1 bytes as a raw client can. */
+function raw(body: string, headers: Record<string, string>): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      fx.t.url,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${fx.a.owner.token}`,
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => {
+          text += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 /** A POST whose body comes in chunks, with no Content-Length. */
 function chunked(size: number): Promise<Answer> {
