@@ -86,6 +86,22 @@ describe('strings PostgreSQL cannot store', () => {
     expect(code(await gql(CREATE, { i: { firstName: 'Zoé 😀' } }))).toBeNull();
   });
 
+  it('refuses them over graphql-ws too', async () => {
+    const client = t.ws(owner.token);
+    const got = await new Promise<unknown>((resolve) => {
+      client.subscribe(
+        {
+          query: 'subscription($id: ID!) { importProgress(importId: $id) { id } }',
+          variables: { id: 'x\u0000' },
+        },
+        { next: resolve, error: resolve, complete: () => resolve('complete') },
+      );
+    });
+    const errors = (got as { errors?: { extensions?: { code?: string } }[] }).errors ?? (got as never);
+    expect(JSON.stringify(errors)).toContain('BAD_USER_INPUT');
+    expect(JSON.stringify(errors)).toContain('NUL');
+  });
+
   it('refuses a number JSON reads as Infinity', async () => {
     const r = await raw(
       '{"query":"query($n: Int) { contacts(first: $n) { nodes { id } } }","variables":{"n":1e999}}',

@@ -1,4 +1,4 @@
-import { type DocumentNode, type GraphQLError, Kind, visit } from 'graphql';
+import { type DocumentNode, GraphQLError, Kind, visit } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { badInput } from '../shared/errors.js';
 
@@ -100,8 +100,19 @@ export function checkDocument(document: DocumentNode): GraphQLError | null {
  * MAX_INPUT_DEPTH. One check for the whole schema, so a new argument cannot forget it.
  */
 export function useInputGuard(): Plugin {
+  // yoga caches parsed documents: a document is walked once, not on every request (read path).
+  const checked = new WeakMap<DocumentNode, GraphQLError | null>();
+  const documentRefusal = (document: DocumentNode) => {
+    let err = checked.get(document);
+    if (err === undefined) {
+      err = checkDocument(document);
+      checked.set(document, err);
+    }
+    // A fresh error per request: yoga writes into an error's extensions as it answers.
+    return err && new GraphQLError(err.message, { extensions: { ...err.extensions } });
+  };
   const refusal = (args: { document: DocumentNode; variableValues?: Record<string, unknown> | null }) =>
-    checkDocument(args.document) ?? checkVariables(args.variableValues ?? null);
+    documentRefusal(args.document) ?? checkVariables(args.variableValues ?? null);
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const err = refusal(args);
