@@ -357,17 +357,33 @@ export async function rekeyContacts(em: EntityManager, accountId: string, unique
   if (!def || def.type === 'BOOLEAN')
     throw badInput(`uniqueKey must be email, phone or a custom TEXT/NUMBER/DATE field, got ${uniqueKey}`);
   const expr = uniqueKey === 'email' ? 'lower(c.email)' : `(${def.sql})::text`;
-  try {
-    // The caller holds the account FOR NO KEY UPDATE, so no contact writer runs meanwhile; rows
-    // are still locked in id order, the order of every other multi-row contact lock.
-    await em.execute(
-      `update contact c set unique_value = ${expr}
+  // The caller holds the account FOR NO KEY UPDATE, so no contact writer runs meanwhile; rows
+  // are still locked in id order, the order of every other multi-row contact lock.
+  const rekey = (value: string) =>
+    em.execute(
+      `update contact c set unique_value = ${value}
         where c.id in (select id from contact where account_id = ? order by id for update)`,
       [accountId],
       'run',
     );
+  // The unique index is checked row by row (it cannot be deferred: ON CONFLICT needs it as is),
+  // so one statement fails when a contact's new value is another's old one, a swap and no
+  // duplicate. Then the values are cleared first and set again, in the same transaction.
+  await em.execute('savepoint rekey', [], 'run');
+  try {
+    await rekey(expr);
+    return;
   } catch (err) {
-    if (isUniqueViolation(err)) throw conflict(`Some contacts share the same ${uniqueKey}: merge them first`);
-    throw err;
+    if (!isUniqueViolation(err)) throw err;
+    await em.execute('rollback to savepoint rekey', [], 'run');
   }
+  const [dup] = await em.execute<{ n: number }[]>(
+    `select count(*)::int as n from (select 1 from contact c where account_id = ? and ${expr} is not null
+       group by ${expr} having count(*) > 1 limit 1) d`,
+    [accountId],
+    'all',
+  );
+  if (dup.n > 0) throw conflict(`Some contacts share the same ${uniqueKey}: merge them first`);
+  await rekey('null');
+  await rekey(expr);
 }

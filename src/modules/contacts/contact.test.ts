@@ -357,3 +357,44 @@ describe('rights and accounts', () => {
     expect(code(await t.gql(DeleteContactsDocument, { ids: tooMany }, owner.token))).toBe('BAD_USER_INPUT');
   });
 });
+
+describe('changing the unique key', () => {
+  it("re-keys when a contact's new value is another's old one, and refuses only real duplicates", async () => {
+    const o = await signUpOwner(t, 'Rekey');
+    ok(await t.gql(DefineContactFieldDocument, { input: { name: 'code', type: 'TEXT' } }, o.token));
+    const make = async (email: string, codeValue: string) =>
+      ok(
+        await t.gql(
+          CreateContactDocument,
+          { input: { email, fields: [{ name: 'code', value: codeValue }] } },
+          o.token,
+        ),
+      ).createContact.id;
+    // The first contact's new key is the second's current one: a swap, not a duplicate.
+    await make('a@swap.test', 'b@swap.test');
+    await make('b@swap.test', 'a@swap.test');
+    const rekeyed = await t.gql(UpdateAccountSettingsDocument, { input: { uniqueKey: 'code' } }, o.token);
+    expect(rekeyed.errors).toBeUndefined();
+    const { rows } = await t.sql.query(
+      `select email, unique_value from contact where account_id = $1 order by email`,
+      [o.accountId],
+    );
+    expect(rows).toEqual([
+      { email: 'a@swap.test', unique_value: 'b@swap.test' },
+      { email: 'b@swap.test', unique_value: 'a@swap.test' },
+    ]);
+    // Two contacts that really share a value of the new key: CONFLICT, and nothing changes.
+    ok(await t.gql(UpdateAccountSettingsDocument, { input: { uniqueKey: 'email' } }, o.token));
+    await make('c@swap.test', 'shared');
+    await make('d@swap.test', 'shared');
+    const dup = await t.gql(UpdateAccountSettingsDocument, { input: { uniqueKey: 'code' } }, o.token);
+    expect(code(dup)).toBe('CONFLICT');
+    const { rows: after } = await t.sql.query(
+      `select count(*)::int as n from contact where account_id = $1 and unique_value is distinct from lower(email)`,
+      [o.accountId],
+    );
+    expect(after[0].n).toBe(0);
+    const { rows: settings } = await t.sql.query('select settings from account where id = $1', [o.accountId]);
+    expect(settings[0].settings.uniqueKey).toBe('email');
+  });
+});
