@@ -281,7 +281,11 @@ function chunked(size: number): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(
       fx.t.url,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        agent: false,
+      },
       (res) => {
         let text = '';
         res.on('data', (d) => {
