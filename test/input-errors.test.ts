@@ -253,12 +253,17 @@ describe('refusals that had no code', () => {
   it("answers graphql-armor's refusals GRAPHQL_VALIDATION_FAILED with HTTP 400", async () => {
     const many = (n: number, s: (i: number) => string) => Array.from({ length: n }, (_, i) => s(i)).join(' ');
     const queries = [
-      `{ ${many(20, (i) => `a${i}: me { id }`)} }`, // aliases
+      `{ ${many(20, (i) => `a${i}: me { id }`)} }`, // Aliases limit
       `{ me ${many(25, () => '@include(if: true)')} { id } }`, // directives
+      // cost: each fragment spreads the one below twice, so the cost doubles at every level
+      `{ ...F14 } fragment F0 on Query { __typename } ${many(14, (i) => `fragment F${i + 1} on Query { ...F${i} ...F${i} }`)}`,
       `{ score(id: "0") { conditions { criterionTree { ${'not { '.repeat(9)}field { name }${' }'.repeat(9)} } } } }`, // depth
     ];
-    for (const q of queries) {
+    for (const [i, q] of queries.entries()) {
       const r = await gql(q);
+      expect(r.errors?.[0].message).toMatch(
+        [/Aliases limit/, /Directives limit/, /Cost limit/, /depth limit/][i],
+      );
       expect(r.status, q).toBe(400);
       expect(r.errors?.[0].extensions?.code, q).toBe('GRAPHQL_VALIDATION_FAILED');
     }
