@@ -39,6 +39,9 @@ const CLASSES: Record<string, [string, Make][]> = {
     ['string.lone-surrogate', () => 'a\ud800b'],
     ['string.1MiB', () => huge],
     ['string.control-chars', () => '\u0001\u0008\u001b[31m\r\n\u007f\u0085\u2028'],
+    // 200 characters (the usual limit) that lower-case to 400: a check before normalising passes,
+    // a varchar(200) after it does not.
+    ['string.lowercase-expands', () => '\u0130'.repeat(200)],
   ],
   Int: [
     ['int.2^31', () => 2 ** 31],
