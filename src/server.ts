@@ -133,8 +133,10 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
       useAutomaticPersistedQueries(persistedQueries),
       ...armor.protect().plugins,
       useErrorCodes(), // a code on every refusal of a request (src/http/error-codes.ts)
-      useInputGuard(), // NUL, lone surrogates, depth: refused before execution
       ...metrics.plugins,
+      // NUL, lone surrogates, depth: refused before execution; after metrics, which then count
+      // the refusal (the hooks of the plugins before it still see its result).
+      useInputGuard(),
       useQueryJit(), // queries seen twice run compiled (src/http/jit.ts)
     ],
     context: async (initial) => {
