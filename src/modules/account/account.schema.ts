@@ -2,7 +2,7 @@ import { builder, need } from '../../builder.js';
 import { retryTransaction } from '../../db/retry.js';
 import { badInput, notFound } from '../../shared/errors.js';
 import { diffOf, mutate } from '../audit/audit.service.js';
-import { rekeyContacts } from '../contacts/contact.service.js';
+import { rekeyContacts } from '../contacts/contact.locks.js';
 import { checkName } from '../users/credentials.js';
 import { Account, type AccountSettings, DEFAULT_SETTINGS } from './account.entity.js';
 

@@ -1,14 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { AuthedContext } from '../../context.js';
-import { retryTransaction } from '../../db/retry.js';
 import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { isRowId } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
-import { type AccountSettings, DEFAULT_SETTINGS } from '../account/account.entity.js';
-import { mutate, type Tx } from '../audit/audit.service.js';
+import { mutate } from '../audit/audit.service.js';
 import { CONTACT_COLUMNS, pageColumns } from './contact.columns.js';
 import type { FieldType } from './contact.entity.js';
+import { contactWrite } from './contact.locks.js';
 import { type ContactInput, normaliseContact } from './contact.normalise.js';
 import { readRows, writeContacts } from './contact.repository.js';
 import { FIELD_NAME, loadFields, STANDARD_FIELDS } from './fields.js';
@@ -35,45 +34,6 @@ export interface ContactView {
 
 export const MAX_DELETE = 1000;
 const SELECT = `select ${CONTACT_COLUMNS.join(', ')} from contact c`;
-
-/** The account's settings as committed (SQL, not the identity map: a rerun must read them afresh). */
-export async function accountSettings(em: EntityManager, accountId: string): Promise<AccountSettings> {
-  return settingsOf(await em.execute('select settings from account where id = ?', [accountId], 'all'));
-}
-
-function settingsOf(rows: { settings?: Partial<AccountSettings> }[]): AccountSettings {
-  if (!rows[0]) throw notFound('Account');
-  return { ...DEFAULT_SETTINGS, ...rows[0].settings };
-}
-
-/**
- * The lock order of every transaction that writes contacts: the account row first, FOR SHARE,
- * then contact rows in id order. FOR SHARE lets contact writers run side by side but waits for a
- * settings update (FOR NO KEY UPDATE), so a uniqueKey change and a contact write never hold each
- * other's rows: the re-key runs alone, and a writer reads the settings only once the lock is
- * granted (the locking read returns the row as last committed), never an old uniqueKey.
- */
-export async function lockAccountForContactWrite(
-  em: EntityManager,
-  accountId: string,
-): Promise<AccountSettings> {
-  return settingsOf(
-    await em.execute('select settings from account where id = ? for share', [accountId], 'all'),
-  );
-}
-
-/**
- * A contact-writing mutation: one transaction, rerun on a deadlock or serialization failure
- * (db/retry.ts), starting with the account lock above.
- */
-export function contactWrite<T>(
-  ctx: AuthedContext,
-  fn: (tx: Tx, settings: AccountSettings) => Promise<T>,
-): Promise<T> {
-  return retryTransaction(() =>
-    mutate(ctx, async (tx) => fn(tx, await lockAccountForContactWrite(tx.em, ctx.viewer.accountId))),
-  );
-}
 
 /** `lock`: FOR UPDATE, for a read-modify-write of the contact (its diff must be of what it replaces). */
 export async function findContact(
@@ -345,45 +305,4 @@ export async function defineContactField(
     });
     return { id: rows[0].id, name, label, type: input.type };
   });
-}
-
-/**
- * Points the unique key at another field: recomputes every contact's unique value in one
- * statement; if two contacts already share a value the change is refused (CONFLICT).
- */
-export async function rekeyContacts(em: EntityManager, accountId: string, uniqueKey: string): Promise<void> {
-  const fields = await loadFields(em, accountId);
-  const def = fields.get(uniqueKey);
-  if (!def || def.type === 'BOOLEAN')
-    throw badInput(`uniqueKey must be email, phone or a custom TEXT/NUMBER/DATE field, got ${uniqueKey}`);
-  const expr = uniqueKey === 'email' ? 'lower(c.email)' : `(${def.sql})::text`;
-  // The caller holds the account FOR NO KEY UPDATE, so no contact writer runs meanwhile; rows
-  // are still locked in id order, the order of every other multi-row contact lock.
-  const rekey = (value: string) =>
-    em.execute(
-      `update contact c set unique_value = ${value}
-        where c.id in (select id from contact where account_id = ? order by id for update)`,
-      [accountId],
-      'run',
-    );
-  // The unique index is checked row by row (it cannot be deferred: ON CONFLICT needs it as is),
-  // so one statement fails when a contact's new value is another's old one, a swap and no
-  // duplicate. Then the values are cleared first and set again, in the same transaction.
-  await em.execute('savepoint rekey', [], 'run');
-  try {
-    await rekey(expr);
-    return;
-  } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
-    await em.execute('rollback to savepoint rekey', [], 'run');
-  }
-  const [dup] = await em.execute<{ n: number }[]>(
-    `select count(*)::int as n from (select 1 from contact c where account_id = ? and ${expr} is not null
-       group by ${expr} having count(*) > 1 limit 1) d`,
-    [accountId],
-    'all',
-  );
-  if (dup.n > 0) throw conflict(`Some contacts share the same ${uniqueKey}: merge them first`);
-  await rekey('null');
-  await rekey(expr);
 }

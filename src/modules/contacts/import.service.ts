@@ -4,9 +4,9 @@ import { AppError, badInput, conflict } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
 import type { AccountSettings } from '../account/account.entity.js';
 import { mutate } from '../audit/audit.service.js';
+import { accountSettings, lockAccountForContactWrite } from './contact.locks.js';
 import { type ContactInput, type NormalContact, normaliseContact } from './contact.normalise.js';
 import { writeContacts } from './contact.repository.js';
-import { accountSettings, lockAccountForContactWrite } from './contact.service.js';
 import { type FieldDef, loadFields } from './fields.js';
 import { startHeartbeat } from './import.recovery.js';
 import {

@@ -18,6 +18,7 @@ import {
   normaliseEmail,
   verifyPassword,
 } from './credentials.js';
+import { countSignUp } from './signup.throttle.js';
 import { Invitation, SessionToken, User, type UserRow } from './user.entity.js';
 import { type LoadedViewer, viewerCache } from './viewer.cache.js';
 
@@ -105,59 +106,6 @@ export async function emailTaken(em: EntityManager, email: string): Promise<bool
     [email],
   );
   return rows.length > 0;
-}
-
-/**
- * signUp answers CONFLICT for an email that has an account: its answer is a working session, so
- * a pretended success would be found out on the next call. What that tells is bounded instead:
- * at most `max` sign-ups per client address (IPv6: per /64) per window, counted atomically before
- * the email is looked at, so parallel attempts cannot get more answers through.
- */
-export const SIGNUP_LIMIT = { max: 20, windowMinutes: 60 } as const;
-const signUpLimit: { max: number; windowMinutes: number } = { ...SIGNUP_LIMIT };
-
-/** Changes this process's sign-up limit (tests). */
-export function setSignUpLimit(limit: Partial<typeof signUpLimit>): void {
-  Object.assign(signUpLimit, limit);
-}
-
-/**
- * The throttle key of a client address. Upper case: login lower-cases the emails it counts under,
- * so no login attempt can reach (and exhaust) an address's sign-up count.
- */
-export function signUpKey(ip: string | null): string {
-  if (!ip) return 'SIGNUP unknown';
-  const v4 = /^(?:::ffff:)?(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (v4) return `SIGNUP ${v4[1]}`;
-  // IPv6: one subscriber usually holds a whole /64, so the count is per /64.
-  const [head, tail = ''] = ip.toLowerCase().split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const groups = ip.includes('::')
-    ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
-    : left;
-  return `SIGNUP ${groups
-    .slice(0, 4)
-    .map((g) => g.replace(/^0+(?=.)/, ''))
-    .join(':')}::/64`;
-}
-
-async function countSignUp(ctx: Context): Promise<void> {
-  const [counted] = await ctx.app.orm.em.getConnection().execute<{ attempts: number }[]>(
-    `insert into login_throttle (email, failures, window_start) values (?, 1, now())
-     on conflict (email) do update set
-       failures = case when login_throttle.window_start > now() - make_interval(mins => ?) then login_throttle.failures + 1 else 1 end,
-       window_start = case when login_throttle.window_start > now() - make_interval(mins => ?) then login_throttle.window_start else now() end
-     returning failures as attempts`,
-    [signUpKey(ctx.ip), signUpLimit.windowMinutes, signUpLimit.windowMinutes],
-  );
-  if ((counted?.attempts ?? Number.POSITIVE_INFINITY) > signUpLimit.max) {
-    recordSecurityEvent(ctx, 'SIGNUP_REFUSED', `rate limited: ${ctx.ip ?? 'unknown address'}`);
-    throw new AppError(
-      'RATE_LIMITED',
-      `Too many sign-ups from your address: at most ${signUpLimit.max} per ${signUpLimit.windowMinutes} minutes`,
-    );
-  }
 }
 
 export async function signUp(

@@ -11,7 +11,7 @@ import {
   type TestApp,
   uniqueEmail,
 } from '../../../test/harness.js';
-import { SIGNUP_LIMIT, setSignUpLimit, signUpKey } from './auth.service.js';
+import { SIGNUP_LIMIT, setSignUpLimit, signUpKey } from './signup.throttle.js';
 
 /**
  * signUp answers CONFLICT for a registered email (its answer is a session, which cannot be

@@ -3,7 +3,8 @@ import { describedValues } from '../../shared/enum-values.js';
 import { connection } from '../../shared/pagination.js';
 import { completeRights, FEATURES, ownerRights } from '../access/access.js';
 import { RightInput, RightRef } from '../access/access.schema.js';
-import { acceptInvitation, login, logout, SIGNUP_LIMIT, signUp } from './auth.service.js';
+import { acceptInvitation, login, logout, signUp } from './auth.service.js';
+import { SIGNUP_LIMIT } from './signup.throttle.js';
 import type { UserRow, UserStatus } from './user.entity.js';
 import {
   deleteUser,
