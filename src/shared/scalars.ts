@@ -42,7 +42,7 @@ function parseDateTime(value: unknown): Date {
 
 builder.scalarType('DateTime', {
   description:
-    'An instant as an RFC 3339 date-time. Outputs are always UTC with milliseconds (2026-11-23T10:15:00.000Z); inputs need the offset (Z or ±hh:mm) and are read to the millisecond.',
+    'An instant as an RFC 3339 date-time. Outputs are always UTC with milliseconds (2026-11-23T10:15:00.000Z); inputs need the offset (Z or ±hh:mm), are read to the millisecond, and lie in the years 0001 to 9999 (UTC).',
   specifiedByURL: 'https://datatracker.ietf.org/doc/html/rfc3339#section-5.6',
   serialize: (value) => (value instanceof Date ? value.toISOString() : new Date(value).toISOString()),
   parseValue: parseDateTime,

@@ -100,7 +100,7 @@ export type ContactOrderField =
 
 /** Standard fields and custom field values. Emails and phones are validated and normalised. */
 export type CreateContactInput = {
-  /** A real calendar date, YYYY-MM-DD */
+  /** A real calendar date, YYYY-MM-DD, of the years 0001 to 9999 */
   birthDate?: string | null | undefined;
   /** At most 200 characters */
   city?: string | null | undefined;
@@ -300,7 +300,7 @@ export type FieldCriterionInput = {
 export type FieldType =
   /** true or false (also read from 1/0, yes/no, oui/non) */
   | 'BOOLEAN'
-  /** A calendar date, YYYY-MM-DD */
+  /** A calendar date, YYYY-MM-DD, of the years 0001 to 9999 */
   | 'DATE'
   /** An exact decimal, up to 15 digits before the point and 6 after, kept as text ("12.50"; a comma is read as the point) */
   | 'NUMBER'
@@ -456,7 +456,7 @@ export type UpdateAccountSettingsInput = {
 
 /** Only the fields given change; null clears a field. */
 export type UpdateContactInput = {
-  /** A real calendar date, YYYY-MM-DD */
+  /** A real calendar date, YYYY-MM-DD, of the years 0001 to 9999 */
   birthDate?: string | null | undefined;
   /** At most 200 characters */
   city?: string | null | undefined;

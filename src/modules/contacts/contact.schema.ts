@@ -22,7 +22,7 @@ export const FieldTypeEnum = builder.enumType('FieldType', {
     TEXT: 'Text, at most 1000 characters for a custom field',
     NUMBER:
       'An exact decimal, up to 15 digits before the point and 6 after, kept as text ("12.50"; a comma is read as the point)',
-    DATE: 'A calendar date, YYYY-MM-DD',
+    DATE: 'A calendar date, YYYY-MM-DD, of the years 0001 to 9999',
     BOOLEAN: 'true or false (also read from 1/0, yes/no, oui/non)',
   }),
 });
@@ -140,7 +140,7 @@ const contactInputFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes,
   firstName: t.string({ required: false, description: 'At most 200 characters' }),
   lastName: t.string({ required: false, description: 'At most 200 characters' }),
   gender: t.string({ required: false, description: 'Free text, at most 20 characters' }),
-  birthDate: t.string({ required: false, description: 'A real calendar date, YYYY-MM-DD' }),
+  birthDate: t.string({ required: false, description: 'A real calendar date, YYYY-MM-DD, of the years 0001 to 9999' }),
   city: t.string({ required: false, description: 'At most 200 characters' }),
   department: t.string({ required: false, description: 'At most 100 characters' }),
   country: t.string({ required: false, description: 'At most 100 characters' }),
