@@ -1,13 +1,39 @@
+import type { WorkerSettings } from '../../config.js';
 import { badInput } from '../../shared/errors.js';
+import { CallTimedOut } from '../../workers/pool.js';
+import { poolFor } from '../../workers/workers.js';
+import { type PackedItems, pack, unpack } from './csv.packed.js';
 
 /** A parsed record, or why the text between two record boundaries is not one. */
 export type CsvItem = { fields: string[] } | { error: string };
+
+/** Everything a CsvParser holds between two pushes, as plain data that crosses threads. */
+export interface ParserState {
+  /** The unfinished record (at most MAX_RECORD_CHARS and a slice). */
+  rest: string;
+  delim: string | null;
+  started: boolean;
+  dropping: boolean;
+}
+
+/** One call of the CSV worker (src/workers/csv.worker.ts): texts pushed in order, then end if final. */
+export interface ParseTask {
+  state: ParserState;
+  texts: string[];
+  final: boolean;
+}
+export interface ParseResult {
+  state: ParserState;
+  items: PackedItems;
+}
 
 /** A record (quotes included) longer than this is refused: it bounds the parser's memory. */
 export const MAX_RECORD_CHARS = 1 << 20;
 const DELIMITERS = [',', ';', '\t', '|'];
 /** Decoded text is fed to the parser in slices this big, so one huge chunk never becomes one huge string. */
 const SLICE_BYTES = 64 * 1024;
+/** Text sent to the CSV worker per call (see readCsv). */
+const BATCH_BYTES = 256 * 1024;
 
 const NEED_MORE = Symbol('need more');
 
@@ -25,6 +51,24 @@ export class CsvParser {
   /** Dropping the rest of an over-long line until its line break arrives. */
   private dropping = false;
   constructor(private delim: string | null) {}
+
+  /** A parser where `state` (from state()) left off, in this thread or another. */
+  static resume(state: ParserState): CsvParser {
+    const p = new CsvParser(state.delim);
+    p.buf = state.rest;
+    p.started = state.started;
+    p.dropping = state.dropping;
+    return p;
+  }
+
+  state(): ParserState {
+    return {
+      rest: this.buf.slice(this.pos),
+      delim: this.delim,
+      started: this.started,
+      dropping: this.dropping,
+    };
+  }
 
   get delimiter(): string | null {
     return this.delim;
@@ -174,30 +218,78 @@ export function detectDelimiter(header: string): string {
   return best;
 }
 
+/** What the CSV worker runs: a parser resumed from the task's state, the texts, its new state. */
+export function parseTask(task: ParseTask): ParseResult {
+  const parser = CsvParser.resume(task.state);
+  const items: CsvItem[] = [];
+  for (const text of task.texts) items.push(...parser.push(text));
+  if (task.final) items.push(...parser.end());
+  return { state: parser.state(), items: pack(items) };
+}
+
 /**
  * Streams the records of a CSV byte stream. UTF-8 unless the first bytes are not valid UTF-8,
  * then Windows-1252 (what spreadsheet software on Windows writes). A NUL byte at the start means
  * a binary file: BAD_USER_INPUT before anything is read further.
+ *
+ * Decoding stays here (native, and a TextDecoder's state cannot cross threads); parsing runs in
+ * the CSV worker pool, one call per chunk read, with the parser's state carried from call to
+ * call: parsing a hostile slice (a 1 MiB record of fields or "" escapes, re-read as each slice
+ * arrives) holds a thread for tens of ms, too long for the event loop. One chunk is in flight at
+ * a time, so memory stays one chunk and one unfinished record.
  */
 export async function* readCsv(
   stream: ReadableStream<Uint8Array>,
   delimiter: string | null,
+  settings?: WorkerSettings,
 ): AsyncGenerator<CsvItem> {
-  const parser = new CsvParser(delimiter);
+  let state: ParserState = { rest: '', delim: delimiter, started: false, dropping: false };
+  const parse = async (texts: string[], final: boolean) => {
+    let result: ParseResult;
+    try {
+      result = await poolFor('csv', settings).run<ParseResult>({ state, texts, final } satisfies ParseTask);
+    } catch (err) {
+      if (err instanceof CallTimedOut) throw badInput('file: a part of the file is too costly to parse');
+      throw err;
+    }
+    state = result.state;
+    return unpack(result.items);
+  };
   let decoder: TextDecoder | null = null;
   const reader = stream.getReader();
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      for (let off = 0; off < value.length; off += SLICE_BYTES) {
-        const slice = value.subarray(off, off + SLICE_BYTES);
-        if (!decoder) decoder = chooseDecoder(slice);
-        yield* parser.push(decoder.decode(slice, { stream: true }));
+    let done = false;
+    while (!done) {
+      // Chunks read from a socket are often a few KB: a worker call each would cost more than the
+      // parsing. Up to BATCH_BYTES are gathered (what the stream already holds) per call.
+      const texts: string[] = [];
+      let bytes = 0;
+      let failure: { err: unknown } | null = null;
+      while (bytes < BATCH_BYTES) {
+        let next: ReadableStreamReadResult<Uint8Array>;
+        try {
+          next = await reader.read();
+        } catch (err) {
+          // The rows read before the stream broke are still rows: they go first, then the error.
+          failure = { err };
+          break;
+        }
+        if (next.done) {
+          done = true;
+          break;
+        }
+        const { value } = next;
+        bytes += value.length;
+        for (let off = 0; off < value.length; off += SLICE_BYTES) {
+          const slice = value.subarray(off, off + SLICE_BYTES);
+          if (!decoder) decoder = chooseDecoder(slice);
+          texts.push(decoder.decode(slice, { stream: true }));
+        }
       }
+      if (done && decoder) texts.push(decoder.decode());
+      yield* await parse(texts, done);
+      if (failure) throw failure.err;
     }
-    if (decoder) yield* parser.push(decoder.decode());
-    yield* parser.end();
   } finally {
     reader.releaseLock();
   }

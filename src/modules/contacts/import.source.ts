@@ -73,13 +73,7 @@ async function* rowsOf(
   }
 }
 
-/**
- * A copy of a value that does not keep the parser's whole text chunk alive: V8 makes a slice of
- * 13+ characters a view into its parent string, and the rows of a batch live long enough to be
- * promoted to the old generation, so each would keep a 64 KB chunk there (a file's worth of
- * garbage before the next full GC). Prefixing then slicing flattens to a string of its own.
- */
-const own = (s: string) => (s.length < 13 ? s : ` ${s}`.slice(1));
+// Each value is a string of its own (csv.packed.ts copies them out of the batch's text).
 
 function toInput(values: string[], targets: (string | null)[], fields: Map<string, FieldDef>): ContactInput {
   const input: Record<string, unknown> = {};
@@ -87,8 +81,8 @@ function toInput(values: string[], targets: (string | null)[], fields: Map<strin
   for (let i = 0; i < targets.length; i++) {
     const target = targets[i];
     if (target === null) continue;
-    if (fields.get(target)?.standard) input[target] = own(values[i]);
-    else custom.push({ name: target, value: own(values[i]) });
+    if (fields.get(target)?.standard) input[target] = values[i];
+    else custom.push({ name: target, value: values[i] });
   }
   if (custom.length) input.fields = custom;
   return input as ContactInput;
