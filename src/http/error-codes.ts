@@ -25,10 +25,17 @@ function withCodes(result: ExecutionResult): ExecutionResult | null {
 
 /**
  * yoga's request parsers throw some refusals without a code and with HTTP 200 (a multipart
- * request without `operations`, or whose `operations` or `map` is not JSON). They are refusals
+ * request without `operations`, or whose `operations` or `map` is not JSON), or even with 500 (a
+ * GET whose `variables` is not JSON). They are refusals
  * of the request's shape: BAD_REQUEST and 400, as yoga's JSON body parser already answers.
  */
 function badRequest(err: unknown): unknown {
+  // A GET or url-encoded request's `variables` or `extensions` that is not JSON: yoga's
+  // JSON.parse threw a bare SyntaxError, masked as an INTERNAL_SERVER_ERROR with HTTP 500.
+  if (err instanceof SyntaxError)
+    return new GraphQLError('The variables and extensions parameters must be JSON', {
+      extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+    });
   if (!(err instanceof GraphQLError) || err.extensions?.code) return err;
   const http = (err.extensions?.http as Record<string, unknown> | undefined) ?? {};
   (err as { extensions: GraphQLError['extensions'] }).extensions = {
