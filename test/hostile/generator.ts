@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   type GraphQLField,
   type GraphQLInputType,
@@ -8,204 +7,31 @@ import {
   isInputObjectType,
   isListType,
   isNonNullType,
+  isObjectType,
 } from 'graphql';
-import { encodeCursor } from '../../src/shared/pagination.js';
-import { uniqueEmail } from '../harness.js';
-import { type InputLeaf, type InputStep, inputLeaves, selectionOf } from '../schema-walk.js';
-import { type AccountObjects, BOUNCE_DSN, type Fixtures } from './fixtures.js';
+import { type InputStep, inputLeaves, selectionOf } from '../schema-walk.js';
+import type { Fixtures } from './fixtures.js';
+import {
+  ALSO,
+  CLASSES,
+  DESTRUCTIVE,
+  ENUM_CLASSES,
+  good,
+  type Make,
+  Raw,
+  semanticClasses,
+  type Value,
+} from './values.js';
+
+export { Raw } from './values.js';
 
 /**
  * Hostile calls for every root field, made from the schema. For each argument leaf (nested input
  * fields and list items included) one value per hostile class of its type; the other arguments
  * get valid values naming account A's real objects, so the hostile value travels as far into the
- * resolver as it can. Not the cross product: one hostile value per class per leaf.
+ * resolver as it can. Not the cross product: one hostile value per class per leaf. Queries also
+ * get the arguments of the fields they return (Contact.bounces, ContactImport.results).
  */
-
-/** A value spliced into the JSON body as it is (a 100,000-deep criterion cannot be stringified). */
-export class Raw {
-  constructor(readonly json: string) {}
-}
-type Value = unknown;
-/** A hostile value, made once the accounts exist (foreign ids need them). */
-type Make = (fx: Fixtures) => Value;
-
-const MIB = 1024 * 1024;
-const huge = 'x'.repeat(MIB);
-
-/** The hostile classes, by named input type. */
-const CLASSES: Record<string, [string, Make][]> = {
-  String: [
-    ['string.nul', () => 'a\u0000b'],
-    ['string.lone-surrogate', () => 'a\ud800b'],
-    ['string.1MiB', () => huge],
-    ['string.control-chars', () => '\u0001\u0008\u001b[31m\r\n\u007f\u0085\u2028'],
-    // 200 characters (the usual limit) that lower-case to 400: a check before normalising passes,
-    // a varchar(200) after it does not.
-    ['string.lowercase-expands', () => '\u0130'.repeat(200)],
-  ],
-  Int: [
-    ['int.2^31', () => 2 ** 31],
-    ['int.-2^31-1', () => -(2 ** 31) - 1],
-    ['int.1e20', () => 1e20],
-    ['int.nan-ish', () => 'NaN'],
-    ['int.fraction', () => 1.5],
-    ['int.max', () => 2 ** 31 - 1],
-    ['int.min', () => -(2 ** 31)],
-  ],
-  Float: [
-    ['float.huge', () => 1.7976931348623157e308],
-    ['float.nan-ish', () => 'Infinity'],
-  ],
-  Boolean: [['boolean.as-text', () => 'true']],
-  DateTime: [
-    ['datetime.year-0', () => '0000-01-01T00:00:00Z'],
-    ['datetime.+275760', () => '+275760-09-13T00:00:00.000Z'],
-    ['datetime.9999', () => '9999-12-31T23:59:59.999Z'],
-    ['datetime.malformed', () => '2026-02-30T25:61:61Z'],
-    ['datetime.number', () => 1e15],
-  ],
-  Decimal: [
-    ['decimal.as-number', () => 1.25],
-    ['decimal.huge', () => '99999999999999999999.9999999'],
-    ['decimal.nan', () => 'NaN'],
-  ],
-  File: [['file.as-text', () => 'name,email\nx,x@example.com\n']],
-  ID: [
-    ['id.not-an-id', () => 'not-an-id'],
-    ['id.huge-number', () => '9'.repeat(40)],
-    ['id.negative', () => '-1'],
-    ['id.nul', () => '1\u0000'],
-    ['id.json-number', () => 42],
-  ],
-};
-const ENUM_CLASSES: [string, Make][] = [['enum.unknown', () => 'NOT_A_VALUE']];
-
-/** Which object an ID leaf names, by coordinate; the others are free UUIDs (operations, forms). */
-const ID_KIND: Record<string, keyof AccountObjects> = {
-  'Query.user(id:)': 'member',
-  'AuditFilter.userId': 'member',
-  'Mutation.resendInvitation(id:)': 'invitedId',
-  'UpdateUserInput.id': 'member',
-  'SetUserRightsInput.userId': 'member',
-  'Mutation.deleteUser(id:)': 'member',
-  'Mutation.disableUser(id:)': 'member',
-  'Mutation.enableUser(id:)': 'member',
-  'Query.contact(id:)': 'contactId',
-  'UpdateContactInput.id': 'contactId',
-  'Mutation.deleteContacts(ids:)': 'contactId',
-  'EventInput.contactId': 'contactId',
-  'Subscription.scoreUpdated(contactId:)': 'contactId',
-  'Query.contactImport(id:)': 'importId',
-  'ImportContactsInput.id': 'importId',
-  'Subscription.importProgress(importId:)': 'importId',
-  'Query.score(id:)': 'scoreId',
-  'UpdateScoreInput.id': 'scoreId',
-  'Mutation.deleteScores(ids:)': 'scoreId',
-  'ScoreCriterionInput.scoreId': 'scoreId',
-  'Subscription.scoreUpdated(scoreId:)': 'scoreId',
-  'Query.scoreRun(id:)': 'runId',
-  'Subscription.scoreRunProgress(runId:)': 'runId',
-};
-/** Fields that delete or disable: their own ids never get A's real objects, only unknown ones. */
-const DESTRUCTIVE = new Set([
-  'Mutation.deleteUser',
-  'Mutation.disableUser',
-  'Mutation.deleteContacts',
-  'Mutation.deleteScores',
-]);
-
-function idOf(o: AccountObjects, kind: keyof AccountObjects): string {
-  const v = o[kind];
-  return typeof v === 'string' ? v : (v as { userId: string }).userId;
-}
-
-/** Extra classes for leaves whose meaning the type does not say. */
-function semanticClasses(leaf: InputLeaf): [string, Make][] {
-  const out: [string, Make][] = [];
-  const kind = ID_KIND[leaf.coordinate];
-  if (leaf.named === 'ID' && kind) out.push(['id.other-account', (fx) => idOf(fx.b, kind)]);
-  if (/\(after:\)$/.test(leaf.coordinate))
-    out.push(
-      ['cursor.forged-out-of-range', () => encodeCursor('9'.repeat(30))],
-      ['cursor.forged-long', () => encodeCursor(`${'9'.repeat(5000)}|x`)],
-      ['cursor.not-base64', () => '%%%\u0000'],
-    );
-  if (/email$/i.test(leaf.coordinate) && leaf.named === 'String')
-    out.push(['email.over-320', () => `${'a'.repeat(320)}@example.com`]);
-  if (/birthDate$/.test(leaf.coordinate))
-    out.push(['date.year-0', () => '0000-01-01'], ['date.year-275760', () => '275760-09-13']);
-  return out;
-}
-
-/** Valid values, so that the call gets as far as it can with one hostile leaf. */
-const GOOD: Record<string, (fx: Fixtures) => Value> = {
-  'SignUpInput.email': () => uniqueEmail('hostile.signup'),
-  'SignUpInput.password': () => 'correct horse battery',
-  'LoginInput.email': () => 'nobody.hostile@example.com',
-  'AcceptInvitationInput.password': () => 'correct horse battery',
-  'InviteUserInput.email': () => uniqueEmail('hostile.invite'),
-  'UpdateUserInput.email': () => uniqueEmail('hostile.update'),
-  'CreateContactInput.email': () => uniqueEmail('hostile.contact'),
-  'UpdateContactInput.email': () => uniqueEmail('hostile.contact'),
-  'CreateContactInput.phone': () => '+33612345678',
-  'CreateContactInput.birthDate': () => '1990-01-31',
-  'ContactFieldValueInput.name': () => 'note',
-  'DefineContactFieldInput.name': () => `f${randomUUID().slice(0, 8)}`,
-  'UpdateAccountSettingsInput.uniqueKey': () => 'email',
-  'Query.classifyBounce(message:)': () => BOUNCE_DSN,
-  'RecordBounceInput.message': () => BOUNCE_DSN,
-  'FieldCriterionInput.name': () => 'email',
-  'FieldCriterionInput.op': () => 'EQ',
-  'ScoreConditionInput.mode': () => 'FIXED',
-  'ScoreConditionInput.value': () => '5',
-  'CreateScoreInput.name': () => `hostile ${randomUUID().slice(0, 8)}`,
-  'ColumnMappingInput.column': () => 'email',
-  'ColumnMappingInput.field': () => 'email',
-  'ImportContactsInput.delimiter': () => ',',
-  'ImportContactsInput.id': () => randomUUID(),
-  'EventInput.url': () => 'https://example.com/',
-  'EventCriterionInput.url': () => 'https://example.com/',
-  'RightInput.feature': () => 'CONTACTS',
-  'RightInput.level': () => 'GUEST',
-  'UpdateAccountSettingsInput.scoreIntervalHours': () => 24,
-  'EventCriterionInput.minCount': () => 1,
-  'EventCriterionInput.withinDays': () => 30,
-};
-/** Optional input fields the valid value includes anyway (a FIXED condition needs its value). */
-const ALSO: Record<string, string[]> = {
-  ScoreConditionInput: ['value'],
-  FieldCriterionInput: ['value'],
-  ImportContactsInput: ['rows'],
-  CreateContactInput: ['email'],
-};
-
-function good(coordinate: string, type: GraphQLInputType, fx: Fixtures, destructive: boolean): Value {
-  const make = GOOD[coordinate];
-  if (make) return make(fx);
-  const named = getNamedType(type);
-  if (isEnumType(named)) return named.getValues()[0].name;
-  switch (named.name) {
-    case 'ID': {
-      const kind = ID_KIND[coordinate];
-      if (!kind || destructive) return kind === 'contactId' ? '999999999' : randomUUID();
-      return idOf(fx.a, kind);
-    }
-    case 'Int':
-      return 10;
-    case 'Float':
-      return 1.5;
-    case 'Boolean':
-      return false;
-    case 'DateTime':
-      return '2026-01-01T00:00:00.000Z';
-    case 'Decimal':
-      return '1.25';
-    case 'File':
-      return null;
-    default:
-      return 'x';
-  }
-}
 
 /**
  * A value of `type` valid everywhere but at `path`, where `target` goes. Input objects get their
@@ -282,6 +108,19 @@ function containers(field: GraphQLField<unknown, unknown>, parent: string) {
   return out;
 }
 
+/** Fields with arguments inside a returned type, `depth` levels down, with the fields leading there. */
+function nestedArgFields(schema: GraphQLSchema, typeName: string, depth = 2, chain: string[] = []) {
+  const out: { chain: string[]; parent: string; field: GraphQLField<unknown, unknown> }[] = [];
+  const type = schema.getType(typeName);
+  if (!isObjectType(type)) return out;
+  for (const f of Object.values(type.getFields())) {
+    if (f.args.length) out.push({ chain: [...chain, f.name], parent: type.name, field: f });
+    else if (depth > 1)
+      out.push(...nestedArgFields(schema, getNamedType(f.type).name, depth - 1, [...chain, f.name]));
+  }
+  return out;
+}
+
 /** Every hostile case of the schema, grouped by nothing: the tests group them by class. */
 export function hostileCases(schema: GraphQLSchema): HostileCase[] {
   const cases: HostileCase[] = [];
@@ -333,6 +172,53 @@ export function hostileCases(schema: GraphQLSchema): HostileCase[] {
         ];
         for (const [cls, make] of classes) add(cls, leaf.path, make);
       }
+      if (kind === 'query')
+        for (const nested of nestedArgFields(schema, getNamedType(field.type).name)) {
+          const sub = nested.field;
+          const subSelection = selectionOf(schema, getNamedType(sub.type).name, 1);
+          for (const leaf of inputLeaves(nested.parent, sub)) {
+            const named = schema.getType(leaf.named);
+            const classes = [
+              ...(named && isEnumType(named) ? ENUM_CLASSES : (CLASSES[leaf.named] ?? [])),
+              ...semanticClasses(leaf),
+            ];
+            const arg = leaf.path[0] as string;
+            for (const [cls, target] of classes)
+              cases.push({
+                field: `${name} > ${nested.parent}.${sub.name}`,
+                kind,
+                cls,
+                where: leaf.path.join('.'),
+                make: (fx) => {
+                  const rootArgs = field.args.filter((a) => isNonNullType(a.type));
+                  const subArgs = sub.args.filter((a) => a.name === arg || isNonNullType(a.type));
+                  const variables: Record<string, Value> = {};
+                  for (const a of rootArgs)
+                    variables[a.name] = build(a.type, `${name}(${a.name}:)`, [], undefined, fx, false);
+                  for (const a of subArgs)
+                    variables[`n_${a.name}`] = build(
+                      a.type,
+                      `${nested.parent}.${sub.name}(${a.name}:)`,
+                      a.name === arg ? leaf.path.slice(1) : [],
+                      a.name === arg ? target : undefined,
+                      fx,
+                      false,
+                    );
+                  const defs = [
+                    ...rootArgs.map((a) => `$${a.name}: ${String(a.type)}`),
+                    ...subArgs.map((a) => `$n_${a.name}: ${String(a.type)}`),
+                  ].join(', ');
+                  const rootCall = rootArgs.length
+                    ? `(${rootArgs.map((a) => `${a.name}: $${a.name}`).join(', ')})`
+                    : '';
+                  const subCall = `${sub.name}(${subArgs.map((a) => `${a.name}: $n_${a.name}`).join(', ')}) ${subSelection}`;
+                  const inner = nested.chain.slice(0, -1).reduceRight((acc, f) => `${f} { ${acc} }`, subCall);
+                  const query = `query Hostile${defs ? `(${defs})` : ''} { ${field.name}${rootCall} { ${inner} } }`;
+                  return { query, variables };
+                },
+              });
+          }
+        }
       for (const c of containers(field, root.name)) {
         if (c.oneOf) {
           const leafField = { field: { name: 'email', op: 'IS_SET' } };

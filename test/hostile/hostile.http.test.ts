@@ -1,19 +1,16 @@
-import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trackingKey } from '../../src/modules/events/tracking.token.js';
 import { type Answer, post, stillAnswers } from './attack.js';
 import { type Fixtures, fingerprint, judge, setUp } from './fixtures.js';
 
 /**
  * Issue 10, 9, at the transport: wrong content types, malformed and invalid UTF-8 bodies, odd
- * methods and headers, broken multipart requests, a chunked body over the limit, a CSV with a NUL
- * past its first 4 KB, and tracking links with control characters. Each answer is below 500 and,
- * on /graphql, JSON whose errors all carry a contract code; the server keeps answering.
+ * methods and headers, broken multipart requests, a chunked body over the limit. Each answer is
+ * below 500 and JSON whose errors all carry a contract code; the server keeps answering.
  */
 let fx: Fixtures;
 beforeAll(async () => {
-  fx = await setUp({ TRACKING_SECRET: 'hostile-tracking-secret-0123456789abcdef' });
+  fx = await setUp();
 });
 afterAll(() => fx?.t.close());
 
@@ -318,59 +315,5 @@ describe('hostile requests to /graphql', () => {
       if (answer.text.includes('"errors"') && (await fingerprint(fx.t)) !== before)
         problems.push('refused but wrote');
       expect([...problems, ...(await stillAnswers(fx))]).toEqual([]);
-    });
-
-  it('a CSV with a NUL byte after its first 4 KB rejects that row only (issue 10, 7)', async () => {
-    const rows = Array.from({ length: 200 }, (_, i) => `csv${i}.hostile@example.com,Name${i}`);
-    rows[150] = `nul.hostile@example.com,Bad\u0000Name`;
-    const csv = `email,lastName\n${rows.join('\n')}\n`;
-    expect(csv.indexOf('\u0000')).toBeGreaterThan(4096);
-    const answer = await send({
-      method: 'POST',
-      headers: { accept: 'application/graphql-response+json' },
-      body: multipart([
-        ['operations', JSON.stringify({ query: IMPORT, variables: { input: { file: null } } })],
-        ['map', '{"0":["variables.input.file"]}'],
-        ['0', new Blob([csv], { type: 'text/csv' }), 'contacts.csv'],
-      ]),
-    });
-    expect(judge(answer.status, answer.text)).toEqual([]);
-    const r = JSON.parse(answer.text).data?.importContacts;
-    expect(r).toMatchObject({ status: 'DONE', total: 200, created: 199, rejected: 1 });
-  });
-});
-
-describe('hostile tracking links', () => {
-  /** A click token signed as the server signs them, whatever its URL holds. */
-  async function forgeClick(u: string): Promise<string> {
-    const key = await trackingKey(fx.t.app.services.config);
-    const body = Buffer.from(
-      JSON.stringify({ a: fx.a.owner.accountId, c: fx.a.contactId, u, k: 'c' }),
-    ).toString('base64url');
-    const mac = createHmac('sha256', key).update('v1.').update(body).digest('base64url');
-    return `${body}.${mac}`;
-  }
-  const cases: [string, () => Promise<string>][] = [
-    [
-      'a signed click URL holding CR/LF',
-      async () => `/t/c/${await forgeClick('https://example.com/a\r\nSet-Cookie: x=1')}`,
-    ],
-    ['a signed click URL holding NUL', async () => `/t/c/${await forgeClick('https://example.com/\u0000')}`],
-    [
-      'a signed click URL with a lone surrogate',
-      async () => `/t/c/${await forgeClick('https://example.com/\ud800')}`,
-    ],
-    ['a 10 KB click token', async () => `/t/c/${'a'.repeat(10_000)}.b`],
-    ['an open pixel with a NUL', async () => '/t/o/%00.gif'],
-    ['a click with broken percent-encoding', async () => '/t/c/%E0%A4%A'],
-  ];
-  for (const [name, path] of cases)
-    it(`${name}: below 500, with a body or a redirect`, async () => {
-      const res = await fetch(new URL(await path(), fx.t.url), { redirect: 'manual' });
-      const text = await res.text();
-      expect(res.status).toBeLessThan(500);
-      if (res.status !== 302) expect(text.length).toBeGreaterThan(0);
-      else expect(res.headers.get('location') ?? '').not.toMatch(/[\r\n]/);
-      expect(await stillAnswers(fx)).toEqual([]);
     });
 });

@@ -38,7 +38,7 @@ describe('hostile arguments on every query and mutation', () => {
       'Mutation.enableUser',
     ];
     const wrong: string[] = [];
-    for (const field of new Set(cases.map((c) => c.field))) {
+    for (const field of new Set(cases.filter((c) => !c.field.includes(' > ')).map((c) => c.field))) {
       const { query, variables } = validCall(schema, field, fx);
       const r = JSON.parse((await post(fx, bodyOf(query, variables))).text) as {
         data?: unknown;
@@ -63,5 +63,5 @@ describe('hostile arguments on every query and mutation', () => {
       ).flat();
       for (const c of mine.filter((x) => x.kind === 'mutation')) failures.push(...(await attack(fx, c)));
       expect(failures).toEqual([]);
-    });
+    }, 240_000);
 });
