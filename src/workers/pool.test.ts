@@ -33,6 +33,14 @@ describe('WorkerPool', () => {
     expect(await p.run('again')).toBe('echo again');
   });
 
+  it('ends a worker that reaches its heap limit, and says so', async () => {
+    const p = open(1, 10, 60_000);
+    const err = await p.run('grow').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkerDied);
+    expect((err as WorkerDied).outOfMemory).toBe(true);
+    expect(await p.run('again')).toBe('echo again');
+  });
+
   it('refuses a call with RATE_LIMITED when every worker is busy and the queue is full', async () => {
     const p = open(1, 1, 300);
     const running = p.run('spin');

@@ -27,7 +27,19 @@ export class CallTimedOut extends Error {
 }
 
 /** The worker died during the call (out of memory, a crash in native code). */
-export class WorkerDied extends Error {}
+export class WorkerDied extends Error {
+  /** It reached HEAP_MB: the call's input, most likely, not a fault of the server. */
+  get outOfMemory(): boolean {
+    return (this.cause as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+  }
+}
+
+/**
+ * A worker's heap limit. Its inputs are bounded (a bounce is read up to 256 K characters, a CSV
+ * call is 256 KB and one unfinished record), so this is far above need; it keeps a hostile input
+ * from growing one worker to the process's limit, where it would take the whole server down.
+ */
+const HEAP_MB = 512;
 
 /** What a worker entry posts back for a call (see serve.ts). */
 export type Reply =
@@ -58,11 +70,12 @@ interface Slot {
  * is resolved from here, not from the working directory, which may be anywhere.
  */
 function workerFor(entry: URL): Worker {
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry);
+  const resourceLimits = { maxOldGenerationSizeMb: HEAP_MB };
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { resourceLimits });
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx'));
   const api = new URL('./esm/api/index.mjs', tsx).href;
   const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { eval: true, resourceLimits });
 }
 
 /** The entry `name` (without extension) beside the calling module, in the same language. */

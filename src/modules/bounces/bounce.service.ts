@@ -5,7 +5,7 @@ import { badInput } from '../../shared/errors.js';
 import { isRowId } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
 import type { ClassifyReply } from '../../workers/classify.worker.js';
-import { CallTimedOut } from '../../workers/pool.js';
+import { CallTimedOut, WorkerDied } from '../../workers/pool.js';
 import { poolFor } from '../../workers/workers.js';
 import { mutate } from '../audit/audit.service.js';
 import type { EmailStatus } from '../contacts/contact.entity.js';
@@ -47,7 +47,7 @@ export async function classifyMessage(
     reply = await poolFor('classify', settings).run<ClassifyReply>(message);
   } catch (err) {
     // The input's fault, not the server's: the same message would overrun again.
-    if (err instanceof CallTimedOut)
+    if (err instanceof CallTimedOut || (err instanceof WorkerDied && err.outOfMemory))
       throw badInput('message is too costly to classify', { field: 'message' });
     throw err;
   }

@@ -1,6 +1,6 @@
 import type { WorkerSettings } from '../../config.js';
 import { badInput } from '../../shared/errors.js';
-import { CallTimedOut } from '../../workers/pool.js';
+import { CallTimedOut, WorkerDied } from '../../workers/pool.js';
 import { poolFor } from '../../workers/workers.js';
 import { type PackedItems, pack, unpack } from './csv.packed.js';
 
@@ -249,7 +249,8 @@ export async function* readCsv(
     try {
       result = await poolFor('csv', settings).run<ParseResult>({ state, texts, final } satisfies ParseTask);
     } catch (err) {
-      if (err instanceof CallTimedOut) throw badInput('file: a part of the file is too costly to parse');
+      if (err instanceof CallTimedOut || (err instanceof WorkerDied && err.outOfMemory))
+        throw badInput('file: a part of the file is too costly to parse');
       throw err;
     }
     state = result.state;
