@@ -5,7 +5,7 @@ import { CallTimedOut, WorkerDied, WorkerPool } from './pool.js';
 const entry = new URL('./testing/echo.worker.ts', import.meta.url);
 let pool: WorkerPool;
 const open = (threads: number, maxQueue: number, timeoutMs = 500) => {
-  pool = new WorkerPool(entry, { threads, maxQueue, timeoutMs });
+  pool = new WorkerPool(entry, { threads, maxQueue, timeoutMs, heapMb: 64 });
   return pool;
 };
 afterEach(() => pool.close());

@@ -17,6 +17,8 @@ export interface PoolOptions {
   timeoutMs: number;
   /** Most calls waiting for a free worker; one more is refused with RATE_LIMITED. */
   maxQueue: number;
+  /** A worker's heap limit in MB; HEAP_MB by default. */
+  heapMb?: number;
 }
 
 /** The call ran past the time limit; its worker was terminated and is being replaced. */
@@ -69,8 +71,8 @@ interface Slot {
  * the entry. Compiled (`node dist/main.js`) the entry is JavaScript and is started as it is. tsx
  * is resolved from here, not from the working directory, which may be anywhere.
  */
-function workerFor(entry: URL): Worker {
-  const resourceLimits = { maxOldGenerationSizeMb: HEAP_MB };
+function workerFor(entry: URL, heapMb: number): Worker {
+  const resourceLimits = { maxOldGenerationSizeMb: heapMb };
   if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { resourceLimits });
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx'));
   const api = new URL('./esm/api/index.mjs', tsx).href;
@@ -134,7 +136,7 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = workerFor(this.entry);
+    const worker = workerFor(this.entry, this.opts.heapMb ?? HEAP_MB);
     const slot: Slot = { worker, ready: false, call: null, timer: null };
     // An idle worker must not keep the process alive; a busy one holds it (see dispatch).
     worker.unref();
