@@ -1,3 +1,4 @@
+import type { WorkerSettings } from '../../config.js';
 import { badInput } from '../../shared/errors.js';
 import type { ContactInput } from './contact.normalise.js';
 import { readCsv } from './csv.js';
@@ -27,12 +28,14 @@ export async function csvSource(
   mapping: readonly ColumnMapping[] | null | undefined,
   delimiter: string | null | undefined,
   fields: Map<string, FieldDef>,
+  /** The app's worker settings (ctx.app.config); by default the environment's (src/workers/). */
+  workers?: WorkerSettings,
 ): Promise<AsyncIterable<SourceRow>> {
   if (delimiter != null && (delimiter.length !== 1 || /["\r\n]/.test(delimiter)))
     throw badInput('delimiter must be one character other than a quote or a line break', {
       field: 'delimiter',
     });
-  const items = readCsv(file.stream() as ReadableStream<Uint8Array>, delimiter ?? null);
+  const items = readCsv(file.stream() as ReadableStream<Uint8Array>, delimiter ?? null, workers);
   const first = await items.next();
   if (first.done) throw badInput('file: the file is empty; a header row is expected', { field: 'file' });
   if ('error' in first.value) {
