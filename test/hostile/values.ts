@@ -31,6 +31,9 @@ export const CLASSES: Record<string, [string, Make][]> = {
     ['string.control-chars', () => '\u0001\u0008\u001b[31m\r\n\u007f\u0085\u2028'],
     // 200 characters (the usual limit) that lower-case to 400: a check before normalising passes,
     // a varchar(200) after it does not.
+    // Quotes, LIKE wildcards, regex and JSON path syntax, ending with a lone backslash (a LIKE
+    // pattern may not end with its escape character: PostgreSQL raises an error).
+    ['string.sql-meta', () => `x' "; -- %_ (*+?[{ $.a ?? \\`],
     ['string.lowercase-expands', () => '\u0130'.repeat(200)],
   ],
   Int: [
