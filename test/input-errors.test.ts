@@ -133,6 +133,23 @@ describe('values nested past any recursion', () => {
     expect(r.errors?.[0].message).toMatch(/criteria nest at most 6 levels/);
   });
 
+  it('refuses documents nested 100,000 deep (selection sets, list literals) as parse errors, not a 500', async () => {
+    for (const q of [
+      `{ ${'me { '.repeat(100_000)}id${' }'.repeat(100_000)} }`,
+      `{ contacts(filter: { search: ${'['.repeat(100_000)}"x"${']'.repeat(100_000)} }) { nodes { id } } }`,
+    ]) {
+      const r = await gql(q);
+      expect(r.status).toBe(400);
+      expect(code(r)).toBe('GRAPHQL_PARSE_FAILED');
+      expect(r.errors?.[0].message).toMatch(/nests more than 64 levels/);
+    }
+    // Braces inside strings, block strings and comments are not nesting.
+    const braces = '{['.repeat(100);
+    const search = (literal: string) => `{ contacts(filter: { search: ${literal} }) { nodes { id } } }`;
+    expect((await gql(`# ${braces}\n${search(`"${braces}"`)}`)).errors).toBeUndefined();
+    expect((await gql(search(`"""${braces} \\""" ${braces}"""`))).errors).toBeUndefined();
+  });
+
   it('refuses a deep literal in the document with a code', async () => {
     const deep = `${'{ not: '.repeat(1300)}{ field: { name: "email", op: IS_SET } }${' }'.repeat(1300)}`;
     const r = await gql(

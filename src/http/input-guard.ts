@@ -94,6 +94,44 @@ export function checkDocument(document: DocumentNode): GraphQLError | null {
 }
 
 /**
+ * Deepest nesting of `{` and `[` in a document's text, outside strings and comments. graphql-js
+ * parses recursively: 100,000 nested selection sets or list literals overflowed its stack before
+ * armor's token limit (4000) was reached, and the RangeError answered a masked 500. Stops
+ * counting past `limit`.
+ */
+export function documentNesting(source: string, limit: number): number {
+  const BLOCK = '"""';
+  let depth = 0;
+  let max = 0;
+  let i = 0;
+  while (i < source.length) {
+    const c = source[i];
+    if (c === '{' || c === '[') {
+      depth++;
+      if (depth > max) max = depth;
+      if (max > limit) return max;
+      i++;
+    } else if (c === '}' || c === ']') {
+      if (depth > 0) depth--;
+      i++;
+    } else if (c === '#') {
+      while (i < source.length && source[i] !== '\n' && source[i] !== '\r') i++;
+    } else if (source.startsWith(BLOCK, i)) {
+      // A block string: only \""" escapes inside it.
+      i += 3;
+      while (i < source.length && !source.startsWith(BLOCK, i))
+        i += source.startsWith(`\\${BLOCK}`, i) ? 4 : 1;
+      i += 3;
+    } else if (c === '"') {
+      i++;
+      while (i < source.length && source[i] !== '"' && source[i] !== '\n') i += source[i] === '\\' ? 2 : 1;
+      i++;
+    } else i++;
+  }
+  return max;
+}
+
+/**
  * Refuses, before execution and for every operation (HTTP and graphql-ws), the inputs no
  * argument can hold: NUL characters and lone surrogates in any string (arguments, nested
  * inputs, lists, JSON values, object keys), non-finite numbers, and values nested deeper than
@@ -114,6 +152,18 @@ export function useInputGuard(): Plugin {
   const refusal = (args: { document: DocumentNode; variableValues?: Record<string, unknown> | null }) =>
     documentRefusal(args.document) ?? checkVariables(args.variableValues ?? null);
   return {
+    // Before graphql-js's recursive parser, wrapping the parser in place (armor's token limit
+    // included); the refusal is a parse error: GRAPHQL_PARSE_FAILED and 400.
+    onParse({ parseFn, setParseFn }) {
+      setParseFn((source, options) => {
+        const text = typeof source === 'string' ? source : source.body;
+        if (documentNesting(text, MAX_INPUT_DEPTH) > MAX_INPUT_DEPTH)
+          throw new GraphQLError(
+            `Syntax Error: the document nests more than ${MAX_INPUT_DEPTH} levels of { and [`,
+          );
+        return parseFn(source, options);
+      });
+    },
     onExecute({ args, setResultAndStopExecution }) {
       const err = refusal(args);
       if (err) setResultAndStopExecution({ errors: [err] });
