@@ -108,6 +108,26 @@ function containers(field: GraphQLField<unknown, unknown>, parent: string) {
   return out;
 }
 
+/** The classes also sent as literals in the document (not variables). */
+const INLINED = ['string.nul', 'string.control-chars', 'string.sql-meta', 'int.2^31', 'enum.unknown'];
+
+/** A value as a GraphQL literal of its type (JSON's string escapes are GraphQL's too). */
+function literal(type: GraphQLInputType, value: Value): string {
+  if (value === null || value === undefined) return 'null';
+  const inner = isNonNullType(type) ? type.ofType : type;
+  if (isListType(inner))
+    return Array.isArray(value)
+      ? `[${value.map((v) => literal(inner.ofType, v)).join(', ')}]`
+      : literal(inner.ofType, value);
+  if (isInputObjectType(inner)) {
+    const fields = inner.getFields();
+    const entries = Object.entries(value as Record<string, Value>);
+    return `{ ${entries.map(([k, v]) => `${k}: ${literal(fields[k].type, v)}`).join(', ')} }`;
+  }
+  if (isEnumType(inner)) return String(value);
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
 /** Fields with arguments inside a returned type, `depth` levels down, with the fields leading there. */
 function nestedArgFields(schema: GraphQLSchema, typeName: string, depth = 2, chain: string[] = []) {
   const out: { chain: string[]; parent: string; field: GraphQLField<unknown, unknown> }[] = [];
@@ -135,7 +155,7 @@ export function hostileCases(schema: GraphQLSchema): HostileCase[] {
       const name = `${root.name}.${field.name}`;
       const destructive = DESTRUCTIVE.has(name);
       const selection = selectionOf(schema, getNamedType(field.type).name, 2);
-      const add = (cls: string, path: InputStep[], target: Make) => {
+      const add = (cls: string, path: InputStep[], target: Make, inline = false) => {
         const arg = path[0] as string;
         cases.push({
           field: name,
@@ -157,10 +177,12 @@ export function hostileCases(schema: GraphQLSchema): HostileCase[] {
                 ),
               ]),
             );
-            const defs = used.map((a) => `$${a.name}: ${String(a.type)}`).join(', ');
-            const args = used.map((a) => `${a.name}: $${a.name}`).join(', ');
+            const defs = inline ? '' : used.map((a) => `$${a.name}: ${String(a.type)}`).join(', ');
+            const args = used
+              .map((a) => `${a.name}: ${inline ? literal(a.type, variables[a.name]) : `$${a.name}`}`)
+              .join(', ');
             const query = `${kind} Hostile${defs ? `(${defs})` : ''} { ${field.name}${args ? `(${args})` : ''} ${selection} }`;
-            return { query, variables };
+            return { query, variables: inline ? {} : variables };
           },
         });
       };
@@ -170,7 +192,11 @@ export function hostileCases(schema: GraphQLSchema): HostileCase[] {
           ...(named && isEnumType(named) ? ENUM_CLASSES : (CLASSES[leaf.named] ?? [])),
           ...semanticClasses(leaf),
         ];
-        for (const [cls, make] of classes) add(cls, leaf.path, make);
+        for (const [cls, make] of classes) {
+          add(cls, leaf.path, make);
+          // The same values written into the document: literals are coerced by another path.
+          if (INLINED.includes(cls)) add(`${cls}@literal`, leaf.path, make, true);
+        }
       }
       if (kind === 'query')
         for (const nested of nestedArgFields(schema, getNamedType(field.type).name)) {
