@@ -125,3 +125,43 @@ describe('refusals that had no code', () => {
     expect(body.errors?.[0].extensions?.code).toBe('BAD_REQUEST');
   });
 });
+
+describe('refusals of the request itself', () => {
+  const post = (headers: Record<string, string>, body: BodyInit) =>
+    fetch(t.url, { method: 'POST', headers: { authorization: `Bearer ${owner.token}`, ...headers }, body });
+  const CREATE = JSON.stringify({
+    query: 'mutation { createContact(input: { email: "xml@accept.test" }) { id } }',
+  });
+
+  it('answers an unsupported content type 415 with a coded JSON body (yoga sent an empty one)', async () => {
+    for (const headers of [{ 'content-type': 'text/plain' }, { 'content-type': 'application/xml' }, {}]) {
+      const res = await post(headers, new Blob([CREATE]));
+      expect(res.status).toBe(415);
+      expect(((await res.json()) as GqlResult<unknown>).errors?.[0].extensions?.code).toBe('BAD_REQUEST');
+    }
+  });
+
+  it('refuses an accept type it cannot answer with 406 before running anything', async () => {
+    const res = await post({ 'content-type': 'application/json', accept: 'application/xml' }, CREATE);
+    expect(res.status).toBe(406);
+    expect(((await res.json()) as GqlResult<unknown>).errors?.[0].extensions?.code).toBe('BAD_REQUEST');
+    // yoga checked the accept type only after executing: the mutation was written.
+    const n = await t.sql.query(`select count(*) from contact where email = 'xml@accept.test'`);
+    expect(Number(n.rows[0].count)).toBe(0);
+    // Browsers' and clients' usual accept headers still get answers.
+    for (const accept of [
+      '*/*',
+      'application/json',
+      'text/event-stream',
+      'application/graphql-response+json;q=1, application/xml',
+    ])
+      expect(
+        (
+          await post(
+            { 'content-type': 'application/json', accept },
+            JSON.stringify({ query: '{ __typename }' }),
+          )
+        ).status,
+      ).toBe(200);
+  });
+});

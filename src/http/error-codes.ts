@@ -46,10 +46,43 @@ function badRequest(err: unknown): unknown {
   return err;
 }
 
+/** The media types yoga answers in; a request accepting none of them gets nothing it can read. */
+const ANSWERED =
+  /^(\*\/\*|application\/\*|application\/json|application\/graphql-response\+json|text\/\*|text\/event-stream|text\/html|multipart\/\*|multipart\/mixed)$/i;
+
+function acceptsAnAnswer(accept: string | null): boolean {
+  if (!accept?.trim()) return true;
+  return accept.split(',').some((range) => ANSWERED.test(range.split(';', 1)[0].trim()));
+}
+
+/** A refusal of the request itself, as JSON with a code: yoga's own 415 and 406 had no body. */
+const refusal = (Res: typeof Response, status: number, message: string) =>
+  new Res(JSON.stringify({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] }), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+  });
+
 export function useErrorCodes(): Plugin {
   return {
-    onRequestParse({ requestParser, setRequestParser }) {
-      if (!requestParser) return;
+    onRequestParse({ request, requestParser, setRequestParser, endResponse, fetchAPI }) {
+      // Before anything runs: yoga checks what the client accepts only after executing, so a
+      // mutation asked for as XML was written and then answered an empty 406.
+      if (!acceptsAnAnswer(request.headers.get('accept')))
+        return endResponse(
+          refusal(
+            fetchAPI.Response,
+            406,
+            'Not Acceptable: accept application/graphql-response+json, application/json or text/event-stream',
+          ),
+        );
+      if (!requestParser)
+        return endResponse(
+          refusal(
+            fetchAPI.Response,
+            415,
+            'Unsupported Media Type: send application/json, application/graphql, a form or multipart/form-data',
+          ),
+        );
       setRequestParser(async (request) => {
         try {
           return await requestParser(request);
