@@ -173,3 +173,41 @@ export function selectionOf(schema: GraphQLSchema, typeName: string, depth = 2):
   }
   return `{ ${parts.join(' ')} }`;
 }
+
+/** Where a @oneOf input or a list sits in the arguments, for the classes of whole values. */
+export function containers(field: GraphQLField<unknown, unknown>, parent: string) {
+  const out: {
+    path: InputStep[];
+    type: GraphQLInputType;
+    item?: GraphQLInputType;
+    coordinate: string;
+    oneOf: boolean;
+    list: boolean;
+  }[] = [];
+  const visit = (type: GraphQLInputType, path: InputStep[], coordinate: string, through: string[]) => {
+    const inner = isNonNullType(type) ? type.ofType : type;
+    if (isListType(inner)) {
+      out.push({ path, type: inner, item: inner.ofType, coordinate, oneOf: false, list: true });
+      return visit(inner.ofType, [...path, 0], coordinate, through);
+    }
+    if (!isInputObjectType(inner) || through.includes(inner.name)) return;
+    if (inner.isOneOf) out.push({ path, type: inner, coordinate, oneOf: true, list: false });
+    for (const f of Object.values(inner.getFields()))
+      visit(f.type, [...path, f.name], `${inner.name}.${f.name}`, [...through, inner.name]);
+  };
+  for (const a of field.args) visit(a.type, [a.name], `${parent}.${field.name}(${a.name}:)`, []);
+  return out;
+}
+
+/** Fields with arguments inside a returned type, `depth` levels down, with the fields leading there. */
+export function nestedArgFields(schema: GraphQLSchema, typeName: string, depth = 2, chain: string[] = []) {
+  const out: { chain: string[]; parent: string; field: GraphQLField<unknown, unknown> }[] = [];
+  const type = schema.getType(typeName);
+  if (!isObjectType(type)) return out;
+  for (const f of Object.values(type.getFields())) {
+    if (f.args.length) out.push({ chain: [...chain, f.name], parent: type.name, field: f });
+    else if (depth > 1)
+      out.push(...nestedArgFields(schema, getNamedType(f.type).name, depth - 1, [...chain, f.name]));
+  }
+  return out;
+}

@@ -1,5 +1,4 @@
 import {
-  type GraphQLField,
   type GraphQLInputType,
   type GraphQLSchema,
   getNamedType,
@@ -7,9 +6,8 @@ import {
   isInputObjectType,
   isListType,
   isNonNullType,
-  isObjectType,
 } from 'graphql';
-import { type InputStep, inputLeaves, selectionOf } from '../schema-walk.js';
+import { containers, type InputStep, inputLeaves, nestedArgFields, selectionOf } from '../schema-walk.js';
 import type { Fixtures } from './fixtures.js';
 import {
   ALSO,
@@ -83,31 +81,6 @@ export interface HostileCase {
   make(fx: Fixtures): { query: string; variables: Record<string, Value> };
 }
 
-/** Where a @oneOf input or a list sits in the arguments, for the classes of whole values. */
-function containers(field: GraphQLField<unknown, unknown>, parent: string) {
-  const out: {
-    path: InputStep[];
-    type: GraphQLInputType;
-    item?: GraphQLInputType;
-    coordinate: string;
-    oneOf: boolean;
-    list: boolean;
-  }[] = [];
-  const visit = (type: GraphQLInputType, path: InputStep[], coordinate: string, through: string[]) => {
-    const inner = isNonNullType(type) ? type.ofType : type;
-    if (isListType(inner)) {
-      out.push({ path, type: inner, item: inner.ofType, coordinate, oneOf: false, list: true });
-      return visit(inner.ofType, [...path, 0], coordinate, through);
-    }
-    if (!isInputObjectType(inner) || through.includes(inner.name)) return;
-    if (inner.isOneOf) out.push({ path, type: inner, coordinate, oneOf: true, list: false });
-    for (const f of Object.values(inner.getFields()))
-      visit(f.type, [...path, f.name], `${inner.name}.${f.name}`, [...through, inner.name]);
-  };
-  for (const a of field.args) visit(a.type, [a.name], `${parent}.${field.name}(${a.name}:)`, []);
-  return out;
-}
-
 /** The classes also sent as literals in the document (not variables). */
 const INLINED = ['string.nul', 'string.control-chars', 'string.sql-meta', 'int.2^31', 'enum.unknown'];
 
@@ -126,19 +99,6 @@ function literal(type: GraphQLInputType, value: Value): string {
   }
   if (isEnumType(inner)) return String(value);
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
-}
-
-/** Fields with arguments inside a returned type, `depth` levels down, with the fields leading there. */
-function nestedArgFields(schema: GraphQLSchema, typeName: string, depth = 2, chain: string[] = []) {
-  const out: { chain: string[]; parent: string; field: GraphQLField<unknown, unknown> }[] = [];
-  const type = schema.getType(typeName);
-  if (!isObjectType(type)) return out;
-  for (const f of Object.values(type.getFields())) {
-    if (f.args.length) out.push({ chain: [...chain, f.name], parent: type.name, field: f });
-    else if (depth > 1)
-      out.push(...nestedArgFields(schema, getNamedType(f.type).name, depth - 1, [...chain, f.name]));
-  }
-  return out;
 }
 
 /** Every hostile case of the schema, grouped by nothing: the tests group them by class. */
