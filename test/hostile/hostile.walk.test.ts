@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rootFieldScopes } from '../../src/modules/access/scope-map.js';
 import { buildSchema } from '../../src/schema.js';
+import { viewerWith } from '../harness.js';
 import { attack, inParallel, post } from './attack.js';
-import { type Fixtures, setUp } from './fixtures.js';
+import { type Fixtures, fingerprint, judge, setUp } from './fixtures.js';
 import { bodyOf, hostileCases, validCall } from './generator.js';
 
 /**
@@ -57,6 +59,27 @@ describe('hostile arguments on every query and mutation', () => {
     }
     expect(wrong).toEqual([]);
   });
+
+  it('a user of A with no rights gets no data and writes nothing, whatever the input', async () => {
+    // The same account, the lowest level: rights are checked before any input is used.
+    const none = await viewerWith(fx.t, fx.a.owner, {});
+    const scopes = rootFieldScopes(schema) as Record<string, { feature?: unknown; owner?: boolean } | null>;
+    const guarded = cases.filter(
+      (c) => c.cls === 'string.control-chars' && (scopes[c.field]?.feature || scopes[c.field]?.owner),
+    );
+    const wrong: string[] = [];
+    for (const c of guarded) {
+      const { query, variables } = c.make(fx);
+      const before = await fingerprint(fx.t);
+      const answer = await post(fx, bodyOf(query, variables), {}, none.token);
+      const r = JSON.parse(answer.text) as { data?: Record<string, unknown> | null };
+      wrong.push(...judge(answer.status, answer.text).map((p) => `${c.field} ${c.where}: ${p}`));
+      if (r.data && Object.values(r.data).some((v) => v !== null)) wrong.push(`${c.field} ${c.where}: data`);
+      if ((await fingerprint(fx.t)) !== before) wrong.push(`${c.field} ${c.where}: wrote`);
+    }
+    expect(guarded.length).toBeGreaterThan(40);
+    expect(wrong).toEqual([]);
+  }, 240_000);
 
   for (const cls of classes)
     it(`${cls}: typed errors or data, no 5xx, no write on error, nothing of account B`, async () => {
