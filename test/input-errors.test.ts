@@ -102,6 +102,28 @@ describe('strings PostgreSQL cannot store', () => {
     expect(JSON.stringify(errors)).toContain('NUL');
   });
 
+  it('gives parse refusals their code over graphql-ws too (yoga adds it over HTTP only)', async () => {
+    const client = t.ws(owner.token);
+    const first = (query: string) =>
+      new Promise<string>((resolve) => {
+        client.subscribe(
+          { query },
+          {
+            next: (v) => resolve(JSON.stringify(v)),
+            error: (e) => resolve(JSON.stringify(e)),
+            complete: () => resolve('complete'),
+          },
+        );
+      });
+    const deep = await first(
+      `subscription { bounceReceived { ${'... on Bounce { '.repeat(100_000)}id${' }'.repeat(100_000)} } }`,
+    );
+    expect(deep).toContain('GRAPHQL_PARSE_FAILED');
+    expect(deep).toContain('nests more than 64 levels');
+    const tokens = await first(`subscription { bounceReceived { ${'id '.repeat(4100)} } }`);
+    expect(tokens).toContain('GRAPHQL_PARSE_FAILED');
+  });
+
   it('refuses a number JSON reads as Infinity', async () => {
     const r = await raw(
       '{"query":"query($n: Int) { contacts(first: $n) { nodes { id } } }","variables":{"n":1e999}}',

@@ -157,11 +157,24 @@ export function useInputGuard(): Plugin {
     onParse({ parseFn, setParseFn }) {
       setParseFn((source, options) => {
         const text = typeof source === 'string' ? source : source.body;
+        // The code is given here: yoga adds GRAPHQL_PARSE_FAILED to parse errors over HTTP only,
+        // so over graphql-ws they (armor's token limit included) came without one.
+        const parseFailed = { code: 'GRAPHQL_PARSE_FAILED' };
         if (documentNesting(text, MAX_INPUT_DEPTH) > MAX_INPUT_DEPTH)
           throw new GraphQLError(
             `Syntax Error: the document nests more than ${MAX_INPUT_DEPTH} levels of { and [`,
+            { extensions: parseFailed },
           );
-        return parseFn(source, options);
+        try {
+          return parseFn(source, options);
+        } catch (err) {
+          if (err instanceof GraphQLError && !err.extensions?.code)
+            (err as { extensions: GraphQLError['extensions'] }).extensions = {
+              ...err.extensions,
+              ...parseFailed,
+            };
+          throw err;
+        }
       });
     },
     onExecute({ args, setResultAndStopExecution }) {
