@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { close } from '../../workers/workers.js';
 import { type CsvItem, CsvParser, MAX_RECORD_CHARS, readCsv } from './csv.js';
 
 const parse = (text: string, delimiter: string | null = null, chunk = text.length || 1): CsvItem[] => {
@@ -58,4 +59,25 @@ describe('CSV parser', () => {
     for await (const item of readCsv(new Blob([bytes]).stream(), null)) items.push(item);
     expect(items).toEqual([{ fields: ['nom'] }, { fields: ['Cécile'] }]);
   });
+
+  it('parses in a worker thread: the event loop turns while a costly record is parsed', async () => {
+    // 1 MiB of empty fields, the costliest shape for the parser, from a stream that needs no I/O:
+    // parsed on the event loop, its records would come before any timer or I/O could run.
+    const record = new TextEncoder().encode(`${','.repeat(MAX_RECORD_CHARS - 16)}\n`);
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(record);
+        c.close();
+      },
+    });
+    const order: string[] = [];
+    const items = readCsv(stream, ',');
+    setImmediate(() => order.push('event loop'));
+    const first = await items.next();
+    order.push('record');
+    expect(first.value).toMatchObject({ fields: { length: MAX_RECORD_CHARS - 15 } });
+    expect(order).toEqual(['event loop', 'record']);
+  });
 });
+
+afterAll(() => close());
