@@ -12,11 +12,12 @@ const CORPUS = join(import.meta.dirname, '../../../test/corpus/bounces/dev');
 const USER_UNKNOWN = readFileSync(join(CORPUS, 'bsd-lhost-postfix-14.eml'), 'utf8');
 const COSTLY = costlyBounce();
 
-describe('a costly classification with the default settings', () => {
+describe('a costly classification', () => {
   let t: TestApp;
   let owner: Actor;
   beforeAll(async () => {
-    t = await startTestApp();
+    // A long limit: the classification surely outlasts the other requests, however loaded the machine.
+    t = await startTestApp({ CPU_CALL_TIMEOUT_MS: '10000' });
     owner = await signUpOwner(t);
   });
   afterAll(() => t.close());
@@ -38,8 +39,9 @@ describe('a costly classification with the default settings', () => {
     );
     await Promise.all(typenames);
     const r = await classify;
-    // Over the default time limit on any machine we know of; either way it is an answer, not a 500.
+    // Results, or over the limit on a fast machine: either way an answer, not a 500.
     expect(r.status).toBe(200);
+    expect(r.data?.classifyBounce?.length ?? code(r)).toSatisfy((x) => x === 1000 || x === 'BAD_USER_INPUT');
     expect(order.indexOf('classify')).toBe(5);
   });
 });
