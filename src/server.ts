@@ -7,7 +7,7 @@ import type { Config } from './config.js';
 import type { AppServices, Context } from './context.js';
 import { openOrm } from './db/orm.js';
 import { QueryStore, useAutomaticPersistedQueries } from './http/apq.js';
-import { useChunkedBodyLimit } from './http/body-limit.js';
+import { MAX_BODY_BYTES, MAX_UPLOAD_BYTES, useChunkedBodyLimit } from './http/body-limit.js';
 import { clientIpResolver } from './http/client-ip.js';
 import { createDrain } from './http/drain.js';
 import { useErrorCodes } from './http/error-codes.js';
@@ -26,10 +26,6 @@ import { createAppPubSub } from './realtime/pubsub.js';
 import { attachWebSockets } from './realtime/ws.js';
 import { buildSchema } from './schema.js';
 import { createLogger, type Logger, runWithRequestId } from './shared/logger.js';
-
-/** Request bodies above this are refused with 413 before parsing; uploads get more room. */
-export const MAX_BODY_BYTES = 8 * 1024 * 1024;
-export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
 
 /**
  * graphql-armor throws its refusals out of validation by default, so yoga answered them with

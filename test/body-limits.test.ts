@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES } from '../src/server.js';
+import { MAX_BODY_BYTES } from '../src/http/body-limit.js';
 import { startTestApp, type TestApp } from './harness.js';
 
 /**

@@ -134,7 +134,12 @@ describe('refusals of the request itself', () => {
   });
 
   it('answers an unsupported content type 415 with a coded JSON body (yoga sent an empty one)', async () => {
-    for (const headers of [{ 'content-type': 'text/plain' }, { 'content-type': 'application/xml' }, {}]) {
+    const cases: Record<string, string>[] = [
+      { 'content-type': 'text/plain' },
+      { 'content-type': 'application/xml' },
+      {},
+    ];
+    for (const headers of cases) {
       const res = await post(headers, new Blob([CREATE]));
       expect(res.status).toBe(415);
       expect(((await res.json()) as GqlResult<unknown>).errors?.[0].extensions?.code).toBe('BAD_REQUEST');

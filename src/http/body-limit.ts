@@ -2,6 +2,13 @@ import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 /**
+ * Request bodies (and graphql-ws messages) above this are refused with 413 before parsing;
+ * uploads get more room.
+ */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
+
+/**
  * The request body limit for bodies without a Content-Length (chunked): their bytes are counted as
  * yoga's parser reads them, and the body is cut at `limit` with 413 REQUEST_ENTITY_TOO_LARGE.
  *

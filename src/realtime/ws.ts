@@ -5,6 +5,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { AppServices } from '../context.js';
+import { MAX_BODY_BYTES } from '../http/body-limit.js';
 import { viewerFromToken } from '../modules/users/auth.service.js';
 import { unauthenticated } from '../shared/errors.js';
 
@@ -86,7 +87,9 @@ export function attachWebSockets(
   yoga: YogaServerInstance<any, any>,
   app: AppServices,
 ): { close(): Promise<void> } {
-  const wss = new WebSocketServer({ server, path: '/graphql' });
+  // A message is held whole before it is parsed: the same 8 MiB as an HTTP body (ws's default is
+  // 100 MiB); a larger frame closes the socket with 1009 (message too big) before it is read.
+  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: MAX_BODY_BYTES });
   const owners = new Map<WebSocket, Map<string | typeof CONNECTION, SocketOwner>>();
   const track = (socket: WebSocket, key: string | typeof CONNECTION, owner: SocketOwner) => {
     const mine = owners.get(socket) ?? new Map();
