@@ -117,7 +117,7 @@ async function populate(t: TestApp, label: string): Promise<AccountObjects> {
     owner.token,
   );
   // The run writes in the background: wait for its end, so it cannot change a later fingerprint.
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 1200; i++) {
     const { rows } = await t.sql.query('select status from score_run where id = $1', [
       run.runScoreComputation.id,
     ]);

@@ -50,10 +50,16 @@ describe('hostile arguments on every query and mutation', () => {
     const wrong: string[] = [];
     for (const field of new Set(cases.filter((c) => !c.field.includes(' > ')).map((c) => c.field))) {
       const { query, variables } = validCall(schema, field, fx);
-      const r = JSON.parse((await post(fx, bodyOf(query, variables))).text) as {
-        data?: unknown;
-        errors?: { extensions?: { code?: string } }[];
-      };
+      type Answer = { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] };
+      let r: Answer = {};
+      // The bounce classifier's time limit and queue can refuse a call on a loaded machine: retry.
+      for (let i = 0; i < 3; i++) {
+        r = JSON.parse((await post(fx, bodyOf(query, variables))).text) as Answer;
+        if (
+          !r.errors?.some((e) => /too costly|queue/i.test(e.message) || e.extensions?.code === 'RATE_LIMITED')
+        )
+          break;
+      }
       const answered = r.errors?.length ? `error ${r.errors[0].extensions?.code}` : 'data';
       if ((answered === 'data') === refused.includes(field)) wrong.push(`${field}: ${answered}`);
     }
