@@ -4,6 +4,7 @@ import { migrate, openOrm } from './db/orm.js';
 import { seedDemoOwner } from './db/seed.js';
 import { buildApp } from './server.js';
 import { createLogger } from './shared/logger.js';
+import { close as closeWorkers } from './workers/workers.js';
 
 /** `npm start`: the database (embedded unless DATABASE_URL), migrations, demo seed, server. */
 async function main() {
@@ -62,6 +63,9 @@ async function main() {
     let code = 0;
     try {
       await app.stop();
+      // The pools are the process's, not the app's (tests run several apps in one process):
+      // closed here, once nothing can call them any more.
+      await closeWorkers();
     } catch (err) {
       logger.error('error while stopping the server', err);
       code = 1;

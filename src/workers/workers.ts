@@ -34,7 +34,7 @@ export function poolFor(kind: TaskKind, settings?: WorkerSettings): WorkerPool {
 }
 
 /**
- * Terminates every worker of the process; the app's stop() calls it. A later call starts new
+ * Terminates every worker of the process; main.ts's shutdown calls it. A later call starts new
  * pools, so another app still running in the same process keeps working.
  */
 export async function close(): Promise<void> {
