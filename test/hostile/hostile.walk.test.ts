@@ -3,7 +3,7 @@ import { rootFieldScopes } from '../../src/modules/access/scope-map.js';
 import { buildSchema } from '../../src/schema.js';
 import { viewerWith } from '../harness.js';
 import { attack, inParallel, post } from './attack.js';
-import { type Fixtures, fingerprint, judge, setUp } from './fixtures.js';
+import { type Fixtures, fingerprint, judge, leaksOf, setUp } from './fixtures.js';
 import { bodyOf, hostileCases, validCall } from './generator.js';
 
 /**
@@ -86,6 +86,34 @@ describe('hostile arguments on every query and mutation', () => {
     expect(guarded.length).toBeGreaterThan(40);
     expect(wrong).toEqual([]);
   }, 240_000);
+
+  it('the same hostile queries over GET (variables in the URL) answer as over POST', async () => {
+    const overGet = [
+      'string.nul',
+      'string.lone-surrogate',
+      'int.2^31',
+      'enum.unknown',
+      'id.other-account',
+      'cursor.forged-out-of-range',
+      'datetime.year-0',
+    ];
+    const wrong: string[] = [];
+    for (const c of cases.filter((x) => x.kind === 'query' && overGet.includes(x.cls))) {
+      const { query, variables } = c.make(fx);
+      // JSON.stringify escapes a lone surrogate, so the URL stays encodable.
+      const url = `${fx.t.url}?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(JSON.stringify(variables))}`;
+      const res = await fetch(url, {
+        headers: { authorization: `Bearer ${fx.a.owner.token}`, accept: 'application/json' },
+      });
+      const text = await res.text();
+      wrong.push(
+        ...[...judge(res.status, text), ...leaksOf(fx.b, url, text)].map(
+          (p) => `${c.cls} ${c.field} ${c.where}: ${p}`,
+        ),
+      );
+    }
+    expect(wrong).toEqual([]);
+  });
 
   for (const cls of classes)
     it(`${cls}: typed errors or data, no 5xx, no write on error, nothing of account B`, async () => {
