@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSchema } from '../../src/schema.js';
 import type { GqlError } from '../harness.js';
 import { stillAnswers } from './attack.js';
-import { type Fixtures, judgeErrors, leaksOf, setUp } from './fixtures.js';
+import { changedTables, type Fixtures, fingerprint, judgeErrors, leaksOf, setUp } from './fixtures.js';
 import { bodyOf, type HostileCase, hostileCases } from './generator.js';
 
 /**
@@ -11,7 +11,8 @@ import { bodyOf, type HostileCase, hostileCases } from './generator.js';
  * allowed subscription stays open without events: that is success; what it sends first (or the
  * error it ends with) must be typed and hold nothing of account B.
  */
-const cases = hostileCases(buildSchema()).filter((c) => c.kind === 'subscription');
+const all = hostileCases(buildSchema());
+const cases = all.filter((c) => c.kind === 'subscription');
 const classes = [...new Set(cases.map((c) => c.cls))].sort();
 /**
  * How long an open subscription is watched for a first message; longer with account B's ids,
@@ -144,4 +145,30 @@ describe('hostile arguments on every subscription, over graphql-ws and SSE', () 
       for (const c of cases.filter((x) => x.cls === cls)) failures.push(...(await attackSubscription(c)));
       expect(failures).toEqual([]);
     });
+
+  it('queries and mutations with hostile values over graphql-ws answer coded errors and write nothing when refused', async () => {
+    const overWsClasses = [
+      'string.nul',
+      'string.lone-surrogate',
+      'int.2^31',
+      'id.other-account',
+      'datetime.year-0',
+    ];
+    const failures: string[] = [];
+    // A query or mutation completes: wait for it, so no late write lands in the next fingerprint.
+    WATCH_MS = 10_000;
+    for (const c of all.filter((x) => x.kind !== 'subscription' && overWsClasses.includes(x.cls))) {
+      const { query, variables } = c.make(fx);
+      const before = c.kind === 'mutation' ? await fingerprint(fx.t) : '';
+      const ws = await overWs(query, variables);
+      const problems = [...ws.problems, ...leaksOf(fx.b, JSON.stringify(variables), ws.text)];
+      if (c.kind === 'mutation' && ws.text.includes('"errors"') && !ws.text.includes('"data":{')) {
+        const after = await fingerprint(fx.t);
+        if (after !== before)
+          problems.push(`refused but wrote to ${changedTables(before, after).join(', ')}`);
+      }
+      failures.push(...problems.map((p) => `${c.cls} ${c.field} ${c.where}: ${p}`));
+    }
+    expect(failures).toEqual([]);
+  }, 240_000);
 });
