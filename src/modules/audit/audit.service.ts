@@ -1,9 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../context.js';
+import type { ViewerChange } from '../../realtime/pubsub.js';
 import { type AppError, badInput, conflict, forbidden, isUniqueViolation } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
 import { atLeast, FEATURES, type Feature, type Rights } from '../access/access.js';
+import { viewerCache } from '../users/viewer.cache.js';
 import { AuditEntry, type AuditEntryRow } from './audit.entity.js';
 
 /** What a mutation says it did; the who, where and when are filled in by `mutate`. */
@@ -39,11 +41,29 @@ export interface Tx {
   audit(entry: AuditInput): void;
 }
 
+export interface MutateOptions<T> {
+  /**
+   * Whose cached viewers the committed change makes stale (rights, status, sessions), from the
+   * mutation's result; null: none. Announced before the entries are published, see `mutate`.
+   */
+  announce?: (value: T) => ViewerChange | null;
+}
+
 /**
  * Runs one mutation: its changes and its history entries commit in one transaction, or neither
  * does; subscribers hear of the entries only after the commit.
+ *
+ * A change of a viewer (`announce`) is announced before the entries are published: the local
+ * cache drops them at once and `viewerChanged` goes out before `audit` on the same Redis
+ * connection, which keeps their order on every process. So the entry of the change that lowers
+ * someone's rights is re-checked (src/realtime/live.ts) against their new rights, not the old ones.
+ * The mutation answers once the announcement went round (viewer.cache.ts).
  */
-export async function mutate<T>(ctx: Context, fn: (tx: Tx) => Promise<T>): Promise<T> {
+export async function mutate<T>(
+  ctx: Context,
+  fn: (tx: Tx) => Promise<T>,
+  opts: MutateOptions<T> = {},
+): Promise<T> {
   const entries: AuditEntryRow[] = [];
   const result = await ctx.em
     .transactional(async (em) => {
@@ -72,10 +92,14 @@ export async function mutate<T>(ctx: Context, fn: (tx: Tx) => Promise<T>): Promi
     .catch((err: unknown) => {
       throw lostUniqueRace(err) ?? err;
     });
+  const change = opts.announce?.(result) ?? null;
+  // announce drops and publishes synchronously; only its wait for the echo is awaited below.
+  const announced = change ? viewerCache(ctx.app).announce(change) : null;
   for (const entry of entries) {
     const event = toEvent(entry);
     ctx.app.pubsub.publish('audit', event.accountId, event);
   }
+  await announced;
   return result;
 }
 

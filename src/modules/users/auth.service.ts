@@ -222,16 +222,20 @@ export async function login(ctx: Context, input: { email: string; password: stri
 }
 
 export async function logout(ctx: Context & { viewer: Viewer }): Promise<boolean> {
-  await mutate(ctx, async ({ em, audit }) => {
-    await em.execute(
-      'update session_token set revoked_at = now() where id = ?',
-      [ctx.viewer.sessionId],
-      'run',
-    );
-    audit({ action: 'logout', feature: null, objectType: 'User', objectId: ctx.viewer.userId });
-  });
+  await mutate(
+    ctx,
+    async ({ em, audit }) => {
+      await em.execute(
+        'update session_token set revoked_at = now() where id = ?',
+        [ctx.viewer.sessionId],
+        'run',
+      );
+      audit({ action: 'logout', feature: null, objectType: 'User', objectId: ctx.viewer.userId });
+    },
+    // The session's cached viewers go before the logout entry is published (see `mutate`).
+    { announce: () => ({ sessionIds: [ctx.viewer.sessionId] }) },
+  );
   ctx.app.pubsub.publish('sessionsRevoked', { sessionIds: [ctx.viewer.sessionId] });
-  await viewersChanged(ctx.app, { sessionIds: [ctx.viewer.sessionId] });
   return true;
 }
 

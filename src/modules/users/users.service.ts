@@ -13,7 +13,7 @@ import {
   type Rights,
 } from '../access/access.js';
 import { diffOf, mutate, type Tx } from '../audit/audit.service.js';
-import { emailTaken, viewersChanged } from './auth.service.js';
+import { emailTaken } from './auth.service.js';
 import { checkName, newSecret, normaliseEmail, normalisePhone } from './credentials.js';
 import { Invitation, User, type UserRow } from './user.entity.js';
 
@@ -172,6 +172,12 @@ export async function resendInvitation(ctx: AuthedContext, id: string): Promise<
   });
 }
 
+/**
+ * For `mutate`: the changed user's cached viewers go, on every process, before the change's
+ * history entry is published, so that entry already meets their new rights or status.
+ */
+const announceUser = { announce: (user: UserRow) => ({ userId: user.id }) };
+
 export interface UpdateUserInput {
   id: string;
   name?: string | null;
@@ -184,19 +190,22 @@ export async function updateUser(ctx: AuthedContext, input: UpdateUserInput): Pr
   if (input.name != null) changes.name = checkName(input.name);
   if (input.email != null) changes.email = normaliseEmail(input.email);
   if (input.phone !== undefined) changes.phone = normalisePhone(input.phone);
-  const updated = await mutate(ctx, async (tx) => {
-    const user = await findUser(tx.em, ctx, input.id);
-    if (user.isOwner && !ctx.viewer.isOwner) throw forbidden("Only the owner edits the owner's details");
-    checkActOn(ctx, user);
-    if (changes.email && changes.email !== user.email && (await emailTaken(tx.em, changes.email))) {
-      throw conflict('A user with this email already exists', { field: 'email' });
-    }
-    const diff = diffOf({ name: user.name, email: user.email, phone: user.phone ?? null }, changes);
-    tx.em.assign(user, { ...changes, updatedAt: new Date() });
-    tx.audit({ action: 'updateUser', feature: 'USERS', objectType: 'User', objectId: user.id, diff });
-    return user;
-  });
-  await viewersChanged(ctx.app, { userId: updated.id }); // the viewer carries the email
+  const updated = await mutate(
+    ctx,
+    async (tx) => {
+      const user = await findUser(tx.em, ctx, input.id);
+      if (user.isOwner && !ctx.viewer.isOwner) throw forbidden("Only the owner edits the owner's details");
+      checkActOn(ctx, user);
+      if (changes.email && changes.email !== user.email && (await emailTaken(tx.em, changes.email))) {
+        throw conflict('A user with this email already exists', { field: 'email' });
+      }
+      const diff = diffOf({ name: user.name, email: user.email, phone: user.phone ?? null }, changes);
+      tx.em.assign(user, { ...changes, updatedAt: new Date() });
+      tx.audit({ action: 'updateUser', feature: 'USERS', objectType: 'User', objectId: user.id, diff });
+      return user;
+    },
+    announceUser, // the viewer carries the email
+  );
   return updated;
 }
 
@@ -204,29 +213,32 @@ export async function setUserRights(
   ctx: AuthedContext,
   input: { userId: string; rights: readonly { feature: Feature; level: AccessLevel }[] },
 ): Promise<UserRow> {
-  const changed = await mutate(ctx, async (tx) => {
-    const user = await findUser(tx.em, ctx, input.userId);
-    if (user.id === ctx.viewer.userId) throw forbidden('Nobody changes their own rights');
-    if (user.isOwner) throw forbidden('The owner is APPROVER everywhere and cannot be demoted');
-    checkActOn(ctx, user);
-    const before = completeRights(user.rights);
-    // Features not listed keep their level: a client can change one right at a time.
-    const after = { ...before };
-    const given = rightsFromInput(input.rights);
-    for (const r of input.rights) after[r.feature] = given[r.feature];
-    checkGrant(ctx, before, after);
-    user.rights = after;
-    user.updatedAt = new Date();
-    tx.audit({
-      action: 'setUserRights',
-      feature: 'USERS',
-      objectType: 'User',
-      objectId: user.id,
-      diff: diffOf(before, after),
-    });
-    return user;
-  });
-  await viewersChanged(ctx.app, { userId: changed.id });
+  const changed = await mutate(
+    ctx,
+    async (tx) => {
+      const user = await findUser(tx.em, ctx, input.userId);
+      if (user.id === ctx.viewer.userId) throw forbidden('Nobody changes their own rights');
+      if (user.isOwner) throw forbidden('The owner is APPROVER everywhere and cannot be demoted');
+      checkActOn(ctx, user);
+      const before = completeRights(user.rights);
+      // Features not listed keep their level: a client can change one right at a time.
+      const after = { ...before };
+      const given = rightsFromInput(input.rights);
+      for (const r of input.rights) after[r.feature] = given[r.feature];
+      checkGrant(ctx, before, after);
+      user.rights = after;
+      user.updatedAt = new Date();
+      tx.audit({
+        action: 'setUserRights',
+        feature: 'USERS',
+        objectType: 'User',
+        objectId: user.id,
+        diff: diffOf(before, after),
+      });
+      return user;
+    },
+    announceUser,
+  );
   return changed;
 }
 
@@ -244,29 +256,33 @@ async function changeStatus(
   id: string,
   action: 'deleteUser' | 'disableUser' | 'enableUser',
 ): Promise<UserRow> {
-  const user = await mutate(ctx, async (tx) => {
-    const user = await findUser(tx.em, ctx, id);
-    if (user.isOwner) throw forbidden('The owner cannot be deleted or disabled');
-    if (user.id === ctx.viewer.userId) throw forbidden('You cannot delete or disable yourself');
-    checkActOn(ctx, user);
-    const from = user.status;
-    const to = action === 'deleteUser' ? 'DELETED' : action === 'disableUser' ? 'DISABLED' : 'ACTIVE';
-    if (action === 'enableUser' && from !== 'DISABLED') throw conflict('Only a disabled user can be enabled');
-    if (action === 'disableUser' && from === 'DISABLED') throw conflict('This user is already disabled');
-    user.status = to;
-    user.updatedAt = new Date();
-    if (to !== 'ACTIVE') await endSessions(tx, user.id);
-    tx.audit({
-      action,
-      feature: 'USERS',
-      objectType: 'User',
-      objectId: user.id,
-      diff: { status: { from, to } },
-    });
-    return user;
-  });
+  const user = await mutate(
+    ctx,
+    async (tx) => {
+      const user = await findUser(tx.em, ctx, id);
+      if (user.isOwner) throw forbidden('The owner cannot be deleted or disabled');
+      if (user.id === ctx.viewer.userId) throw forbidden('You cannot delete or disable yourself');
+      checkActOn(ctx, user);
+      const from = user.status;
+      const to = action === 'deleteUser' ? 'DELETED' : action === 'disableUser' ? 'DISABLED' : 'ACTIVE';
+      if (action === 'enableUser' && from !== 'DISABLED')
+        throw conflict('Only a disabled user can be enabled');
+      if (action === 'disableUser' && from === 'DISABLED') throw conflict('This user is already disabled');
+      user.status = to;
+      user.updatedAt = new Date();
+      if (to !== 'ACTIVE') await endSessions(tx, user.id);
+      tx.audit({
+        action,
+        feature: 'USERS',
+        objectType: 'User',
+        objectId: user.id,
+        diff: { status: { from, to } },
+      });
+      return user;
+    },
+    announceUser,
+  );
   if (user.status !== 'ACTIVE') ctx.app.pubsub.publish('sessionsRevoked', { userId: user.id });
-  await viewersChanged(ctx.app, { userId: user.id });
   return user;
 }
 
