@@ -95,17 +95,22 @@ export async function lockContactsByEmail(
   );
 }
 
+/**
+ * Sets the status and last bounce of contacts locked by lockContactsByEmail, in id order (the
+ * order of every multi-row contact lock), so the UPDATE never takes a row out of that order.
+ */
 export async function updateContactBounceState(
   em: EntityManager,
   accountId: string,
   changes: { id: string; email_status: string; last_bounce_id: string | null }[],
 ): Promise<void> {
   if (changes.length === 0) return;
+  const ordered = [...changes].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
   await em.execute(
     `update contact c set email_status = x.email_status, last_bounce_id = x.last_bounce_id, updated_at = now()
        from jsonb_to_recordset(?::jsonb) as x(id bigint, email_status text, last_bounce_id bigint)
       where c.account_id = ? and c.id = x.id`,
-    [JSON.stringify(changes), accountId],
+    [JSON.stringify(ordered), accountId],
     'run',
   );
 }

@@ -4,11 +4,12 @@ import { batched } from '../../shared/batch.js';
 import { badInput } from '../../shared/errors.js';
 import { isRowId } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
+import { clip } from '../../shared/text.js';
 import type { ClassifyReply } from '../../workers/classify.worker.js';
 import { CallTimedOut, WorkerDied } from '../../workers/pool.js';
 import { poolFor } from '../../workers/workers.js';
-import { mutate } from '../audit/audit.service.js';
 import type { EmailStatus } from '../contacts/contact.entity.js';
+import { contactWrite } from '../contacts/contact.locks.js';
 import { eventCode } from '../events/event.entity.js';
 import { insertEvents } from '../events/event.service.js';
 import {
@@ -71,7 +72,8 @@ function nextStatus(current: string, r: { reason: string; hard: boolean }): stri
   return current === 'VALID' || current === 'SOFT_BOUNCED' ? 'SOFT_BOUNCED' : current;
 }
 
-const clip = (s: string | null, n: number) => (s === null ? null : s.slice(0, n));
+/** `clip` of a column that may be null (shared/text.ts: never half a surrogate pair). */
+const clipOrNull = (s: string | null, n: number) => (s === null ? null : clip(s, n));
 
 /**
  * Records a raw bounce: one row per (recipient, matching contact), or with no contact when none
@@ -93,7 +95,9 @@ export async function recordBounce(
   if (results.length === 0) return [];
   const accountId = ctx.viewer.accountId;
 
-  const stored = await mutate(ctx, async ({ em, audit }) => {
+  // The lock order of every contact write (contact.locks.ts): the account, then the contacts in
+  // id order (lockContactsByEmail); rerun on a deadlock. Published only once committed.
+  const stored = await contactWrite(ctx, async ({ em, audit }) => {
     const emails = [...new Set(results.map((r) => r.recipient).filter((e): e is string => !!e))];
     const contacts = await lockContactsByEmail(em, accountId, emails);
     const byEmail = new Map<string, BouncedContact[]>();
@@ -103,11 +107,11 @@ export async function recordBounce(
     for (const r of results) {
       const matched = (r.recipient && byEmail.get(r.recipient)) || [];
       const row = {
-        recipient: r.recipient ? r.recipient.slice(0, 320) : null,
+        recipient: clipOrNull(r.recipient, 320),
         received_at: receivedAt.toISOString(),
-        status: clip(r.status, 20),
-        reply_code: clip(r.replyCode, 10),
-        reason: r.reason.slice(0, 40),
+        status: clipOrNull(r.status, 20),
+        reply_code: clipOrNull(r.replyCode, 10),
+        reason: clip(r.reason, 40),
         hard: r.hard,
         type: r.type,
         diagnostic: r.diagnostic,

@@ -39,13 +39,41 @@ export async function lockAccountForContactWrite(
 }
 
 /**
+ * The account's contacts among `ids`, locked in id order (the order of every multi-row contact
+ * lock) with `mode`: KEY SHARE for a writer that only refers to them (events, bounces keep the
+ * contact; a delete waits for them), NO KEY UPDATE for one that changes them. Returns the ids
+ * found; unknown ids and other accounts' are absent.
+ */
+export async function lockContacts(
+  em: EntityManager,
+  accountId: string,
+  ids: readonly string[],
+  mode: 'key share' | 'no key update',
+): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await em.execute<{ id: string }[]>(
+    `select id::text from contact
+      where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)
+      order by id for ${mode}`,
+    [accountId, JSON.stringify(ids)],
+    'all',
+  );
+  return new Set(rows.map((r) => r.id));
+}
+
+/**
  * A contact-writing mutation: one transaction, rerun on a deadlock or serialization failure
- * (db/retry.ts), starting with the account lock above.
+ * (db/retry.ts), starting with the account lock above. Never inside an outer transaction: a
+ * deadlock aborts the outer one too, and the rerun would only meet 25P02 (a programming error).
  */
 export function contactWrite<T>(
   ctx: AuthedContext,
   fn: (tx: Tx, settings: AccountSettings) => Promise<T>,
 ): Promise<T> {
+  if (ctx.em.isInTransaction())
+    return Promise.reject(
+      new Error('contactWrite runs its own transaction: it cannot be called inside another one'),
+    );
   return retryTransaction(() =>
     mutate(ctx, async (tx) => fn(tx, await lockAccountForContactWrite(tx.em, ctx.viewer.accountId))),
   );

@@ -29,6 +29,10 @@ export async function readRows<T>(em: EntityManager, sql: string, params: readon
   }
 }
 
+/** Nulls last; a plain code-unit order: any total order does, as long as every writer uses it. */
+const byUniqueValue = (a: string | null, b: string | null) =>
+  a === b ? 0 : a === null ? 1 : b === null ? -1 : a < b ? -1 : 1;
+
 export type WriteOutcome =
   | { outcome: 'CREATED'; contactId: string }
   | { outcome: 'MERGED'; contactId: string }
@@ -67,6 +71,20 @@ export async function writeContacts(
     'fields jsonb',
     'unique_value text',
   ].join(', ');
+  // ON CONFLICT DO UPDATE locks the existing rows one by one in the order it meets them: they are
+  // locked first in id order (the order of every multi-row contact lock, contact.locks.ts), and
+  // the rows go in by unique value, so two batches inserting the same new values wait for each
+  // other in one order too. DO NOTHING locks no existing row, and one row is one lock.
+  if (!rejectDuplicates && rows.length > 1) {
+    await conn.execute(
+      `select 1 from contact
+        where account_id = ? and unique_value in (select jsonb_array_elements_text(?::jsonb))
+        order by id for no key update`,
+      [accountId, JSON.stringify(rows.map((r) => r.uniqueValue).filter((v) => v !== null))],
+      'all',
+    );
+  }
+  const inserted = [...payload].sort((a, b) => byUniqueValue(a.unique_value, b.unique_value));
   const conflict = rejectDuplicates
     ? 'do nothing'
     : `do update set ${COLUMNS.map((c) => `${c} = coalesce(excluded.${c}, contact.${c})`).join(', ')},
@@ -77,7 +95,7 @@ export async function writeContacts(
        from jsonb_to_recordset(?::jsonb) as x(${recordType})
      on conflict (account_id, unique_value) ${conflict}
      returning id::text, unique_value`,
-    [accountId, JSON.stringify(payload)],
+    [accountId, JSON.stringify(inserted)],
     'all',
   );
   const byUnique = new Map(written.filter((w) => w.unique_value !== null).map((w) => [w.unique_value, w.id]));

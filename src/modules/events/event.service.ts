@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthedContext } from '../../context.js';
 import { badInput } from '../../shared/errors.js';
 import { isRowId, isUuid } from '../../shared/ids.js';
-import { mutate } from '../audit/audit.service.js';
+import { contactWrite, lockContacts } from '../contacts/contact.locks.js';
 import { type EventType, eventCode } from './event.entity.js';
 
 export const MAX_EVENTS = 10_000;
@@ -38,26 +38,23 @@ export async function recordEvents(ctx: AuthedContext, events: readonly EventInp
     }
     if (e.url && e.url.length > 2000) errors.push({ index, message: 'url is longer than 2000 characters' });
   });
-  return mutate(ctx, async ({ em, audit }) => {
+  // The lock order of every contact write (contact.locks.ts): the account, then the contacts in
+  // id order; rerun on a deadlock. Each run starts from the checks above, not from a lost run's.
+  return contactWrite(ctx, async ({ em, audit }) => {
     const ids = [...new Set(events.map((e) => e.contactId).filter(isRowId))];
     // Key-share locked until the commit: a concurrent deleteContacts waits for these events (and
     // then deletes them too) rather than leaving them behind a deleted contact.
-    const found = await em.execute<{ id: string }[]>(
-      `select id::text from contact where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)
-          for key share`,
-      [ctx.viewer.accountId, JSON.stringify(ids)],
-      'all',
-    );
-    const known = new Set(found.map((f) => f.id));
+    const known = await lockContacts(em, ctx.viewer.accountId, ids, 'key share');
+    const invalid = [...errors];
     events.forEach((e, index) => {
       if (isRowId(e.contactId) && !known.has(e.contactId)) {
-        errors.push({ index, message: `contact ${e.contactId} not found` });
+        invalid.push({ index, message: `contact ${e.contactId} not found` });
       }
     });
-    if (errors.length) {
-      errors.sort((a, b) => a.index - b.index);
-      throw badInput(`${errors.length} of ${events.length} events are invalid; none was recorded`, {
-        items: errors.slice(0, 100),
+    if (invalid.length) {
+      invalid.sort((a, b) => a.index - b.index);
+      throw badInput(`${invalid.length} of ${events.length} events are invalid; none was recorded`, {
+        items: invalid.slice(0, 100),
       });
     }
     const rows = events.map((e) => ({
@@ -71,9 +68,12 @@ export async function recordEvents(ctx: AuthedContext, events: readonly EventInp
     await insertEvents(em, ctx.viewer.accountId, JSON.stringify(rows));
     const unsubscribed = events.filter((e) => e.type === 'UNSUBSCRIBE').map((e) => e.contactId);
     if (unsubscribed.length) {
+      // Rows locked in id order before the UPDATE, which would lock them in its plan's order.
       await em.execute(
         `update contact set email_status = 'UNSUBSCRIBED', updated_at = now()
-          where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
+          where id in (select id from contact
+                        where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)
+                        order by id for no key update)`,
         [ctx.viewer.accountId, JSON.stringify(unsubscribed)],
         'run',
       );
@@ -93,13 +93,15 @@ export async function recordEvents(ctx: AuthedContext, events: readonly EventInp
  * endpoints), in `em`'s transaction if it has one. Only events whose contact belongs to the
  * account are written, and those contacts are key-share locked: a concurrent deleteContacts
  * either waits and then deletes these events too, or has already removed the contact and none is
- * written. Returns the ids of the contacts that got events.
+ * written. Contacts are locked in id order (contact.locks.ts). Returns the ids of the contacts
+ * that got events.
  */
 export async function insertEvents(em: EntityManager, accountId: string, json: string): Promise<Set<string>> {
   const rows = await em.execute<{ contact_id: string }[]>(
     `with x as (select * from jsonb_to_recordset(?::jsonb)
                   as x(contact_id bigint, type smallint, occurred_at timestamptz, operation_id uuid, form_id uuid, url text)),
-          ok as (select id from contact where account_id = ? and id in (select contact_id from x) for key share),
+          ok as (select id from contact where account_id = ? and id in (select contact_id from x)
+                  order by id for key share),
           ins as (insert into contact_event (account_id, contact_id, type, occurred_at, operation_id, form_id, url)
                   select ?, x.contact_id, x.type, x.occurred_at, x.operation_id, x.form_id, x.url
                     from x join ok on ok.id = x.contact_id
