@@ -4,6 +4,7 @@ import type { AuthedContext } from '../../context.js';
 import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { isRowId } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
+import { clip } from '../../shared/text.js';
 import { mutate } from '../audit/audit.service.js';
 import { CONTACT_COLUMNS, pageColumns } from './contact.columns.js';
 import type { FieldType } from './contact.entity.js';
@@ -288,7 +289,7 @@ export async function defineContactField(
       field: 'name',
     });
   if (STANDARD_FIELDS[name]) throw conflict(`${name} is a standard field`, { field: 'name' });
-  const label = (input.label ?? name).trim().slice(0, 200) || name;
+  const label = clip((input.label ?? name).trim(), 200) || name;
   return mutate(ctx, async ({ em, audit }) => {
     const rows = await em.execute<{ id: string; name: string }[]>(
       `insert into contact_field (account_id, name, label, type) values (?, ?, ?, ?) on conflict (account_id, name) do nothing returning id, name`,
