@@ -7,14 +7,17 @@ import { AppError } from '../shared/errors.js';
  */
 const RETRYABLE = new Set(['40001', '40P01']);
 
-/** True for a serialization failure or a deadlock, as thrown by pg or wrapped by MikroORM. */
-export function isRetryable(err: unknown): boolean {
+/** True when `err` (as thrown by pg, or wrapped by MikroORM) carries one of these SQLSTATEs. */
+export function hasSqlState(err: unknown, codes: ReadonlySet<string>): boolean {
   for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
-    if (typeof e.code === 'string' && RETRYABLE.has(e.code)) return true;
+    if (typeof e.code === 'string' && codes.has(e.code)) return true;
     e = e.cause as typeof e;
   }
   return false;
 }
+
+/** True for a serialization failure or a deadlock. */
+export const isRetryable = (err: unknown): boolean => hasSqlState(err, RETRYABLE);
 
 export interface RetryOptions {
   /** Runs in all, the first included (default 5). */
@@ -23,6 +26,11 @@ export interface RetryOptions {
   baseMs?: number;
   /** Called before each rerun (tests count them). */
   onRetry?: (err: unknown, attempt: number) => void;
+  /**
+   * The error thrown when every run lost (default concurrentChange()); a caller whose earlier
+   * transactions committed (an import's batches) says so instead of "nothing was written".
+   */
+  exhausted?: () => Error;
 }
 
 /**
@@ -54,7 +62,7 @@ export async function retryTransaction<T>(
       return await transaction();
     } catch (err) {
       if (!isRetryable(err)) throw err;
-      if (attempt >= attempts) throw concurrentChange();
+      if (attempt >= attempts) throw (opts.exhausted ?? concurrentChange)();
       opts.onRetry?.(err, attempt);
       await pause(Math.random() * baseMs * 2 ** (attempt - 1));
     }

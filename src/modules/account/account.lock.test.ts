@@ -4,10 +4,12 @@ import {
   type Actor,
   code,
   type GqlResult,
+  ok,
   signUpOwner,
   startTestApp,
   type TestApp,
 } from '../../../test/harness.js';
+import { settingsLock } from './account.schema.js';
 
 /**
  * Contact writes hold key-share locks on their account's row (the foreign key) while their
@@ -56,5 +58,32 @@ describe('account settings while contacts are written', () => {
       `select count(*)::int as n from audit_entry where action = 'updateAccountSettings' and diff::text like '%Acme %'`,
     );
     expect(rows[0].n).toBe(n);
+  });
+
+  it('gives up waiting for contact writers after the lock timeout: CONFLICT, nothing written', async () => {
+    // A contact writer's lock (FOR SHARE) held for longer than the settings update may wait.
+    const holder = await t.sql.connect();
+    const saved = settingsLock.timeoutMs;
+    settingsLock.timeoutMs = 200;
+    try {
+      await holder.query('begin');
+      await holder.query('select 1 from account where id = $1 for share', [owner.accountId]);
+      const answer = await t.gql(
+        UpdateAccountSettingsDocument,
+        { input: { accountName: 'Starved' } },
+        owner.token,
+      );
+      expect(code(answer)).toBe('CONFLICT');
+      expect(answer.errors?.[0].extensions).toMatchObject({ reason: 'CONCURRENT_CHANGE' });
+      expect(answer.errors?.[0].message).toMatch(/nothing was written/);
+    } finally {
+      settingsLock.timeoutMs = saved;
+      await holder.query('commit');
+      holder.release();
+    }
+    const { rows } = await t.sql.query('select name from account where id = $1', [owner.accountId]);
+    expect(rows[0].name).not.toBe('Starved');
+    // Once the writer is done, the same call goes through.
+    ok(await t.gql(UpdateAccountSettingsDocument, { input: { accountName: 'Starved' } }, owner.token));
   });
 });

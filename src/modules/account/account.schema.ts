@@ -1,10 +1,30 @@
 import { builder, need } from '../../builder.js';
-import { retryTransaction } from '../../db/retry.js';
-import { badInput, notFound } from '../../shared/errors.js';
+import { hasSqlState, retryTransaction } from '../../db/retry.js';
+import { badInput, conflict, notFound } from '../../shared/errors.js';
 import { diffOf, mutate } from '../audit/audit.service.js';
 import { rekeyContacts } from '../contacts/contact.locks.js';
 import { checkName } from '../users/credentials.js';
 import { Account, type AccountSettings, DEFAULT_SETTINGS } from './account.entity.js';
+
+/**
+ * How long a settings update waits for its lock on the account (and for each contact lock of a
+ * re-key). Contact writers hold the row FOR SHARE one after another, so under a steady stream of
+ * them the update could wait without end; it gives up and says so. `timeoutMs` is changed by tests.
+ */
+export const SETTINGS_LOCK_TIMEOUT_MS = 10_000;
+export const settingsLock = { timeoutMs: SETTINGS_LOCK_TIMEOUT_MS };
+const LOCK_NOT_AVAILABLE = new Set(['55P03']);
+
+/**
+ * CONFLICT reason CONCURRENT_CHANGE, as when a deadlock is lost too often (db/retry.ts), rather
+ * than RATE_LIMITED: the caller did not call too often, the account's contact writes (an import,
+ * other users) were in the way; nothing was written and the same call can be made again.
+ */
+const settingsBusy = () =>
+  conflict(
+    `Contact writes held the account for ${settingsLock.timeoutMs / 1000} s and nothing was written: retry when they are done`,
+    { reason: 'CONCURRENT_CHANGE' },
+  );
 
 interface SettingsView extends AccountSettings {
   accountId: string;
@@ -102,8 +122,13 @@ builder.mutationField('updateAccountSettings', (t) =>
       // rather than the entity: a rerun must not see what the failed run assigned.
       return retryTransaction(() =>
         mutate(ctx, async ({ em, audit }) => {
+          await em.execute(
+            `set local lock_timeout = ${Math.max(1, Math.trunc(settingsLock.timeoutMs))}`,
+            [],
+            'run',
+          );
           // FOR NO KEY UPDATE waits for another settings update (read-modify-write of the JSON) and
-          // for contact writers, which hold FOR SHARE (contact.service.ts), so a re-key runs alone;
+          // for contact writers, which hold FOR SHARE (contact.locks.ts), so a re-key runs alone;
           // it does not wait for bare key-share locks (foreign keys of other tables' writes).
           // (MikroORM's lockMode 4 was SKIP LOCKED: the row looked missing while contacts were written.)
           const [account] = await em.execute<{ id: string; name: string; settings: AccountSettings }[]>(
@@ -132,7 +157,9 @@ builder.mutationField('updateAccountSettings', (t) =>
           });
           return view({ id: account.id, name, settings: merged });
         }),
-      );
+      ).catch((err: unknown) => {
+        throw hasSqlState(err, LOCK_NOT_AVAILABLE) ? settingsBusy() : err;
+      });
     },
   }),
 );
