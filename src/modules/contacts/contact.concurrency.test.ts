@@ -14,6 +14,7 @@ import {
   startTestApp,
   type TestApp,
 } from '../../../test/harness.js';
+import { waitUntil } from '../../../test/wait.js';
 
 /**
  * Contact writers, deletes and uniqueKey changes at once on one account. They used to deadlock
@@ -122,13 +123,12 @@ describe('concurrent contact writes, deletes and uniqueKey changes', () => {
       await other.query(`set local deadlock_timeout = '10s'`);
       await other.query('select 1 from contact where id = $1 for update', [ids[1]]);
       const deleting = t.gql(DeleteContactsDocument, { ids }, owner.token);
-      for (;;) {
+      await waitUntil(async () => {
         const { rows } = await t.sql.query(
           `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'delete from contact%'`,
         );
-        if (rows[0].n > 0) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+        return rows[0].n > 0;
+      }, 'the deleteContacts to wait for the contact locked elsewhere');
       await other.query('select 1 from contact where id = $1 for update', [ids[0]]);
       await other.query('commit');
       const answer = await deleting;

@@ -207,41 +207,53 @@ async function write(
   countTotal: boolean,
 ): Promise<void> {
   // A whole batch is one transaction, rerun on a deadlock (db/retry.ts): each run starts from
-  // the prepared results, not from what a failed run wrote into them.
-  const view = await retryTransaction(() =>
-    ctx.em.fork().transactional(async (em) => {
-      // The lock order of every contact write (contact.service.ts): the account first. A uniqueKey
-      // or rejectDuplicates change since the import started would write rows keyed the old way.
-      const now = await lockAccountForContactWrite(em, ctx.viewer.accountId);
-      if (
-        now.uniqueKey !== plan.settings.uniqueKey ||
-        now.rejectDuplicates !== plan.settings.rejectDuplicates
-      )
-        throw conflict('The unique key settings changed during the import: import the remaining rows again');
-      const written = await writeContacts(
-        em,
-        ctx.viewer.accountId,
-        p.contacts,
-        plan.settings.rejectDuplicates,
-      );
-      const results = p.results.map((r) => ({ ...r }));
-      results.forEach((r, i) => {
-        const t = p.target[i];
-        if (t < 0) return;
-        const w = written[t];
-        r.contactId = w.contactId;
-        if (r.outcome === 'REJECTED') return; // a duplicate inside the batch, already explained
-        const first = p.firstRow[t] === r.rowNumber;
-        if (w.outcome === 'DUPLICATE') {
-          r.outcome = 'REJECTED';
-          r.error = `a contact with this ${plan.settings.uniqueKey} already exists (contact ${w.contactId})`;
-        } else if (first) r.outcome = w.outcome;
-      });
-      return saveBatch(em, ctx.viewer.accountId, importId, results, countTotal);
-    }),
+  // the prepared results, not from what a failed run wrote into them. When every run lost, the
+  // batches before this one stay committed: the import's error must not say nothing was written.
+  const view = await retryTransaction(
+    () =>
+      ctx.em.fork().transactional(async (em) => {
+        // The lock order of every contact write (contact.service.ts): the account first. A uniqueKey
+        // or rejectDuplicates change since the import started would write rows keyed the old way.
+        const now = await lockAccountForContactWrite(em, ctx.viewer.accountId);
+        if (
+          now.uniqueKey !== plan.settings.uniqueKey ||
+          now.rejectDuplicates !== plan.settings.rejectDuplicates
+        )
+          throw conflict(
+            'The unique key settings changed during the import: import the remaining rows again',
+          );
+        const written = await writeContacts(
+          em,
+          ctx.viewer.accountId,
+          p.contacts,
+          plan.settings.rejectDuplicates,
+        );
+        const results = p.results.map((r) => ({ ...r }));
+        results.forEach((r, i) => {
+          const t = p.target[i];
+          if (t < 0) return;
+          const w = written[t];
+          r.contactId = w.contactId;
+          if (r.outcome === 'REJECTED') return; // a duplicate inside the batch, already explained
+          const first = p.firstRow[t] === r.rowNumber;
+          if (w.outcome === 'DUPLICATE') {
+            r.outcome = 'REJECTED';
+            r.error = `a contact with this ${plan.settings.uniqueKey} already exists (contact ${w.contactId})`;
+          } else if (first) r.outcome = w.outcome;
+        });
+        return saveBatch(em, ctx.viewer.accountId, importId, results, countTotal);
+      }),
+    { exhausted: batchLost },
   );
   publish(ctx, view);
 }
+
+/** A batch that lost to concurrent writers on every run, in the wording of the import's errors. */
+const batchLost = () =>
+  conflict(
+    'Concurrent changes got in the way of a batch again and again; the rows before it were imported: import the remaining rows again',
+    { reason: 'CONCURRENT_CHANGE' },
+  );
 
 async function finish(
   ctx: AuthedContext,

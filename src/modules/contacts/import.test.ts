@@ -22,6 +22,7 @@ import {
   type TestApp,
   viewerWith,
 } from '../../../test/harness.js';
+import { waitUntil } from '../../../test/wait.js';
 import { viewerFromToken } from '../users/auth.service.js';
 import { importContacts } from './import.service.js';
 
@@ -369,7 +370,7 @@ describe('an import while the unique key changes', () => {
     const ctx = { app: t.app.services, em: t.app.services.orm.em.fork(), viewer: viewer!, ip: null };
     const running = importContacts(ctx, { file });
     const accountCount = () => count('contact where account_id = $1', [other.accountId]);
-    while ((await accountCount()) < 2000) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(async () => (await accountCount()) >= 2000, 'the first batch (2,000 contacts) to commit');
     ok(await t.gql(UpdateAccountSettingsDocument, { input: { uniqueKey: 'phone' } }, other.token));
     resume();
     const imp = await running;
@@ -378,5 +379,38 @@ describe('an import while the unique key changes', () => {
     expect(
       await count('contact where account_id = $1 and unique_value is distinct from phone', [other.accountId]),
     ).toBe(0);
+  });
+});
+
+describe('an import batch that loses to concurrent writers on every run', () => {
+  it('fails saying the rows before it were imported, not that nothing was written', async () => {
+    const other = await signUpOwner(t, 'Contended');
+    const viewer = await viewerFromToken(t.app.services.orm.em.fork(), other.token);
+    // Every run of the second batch is aborted as a serialization failure would abort it (the
+    // retried SQLSTATE), so the retries run out; the first batch commits.
+    await t.sql.query(`create function h6_contended() returns trigger language plpgsql as $$
+      begin
+        if new.email = 'boom@contended.test' then
+          raise exception 'could not serialize access' using errcode = '40001';
+        end if;
+        return new;
+      end $$`);
+    await t.sql.query(
+      'create trigger h6_contended before insert on contact for each row execute function h6_contended()',
+    );
+    try {
+      const rows = Array.from({ length: 3000 }, (_, i) => ({
+        email: i === 2500 ? 'boom@contended.test' : `r${i}@contended.test`,
+      }));
+      const ctx = { app: t.app.services, em: t.app.services.orm.em.fork(), viewer: viewer!, ip: null };
+      const imp = await importContacts(ctx, { rows });
+      expect(imp.status).toBe('FAILED');
+      expect(imp.error).toMatch(/the rows before it were imported/);
+      expect(imp.error).not.toMatch(/nothing was written/);
+      expect(await count('contact where account_id = $1', [other.accountId])).toBe(2000);
+    } finally {
+      await t.sql.query('drop trigger h6_contended on contact');
+      await t.sql.query('drop function h6_contended()');
+    }
   });
 });
