@@ -33,6 +33,12 @@ export interface Context {
   em: EntityManager;
   viewer: Viewer | null;
   ip: string | null;
+  /**
+   * The session token the viewer came from (HTTP's bearer header, graphql-ws's connection or
+   * subscribe message), so an open subscription can load its viewer again (src/realtime/live.ts).
+   * Absent where a context is made outside a request (jobs, test fixtures): no token then.
+   */
+  token?: string | null;
 }
 
 export type AuthedContext = Context & { viewer: Viewer };

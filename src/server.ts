@@ -150,7 +150,8 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
       // HTTP: cached per token, revoked at once on any process (src/modules/users/viewer.cache.ts).
       // graphql-ws: looked up in the database per subscription, as ws.ts's tracking expects.
       const viewer = token ? await cachedViewer(services, token, forked, { cache: !initial.extra }) : null;
-      return { app: services, viewer, ip: ipOf(initial.req ?? initial.extra?.request) } as Context;
+      const ip = ipOf(initial.req ?? initial.extra?.request);
+      return { app: services, viewer, ip, token: token || null } as Context;
     },
   });
 

@@ -54,20 +54,22 @@ class Ending {
   constructor(readonly error: GraphQLError) {}
 }
 
-/** The token the context's viewer came from: graphql-ws puts it in `extra`, HTTP (SSE) in a header. */
-function tokenOf(ctx: Context): string | null {
-  const initial = ctx as Context & { extra?: { token?: string }; request?: Request };
-  if (initial.extra) return initial.extra.token ?? null;
-  const header = initial.request?.headers.get('authorization')?.trim();
-  const m = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
-  return m ? m[1].trim() : null;
+/** The viewer of the context's token (server.ts's context factory), loaded again. */
+async function freshViewer(ctx: Context): Promise<Viewer | null> {
+  if (!ctx.token) return null;
+  return cachedViewer(ctx.app, ctx.token, () => ctx.app.orm.em.fork());
 }
 
-async function freshViewer(ctx: Context): Promise<Viewer | null> {
-  const token = tokenOf(ctx);
-  if (!token) return null;
-  return cachedViewer(ctx.app, token, () => ctx.app.orm.em.fork());
-}
+/**
+ * What ends a stream whose re-check or source failed with anything but a coded error (the
+ * database unreachable, a bug): it fails closed, with a code and without the driver's message,
+ * which graphql-ws would otherwise send as it is.
+ */
+const streamFailed = () =>
+  forbidden('This stream ended: the rights it needs could not be checked again. Subscribe again later');
+
+const isCoded = (err: unknown): err is GraphQLError =>
+  err instanceof GraphQLError && typeof err.extensions?.code === 'string';
 
 // biome-ignore lint/suspicious/noExplicitAny: Pothos's scope options, a map or a function of any shape
 type ScopeOption = any;
@@ -108,6 +110,9 @@ async function recheck(
     if (failure) return denied(`Not authorized to read fields for ${type}`, failure);
   }
   const forField = typeof fieldScopes === 'function' ? await fieldScopes(root, args, ctx, info) : fieldScopes;
+  // No grants to read here (see unsupportedOptions): fail closed rather than guess.
+  if (namesGranted(forField) || namesGranted(forType))
+    throw new Error(`${type}.${info.fieldName} scopes name $granted`);
   if (forField !== undefined) {
     const failure = await cache.evaluateScopeMap(forField as never, info);
     if (failure) return denied(`Not authorized to resolve ${type}.${info.fieldName}`, failure);
@@ -191,13 +196,15 @@ function liveStream(
         return await pull();
       } catch (err) {
         // The source (e.g. scoreRunProgress's NOT_FOUND) or a re-check failed: stop watching and
-        // listening, pass the error on.
+        // listening, and end with an error in the stream, coded (see streamFailed).
         if (!ended) {
           ended = true;
           unwatch();
           Promise.resolve(events.return?.()).catch(() => {});
         }
-        throw err;
+        if (isCoded(err)) return { done: false, value: new Ending(err) };
+        ctx.app.logger.error('a live subscription failed: it ends with FORBIDDEN', err);
+        return { done: false, value: new Ending(streamFailed()) };
       }
     },
     async return() {
@@ -211,6 +218,30 @@ function liveStream(
   };
 }
 
+/** Whether a scope map (or a boolean) names `$granted`, at any depth of `$any` / `$all`. */
+function namesGranted(scopes: unknown): boolean {
+  if (typeof scopes !== 'object' || scopes === null) return false;
+  return Object.entries(scopes).some(
+    ([k, v]) => k === '$granted' || ((k === '$any' || k === '$all') && namesGranted(v)),
+  );
+}
+
+/**
+ * What the re-check cannot evaluate as Pothos does: a field's own unauthorizedError or
+ * unauthorizedResolver (it answers the builder's error), skipTypeScopes (it always runs the
+ * type's scopes) and `$granted` (grants come from a parent resolver, and a Subscription field has
+ * none to re-run). A field using one would be checked by other rules live than at subscribe time:
+ * start-up refuses it. A scope function is looked at when it runs (recheck).
+ */
+function unsupportedOptions(field: GraphQLField<unknown, Context>, typeScopes: ScopeOption): string[] {
+  const options = (field.extensions?.pothosOptions ?? {}) as Record<string, unknown>;
+  const found = ['unauthorizedError', 'unauthorizedResolver', 'skipTypeScopes'].filter(
+    (k) => options[k] !== undefined && options[k] !== false,
+  );
+  if (namesGranted(scopesOf(field)) || namesGranted(typeScopes)) found.push('$granted');
+  return found;
+}
+
 const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> =>
   typeof v === 'object' && v !== null && Symbol.asyncIterator in v;
 
@@ -222,6 +253,11 @@ export function liveSubscriptions(schema: GraphQLSchema): void {
   for (const field of Object.values(type.getFields()) as GraphQLField<unknown, Context>[]) {
     const subscribe = field.subscribe;
     if (!subscribe) throw new Error(`Subscription.${field.name} has no subscribe function`);
+    const unsupported = unsupportedOptions(field, typeScopes);
+    if (unsupported.length)
+      throw new Error(
+        `Subscription.${field.name} uses ${unsupported.join(', ')}, which its live re-check cannot honour`,
+      );
     const resolve = field.resolve ?? defaultFieldResolver;
     const fieldScopes = scopesOf(field);
     const rule = field.extensions?.[RULE] as LiveRule<unknown, unknown> | undefined;
