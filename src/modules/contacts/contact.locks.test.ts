@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateContactDocument,
   DeleteContactsDocument,
+  ImportContactsDocument,
   RecordBounceDocument,
   RecordEventsDocument,
   UpdateAccountSettingsDocument,
@@ -158,6 +159,72 @@ describe('writers outside contactWrite', () => {
                   and not exists (select 1 from contact c where c.id = b.contact_id)) as bounces`,
     );
     expect(rows[0]).toEqual({ events: 0, bounces: 0 });
+  });
+});
+
+/**
+ * Whether `write` locks the contacts `low` < `high` in id order: another transaction holds `low`
+ * FOR UPDATE; once `write` waits, it tries `high` with NOWAIT, which fails when `write` took
+ * `high` first (in its input's or its plan's order) and then waited for `low`. `low` is moved
+ * after `high` in the table first, so a scan meets `high` first too.
+ */
+async function takesIdOrder(low: string, high: string, write: () => Promise<GqlResult<unknown>>) {
+  expect(BigInt(low) < BigInt(high)).toBe(true);
+  await t.sql.query(`update contact set city = 'moved' where id = $1`, [low]);
+  const other: pg.PoolClient = await t.sql.connect();
+  let highFree: boolean;
+  let answer: GqlResult<unknown>;
+  try {
+    await other.query('begin');
+    await other.query('select 1 from contact where id = $1 for update', [low]);
+    const writing = write();
+    await lockWaitOf('%contact%', 'the write to wait for the contact locked elsewhere');
+    await other.query('savepoint nowait');
+    highFree = await other.query('select 1 from contact where id = $1 for update nowait', [high]).then(
+      () => true,
+      () => false,
+    );
+    if (!highFree) await other.query('rollback to savepoint nowait');
+    await other.query('commit');
+    answer = await writing;
+  } finally {
+    other.release();
+  }
+  return { highFree, answer };
+}
+
+describe('lock order of multi-contact writers', () => {
+  it('recordEvents locks its contacts in id order, whatever the order given', async () => {
+    const who = await signUpOwner(t, 'EventOrder');
+    const low = await createContact({ email: 'low@order.test' }, who);
+    const high = await createContact({ email: 'high@order.test' }, who);
+    // An account holding most of the table, as measured: the planner then stops reading the
+    // account's contacts through its (account_id, id) index, whose order hid the missing sort.
+    const many = Array.from({ length: 3000 }, (_, i) => ({ email: `bulk${i}@order.test` }));
+    ok(await t.gql(ImportContactsDocument, { input: { rows: many } }, who.token));
+    await t.sql.query('analyze contact');
+    const events = [high, low].map((contactId) => ({ contactId, type: 'UNSUBSCRIBE' as const }));
+    const { highFree, answer } = await takesIdOrder(low, high, () =>
+      t.gql(RecordEventsDocument, { events }, who.token),
+    );
+    expect(answer.errors).toBeUndefined();
+    expect(highFree).toBe(true);
+  });
+
+  it('a merging import locks the contacts it merges into in id order', async () => {
+    const who = await signUpOwner(t, 'MergeOrder');
+    // The rows come high first, and high's email sorts first too.
+    const low = await createContact({ email: 'z-low@order.test' }, who);
+    const high = await createContact({ email: 'a-high@order.test' }, who);
+    const rows = [
+      { email: 'a-high@order.test', city: 'x' },
+      { email: 'z-low@order.test', city: 'y' },
+    ];
+    const { highFree, answer } = await takesIdOrder(low, high, () =>
+      t.gql(ImportContactsDocument, { input: { rows } }, who.token),
+    );
+    expect(answer.errors).toBeUndefined();
+    expect(highFree).toBe(true);
   });
 });
 
