@@ -56,8 +56,9 @@ export async function attack(fx: Fixtures, c: HostileCase): Promise<string[]> {
   const { query, variables } = c.make(fx);
   const body = bodyOf(query, variables);
   const mutation = c.kind === 'mutation';
-  const before = mutation ? await fingerprint(fx.t) : '';
-  const bBefore = mutation ? await fingerprint(fx.t, fx.b.owner.accountId) : '';
+  const [before, bBefore] = mutation
+    ? await Promise.all([fingerprint(fx.t), fingerprint(fx.t, fx.b.owner.accountId)])
+    : ['', ''];
   let answer: Answer;
   try {
     answer = await post(fx, body);
@@ -66,10 +67,9 @@ export async function attack(fx: Fixtures, c: HostileCase): Promise<string[]> {
   }
   const problems = [...judge(answer.status, answer.text), ...leaksOf(fx.b, body, answer.text)];
   if (mutation) {
-    const after = await fingerprint(fx.t);
+    const [after, bAfter] = await Promise.all([fingerprint(fx.t), fingerprint(fx.t, fx.b.owner.accountId)]);
     if (hasErrors(answer.text) && after !== before)
       problems.push(`answered an error but wrote to ${changedTables(before, after).join(', ')}`);
-    const bAfter = await fingerprint(fx.t, fx.b.owner.accountId);
     if (bAfter !== bBefore) problems.push(`changed account B's ${changedTables(bBefore, bAfter).join(', ')}`);
   }
   problems.push(...(await stillAnswers(fx)));

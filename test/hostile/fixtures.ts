@@ -161,16 +161,26 @@ const UNWATCHED = ['security_event', 'login_throttle', 'mikro_orm_migrations', '
  * moves on every insert and update), so an insert, a delete or an update anywhere shows. With
  * `accountId`, only that account's rows of the tables that have an account_id.
  */
+/** The tables of a test database, read once: information_schema is slow to ask on every call. */
+const tablesOf = new WeakMap<TestApp, Promise<{ table_name: string; scoped: boolean }[]>>();
+
 export async function fingerprint(t: TestApp, accountId?: string): Promise<string> {
-  const { rows: tables } = await t.sql.query<{ table_name: string; scoped: boolean }>(
-    `select table_name, bool_or(column_name = 'account_id') as scoped
-       from information_schema.columns
-      where table_schema = 'public' and table_name <> all($1)
-        and table_name in (select table_name from information_schema.tables
-                            where table_schema = 'public' and table_type = 'BASE TABLE')
-      group by table_name order by table_name`,
-    [UNWATCHED],
-  );
+  let listed = tablesOf.get(t);
+  if (!listed) {
+    listed = t.sql
+      .query<{ table_name: string; scoped: boolean }>(
+        `select table_name, bool_or(column_name = 'account_id') as scoped
+           from information_schema.columns
+          where table_schema = 'public' and table_name <> all($1)
+            and table_name in (select table_name from information_schema.tables
+                                where table_schema = 'public' and table_type = 'BASE TABLE')
+          group by table_name order by table_name`,
+        [UNWATCHED],
+      )
+      .then((r) => r.rows);
+    tablesOf.set(t, listed);
+  }
+  const tables = await listed;
   const chosen = accountId ? tables.filter((x) => x.scoped) : tables;
   const parts = chosen.map(
     (x) =>
