@@ -126,6 +126,8 @@ const concerns = (change: ViewerChange | null, who: { userId: string; sessionId:
   change === null || change.userId === who.userId || (change.sessionIds?.includes(who.sessionId) ?? false);
 
 const CHANGED = Symbol('changed');
+/** Over how long the re-checks of every open stream are spread when the viewer cache lost track. */
+const SPREAD_MS = 1_000;
 
 /** The source's events, each delivered only after `check` passed; see the module comment. */
 function liveStream(
@@ -141,9 +143,26 @@ function liveStream(
   let changed = new Promise<typeof CHANGED>((r) => {
     wake = () => r(CHANGED);
   });
-  const unwatch = viewerCache(ctx.app).watch((change) => {
-    if (concerns(change, who)) wake();
+  let spread: NodeJS.Timeout | undefined;
+  const stopWatching = viewerCache(ctx.app).watch((change) => {
+    if (change !== null) {
+      if (concerns(change, who)) wake();
+      return;
+    }
+    // The cache lost track (messages lost through Redis): every open stream of the process
+    // re-checks, spread over SPREAD_MS rather than all at once against the database. An event in
+    // the meantime is re-checked before delivery anyway.
+    if (spread) return;
+    spread = setTimeout(() => {
+      spread = undefined;
+      wake();
+    }, Math.random() * SPREAD_MS);
+    spread.unref();
   });
+  const unwatch = () => {
+    stopWatching();
+    clearTimeout(spread);
+  };
   let ended = false;
   const end = async () => {
     if (ended) return;

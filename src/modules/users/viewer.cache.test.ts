@@ -141,4 +141,18 @@ describe('ViewerCache', () => {
     await new Promise((r) => setImmediate(r));
     expect(heard.length).toBe(before);
   });
+
+  it('tells its watchers of its own change once, not again when its message comes back', async () => {
+    const app = services();
+    const here = new ViewerCache(app);
+    const there = new ViewerCache(app);
+    const heard: unknown[] = [];
+    const heardThere: unknown[] = [];
+    here.watch((c) => heard.push(c));
+    there.watch((c) => heardThere.push(c));
+    await here.announce({ userId: 'u1' });
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); // the echo arrives
+    expect(heard).toEqual([{ userId: 'u1' }]);
+    expect(heardThere).toEqual([expect.objectContaining({ userId: 'u1' })]);
+  });
 });

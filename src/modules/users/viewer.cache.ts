@@ -125,26 +125,30 @@ export class ViewerCache {
     return this.#entries.size;
   }
 
-  #drop(change: ViewerChange): void {
+  /** `tell: false` for the echo of our own announcement: its watchers were told by `announce`. */
+  #drop(change: ViewerChange, tell = true): void {
     if (!change.userId && !change.sessionIds?.length) return;
     this.#generation++;
     for (const [key, { viewer }] of this.#entries) {
       if (viewer.userId === change.userId || change.sessionIds?.includes(viewer.sessionId))
         this.#entries.delete(key);
     }
-    this.#tell(change);
+    if (tell) this.#tell(change);
   }
 
   #receive(change: ViewerChangeMessage): void {
-    if (change.origin === this.#origin && change.seq !== undefined) {
+    const ownSeq = change.origin === this.#origin ? change.seq : undefined;
+    if (ownSeq !== undefined) {
       // Our own messages come back in order: a skipped one means the subscription lost messages,
       // other processes' revocations maybe among them.
-      if (change.seq > this.#seenSeq + 1) this.#forgetAll();
-      this.#seenSeq = Math.max(this.#seenSeq, change.seq);
+      if (ownSeq > this.#seenSeq + 1) this.#forgetAll();
+      this.#seenSeq = Math.max(this.#seenSeq, ownSeq);
       this.#lastEcho = Date.now();
-      this.#waiters.get(change.seq)?.();
+      this.#waiters.get(ownSeq)?.();
     }
-    this.#drop(change);
+    // Our own echo drops again (cheap) but does not make every open stream re-check twice:
+    // `announce` told the watchers already.
+    this.#drop(change, ownSeq === undefined);
   }
 
   #forgetAll(): void {
