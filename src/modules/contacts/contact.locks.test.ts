@@ -35,6 +35,16 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const TYPED = new Set(['CONFLICT', 'NOT_FOUND', 'BAD_USER_INPUT']);
+function shuffled<T>(xs: T[], seed: number): T[] {
+  const out = [...xs];
+  let s = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
 const mailboxFull = (to: string) => `452 4.2.2 <${to}>: Mailbox full`;
 
 async function createContact(input: { email: string; phone?: string }, who = owner): Promise<string> {
@@ -126,29 +136,42 @@ describe('writers outside contactWrite', () => {
       const email = `m${i}@mixed.test`;
       seeded.push({ id: await createContact({ email }), email });
     }
-    const calls: Promise<GqlResult<unknown>>[] = [];
+    // A big analyzed account (its contacts are then scanned in table order, not through the
+    // (account_id, id) index) whose table order is the reverse of the id order: each update
+    // moves a row to the end.
+    const many = Array.from({ length: 3000 }, (_, i) => ({ email: `bulk${i}@mixed.test` }));
+    ok(await t.gql(ImportContactsDocument, { input: { rows: many } }, owner.token));
+    await t.sql.query('analyze contact');
+    for (const c of [...seeded].reverse())
+      await t.sql.query(`update contact set city = 'moved' where id = $1`, [c.id]);
+    const calls: (() => Promise<GqlResult<unknown>>)[] = [];
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 12; i++) {
+      for (let i = 0; i < 16; i++) {
         // Overlapping sets given in descending order, some unsubscribing (an UPDATE of contacts).
         const some = seeded.slice(i * 2, i * 2 + 12).reverse();
         const type = i % 2 ? ('UNSUBSCRIBE' as const) : ('EMAIL_OPEN' as const);
-        calls.push(
+        calls.push(() =>
           t.gql(RecordEventsDocument, { events: some.map((c) => ({ contactId: c.id, type })) }, owner.token),
         );
       }
       for (let i = 0; i < 10; i++) {
         const c = seeded[(round * 7 + i * 3) % seeded.length];
-        calls.push(t.gql(RecordBounceDocument, { input: { message: mailboxFull(c.email) } }, owner.token));
-        calls.push(
+        calls.push(() =>
+          t.gql(RecordBounceDocument, { input: { message: mailboxFull(c.email) } }, owner.token),
+        );
+        calls.push(() =>
           t.gql(CreateContactDocument, { input: { email: c.email, city: `r${round}` } }, owner.token),
         );
       }
       for (let i = 0; i < 4; i++) {
-        const ids = seeded.slice(round * 10 + i * 2, round * 10 + i * 2 + 8).map((c) => c.id);
-        calls.push(t.gql(DeleteContactsDocument, { ids }, owner.token));
+        const ids = shuffled(seeded.slice(round * 10 + i * 2, round * 10 + i * 2 + 8), round * 10 + i).map(
+          (c) => c.id,
+        );
+        calls.push(() => t.gql(DeleteContactsDocument, { ids }, owner.token));
       }
     }
-    const answers = await Promise.all(calls);
+    // Interleaved, so every kind of writer runs beside every other.
+    const answers = await Promise.all(shuffled(calls, 3).map((call) => call()));
     const untyped = answers.filter((a) => a.errors?.length && !TYPED.has(String(code(a))));
     expect(untyped.map((a) => a.errors)).toEqual([]);
     expect(answers.every((a) => a.status < 500)).toBe(true);
