@@ -47,6 +47,11 @@ export interface MutateOptions<T> {
    * mutation's result; null: none. Announced before the entries are published, see `mutate`.
    */
   announce?: (value: T) => ViewerChange | null;
+  /**
+   * Sessions the change ended (logout, a user disabled or deleted): published on
+   * `sessionsRevoked`, which closes their sockets (ws.ts), before the announcement and the entries.
+   */
+  revoke?: (value: T) => ViewerChange | null;
 }
 
 /**
@@ -92,6 +97,8 @@ export async function mutate<T>(
     .catch((err: unknown) => {
       throw lostUniqueRace(err) ?? err;
     });
+  const revoked = opts.revoke?.(result) ?? null;
+  if (revoked) ctx.app.pubsub.publish('sessionsRevoked', revoked);
   const change = opts.announce?.(result) ?? null;
   // announce drops and publishes synchronously; only its wait for the echo is awaited below.
   const announced = change ? viewerCache(ctx.app).announce(change) : null;

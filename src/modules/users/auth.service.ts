@@ -232,10 +232,13 @@ export async function logout(ctx: Context & { viewer: Viewer }): Promise<boolean
       );
       audit({ action: 'logout', feature: null, objectType: 'User', objectId: ctx.viewer.userId });
     },
-    // The session's cached viewers go before the logout entry is published (see `mutate`).
-    { announce: () => ({ sessionIds: [ctx.viewer.sessionId] }) },
+    // The session's sockets close and its cached viewers go before the logout entry is
+    // published (see `mutate`).
+    {
+      revoke: () => ({ sessionIds: [ctx.viewer.sessionId] }),
+      announce: () => ({ sessionIds: [ctx.viewer.sessionId] }),
+    },
   );
-  ctx.app.pubsub.publish('sessionsRevoked', { sessionIds: [ctx.viewer.sessionId] });
   return true;
 }
 

@@ -280,9 +280,12 @@ async function changeStatus(
       });
       return user;
     },
-    announceUser,
+    {
+      ...announceUser,
+      // Their sockets close before the entry is published (as they did before it was written).
+      revoke: (user) => (user.status === 'ACTIVE' ? null : { userId: user.id }),
+    },
   );
-  if (user.status !== 'ACTIVE') ctx.app.pubsub.publish('sessionsRevoked', { userId: user.id });
   return user;
 }
 
