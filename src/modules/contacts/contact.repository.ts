@@ -76,11 +76,13 @@ export async function writeContacts(
   // the rows go in by unique value, so two batches inserting the same new values wait for each
   // other in one order too. DO NOTHING locks no existing row, and one row is one lock.
   if (!rejectDuplicates && rows.length > 1) {
+    // Driven by the given values through the (account_id, unique_value) index: as an IN list the
+    // planner may scan the whole account for every batch of a large import.
     await conn.execute(
-      `select 1 from contact
-        where account_id = ? and unique_value in (select jsonb_array_elements_text(?::jsonb))
-        order by id for no key update`,
-      [accountId, JSON.stringify(rows.map((r) => r.uniqueValue).filter((v) => v !== null))],
+      `select 1 from jsonb_array_elements_text(?::jsonb) as v(value)
+         join contact c on c.account_id = ? and c.unique_value = v.value
+        order by c.id for no key update of c`,
+      [JSON.stringify(rows.map((r) => r.uniqueValue).filter((v) => v !== null)), accountId],
       'all',
     );
   }
