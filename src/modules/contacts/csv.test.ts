@@ -71,7 +71,8 @@ describe('CSV parser', () => {
       },
     });
     const order: string[] = [];
-    const items = readCsv(stream, ',');
+    // A generous time limit: on a loaded machine this record can take longer than the default 3 s.
+    const items = readCsv(stream, ',', { workerThreads: 1, workerQueueSize: 4, cpuCallTimeoutMs: 60_000 });
     setImmediate(() => order.push('event loop'));
     const first = await items.next();
     order.push('record');

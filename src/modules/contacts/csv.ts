@@ -258,23 +258,35 @@ export async function* readCsv(
   };
   let decoder: TextDecoder | null = null;
   const reader = stream.getReader();
+  // A read not yet answered is kept for the next batch: the stream may pause (a slow client, a
+  // source waiting for something) and the rows already read must not wait for it.
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
+  const read = () => {
+    pending ??= reader.read();
+    return pending;
+  };
   try {
     let done = false;
     while (!done) {
       // Chunks read from a socket are often a few KB: a worker call each would cost more than the
-      // parsing. Up to BATCH_BYTES are gathered (what the stream already holds) per call.
+      // parsing. Up to BATCH_BYTES are gathered per call, but after the first chunk a read that
+      // does not answer within GATHER_MS ends the batch: a stream that pauses (a slow client, a
+      // source waiting for something) does not hold back the rows already read.
       const texts: string[] = [];
       let bytes = 0;
       let failure: { err: unknown } | null = null;
       while (bytes < BATCH_BYTES) {
-        let next: ReadableStreamReadResult<Uint8Array>;
+        let next: ReadableStreamReadResult<Uint8Array> | typeof IDLE;
         try {
-          next = await reader.read();
+          next = bytes === 0 ? await read() : await soon(read());
         } catch (err) {
           // The rows read before the stream broke are still rows: they go first, then the error.
+          pending = null;
           failure = { err };
           break;
         }
+        if (next === IDLE) break;
+        pending = null;
         if (next.done) {
           done = true;
           break;
@@ -294,6 +306,18 @@ export async function* readCsv(
   } finally {
     reader.releaseLock();
   }
+}
+
+const IDLE = Symbol('idle');
+const GATHER_MS = 20;
+
+/** The read's answer, or IDLE if it takes longer than GATHER_MS (the read stays pending). */
+function soon<T>(read: Promise<T>): Promise<T | typeof IDLE> {
+  let timer: NodeJS.Timeout | undefined;
+  const idle = new Promise<typeof IDLE>((resolve) => {
+    timer = setTimeout(() => resolve(IDLE), GATHER_MS);
+  });
+  return Promise.race([read, idle]).finally(() => clearTimeout(timer));
 }
 
 function chooseDecoder(first: Uint8Array): TextDecoder {
