@@ -72,7 +72,7 @@ describe('configuration', () => {
     const c = loadConfig({});
     expect(c.workerThreads).toBe(Math.max(1, os.availableParallelism() - 1));
     expect(c.workerQueueSize).toBe(64 * c.workerThreads);
-    expect(c.cpuCallTimeoutMs).toBe(3000);
+    expect(c.cpuCallTimeoutMs).toBe(10_000);
     expect(
       loadConfig({ WORKER_THREADS: '3', WORKER_QUEUE_SIZE: '5', CPU_CALL_TIMEOUT_MS: '250' }),
     ).toMatchObject({ workerThreads: 3, workerQueueSize: 5, cpuCallTimeoutMs: 250 });
