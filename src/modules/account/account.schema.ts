@@ -97,7 +97,7 @@ builder.mutationField('updateAccountSettings', (t) =>
   t.withAuth(need('SETTINGS', 'EDITOR')).field({
     type: AccountSettingsRef,
     description:
-      'Changes the settings given and returns them all (SETTINGS >= EDITOR). BAD_USER_INPUT for an out-of-range value or an unknown key field.',
+      'Changes the settings given and returns them all (SETTINGS >= EDITOR). BAD_USER_INPUT for an out-of-range value or an unknown key field; CONFLICT (reason CONCURRENT_CHANGE) when contact writes held the account for more than 10 s, nothing written.',
     args: {
       input: t.arg({ type: UpdateAccountSettingsInput, required: true, description: 'What to change' }),
     },
