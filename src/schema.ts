@@ -10,6 +10,7 @@ import './modules/contacts/contact.schema.js';
 import './modules/contacts/contact-field.schema.js';
 import './modules/contacts/import.schema.js';
 import './modules/events/event.schema.js';
+import './modules/targeting/criterion.schema.js';
 import './modules/scores/score.schema.js';
 import './modules/scores/score-run.schema.js';
 import './modules/bounces/bounce.schema.js';

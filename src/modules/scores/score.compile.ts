@@ -9,7 +9,7 @@ import {
   fieldValueOf,
   Params,
   splitPerEvent,
-} from './criterion/criterion.js';
+} from '../targeting/criterion.js';
 import type { ScoreMode } from './score.entity.js';
 
 export interface ConditionDef {

@@ -4,7 +4,7 @@ import type { PubSub } from '../../realtime/pubsub.js';
 import { conflict } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { loadFields } from '../contacts/fields.js';
-import { scoreRefs } from './criterion/criterion.js';
+import { scoreRefs } from '../targeting/criterion.js';
 import { type ConditionDef, compileScoreRun } from './score.compile.js';
 import type { RunStatus, RunTrigger } from './score.entity.js';
 import { PUBLISH_BATCH, PUBLISH_MAX, type ScoreChange } from './score.events.js';

@@ -1,8 +1,8 @@
 import { builder, need } from '../../builder.js';
 import { describedValues } from '../../shared/enum-values.js';
 import { ContactRef } from '../contacts/contact.schema.js';
+import { CriterionInput, CriterionNodeRef } from '../targeting/criterion.schema.js';
 import { contactScores } from './contact-scores.js';
-import { CriterionInput, CriterionNodeRef } from './criterion/criterion.schema.js';
 import { SCORE_MODES } from './score.entity.js';
 import {
   type ConditionView,

@@ -11,7 +11,7 @@ import {
   normaliseCriterion,
   scoreRefs,
   splitPerEvent,
-} from './criterion/criterion.js';
+} from '../targeting/criterion.js';
 import type { ScoreMode } from './score.entity.js';
 import { scheduleScoreRun } from './score.jobs.js';
 import { RUN_COLUMNS, type RunView, startScoreRun } from './score.runner.js';

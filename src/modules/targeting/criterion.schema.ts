@@ -1,7 +1,7 @@
-import { builder } from '../../../builder.js';
-import '../../../shared/decimal.js';
-import { describedValues } from '../../../shared/enum-values.js';
-import { EventTypeEnum } from '../../events/event.schema.js';
+import { builder } from '../../builder.js';
+import '../../shared/decimal.js';
+import { describedValues } from '../../shared/enum-values.js';
+import { EventTypeEnum } from '../events/event.schema.js';
 import {
   COMPARE_OPS,
   type Criterion,

@@ -1,9 +1,9 @@
-import { normaliseDecimal } from '../../../shared/decimal.js';
-import { badInput } from '../../../shared/errors.js';
-import { isUuid } from '../../../shared/ids.js';
-import type { FieldType } from '../../contacts/contact.entity.js';
-import { type FieldDef, isCalendarDate } from '../../contacts/fields.js';
-import { EVENT_TYPES, type EventType, eventCode } from '../../events/event.entity.js';
+import { normaliseDecimal } from '../../shared/decimal.js';
+import { badInput } from '../../shared/errors.js';
+import { isUuid } from '../../shared/ids.js';
+import type { FieldType } from '../contacts/contact.entity.js';
+import { type FieldDef, isCalendarDate } from '../contacts/fields.js';
+import { EVENT_TYPES, type EventType, eventCode } from '../events/event.entity.js';
 
 export const FIELD_OPS = [
   'EQ',
