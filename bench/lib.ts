@@ -67,9 +67,10 @@ export async function startBench(): Promise<BenchApp> {
       await db.stop();
       await rm(dir, { recursive: true, force: true });
       // Agenda leaves per-job timers behind after it stops (STACK-NOTES), which would keep a
-      // finished bench alive for minutes: a bench script ends here, deliberately. Output to a
-      // pipe or file is written synchronously on Linux, so nothing printed is lost.
-      process.exit(process.exitCode ?? 0);
+      // finished bench alive for minutes: the script ends once the code after `await close()`
+      // (its tables, printed synchronously) has run. Output to a pipe or file is written
+      // synchronously on Linux, so nothing printed is lost.
+      setImmediate(() => process.exit(process.exitCode ?? 0));
     },
   };
 }
