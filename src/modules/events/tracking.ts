@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppServices } from '../../context.js';
+import { retryTransaction } from '../../db/retry.js';
 import { eventCode } from './event.entity.js';
 import { insertEvents } from './event.service.js';
 import { hasControlChars, trackingKey, verifyTrackingToken } from './tracking.token.js';
@@ -155,7 +156,10 @@ class HitWriter {
         form_id: null,
         url: h.url,
       }));
-      const known = await insertEvents(em, accountId, JSON.stringify(rows));
+      // One autocommit statement: a deadlock (with deleteContacts, say) rolled it back whole, so
+      // it is rerun like any transaction (insertEvents locks in id order, which makes it rare).
+      const json = JSON.stringify(rows);
+      const known = await retryTransaction(() => insertEvents(em, accountId, json));
       for (const h of hits) h.done(known.has(h.contactId) ? 'recorded' : 'unknown');
     }
   }
