@@ -74,10 +74,15 @@ function liveStream(
   const events = source[Symbol.asyncIterator]();
   const who = { userId: ctx.viewer.userId, sessionId: ctx.viewer.sessionId };
   let pending: Promise<IteratorResult<unknown>> | null = null;
-  let wake = () => {};
-  let changed = new Promise<typeof CHANGED>((r) => {
-    wake = () => r(CHANGED);
-  });
+  // A change seen and not yet re-checked, and the waiter of the pull in progress. Not one promise
+  // for the stream's life raced on every pull: each race left a handler on it holding that
+  // race's event, so a long stream kept every payload it delivered until its user changed.
+  let dirty = false;
+  let wakeNow: (() => void) | null = null;
+  const wake = () => {
+    dirty = true;
+    wakeNow?.();
+  };
   let spread: NodeJS.Timeout | undefined;
   const stopWatching = viewerCache(ctx.app).watch((change) => {
     if (change !== null) {
@@ -117,14 +122,20 @@ function liveStream(
         // Observed by the race below, or by nobody once the stream ended: never unhandled.
         pending.catch(() => {});
       }
-      const got = await Promise.race([pending, changed]);
+      const next = pending;
+      const got = dirty
+        ? CHANGED
+        : await new Promise<IteratorResult<unknown> | typeof CHANGED>((resolve, reject) => {
+            wakeNow = () => resolve(CHANGED);
+            next.then(resolve, reject);
+          }).finally(() => {
+            wakeNow = null;
+          });
       if (ended) break;
       if (got === CHANGED) {
         // A change for this user or session: re-check now, even with no event in sight. One
         // arriving during the check wakes the next round.
-        changed = new Promise((r) => {
-          wake = () => r(CHANGED);
-        });
+        dirty = false;
         const error = await check();
         if (error) return endWith(error);
         continue;
