@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clip } from './text.js';
+import { clip, storable } from './text.js';
 
 const isWellFormed = (s: string) =>
   !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
@@ -18,5 +18,13 @@ describe('clip', () => {
     expect(clip('abc', 0)).toBe('');
     // A lone low surrogate given as input is left as is: clip only promises not to make one.
     expect(clip('é😀', 2)).toBe('é');
+  });
+});
+
+describe('storable', () => {
+  it('drops NUL and replaces lone surrogates, keeping pairs', () => {
+    expect(storable('a\u0000b')).toBe('ab');
+    expect(storable('x\ud83d y \ude00 😀')).toBe('x\ufffd y \ufffd 😀');
+    expect(isWellFormed(storable('\udc00\ud800'))).toBe(true);
   });
 });

@@ -9,3 +9,15 @@ export function clip(s: string, n: number): string {
   const last = s.charCodeAt(n - 1);
   return s.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n);
 }
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * `s` as PostgreSQL can store it in text and jsonb: without NUL characters (refused by both) and
+ * with lone surrogates replaced by U+FFFD (jsonb refuses them). For text that did not come through
+ * the API's input guard: what a parser decoded (base64 or quoted-printable parts of a bounce).
+ */
+export function storable(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what is removed
+  return s.replace(/\u0000/g, '').replace(LONE_SURROGATE, '\ufffd');
+}

@@ -4,7 +4,7 @@ import { batched } from '../../shared/batch.js';
 import { badInput } from '../../shared/errors.js';
 import { isRowId } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
-import { clip } from '../../shared/text.js';
+import { clip, storable } from '../../shared/text.js';
 import type { ClassifyReply } from '../../workers/classify.worker.js';
 import { CallTimedOut, WorkerDied } from '../../workers/pool.js';
 import { poolFor } from '../../workers/workers.js';
@@ -73,7 +73,8 @@ function nextStatus(current: string, r: { reason: string; hard: boolean }): stri
 }
 
 /** `clip` of a column that may be null (shared/text.ts: never half a surrogate pair). */
-const clipOrNull = (s: string | null, n: number) => (s === null ? null : clip(s, n));
+/** What the classifier decoded, cut to its column and storable (no NUL, no lone surrogate). */
+const clipOrNull = (s: string | null, n: number) => (s === null ? null : clip(storable(s), n));
 
 /**
  * Records a raw bounce: one row per (recipient, matching contact), or with no contact when none
@@ -111,10 +112,10 @@ export async function recordBounce(
         received_at: receivedAt.toISOString(),
         status: clipOrNull(r.status, 20),
         reply_code: clipOrNull(r.replyCode, 10),
-        reason: clip(r.reason, 40),
+        reason: clip(storable(r.reason), 40),
         hard: r.hard,
         type: r.type,
-        diagnostic: r.diagnostic,
+        diagnostic: r.diagnostic === null ? null : storable(r.diagnostic),
       };
       if (matched.length === 0) rows.push({ ...row, contact_id: null });
       for (const c of matched) rows.push({ ...row, contact_id: c.id });
