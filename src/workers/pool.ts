@@ -160,6 +160,8 @@ export class WorkerPool {
       cause = err;
     });
     worker.on('exit', () => {
+      // Already removed and replaced by overrun(): nothing more to do, no second replacement.
+      if (!this.slots.includes(slot)) return;
       const call = slot.call;
       this.settle(slot);
       this.remove(slot);

@@ -15,7 +15,12 @@ export function serve<P, R>(handler: (payload: P) => R | Promise<R>): void {
     } catch (err) {
       reply = { id, ok: false, message: err instanceof Error ? err.message : String(err) };
     }
-    port.postMessage(reply);
+    try {
+      port.postMessage(reply);
+    } catch (err) {
+      // A value that cannot be copied (DataCloneError): the call fails, not the whole worker.
+      port.postMessage({ id, ok: false, message: err instanceof Error ? err.message : String(err) });
+    }
   });
   // The entry and its imports are loaded: the pool may start the clock of a call.
   port.postMessage({ ready: true } satisfies Reply);
