@@ -122,6 +122,24 @@ describe('strings PostgreSQL cannot store', () => {
     expect(deep).toContain('nests more than 64 levels');
     const tokens = await first(`subscription { bounceReceived { ${'id '.repeat(4100)} } }`);
     expect(tokens).toContain('GRAPHQL_PARSE_FAILED');
+    client.dispose();
+  });
+
+  it('codes an unknown or missing operation name over graphql-ws as over HTTP', async () => {
+    const client = t.ws(owner.token);
+    const first = (payload: { query: string; operationName?: string }) =>
+      new Promise<string>((resolve) => {
+        client.subscribe(payload, {
+          next: (v) => resolve(JSON.stringify(v)),
+          error: (e) => resolve(JSON.stringify(e)),
+          complete: () => resolve('complete'),
+        });
+      });
+    const two = 'query A { __typename } query B { __typename }';
+    for (const payload of [{ query: two }, { query: two, operationName: 'Nope' }])
+      expect(await first(payload)).toContain('OPERATION_RESOLUTION_FAILURE');
+    expect(code(await t.gql(two, undefined, owner.token))).toBe('OPERATION_RESOLUTION_FAILURE');
+    client.dispose();
   });
 
   it('refuses a number JSON reads as Infinity', async () => {

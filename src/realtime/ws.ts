@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { type ExecutionArgs, GraphQLError, getOperationAST } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -178,6 +178,19 @@ export function attachWebSockets(
         if (errors.length) {
           owners.get(ctx.extra.socket)?.delete(id);
           return errors;
+        }
+        // graphql-ws answers an unknown or missing operation name itself, without a code: the
+        // code yoga gives it over HTTP.
+        if (!getOperationAST(document, params.operationName)) {
+          owners.get(ctx.extra.socket)?.delete(id);
+          return [
+            new GraphQLError(
+              params.operationName
+                ? `Unknown operation named "${params.operationName}".`
+                : 'Must provide operation name if query contains multiple operations.',
+              { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } },
+            ),
+          ];
         }
         return args;
       },
