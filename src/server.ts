@@ -7,7 +7,7 @@ import type { Config } from './config.js';
 import type { AppServices, Context } from './context.js';
 import { openOrm } from './db/orm.js';
 import { QueryStore, useAutomaticPersistedQueries } from './http/apq.js';
-import { MAX_BODY_BYTES, MAX_UPLOAD_BYTES, useChunkedBodyLimit } from './http/body-limit.js';
+import { bodyLimitOf, useChunkedBodyLimit } from './http/body-limit.js';
 import { clientIpResolver } from './http/client-ip.js';
 import { createDrain } from './http/drain.js';
 import { useErrorCodes } from './http/error-codes.js';
@@ -125,7 +125,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     graphiql: playgroundOptions,
     renderGraphiQL: renderPlayground,
     plugins: [
-      useChunkedBodyLimit(MAX_BODY_BYTES),
+      useChunkedBodyLimit((request) => bodyLimitOf(request.headers.get('authorization'), false)),
       useAutomaticPersistedQueries(persistedQueries),
       ...armor.protect().plugins,
       useErrorCodes(), // a code on every refusal of a request (src/http/error-codes.ts)
@@ -165,7 +165,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     if (tracking(req, res)) return; // /t/...: open pixel and click redirects, plain HTTP
     const length = Number(req.headers['content-length'] ?? 0);
     const multipart = req.headers['content-type']?.startsWith('multipart/form-data') ?? false;
-    if (length > (multipart ? MAX_UPLOAD_BYTES : MAX_BODY_BYTES)) {
+    if (length > bodyLimitOf(req.headers.authorization, multipart)) {
       res.writeHead(413, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
@@ -176,7 +176,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
       req.resume();
       return;
     }
-    if (streamUpload(yoga, req, res, MAX_UPLOAD_BYTES)) return; // multipart: files streamed, not buffered
+    if (streamUpload(yoga, req, res, bodyLimitOf(req.headers.authorization, true))) return; // multipart: files streamed, not buffered
     yoga(req, res);
   };
   // One line per request only at LOG_LEVEL=debug: at info a busy server would mostly log itself.

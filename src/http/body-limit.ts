@@ -7,6 +7,19 @@ import type { Plugin } from 'graphql-yoga';
  */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
+/**
+ * A request without a token can only call the public fields (login, signUp, acceptInvitation,
+ * a few bytes each), yet its variables are parsed, checked and coerced before rights are: 8 MiB of
+ * nested variables held the event loop for seconds, for anyone. Without an Authorization header a
+ * body gets this much, and slow bodies held open by anonymous sockets stay small.
+ */
+export const MAX_ANONYMOUS_BODY_BYTES = 64 * 1024;
+
+/** The body limit of a request: anonymous ones get MAX_ANONYMOUS_BODY_BYTES. */
+export function bodyLimitOf(authorization: string | null | undefined, multipart: boolean): number {
+  if (!authorization?.trim()) return MAX_ANONYMOUS_BODY_BYTES;
+  return multipart ? MAX_UPLOAD_BYTES : MAX_BODY_BYTES;
+}
 
 /**
  * The request body limit for bodies without a Content-Length (chunked): their bytes are counted as
@@ -18,7 +31,7 @@ export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
  * refuses a declared length over the limit before yoga (src/server.ts), and Node's HTTP parser
  * never delivers more bytes than the length declared.
  */
-export function useChunkedBodyLimit(limit: number): Plugin {
+export function useChunkedBodyLimit(limitOf: (request: Request) => number): Plugin {
   const tooLarge = () =>
     new GraphQLError('Request body too large', {
       extensions: { http: { status: 413 }, code: 'REQUEST_ENTITY_TOO_LARGE' },
@@ -28,6 +41,7 @@ export function useChunkedBodyLimit(limit: number): Plugin {
       if (request.headers.get('content-length') != null) return;
       if (requestParser == null || request.body == null) return;
       const parse = requestParser;
+      const limit = limitOf(request);
       setRequestParser((req) => {
         const body = req.body;
         if (!body) return parse(req);
