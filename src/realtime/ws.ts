@@ -7,7 +7,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { AppServices } from '../context.js';
 import { MAX_BODY_BYTES } from '../http/body-limit.js';
 import { viewerFromToken } from '../modules/users/auth.service.js';
-import { unauthenticated } from '../shared/errors.js';
+import { AppError, unauthenticated } from '../shared/errors.js';
 
 type Enveloped = {
   execute: (a: ExecutionArgs) => OperationResult;
@@ -19,6 +19,9 @@ interface SocketOwner {
   userId: string;
   sessionId: string;
 }
+
+/** Subscriptions one graphql-ws connection may run at once; past it, RATE_LIMITED. */
+export const MAX_SUBSCRIPTIONS_PER_SOCKET = 100;
 
 /** graphql-ws close code for a connection whose session ended (graphql-ws's own "Forbidden"). */
 export const CLOSE_REVOKED = 4403;
@@ -91,6 +94,9 @@ export function attachWebSockets(
   // 100 MiB); a larger frame closes the socket with 1009 (message too big) before it is read.
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: MAX_BODY_BYTES });
   const owners = new Map<WebSocket, Map<string | typeof CONNECTION, SocketOwner>>();
+  // The subscriptions running on each socket: each holds a re-check per event and memory, and a
+  // red-team socket opened 20,000 of them (1.5 s of event loop, then 2 s per event's fan-out).
+  const running = new Map<WebSocket, Set<string>>();
   const track = (socket: WebSocket, key: string | typeof CONNECTION, owner: SocketOwner) => {
     const mine = owners.get(socket) ?? new Map();
     mine.set(key, owner);
@@ -125,9 +131,11 @@ export function attachWebSockets(
       },
       onClose: (ctx) => {
         owners.delete(ctx.extra.socket);
+        running.delete(ctx.extra.socket);
       },
       onComplete: (ctx, id) => {
         owners.get(ctx.extra.socket)?.delete(id);
+        running.get(ctx.extra.socket)?.delete(id);
       },
       // yoga's enveloped execute/subscribe travel in rootValue (yoga's documented graphql-ws recipe).
       execute: (args) => (args.rootValue as Enveloped).execute(args),
@@ -192,6 +200,18 @@ export function attachWebSockets(
             ),
           ];
         }
+        const mine = running.get(ctx.extra.socket) ?? new Set<string>();
+        if (mine.size >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
+          owners.get(ctx.extra.socket)?.delete(id);
+          return [
+            new AppError(
+              'RATE_LIMITED',
+              `At most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions run at once on one connection: complete one first`,
+            ),
+          ];
+        }
+        mine.add(id);
+        running.set(ctx.extra.socket, mine);
         return args;
       },
     },
