@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_INPUT_VALUES } from '../src/http/input-guard.js';
 import { type Actor, code, type GqlResult, signUpOwner, startTestApp, type TestApp } from './harness.js';
 
 /**
@@ -140,6 +141,20 @@ describe('strings PostgreSQL cannot store', () => {
       expect(await first(payload)).toContain('OPERATION_RESOLUTION_FAILURE');
     expect(code(await t.gql(two, undefined, owner.token))).toBe('OPERATION_RESOLUTION_FAILURE');
     client.dispose();
+  });
+
+  it('refuses variables of more values than any input needs, and does not walk undeclared ones', async () => {
+    const ids = Array.from({ length: MAX_INPUT_VALUES }, (_, i) => `${i}`);
+    const r = await raw(
+      JSON.stringify({ query: 'mutation ($ids: [ID!]!) { deleteContacts(ids: $ids) }', variables: { ids } }),
+    );
+    expect(code(r)).toBe('BAD_USER_INPUT');
+    expect(r.errors?.[0].message).toContain('values in one request');
+    // graphql-js ignores a variable the operation does not declare: nothing to refuse in it.
+    const junk = await raw(
+      JSON.stringify({ query: '{ __typename }', variables: { junk: ['\u0000', ...ids.slice(0, 10)] } }),
+    );
+    expect(junk.data).toEqual({ __typename: 'Query' });
   });
 
   it('refuses a number JSON reads as Infinity', async () => {

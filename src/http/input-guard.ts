@@ -28,45 +28,86 @@ const isPlain = (v: object) => {
 };
 
 /**
- * Walks the raw variables without recursion (an explicit stack), so depth is refused before
- * anything recursive sees the value. Uploaded files (not plain objects) are left alone.
+ * Values (strings, numbers, objects, list items...) one request's variables may hold: 10,000
+ * events or import rows of a few fields each stay far below. A 4.9 MB criterion of ~400,000
+ * values held the event loop over a second in this walk and graphql-js's coercion after it.
  */
-export function checkVariables(variables: Record<string, unknown> | null | undefined): GraphQLError | null {
+export const MAX_INPUT_VALUES = 250_000;
+
+interface Frame {
+  value: unknown;
+  key: string | number;
+  parent: Frame | null;
+  depth: number;
+}
+
+/** A frame's path from its variable, built only for a refusal (not copied at every step). */
+function pathOf(frame: Frame): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let f: Frame | null = frame; f; f = f.parent) path.push(f.key);
+  return path.reverse();
+}
+
+/**
+ * Walks the raw variables without recursion (an explicit stack), so depth is refused before
+ * anything recursive sees the value. Uploaded files (not plain objects) are left alone. With
+ * `declared`, only those variables are walked: graphql-js ignores the others.
+ */
+export function checkVariables(
+  variables: Record<string, unknown> | null | undefined,
+  declared?: ReadonlySet<string>,
+): GraphQLError | null {
   if (!variables || typeof variables !== 'object') return null;
-  const stack: { value: unknown; path: (string | number)[] }[] = Object.entries(variables).map(
-    ([k, value]) => ({ value, path: [k] }),
-  );
+  const stack: Frame[] = [];
+  for (const [key, value] of Object.entries(variables))
+    if (!declared || declared.has(key)) stack.push({ value, key, parent: null, depth: 1 });
+  let seen = 0;
   while (stack.length) {
-    const { value, path } = stack.pop() as (typeof stack)[number];
+    const frame = stack.pop() as Frame;
+    const { value } = frame;
+    if (++seen > MAX_INPUT_VALUES)
+      return badInput(`variables: at most ${MAX_INPUT_VALUES.toLocaleString('en')} values in one request`);
     // A path 100,000 levels long is not a message: its first steps say where it is.
-    const where = () =>
-      `$${path
+    const where = () => {
+      const path = pathOf(frame);
+      return `$${path
         .slice(0, 12)
         .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
         .join('')
         .slice(1)}${path.length > 12 ? '…' : ''}`;
+    };
     if (typeof value === 'string') {
       const why = badString(value);
-      if (why) return badInput(`${where()} ${why}`, { path: ['variables', ...path] });
+      if (why) return badInput(`${where()} ${why}`, { path: ['variables', ...pathOf(frame)] });
       continue;
     }
     if (typeof value === 'number' && !Number.isFinite(value))
-      return badInput(`${where()} must be a finite number`, { path: ['variables', ...path] });
+      return badInput(`${where()} must be a finite number`, { path: ['variables', ...pathOf(frame)] });
     if (!value || typeof value !== 'object' || !isPlain(value)) continue;
-    if (path.length > MAX_INPUT_DEPTH)
+    if (frame.depth > MAX_INPUT_DEPTH)
       return badInput(`${where()}: input values nest at most ${MAX_INPUT_DEPTH} levels`, {
-        path: ['variables', ...path.slice(0, 12)],
+        path: ['variables', ...pathOf(frame).slice(0, 12)],
       });
+    const depth = frame.depth + 1;
     if (Array.isArray(value))
-      for (let i = 0; i < value.length; i++) stack.push({ value: value[i], path: [...path, i] });
+      for (let i = 0; i < value.length; i++) stack.push({ value: value[i], key: i, parent: frame, depth });
     else
-      for (const [k, v] of Object.entries(value)) {
+      for (const k of Object.keys(value)) {
         const why = badString(k);
-        if (why) return badInput(`${where()}: a key ${why}`, { path: ['variables', ...path] });
-        stack.push({ value: v, path: [...path, k] });
+        if (why) return badInput(`${where()}: a key ${why}`, { path: ['variables', ...pathOf(frame)] });
+        stack.push({ value: (value as Record<string, unknown>)[k], key: k, parent: frame, depth });
       }
   }
   return null;
+}
+
+/** The variables a document's operations declare. */
+function declaredVariables(document: DocumentNode): Set<string> {
+  const names = new Set<string>();
+  for (const d of document.definitions)
+    if (d.kind === Kind.OPERATION_DEFINITION)
+      for (const v of d.variableDefinitions ?? []) names.add(v.variable.name.value);
+  return names;
 }
 
 /**
@@ -153,8 +194,17 @@ export function useInputGuard(): Plugin {
     // A fresh error per request: yoga writes into an error's extensions as it answers.
     return err && new GraphQLError(err.message, { extensions: { ...err.extensions } });
   };
+  const declared = new WeakMap<DocumentNode, Set<string>>();
+  const declaredIn = (document: DocumentNode) => {
+    let names = declared.get(document);
+    if (!names) {
+      names = declaredVariables(document);
+      declared.set(document, names);
+    }
+    return names;
+  };
   const refusal = (args: { document: DocumentNode; variableValues?: Record<string, unknown> | null }) =>
-    documentRefusal(args.document) ?? checkVariables(args.variableValues ?? null);
+    documentRefusal(args.document) ?? checkVariables(args.variableValues ?? null, declaredIn(args.document));
   return {
     // Before graphql-js's recursive parser, wrapping the parser in place (armor's token limit
     // included); the refusal is a parse error: GRAPHQL_PARSE_FAILED and 400.
