@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
@@ -37,7 +38,13 @@ export interface ViewerChange {
 export type PubSub = ReturnType<typeof createPubSub<Topics>> & { close(): Promise<void> };
 
 export function createAppPubSub(redisUrl: string | null): PubSub {
-  if (!redisUrl) return Object.assign(createPubSub<Topics>(), { close: async () => {} });
+  if (!redisUrl) {
+    // One listener per open subscription of a topic: more than Node's default 10 is normal, not a
+    // leak (it printed MaxListenersExceededWarning).
+    const eventTarget = new EventTarget();
+    setMaxListeners(0, eventTarget);
+    return Object.assign(createPubSub<Topics>({ eventTarget }), { close: async () => {} });
+  }
   const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   // The event target does not wait for PUBLISH, so a failed one (Redis unreachable past
