@@ -1,6 +1,7 @@
 import { type DocumentNode, GraphQLError, Kind, visit } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { badInput } from '../shared/errors.js';
+import { hasLoneSurrogate } from '../shared/text.js';
 
 /**
  * Deeper than any input of the schema needs (a criterion of 6 levels inside a score input is
@@ -9,16 +10,13 @@ import { badInput } from '../shared/errors.js';
  */
 export const MAX_INPUT_DEPTH = 64;
 
-// A lone surrogate: a high one not followed by a low one, or a low one not preceded by a high.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /**
  * Why a string cannot be stored, or null. PostgreSQL refuses NUL in text (22021) and lone
  * surrogates in jsonb (22P05); both then surfaced as a masked "Unexpected error.".
  */
 function badString(s: string): string | null {
   if (s.includes('\u0000')) return 'must not contain a NUL character (\\u0000)';
-  if (LONE_SURROGATE.test(s)) return 'must not contain a lone UTF-16 surrogate (invalid Unicode)';
+  if (hasLoneSurrogate(s)) return 'must not contain a lone UTF-16 surrogate (invalid Unicode)';
   return null;
 }
 

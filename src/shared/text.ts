@@ -10,7 +10,11 @@ export function clip(s: string, n: number): string {
   return s.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n);
 }
 
+// A lone surrogate: a high one not followed by a low one, or a low one not preceded by a high.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** True when `s` holds a lone UTF-16 surrogate (invalid Unicode, which jsonb refuses). */
+export const hasLoneSurrogate = (s: string): boolean => s.search(LONE_SURROGATE) >= 0;
 
 /**
  * `s` as PostgreSQL can store it in text and jsonb: without NUL characters (refused by both) and

@@ -20,6 +20,7 @@ import {
   verifyPassword,
 } from './credentials.js';
 import { countSignUp } from './signup.throttle.js';
+import { countAttempt } from './throttle.js';
 import { Invitation, SessionToken, User, type UserRow } from './user.entity.js';
 import { type LoadedViewer, viewerCache } from './viewer.cache.js';
 
@@ -172,16 +173,7 @@ export async function login(ctx: Context, input: { email: string; password: stri
   // The attempt is counted before its password is checked, in one statement: however many
   // attempts arrive at once, on however many processes, at most MAX_FAILURES passwords are
   // checked per window. A locked email is not counted (the row is left as it is).
-  const [counted] = await conn.execute<{ attempts: number }[]>(
-    `insert into login_throttle (email, failures, window_start) values (?, 1, now())
-     on conflict (email) do update set
-       failures = case when login_throttle.window_start > now() - make_interval(mins => ?) then login_throttle.failures + 1 else 1 end,
-       window_start = case when login_throttle.window_start > now() - make_interval(mins => ?) then login_throttle.window_start else now() end
-     where login_throttle.locked_until is null or login_throttle.locked_until <= now()
-     returning failures as attempts`,
-    [email, WINDOW_MINUTES, WINDOW_MINUTES],
-  );
-  const attempts = counted?.attempts ?? Number.POSITIVE_INFINITY;
+  const attempts = await countAttempt(ctx, email, WINDOW_MINUTES, { unlessLocked: true });
   const lock = () =>
     conn.execute(
       `update login_throttle set locked_until = now() + make_interval(mins => ?) where email = ?`,

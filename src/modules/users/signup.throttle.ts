@@ -1,6 +1,7 @@
 import type { Context } from '../../context.js';
 import { AppError } from '../../shared/errors.js';
 import { recordSecurityEvent } from '../audit/security-log.js';
+import { countAttempt } from './throttle.js';
 
 /**
  * signUp answers CONFLICT for an email that has an account: its answer is a working session, so
@@ -38,15 +39,8 @@ export function signUpKey(ip: string | null): string {
 }
 
 export async function countSignUp(ctx: Context): Promise<void> {
-  const [counted] = await ctx.app.orm.em.getConnection().execute<{ attempts: number }[]>(
-    `insert into login_throttle (email, failures, window_start) values (?, 1, now())
-     on conflict (email) do update set
-       failures = case when login_throttle.window_start > now() - make_interval(mins => ?) then login_throttle.failures + 1 else 1 end,
-       window_start = case when login_throttle.window_start > now() - make_interval(mins => ?) then login_throttle.window_start else now() end
-     returning failures as attempts`,
-    [signUpKey(ctx.ip), signUpLimit.windowMinutes, signUpLimit.windowMinutes],
-  );
-  if ((counted?.attempts ?? Number.POSITIVE_INFINITY) > signUpLimit.max) {
+  const attempts = await countAttempt(ctx, signUpKey(ctx.ip), signUpLimit.windowMinutes);
+  if (attempts > signUpLimit.max) {
     recordSecurityEvent(ctx, 'SIGNUP_REFUSED', `rate limited: ${ctx.ip ?? 'unknown address'}`);
     throw new AppError(
       'RATE_LIMITED',
