@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { type Actor, signUpOwner, startTestApp, type TestApp } from './harness.js';
 
 /** A Cible server as a real child process (`npm start`'s or the build's entry), and its output. */
 export interface Started {
@@ -65,4 +66,33 @@ export async function login(url: string, email: string, password: string): Promi
   });
   const body = (await res.json()) as { data?: { login: { token: string } } };
   return body.data?.login.token ?? null;
+}
+
+/** An app in this process and a real `npm start` child on its database, sharing one Redis. */
+export interface TwoProcesses {
+  /** Where changes are made (in this process), and its database. */
+  a: TestApp & { databaseUrl: string };
+  /** The second server, a child process. */
+  b: Started;
+  /** An owner signed up on A before B starts, so B seeds no demo account. */
+  owner: Actor;
+}
+
+export async function startTwoProcesses(redisUrl: string, trackingSecret: string): Promise<TwoProcesses> {
+  const a = await startTestApp({ REDIS_URL: redisUrl });
+  const owner = await signUpOwner(a);
+  const b = await startServer(['--import', 'tsx', 'src/main.ts'], {
+    DATABASE_URL: a.databaseUrl,
+    REDIS_URL: redisUrl,
+    TRACKING_SECRET: trackingSecret,
+  });
+  return { a, b, owner };
+}
+
+/** Stops what startTwoProcesses started (B first: it holds connections to A's database). */
+export async function stopTwoProcesses(p: TwoProcesses | undefined): Promise<void> {
+  if (!p) return;
+  p.b.proc.kill('SIGTERM');
+  await exited(p.b.proc);
+  await p.a.close();
 }

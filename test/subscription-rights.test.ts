@@ -19,7 +19,7 @@ import {
 } from './harness.js';
 import { type Message, type Stream, settle, sseStream, wsStream } from './live-streams.js';
 import { startRedis } from './redis.js';
-import { exited, type Started, startServer } from './server-process.js';
+import { startTwoProcesses, stopTwoProcesses, type TwoProcesses } from './server-process.js';
 
 const BOUNCES = 'subscription { bounceReceived { recipient } }';
 const AUDIT = 'subscription { auditEntryAdded { action userId diff } }';
@@ -194,27 +194,15 @@ const redis = await startRedis();
 // Without redis-server, startRedis throws under CI (requireUnderCi): the skip is for a laptop only.
 
 describe.skipIf(!redis)('on a second process sharing Redis', () => {
-  let a: TestApp & { databaseUrl: string };
-  let b: Started;
-  let owner: Actor;
+  let p: TwoProcesses;
   beforeAll(async () => {
-    a = await startTestApp({ REDIS_URL: redis!.url });
-    owner = await signUpOwner(a); // before B starts, so B seeds no demo account
-    b = await startServer(['--import', 'tsx', 'src/main.ts'], {
-      DATABASE_URL: a.databaseUrl,
-      REDIS_URL: redis!.url,
-      TRACKING_SECRET: 'subscription-rights-test-secret-0123',
-    });
+    p = await startTwoProcesses(redis!.url, 'subscription-rights-test-secret-0123');
   }, 90_000);
   afterAll(async () => {
-    if (b) {
-      b.proc.kill('SIGTERM');
-      await exited(b.proc);
-    }
-    await a?.close();
+    await stopTwoProcesses(p);
     await redis?.stop();
   });
 
-  rightsReachOpenStreams('graphql-ws', () => ({ a, owner, open: (tok, q) => wsStream(b.url, tok, q) }));
-  rightsReachOpenStreams('SSE', () => ({ a, owner, open: (tok, q) => sseStream(b.url, tok, q) }));
+  rightsReachOpenStreams('graphql-ws', () => ({ ...p, open: (tok, q) => wsStream(p.b.url, tok, q) }));
+  rightsReachOpenStreams('SSE', () => ({ ...p, open: (tok, q) => sseStream(p.b.url, tok, q) }));
 });

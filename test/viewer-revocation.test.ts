@@ -19,7 +19,7 @@ import {
   viewerWith,
 } from './harness.js';
 import { startRedis } from './redis.js';
-import { exited, type Started, startServer } from './server-process.js';
+import { startTwoProcesses, stopTwoProcesses, type TwoProcesses } from './server-process.js';
 
 type Call = (query: string, variables?: Record<string, unknown>, token?: string) => Promise<GqlResult<never>>;
 
@@ -137,30 +137,19 @@ describe('on the same process', () => {
 const redis = await startRedis();
 
 describe.skipIf(!redis)('on a second process sharing Redis', () => {
-  let a: TestApp & { databaseUrl: string };
-  let b: Started;
-  let owner: Actor;
+  let p: TwoProcesses;
   beforeAll(async () => {
-    a = await startTestApp({ REDIS_URL: redis!.url });
-    owner = await signUpOwner(a); // before B starts, so B seeds no demo account
-    b = await startServer(['--import', 'tsx', 'src/main.ts'], {
-      DATABASE_URL: a.databaseUrl,
-      REDIS_URL: redis!.url,
-      TRACKING_SECRET: 'revocation-test-secret-revocation-test',
-    });
+    p = await startTwoProcesses(redis!.url, 'revocation-test-secret-revocation-test');
   }, 90_000);
   afterAll(async () => {
-    if (b) {
-      b.proc.kill('SIGTERM');
-      await exited(b.proc);
-    }
-    await a?.close();
+    await stopTwoProcesses(p);
     await redis?.stop();
   });
 
-  refusedOnTheNextRequest(() => ({ a, owner, read: caller(b.url) }));
+  refusedOnTheNextRequest(() => ({ ...p, read: caller(p.b.url) }));
 
   it('stops trusting its cache while its beats do not come back through Redis', async () => {
+    const { a, b, owner } = p;
     const read = caller(b.url);
     const member = await viewerWith(a, owner, { CONTACTS: 'GUEST' });
     ok(await read(ME, {}, member.token));
