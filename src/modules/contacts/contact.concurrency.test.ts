@@ -14,7 +14,7 @@ import {
   startTestApp,
   type TestApp,
 } from '../../../test/harness.js';
-import { waitUntil } from '../../../test/wait.js';
+import { CONCURRENT_WRITE_CODES, lockWait, shuffled } from '../../../test/wait.js';
 
 /**
  * Contact writers, deletes and uniqueKey changes at once on one account. They used to deadlock
@@ -30,19 +30,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const TYPED = new Set(['CONFLICT', 'NOT_FOUND', 'BAD_USER_INPUT']);
 const phone = (i: number) => `+336${String(10_000_000 + i)}`;
-
-function shuffled<T>(xs: T[], seed: number): T[] {
-  const out = [...xs];
-  let s = seed;
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    const j = s % (i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 describe('concurrent contact writes, deletes and uniqueKey changes', () => {
   it('every answer is data or a typed error, and the final state is consistent', async () => {
@@ -85,7 +73,7 @@ describe('concurrent contact writes, deletes and uniqueKey changes', () => {
       }
     }
     const answers = await Promise.all(calls);
-    const untyped = answers.filter((a) => a.errors?.length && !TYPED.has(String(code(a))));
+    const untyped = answers.filter((a) => a.errors?.length && !CONCURRENT_WRITE_CODES.has(String(code(a))));
     expect(untyped.map((a) => a.errors)).toEqual([]);
     expect(answers.every((a) => a.status < 500)).toBe(true);
 
@@ -123,12 +111,11 @@ describe('concurrent contact writes, deletes and uniqueKey changes', () => {
       await other.query(`set local deadlock_timeout = '10s'`);
       await other.query('select 1 from contact where id = $1 for update', [ids[1]]);
       const deleting = t.gql(DeleteContactsDocument, { ids }, owner.token);
-      await waitUntil(async () => {
-        const { rows } = await t.sql.query(
-          `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'delete from contact%'`,
-        );
-        return rows[0].n > 0;
-      }, 'the deleteContacts to wait for the contact locked elsewhere');
+      await lockWait(
+        t.sql,
+        'delete from contact%',
+        'the deleteContacts to wait for the contact locked elsewhere',
+      );
       await other.query('select 1 from contact where id = $1 for update', [ids[0]]);
       await other.query('commit');
       const answer = await deleting;

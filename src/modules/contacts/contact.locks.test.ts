@@ -17,7 +17,7 @@ import {
   startTestApp,
   type TestApp,
 } from '../../../test/harness.js';
-import { waitUntil } from '../../../test/wait.js';
+import { CONCURRENT_WRITE_CODES, lockWait, shuffled } from '../../../test/wait.js';
 import { viewerFromToken } from '../users/auth.service.js';
 import { contactWrite } from './contact.locks.js';
 
@@ -34,33 +34,13 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const TYPED = new Set(['CONFLICT', 'NOT_FOUND', 'BAD_USER_INPUT']);
-function shuffled<T>(xs: T[], seed: number): T[] {
-  const out = [...xs];
-  let s = seed;
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    const j = s % (i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 const mailboxFull = (to: string) => `452 4.2.2 <${to}>: Mailbox full`;
 
 async function createContact(input: { email: string; phone?: string }, who = owner): Promise<string> {
   return ok(await t.gql(CreateContactDocument, { input }, who.token)).createContact.id;
 }
 
-/** Resolves once a statement matching `like` waits for a lock (it then holds its earlier ones). */
-function lockWaitOf(like: string, what: string): Promise<void> {
-  return waitUntil(async () => {
-    const { rows } = await t.sql.query(
-      `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like $1`,
-      [like],
-    );
-    return rows[0].n > 0;
-  }, what);
-}
+const lockWaitOf = (like: string, what: string) => lockWait(t.sql, like, what);
 
 /**
  * A real deadlock with `write`: another transaction locks `second` FOR UPDATE, waits until the
@@ -172,7 +152,7 @@ describe('writers outside contactWrite', () => {
     }
     // Interleaved, so every kind of writer runs beside every other.
     const answers = await Promise.all(shuffled(calls, 3).map((call) => call()));
-    const untyped = answers.filter((a) => a.errors?.length && !TYPED.has(String(code(a))));
+    const untyped = answers.filter((a) => a.errors?.length && !CONCURRENT_WRITE_CODES.has(String(code(a))));
     expect(untyped.map((a) => a.errors)).toEqual([]);
     expect(answers.every((a) => a.status < 500)).toBe(true);
     // Nothing is left behind a deleted contact.
