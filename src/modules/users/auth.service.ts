@@ -1,7 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppServices, Context, Viewer } from '../../context.js';
-import type { ViewerChange } from '../../realtime/pubsub.js';
 import { AppError, badInput, conflict } from '../../shared/errors.js';
 import { completeRights, ownerRights } from '../access/access.js';
 import { Account, DEFAULT_SETTINGS } from '../account/account.entity.js';
@@ -69,8 +68,9 @@ export async function viewerFromToken(em: EntityManager, token: string): Promise
 
 /**
  * The viewer of a bearer token for a request's context: through the app's viewer cache
- * (viewer.cache.ts), which revocations reach through `viewersChanged`, or straight from the
- * database with `cache: false`. `em` is called only when the database is asked.
+ * (viewer.cache.ts), which revocations reach through `mutate`'s `announce` (audit.service.ts),
+ * or straight from the database with `cache: false`. `em` is called only when the database is
+ * asked.
  */
 export async function cachedViewer(
   app: AppServices,
@@ -83,12 +83,6 @@ export async function cachedViewer(
   if (!opts.cache) return (await loadViewer(em(), tokenHash))?.viewer ?? null;
   return viewerCache(app).viewer(tokenHash, () => loadViewer(em(), tokenHash));
 }
-
-/**
- * After a change of sessions, rights, status or details has committed: no request that starts
- * after this resolves, on any process, sees the old viewer.
- */
-export const viewersChanged = (app: AppServices, change: ViewerChange) => viewerCache(app).announce(change);
 
 export function openSession(em: EntityManager, user: UserRow, ip: string | null): string {
   const { token, hash } = newSecret('cib');
