@@ -10,6 +10,7 @@ import {
 import { ContactEvent } from '../modules/events/event.entity.js';
 import { OutboxMessage } from '../modules/mail/outbox.entity.js';
 import { ContactScore, Score, ScoreCondition, ScoreRun, ScoreState } from '../modules/scores/score.entity.js';
+import { Segment } from '../modules/segments/segment.entity.js';
 import { Invitation, LoginThrottle, SessionToken, User } from '../modules/users/user.entity.js';
 
 /** Every entity MikroORM knows; each module owns its own definitions. */
@@ -33,4 +34,5 @@ export const ENTITIES = [
   ContactScore,
   ScoreRun,
   ScoreState,
+  Segment,
 ];

@@ -6,6 +6,7 @@ import { Migration20261123140000_Activity } from '../../migrations/Migration2026
 import { Migration20261123150000_ActivityLockOrder } from '../../migrations/Migration20261123150000_ActivityLockOrder.js';
 import { Migration20261201195158_ImportHeartbeatBounceRecipient } from '../../migrations/Migration20261201195158_ImportHeartbeatBounceRecipient.js';
 import { Migration20261201231104_ImportIdPerAccount } from '../../migrations/Migration20261201231104_ImportIdPerAccount.js';
+import { Migration20261202102235_Segments } from '../../migrations/Migration20261202102235_Segments.js';
 
 /**
  * Migrations imported statically: MikroORM would otherwise import the files with Node's own
@@ -22,4 +23,5 @@ export const migrationsList: MigrationObject[] = [
     class: Migration20261201195158_ImportHeartbeatBounceRecipient,
   },
   { name: 'Migration20261201231104_ImportIdPerAccount', class: Migration20261201231104_ImportIdPerAccount },
+  { name: 'Migration20261202102235_Segments', class: Migration20261202102235_Segments },
 ];

@@ -15,7 +15,7 @@ export function ormOptions(clientUrl: string, opts: { debug?: boolean; pool?: nu
     allowGlobalContext: false,
     forceUtcTimezone: true,
     // Agenda's job table is created by a migration and owned by @agendajs/postgres-backend.
-    schemaGenerator: { skipTables: ['agenda_jobs', 'contact_activity'] },
+    schemaGenerator: { skipTables: ['agenda_jobs', 'contact_activity', 'contact_recent'] },
     migrations: {
       path: 'migrations',
       pathTs: 'migrations',

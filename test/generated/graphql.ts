@@ -132,20 +132,28 @@ export type CreateScoreInput = {
   name: string;
 };
 
-/** A targeting criterion, shared by scores and segments: exactly one of field, event, score, all, any, not. At most 6 levels and 50 conditions. */
+/** A targeting criterion, shared by scores, segments and operation audiences: exactly one of field, event, score, segment, emailStatus, hasEmail, hasPhone, all, any, not. At most 6 levels and 50 conditions (segments it names add theirs, up to 500). */
 export type Criterion =
   {   /** Every one holds (at least one) */
-  all: Array<Criterion>; any?: never; event?: never; field?: never; not?: never; score?: never; }
+  all: Array<Criterion>; any?: never; emailStatus?: never; event?: never; field?: never; hasEmail?: never; hasPhone?: never; not?: never; score?: never; segment?: never; }
   |  { all?: never;   /** At least one holds (at least one) */
-  any: Array<Criterion>; event?: never; field?: never; not?: never; score?: never; }
-  |  { all?: never; any?: never;   /** A condition on the contact's events */
-  event: EventCriterionInput; field?: never; not?: never; score?: never; }
-  |  { all?: never; any?: never; event?: never;   /** A condition on a contact field */
-  field: FieldCriterionInput; not?: never; score?: never; }
-  |  { all?: never; any?: never; event?: never; field?: never;   /** Does not hold */
-  not: Criterion; score?: never; }
-  |  { all?: never; any?: never; event?: never; field?: never; not?: never;   /** A condition on another score's value */
-  score: ScoreCriterionInput; };
+  any: Array<Criterion>; emailStatus?: never; event?: never; field?: never; hasEmail?: never; hasPhone?: never; not?: never; score?: never; segment?: never; }
+  |  { all?: never; any?: never;   /** A condition on the contact's email status */
+  emailStatus: EmailStatusCriterionInput; event?: never; field?: never; hasEmail?: never; hasPhone?: never; not?: never; score?: never; segment?: never; }
+  |  { all?: never; any?: never; emailStatus?: never;   /** A condition on the contact's events */
+  event: EventCriterionInput; field?: never; hasEmail?: never; hasPhone?: never; not?: never; score?: never; segment?: never; }
+  |  { all?: never; any?: never; emailStatus?: never; event?: never;   /** A condition on a contact field */
+  field: FieldCriterionInput; hasEmail?: never; hasPhone?: never; not?: never; score?: never; segment?: never; }
+  |  { all?: never; any?: never; emailStatus?: never; event?: never; field?: never;   /** true: the contact has an email address; false: none */
+  hasEmail: boolean; hasPhone?: never; not?: never; score?: never; segment?: never; }
+  |  { all?: never; any?: never; emailStatus?: never; event?: never; field?: never; hasEmail?: never;   /** true: the contact has a phone number; false: none */
+  hasPhone: boolean; not?: never; score?: never; segment?: never; }
+  |  { all?: never; any?: never; emailStatus?: never; event?: never; field?: never; hasEmail?: never; hasPhone?: never;   /** Does not hold */
+  not: Criterion; score?: never; segment?: never; }
+  |  { all?: never; any?: never; emailStatus?: never; event?: never; field?: never; hasEmail?: never; hasPhone?: never; not?: never;   /** A condition on another score's value */
+  score: ScoreCriterionInput; segment?: never; }
+  |  { all?: never; any?: never; emailStatus?: never; event?: never; field?: never; hasEmail?: never; hasPhone?: never; not?: never; score?: never;   /** Membership of another segment */
+  segment: SegmentCriterionInput; };
 
 /** How a contact's score compares with a value. */
 export type CriterionCompareOp =
@@ -162,8 +170,10 @@ export type CriterionCompareOp =
   /** Not equal */
   | 'NEQ';
 
-/** TEXT: EQ NEQ IN CONTAINS STARTS_WITH IS_SET IS_NOT_SET (CONTAINS/STARTS_WITH ignore case). NUMBER: EQ NEQ LT LTE GT GTE IN IS_SET IS_NOT_SET. DATE: EQ NEQ LT LTE GT GTE IS_SET IS_NOT_SET. BOOLEAN: EQ NEQ IS_SET IS_NOT_SET. NEQ also matches contacts where the field is unset. */
+/** TEXT: EQ NEQ IN CONTAINS STARTS_WITH IS_SET IS_NOT_SET (CONTAINS/STARTS_WITH ignore case). NUMBER: EQ NEQ LT LTE GT GTE IN IS_SET IS_NOT_SET. DATE: EQ NEQ LT LTE GT GTE IS_SET IS_NOT_SET, and relative to today in the account's time zone (settings.timeZone), with days: IN_LAST_DAYS IN_NEXT_DAYS MORE_THAN_DAYS_AGO ANNIVERSARY_IN_NEXT_DAYS. BOOLEAN: EQ NEQ IS_SET IS_NOT_SET. NEQ also matches contacts where the field is unset. */
 export type CriterionFieldOp =
+  /** DATE only: the next anniversary of the date (birthdays; 29 February on the 28th in other years) falls today or within days days (0 to 366) */
+  | 'ANNIVERSARY_IN_NEXT_DAYS'
   /** TEXT only: contains value, ignoring case */
   | 'CONTAINS'
   /** Equal to value */
@@ -174,6 +184,10 @@ export type CriterionFieldOp =
   | 'GTE'
   /** Equal to one of values (1 to 500) */
   | 'IN'
+  /** DATE only: from days days before today through today (both included) */
+  | 'IN_LAST_DAYS'
+  /** DATE only: from today through days days after today (both included) */
+  | 'IN_NEXT_DAYS'
   /** Has no value */
   | 'IS_NOT_SET'
   /** Has a value */
@@ -182,10 +196,21 @@ export type CriterionFieldOp =
   | 'LT'
   /** Less than or equal to value */
   | 'LTE'
+  /** DATE only: before the day days days before today */
+  | 'MORE_THAN_DAYS_AGO'
   /** Not equal to value, or unset */
   | 'NEQ'
   /** TEXT only: starts with value, ignoring case */
   | 'STARTS_WITH';
+
+/** How an event's URL compares with the criterion's. Scheme and host never depend on case; the path and query do, except with CONTAINS. */
+export type CriterionUrlMatch =
+  /** Holds the text given anywhere, ignoring case */
+  | 'CONTAINS'
+  /** The same URL */
+  | 'EXACT'
+  /** Starts with the URL given (a site section: https://shop.example/sale/) */
+  | 'PREFIX';
 
 /** A new custom contact field. */
 export type DefineContactFieldInput = {
@@ -210,19 +235,29 @@ export type EmailStatus =
   /** Nothing known against sending to this address */
   | 'VALID';
 
-/** The contact has events of this type (and operation, form, exact url, in the last withinDays days), at least minCount of them (default 1). */
+/** The contact's email status (consent and deliverability) is one of these. */
+export type EmailStatusCriterionInput = {
+  /** The statuses that match, at least one */
+  in: Array<EmailStatus>;
+};
+
+/** The contact has events of this type (and operation, form, url, in a window of days), at least minCount of them (default 1). */
 export type EventCriterionInput = {
   /** Only events of this form (a UUID) */
   formId?: string | null | undefined;
   /** At least this many events, 1 to 100000 (default 1); not allowed in FIXED_PER_EVENT */
   minCount?: number | null | undefined;
+  /** Only events before the start of the day olderThanDays days ago, 0 to 3650 (less than withinDays when both are given); 0: before today */
+  olderThanDays?: number | null | undefined;
   /** Only events of this Emailing or SMS operation (a UUID) */
   operationId?: string | null | undefined;
   /** The event type */
   type: EventType;
-  /** Only events with exactly this URL, at most 2000 characters */
+  /** Only events whose URL matches this one (see urlMatch), at most 2000 characters */
   url?: string | null | undefined;
-  /** Only events of the last withinDays days, 1 to 3650 */
+  /** How url compares: EXACT (default), PREFIX or CONTAINS */
+  urlMatch?: CriterionUrlMatch | null | undefined;
+  /** Only events since the start of the day withinDays days ago in the account's time zone (today and the withinDays days before), 1 to 3650 */
   withinDays?: number | null | undefined;
 };
 
@@ -286,6 +321,8 @@ export type Feature =
 
 /** A condition on a standard or custom contact field, checked against the field type. */
 export type FieldCriterionInput = {
+  /** For IN_LAST_DAYS, IN_NEXT_DAYS, MORE_THAN_DAYS_AGO (0 to 36500) and ANNIVERSARY_IN_NEXT_DAYS (0 to 366): a number of days */
+  days?: number | null | undefined;
   /** Field name: email, phone, firstName, lastName, gender, birthDate, city, department, country or a custom field */
   name: string;
   /** The comparison; which ones apply depends on the field type (see CriterionFieldOp) */
@@ -422,6 +459,12 @@ export type ScoreRunTrigger =
   /** The automatic run, every settings.scoreIntervalHours */
   | 'SCHEDULED';
 
+/** The contact is a member of another segment of the account, as it is now. */
+export type SegmentCriterionInput = {
+  /** Another segment of the account; no cycles (also through scores) */
+  segmentId: string;
+};
+
 /** New levels for some features of one user. */
 export type SetUserRightsInput = {
   /** Features not listed keep their level */
@@ -450,6 +493,8 @@ export type UpdateAccountSettingsInput = {
   rejectDuplicates?: boolean | null | undefined;
   /** Hours between automatic score computations, 1 to 720 */
   scoreIntervalHours?: number | null | undefined;
+  /** An IANA time zone name such as Europe/Paris or America/New_York */
+  timeZone?: string | null | undefined;
   /** email, phone, or the name of a custom TEXT, NUMBER or DATE field. Every contact is re-keyed in one statement; CONFLICT while two contacts share a value of the new key */
   uniqueKey?: string | null | undefined;
 };

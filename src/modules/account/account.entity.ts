@@ -5,12 +5,15 @@ export interface AccountSettings {
   uniqueKey: string;
   rejectDuplicates: boolean;
   scoreIntervalHours: number;
+  /** IANA name: "today" and day boundaries of relative dates in criteria. */
+  timeZone: string;
 }
 
 export const DEFAULT_SETTINGS: AccountSettings = {
   uniqueKey: 'email',
   rejectDuplicates: false,
   scoreIntervalHours: 24,
+  timeZone: 'Europe/Paris',
 };
 
 export const Account = defineEntity({

@@ -54,6 +54,10 @@ const AccountSettingsRef = builder.objectRef<SettingsView>('AccountSettings').im
       description:
         'Hours (1 to 720, default 24) between automatic score computations, counted from the last manual run',
     }),
+    timeZone: t.exposeString('timeZone', {
+      description:
+        'IANA time zone (default Europe/Paris) in which criteria count days: "in the last 7 days", birthdays, "today"',
+    }),
   }),
 });
 
@@ -74,8 +78,25 @@ const UpdateAccountSettingsInput = builder.inputType('UpdateAccountSettingsInput
       required: false,
       description: 'Hours between automatic score computations, 1 to 720',
     }),
+    timeZone: t.string({
+      required: false,
+      description: 'An IANA time zone name such as Europe/Paris or America/New_York',
+    }),
   }),
 });
+
+/**
+ * A zone both Node and PostgreSQL know by this exact name (criteria compute days in SQL with
+ * `at time zone`, which would otherwise fail at every count of the account's segments).
+ */
+function checkTimeZone(raw: string): string {
+  const tz = raw.trim();
+  const known =
+    (Intl as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.('timeZone') ?? [];
+  if (!(known.includes(tz) || tz === 'UTC') || !/^[A-Za-z0-9_+\-/]{1,64}$/.test(tz))
+    throw badInput(`timeZone: ${JSON.stringify(raw)} is not an IANA time zone name (e.g. Europe/Paris)`);
+  return tz;
+}
 
 function view(a: { id: string; name: string; settings: AccountSettings }): SettingsView {
   return { ...DEFAULT_SETTINGS, ...a.settings, accountId: a.id, accountName: a.name };
@@ -118,6 +139,7 @@ builder.mutationField('updateAccountSettings', (t) =>
         }
         next.scoreIntervalHours = input.scoreIntervalHours;
       }
+      if (input.timeZone != null) next.timeZone = checkTimeZone(input.timeZone);
       // One transaction, rerun on a deadlock or serialization failure (db/retry.ts). Raw SQL
       // rather than the entity: a rerun must not see what the failed run assigned.
       return retryTransaction(() =>

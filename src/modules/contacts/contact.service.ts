@@ -6,6 +6,7 @@ import { isRowId } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
 import { clip } from '../../shared/text.js';
 import { mutate } from '../audit/audit.service.js';
+import { Params } from '../targeting/criterion.compile.js';
 import { CONTACT_COLUMNS, pageColumns } from './contact.columns.js';
 import type { FieldType } from './contact.entity.js';
 import { contactWrite } from './contact.locks.js';
@@ -216,6 +217,16 @@ export const CONTACT_ORDERS = {
 } as const;
 export type ContactOrder = keyof typeof CONTACT_ORDERS;
 
+/**
+ * Which contacts of a page, beyond the filter: a criterion compiled by the targeting module
+ * (segment members), and the runner its statement goes through (a statement timeout, cancelled
+ * when the client goes away). `where` adds its values to the statement's parameters.
+ */
+export interface PageTarget {
+  where: (params: Params) => string;
+  run?: <T>(sql: string, params: unknown[]) => Promise<T[]>;
+}
+
 /** Keyset pagination over (sort key, id): stable under concurrent writes, no OFFSET. */
 export async function listContacts(
   ctx: AuthedContext,
@@ -225,27 +236,20 @@ export async function listContacts(
   after?: string | null,
   /** The resolver's info: only the columns its selection reads are fetched (contact.columns.ts). */
   info?: GraphQLResolveInfo,
+  target?: PageTarget,
 ): Promise<Page<ContactView>> {
   const size = pageSize(first);
-  const where = ['c.account_id = ?'];
-  const params: unknown[] = [ctx.viewer.accountId];
-  const add = (sql: string, ...values: unknown[]) => {
-    where.push(sql);
-    params.push(...values);
-  };
+  const params = new Params();
+  const where = [`c.account_id = ${params.add(ctx.viewer.accountId, 'uuid')}`];
   if (filter.search) {
-    const like = `%${filter.search.replace(/[\\%_]/g, (m) => `\\${m}`).toLowerCase()}%`;
-    add(
-      `(lower(c.email) like ? or lower(c.first_name) like ? or lower(c.last_name) like ? or c.phone like ?)`,
-      like,
-      like,
-      like,
-      like,
+    const like = params.add(`%${filter.search.replace(/[\\%_]/g, (m) => `\\${m}`).toLowerCase()}%`, 'text');
+    where.push(
+      `(lower(c.email) like ${like} or lower(c.first_name) like ${like} or lower(c.last_name) like ${like} or c.phone like ${like})`,
     );
   }
-  if (filter.emailStatus) add('c.email_status = ?', filter.emailStatus);
-  if (filter.country) add('lower(c.country) = lower(?)', filter.country);
-  if (filter.city) add('lower(c.city) = lower(?)', filter.city);
+  if (filter.emailStatus) where.push(`c.email_status = ${params.add(filter.emailStatus, 'text')}`);
+  if (filter.country) where.push(`lower(c.country) = lower(${params.add(filter.country, 'text')})`);
+  if (filter.city) where.push(`lower(c.city) = lower(${params.add(filter.city, 'text')})`);
   const col = CONTACT_ORDERS[order.field];
   // NULLs sort as the empty string / epoch so the keyset comparison stays total.
   const key = order.field === 'ID' ? 'c.id' : order.field === 'CREATED_AT' ? col : `coalesce(${col}, '')`;
@@ -260,22 +264,24 @@ export async function listContacts(
     if (!Array.isArray(parsed) || !isRowId(String(parsed[1])))
       throw badInput('after: not a cursor returned by this API');
     const cmp = order.desc ? '<' : '>';
-    if (order.field === 'ID') add(`c.id ${cmp} ?`, parsed[1]);
+    const id = params.add(parsed[1], 'bigint');
+    if (order.field === 'ID') where.push(`c.id ${cmp} ${id}`);
     // created_at::text keeps the microseconds a JavaScript Date would lose.
     else if (order.field === 'CREATED_AT')
-      add(`(c.created_at, c.id) ${cmp} (?::timestamptz, ?)`, parsed[0], parsed[1]);
-    else add(`(${key}, c.id) ${cmp} (?, ?)`, parsed[0], parsed[1]);
+      where.push(`(c.created_at, c.id) ${cmp} (${params.add(parsed[0], 'timestamptz')}, ${id})`);
+    else where.push(`(${key}, c.id) ${cmp} (${params.add(parsed[0], 'text')}, ${id})`);
   }
+  if (target) where.push(target.where(params));
   const dir = order.desc ? 'desc' : 'asc';
-  params.push(size + 1);
+  const limit = params.add(size + 1, 'int');
   const orderBy = order.field === 'ID' ? `c.id ${dir}` : `${key} ${dir}, c.id ${dir}`;
+  const sql = `select ${pageColumns(info).join(', ')}, ${key}::text as sort_key from contact c
+      where ${where.join(' and ')} order by ${orderBy} limit ${limit}`;
+  type Row = ContactView & { sort_key: string };
   // A query's page, never inside a transaction: the pool's connection, without forking ctx.em.
-  const rows = await readRows<ContactView & { sort_key: string }>(
-    ctx.app.orm.em,
-    `select ${pageColumns(info).join(', ')}, ${key}::text as sort_key from contact c
-      where ${where.join(' and ')} order by ${orderBy} limit ?`,
-    params,
-  );
+  const rows = target?.run
+    ? await target.run<Row>(sql, params.values)
+    : await readRows<Row>(ctx.app.orm.em, sql, params.values);
   return toPage(rows, size, (r) => JSON.stringify([r.sort_key, r.id]));
 }
 

@@ -112,7 +112,7 @@ describe('first run from the activity', () => {
       { criterion: { event } as never, mode: 'FIXED_PER_EVENT' as const, value: '1', coefficient: '1' },
     ];
     const sql = (event: Record<string, unknown>, fromStart: boolean) =>
-      compileScoreRun(perEvent(event), new Map(), 'first', 0, fromStart).sql;
+      compileScoreRun(perEvent(event), { fields: new Map() }, 'first', 0, fromStart).sql;
     expect(sql({ type: 'EMAIL_OPEN' }, true)).toContain('contact_activity');
     expect(sql({ type: 'EMAIL_OPEN' }, false)).not.toContain('contact_activity');
     expect(sql({ type: 'EMAIL_CLICK', url: 'https://x.test/' }, true)).not.toContain('contact_activity');

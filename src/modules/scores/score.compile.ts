@@ -2,14 +2,12 @@ import type { FieldDef } from '../contacts/fields.js';
 import { eventCode } from '../events/event.entity.js';
 import {
   type CompileEnv,
-  type Criterion,
   compileCriterion,
   compileEventFilter,
-  type EventCriterion,
-  fieldValueOf,
   Params,
-  splitPerEvent,
-} from '../targeting/criterion.js';
+} from '../targeting/criterion.compile.js';
+import { type Criterion, type EventCriterion, fieldValueOf, splitPerEvent } from '../targeting/criterion.js';
+import { expandSegments } from '../targeting/criterion.refs.js';
 import type { ScoreMode } from './score.entity.js';
 
 export interface ConditionDef {
@@ -47,16 +45,24 @@ export interface ConditionDef {
  */
 export function compileScoreRun(
   conditions: ConditionDef[],
-  fields: Map<string, FieldDef>,
+  target: {
+    fields: Map<string, FieldDef>;
+    timeZone?: string;
+    segments?: ReadonlyMap<string, Criterion>;
+  },
   shape: 'first' | 'full' | 'auto',
   sampleSize: number,
   fromStart = false,
 ): { sql: string; params: unknown[]; plain: boolean; rows?: string } {
   const params = new Params([null, null, null, null, sampleSize]);
-  const env: CompileEnv = { fields, params };
+  const { fields, timeZone } = target;
+  const env: CompileEnv = { fields, params, timeZone };
+  // Segments are inlined as they are at this run: a score reads their current membership.
+  const expand = (c: Criterion) => (target.segments ? expandSegments(c, target.segments) : c);
   const state: string[] = [];
   const perEvent: { contact: string | null; filter: string; value: string; types: number[] | null }[] = [];
-  for (const cond of conditions) {
+  for (const given of conditions) {
+    const cond = { ...given, criterion: expand(given.criterion) };
     if (cond.mode === 'FIXED') {
       state.push(
         `case when ${compileCriterion(cond.criterion, env)} then ${params.add(cond.value, 'numeric')} else 0 end`,
@@ -70,7 +76,7 @@ export function compileScoreRun(
       const split = splitPerEvent(cond.criterion);
       perEvent.push({
         contact: split.contact ? compileCriterion(split.contact, env) : null,
-        filter: split.events.map((e) => `(${compileEventFilter(e, params)})`).join(' or '),
+        filter: split.events.map((e) => `(${compileEventFilter(e, params, timeZone)})`).join(' or '),
         value: params.add(cond.value, 'numeric'),
         // An event counts once even when several filters match it: distinct types.
         types: split.events.every(typeOnly) ? [...new Set(split.events.map((e) => eventCode(e.type)))] : null,
@@ -156,5 +162,5 @@ export function compileScoreRun(
 
 /** An event filter on its type alone: what contact_activity counts. */
 function typeOnly(e: EventCriterion): boolean {
-  return !e.operationId && !e.formId && !e.url && !e.withinDays;
+  return !e.operationId && !e.formId && !e.url && !e.withinDays && e.olderThanDays == null;
 }

@@ -40,10 +40,11 @@ export const ScoreCondition = defineEntity({
 
 /**
  * A contact's value for a score. `state_value` (FIXED, FIELD_VALUE) is recomputed at every run,
- * `event_value` (FIXED_PER_EVENT) accumulates, `value` is their sum. No index on the values, and
- * fillfactor 70 (set in the migration): incremental runs update rows in place (HOT).
+ * `event_value` (FIXED_PER_EVENT) accumulates, `value` is their sum. fillfactor 70 (set in the
+ * migration). One index on (score, value) since segments (migration Segments): a count over a
+ * score reads it alone; a changed value is then no longer a HOT update.
  * Contacts whose score is 0 and that never had one have no row. Reads by contact go through the
- * primary key (score ids of the account x contact ids), so no second index slows the writes.
+ * primary key (score ids of the account x contact ids).
  */
 export const ContactScore = defineEntity({
   name: 'ContactScore',
@@ -56,6 +57,13 @@ export const ContactScore = defineEntity({
     eventValue: p.decimal('string').columnType('numeric').default('0'),
     value: p.decimal('string').columnType('numeric'),
   },
+  indexes: [
+    {
+      // Segment counts over a score (src/modules/targeting/criterion.compile.ts, set mode).
+      name: 'contact_score_value',
+      expression: 'create index contact_score_value on contact_score (score_id, value) include (contact_id)',
+    },
+  ],
 });
 
 /** One computation of all the scores of an account. */

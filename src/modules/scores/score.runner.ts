@@ -3,8 +3,9 @@ import type pg from 'pg';
 import type { PubSub } from '../../realtime/pubsub.js';
 import { conflict } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import { loadFields } from '../contacts/fields.js';
-import { scoreRefs } from '../targeting/criterion.js';
+import { type Criterion, scoreRefs } from '../targeting/criterion.js';
+import { expandSegments } from '../targeting/criterion.refs.js';
+import { loadTargetEnv } from '../targeting/target-env.js';
 import { type ConditionDef, compileScoreRun } from './score.compile.js';
 import type { RunStatus, RunTrigger } from './score.entity.js';
 import { PUBLISH_BATCH, PUBLISH_MAX, type ScoreChange } from './score.events.js';
@@ -137,15 +138,16 @@ async function compute(
       [accountId],
     );
     const from = state.rows[0]?.w ?? '0';
-    const scores = order(await loadScores(client, accountId));
+    // Fields, segments and time zone as this transaction sees them: one snapshot for the run.
+    const target = await loadTargetEnv(emOver(client), accountId);
+    const scores = order(await loadScores(client, accountId, target.segments));
     total = scores.length;
     progress('RUNNING', 0, total, 0);
-    const fields = await loadFields(emOver(client), accountId);
     for (const [i, score] of scores.entries()) {
       const room = Math.max(0, PUBLISH_MAX + 1 - changes.length);
       const { sql, params, plain, rows } = compileScoreRun(
         score.conditions,
-        fields,
+        target,
         score.shape,
         room,
         from === '0',
@@ -233,6 +235,7 @@ async function eventWatermark(client: pg.PoolClient): Promise<string> {
 async function loadScores(
   client: pg.PoolClient,
   accountId: string,
+  segments: ReadonlyMap<string, Criterion>,
 ): Promise<(ScoreDef & { refs: Set<string> })[]> {
   const { rows } = await client.query<{
     id: string;
@@ -250,7 +253,8 @@ async function loadScores(
   );
   return rows.map((r) => {
     const refs = new Set<string>();
-    for (const c of r.conditions) scoreRefs(c.criterion, refs);
+    // Through segments too: a score read by a segment this score reads comes first.
+    for (const c of r.conditions) scoreRefs(expandSegments(c.criterion, segments), refs);
     return {
       id: r.id,
       shape: !r.has_rows ? 'first' : r.changed ? 'full' : 'auto',
@@ -280,7 +284,7 @@ function order<T extends { id: string; refs: Set<string> }>(scores: T[]): T[] {
   return out;
 }
 
-/** The little of EntityManager that loadFields uses, over our own session. */
+/** The little of EntityManager that loadTargetEnv uses, over our own session. */
 function emOver(client: pg.PoolClient): EntityManager {
   const execute = async (sql: string, params: unknown[] = []) => {
     let i = 0;

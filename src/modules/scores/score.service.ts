@@ -1,17 +1,18 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppServices, AuthedContext } from '../../context.js';
 import { parseDecimal } from '../../shared/decimal.js';
-import { badInput, conflict, notFound } from '../../shared/errors.js';
+import { badInput, notFound } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
 import { mutate } from '../audit/audit.service.js';
-import { loadFields } from '../contacts/fields.js';
+import { type Criterion, fieldValueOf, normaliseCriterion, splitPerEvent } from '../targeting/criterion.js';
 import {
-  type Criterion,
-  fieldValueOf,
-  normaliseCriterion,
-  scoreRefs,
-  splitPerEvent,
-} from '../targeting/criterion.js';
+  expandSegments,
+  refuseCycle,
+  refuseInUse,
+  type TargetNode,
+  targetRefs,
+} from '../targeting/criterion.refs.js';
+import { loadTargetEnv, loadTargetGraph, lockTargeting } from '../targeting/target-env.js';
 import type { ScoreMode } from './score.entity.js';
 import { scheduleScoreRun } from './score.jobs.js';
 import { RUN_COLUMNS, type RunView, startScoreRun } from './score.runner.js';
@@ -83,26 +84,30 @@ async function checkConditions(
 ): Promise<ConditionView[]> {
   if (list.length < 1 || list.length > MAX_CONDITIONS)
     throw badInput(`a score has 1 to ${MAX_CONDITIONS} conditions`);
-  const fields = await loadFields(em, accountId);
+  const env = await loadTargetEnv(em, accountId);
+  const { fields } = env;
   return list.map((c, i) => {
     const p = `conditions[${i}]`;
-    const criterion = normaliseCriterion(c.criterion, { fields, scoreIds }, `${p}.criterion`);
+    const stored = normaliseCriterion(c.criterion, { ...env, scoreIds }, `${p}.criterion`);
+    // The shape checks below read the segments a criterion names as they are now.
+    const criterion = expandSegments(stored, env.segments);
     const value = c.value != null ? parseDecimal(c.value, `${p}.value`) : null;
     const coefficient = c.coefficient != null ? parseDecimal(c.coefficient, `${p}.coefficient`) : null;
     if (c.mode === 'FIELD_VALUE') {
       fieldValueOf(criterion, fields, `${p}.criterion`);
-      return { criterion, mode: c.mode, value: value ?? '0', coefficient: coefficient ?? '1' };
+      return { criterion: stored, mode: c.mode, value: value ?? '0', coefficient: coefficient ?? '1' };
     }
     if (value === null) throw badInput(`${p}.value: ${c.mode} needs a value`);
     if (coefficient !== null && coefficient !== '1')
       throw badInput(`${p}.coefficient: only FIELD_VALUE uses a coefficient`);
     if (c.mode === 'FIXED_PER_EVENT') splitPerEvent(criterion, `${p}.criterion`);
     else if (c.mode !== 'FIXED') throw badInput(`${p}.mode: unknown mode`);
-    return { criterion, mode: c.mode, value, coefficient: '1' };
+    return { criterion: stored, mode: c.mode, value, coefficient: '1' };
   });
 }
 
 async function accountScoreIds(em: EntityManager, accountId: string): Promise<Set<string>> {
+  await lockTargeting(em, accountId);
   const rows = await em.execute<{ id: string }[]>('select id from score where account_id = ? for update', [
     accountId,
   ]);
@@ -173,7 +178,7 @@ export async function updateScore(ctx: AuthedContext, id: string, input: ScoreIn
     }
     if (input.conditions != null) {
       const conditions = await checkConditions(em, accountId, input.conditions, ids);
-      await refuseCycle(em, accountId, id, conditions);
+      await refuseScoreCycle(em, accountId, id, conditions);
       await writeConditions(em, id, conditions);
       diff.conditions = { from: before.conditions, to: conditions };
     }
@@ -184,31 +189,20 @@ export async function updateScore(ctx: AuthedContext, id: string, input: ScoreIn
   });
 }
 
-/** A score may read others through `score` criteria, never itself, even through a chain. */
-async function refuseCycle(em: EntityManager, accountId: string, id: string, conditions: ConditionView[]) {
-  const rows = await em.execute<{ score_id: string; criterion: Criterion }[]>(
-    'select sc.score_id, sc.criterion from score_condition sc join score s on s.id = sc.score_id where s.account_id = ?',
-    [accountId],
-  );
-  const refs = new Map<string, Set<string>>();
-  for (const r of rows) {
-    if (r.score_id === id) continue;
-    const set = refs.get(r.score_id) ?? new Set<string>();
-    scoreRefs(r.criterion, set);
-    refs.set(r.score_id, set);
-  }
-  const mine = new Set<string>();
-  for (const c of conditions) scoreRefs(c.criterion, mine);
-  refs.set(id, mine);
-  const seen = new Set<string>();
-  const stack = [...mine];
-  while (stack.length) {
-    const s = stack.pop() as string;
-    if (s === id) throw badInput('a score cannot depend on itself (directly or through other scores)');
-    if (seen.has(s)) continue;
-    seen.add(s);
-    stack.push(...(refs.get(s) ?? []));
-  }
+/**
+ * A score may read others through `score` criteria and segments through `segment` criteria, never
+ * itself, even through a chain of scores and segments (targeting/criterion.refs.ts).
+ */
+async function refuseScoreCycle(
+  em: EntityManager,
+  accountId: string,
+  id: string,
+  conditions: ConditionView[],
+) {
+  const graph = await loadTargetGraph(em, accountId);
+  const mine = new Set<TargetNode>();
+  for (const c of conditions) targetRefs(c.criterion, mine);
+  refuseCycle(`score:${id}`, mine, graph);
 }
 
 export async function deleteScores(ctx: AuthedContext, ids: string[]): Promise<string[]> {
@@ -223,18 +217,10 @@ export async function deleteScores(ctx: AuthedContext, ids: string[]): Promise<s
     );
     if (!found.length) return [];
     const gone = new Set(found.map((f) => f.id));
-    const users = await em.execute<{ score_id: string; criterion: Criterion }[]>(
-      'select sc.score_id, sc.criterion from score_condition sc join score s on s.id = sc.score_id where s.account_id = ?',
-      [accountId],
+    refuseInUse(
+      await loadTargetGraph(em, accountId),
+      [...gone].map((g) => `score:${g}` as const),
     );
-    for (const u of users) {
-      if (gone.has(u.score_id)) continue;
-      const used = [...scoreRefs(u.criterion)].find((r) => gone.has(r));
-      if (used)
-        throw conflict(`score ${used} is used by score ${u.score_id}: change that one first`, {
-          scoreId: used,
-        });
-    }
     await em.execute('delete from contact_score where score_id in (?)', [[...gone]]);
     await em.execute('delete from score where id in (?)', [[...gone]]);
     for (const f of found)

@@ -1,9 +1,9 @@
 import { normaliseDecimal } from '../../shared/decimal.js';
 import { badInput } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
-import type { FieldType } from '../contacts/contact.entity.js';
+import { EMAIL_STATUSES, type EmailStatus, type FieldType } from '../contacts/contact.entity.js';
 import { type FieldDef, isCalendarDate } from '../contacts/fields.js';
-import { EVENT_TYPES, type EventType, eventCode } from '../events/event.entity.js';
+import { EVENT_TYPES, type EventType } from '../events/event.entity.js';
 
 export const FIELD_OPS = [
   'EQ',
@@ -17,16 +17,37 @@ export const FIELD_OPS = [
   'STARTS_WITH',
   'IS_SET',
   'IS_NOT_SET',
+  'IN_LAST_DAYS',
+  'IN_NEXT_DAYS',
+  'MORE_THAN_DAYS_AGO',
+  'ANNIVERSARY_IN_NEXT_DAYS',
 ] as const;
 export type FieldOp = (typeof FIELD_OPS)[number];
 export const COMPARE_OPS = ['EQ', 'NEQ', 'LT', 'LTE', 'GT', 'GTE'] as const;
 export type CompareOp = (typeof COMPARE_OPS)[number];
+/** Relative-date operators: they take `days`, counted in the account's time zone. */
+export const DAY_OPS = [
+  'IN_LAST_DAYS',
+  'IN_NEXT_DAYS',
+  'MORE_THAN_DAYS_AGO',
+  'ANNIVERSARY_IN_NEXT_DAYS',
+] as const;
+export type DayOp = (typeof DAY_OPS)[number];
+export const URL_MATCHES = ['EXACT', 'PREFIX', 'CONTAINS'] as const;
+export type UrlMatch = (typeof URL_MATCHES)[number];
 
-/** The targeting language shared by scores and segments (stored as this JSON). */
+/**
+ * The targeting language shared by scores, segments and operation audiences (stored as this JSON).
+ * Each leaf compiles to a SQL boolean over one contact (criterion.compile.ts).
+ */
 export type Criterion =
   | { field: FieldCriterion }
   | { event: EventCriterion }
   | { score: ScoreCriterion }
+  | { segment: SegmentCriterion }
+  | { emailStatus: EmailStatusCriterion }
+  | { hasEmail: boolean }
+  | { hasPhone: boolean }
   | { all: Criterion[] }
   | { any: Criterion[] }
   | { not: Criterion };
@@ -36,14 +57,27 @@ export interface FieldCriterion {
   op: FieldOp;
   value?: string | null;
   values?: string[] | null;
+  /** For the relative-date operators (DAY_OPS). */
+  days?: number | null;
 }
 export interface EventCriterion {
   type: EventType;
   operationId?: string | null;
   formId?: string | null;
   url?: string | null;
+  /** How url compares; EXACT when absent. Stored only when url is. */
+  urlMatch?: UrlMatch | null;
+  /** Since the start of the day withinDays days ago (account time zone): today and the N days before. */
   withinDays?: number | null;
+  /** Before the start of the day olderThanDays days ago: the complement of withinDays. */
+  olderThanDays?: number | null;
   minCount?: number | null;
+}
+export interface SegmentCriterion {
+  segmentId: string;
+}
+export interface EmailStatusCriterion {
+  in: EmailStatus[];
 }
 export interface ScoreCriterion {
   scoreId: string;
@@ -58,36 +92,28 @@ export const MAX_IN_VALUES = 500;
 const OPS_BY_TYPE: Record<FieldType, readonly FieldOp[]> = {
   TEXT: ['EQ', 'NEQ', 'IN', 'CONTAINS', 'STARTS_WITH', 'IS_SET', 'IS_NOT_SET'],
   NUMBER: ['EQ', 'NEQ', 'LT', 'LTE', 'GT', 'GTE', 'IN', 'IS_SET', 'IS_NOT_SET'],
-  DATE: ['EQ', 'NEQ', 'LT', 'LTE', 'GT', 'GTE', 'IS_SET', 'IS_NOT_SET'],
+  DATE: ['EQ', 'NEQ', 'LT', 'LTE', 'GT', 'GTE', 'IS_SET', 'IS_NOT_SET', ...DAY_OPS],
   BOOLEAN: ['EQ', 'NEQ', 'IS_SET', 'IS_NOT_SET'],
 };
-const SQL_OP: Record<CompareOp, string> = { EQ: '=', NEQ: '<>', LT: '<', LTE: '<=', GT: '>', GTE: '>=' };
 const DECIMAL = /^-?\d{1,14}(\.\d{1,6})?$/;
-
-/** Bound parameters of one statement, written `$n` (node-postgres numbering). */
-export class Params {
-  readonly values: unknown[] = [];
-  constructor(initial: unknown[] = []) {
-    this.values.push(...initial);
-  }
-  add(value: unknown, cast?: string): string {
-    this.values.push(value);
-    return cast ? `$${this.values.length}::${cast}` : `$${this.values.length}`;
-  }
-}
+/** Anniversaries repeat yearly: a window longer than a year would hold every date. */
+const MAX_DAYS = {
+  IN_LAST_DAYS: 36_500,
+  IN_NEXT_DAYS: 36_500,
+  MORE_THAN_DAYS_AGO: 36_500,
+  ANNIVERSARY_IN_NEXT_DAYS: 366,
+};
 
 /** What checking a criterion needs. */
 export interface CheckEnv {
   fields: Map<string, FieldDef>;
   /** Score ids of the account (a score criterion may only name these). */
   scoreIds: Set<string>;
+  /** Segment ids of the account (a segment criterion may only name these); none when absent. */
+  segmentIds?: Set<string>;
 }
 
-/** What compiling a checked criterion needs. */
-export interface CompileEnv {
-  fields: Map<string, FieldDef>;
-  params: Params;
-}
+const LEAF_KINDS = ['field', 'event', 'score', 'segment', 'emailStatus', 'hasEmail', 'hasPhone'];
 
 /** Reads and checks a criterion given by the API or stored; returns it in canonical form. */
 export function normaliseCriterion(raw: unknown, env: CheckEnv, path = 'criterion'): Criterion {
@@ -99,7 +125,9 @@ export function normaliseCriterion(raw: unknown, env: CheckEnv, path = 'criterio
       ([, v]) => v !== null && v !== undefined,
     );
     if (keys.length !== 1)
-      throw badInput(`${p}: give exactly one of field, event, score, all, any, not`, { path: p });
+      throw badInput(`${p}: give exactly one of ${[...LEAF_KINDS, 'all', 'any', 'not'].join(', ')}`, {
+        path: p,
+      });
     const [kind, v] = keys[0];
     if (kind === 'all' || kind === 'any') {
       if (!Array.isArray(v) || v.length === 0) throw badInput(`${p}.${kind}: give at least one criterion`);
@@ -110,6 +138,13 @@ export function normaliseCriterion(raw: unknown, env: CheckEnv, path = 'criterio
     if (kind === 'field') return { field: checkField(v as FieldCriterion, env, `${p}.field`) };
     if (kind === 'event') return { event: checkEvent(v as EventCriterion, `${p}.event`) };
     if (kind === 'score') return { score: checkScore(v as ScoreCriterion, env, `${p}.score`) };
+    if (kind === 'segment') return { segment: checkSegment(v as SegmentCriterion, env, `${p}.segment`) };
+    if (kind === 'emailStatus')
+      return { emailStatus: checkEmailStatus(v as EmailStatusCriterion, `${p}.emailStatus`) };
+    if (kind === 'hasEmail' || kind === 'hasPhone') {
+      if (typeof v !== 'boolean') throw badInput(`${p}.${kind}: true or false`);
+      return { [kind]: v } as Criterion;
+    }
     throw badInput(`${p}: unknown criterion ${kind}`);
   };
   return walk(raw, path, 1);
@@ -142,6 +177,12 @@ function checkField(f: FieldCriterion, env: CheckEnv, p: string): FieldCriterion
   if (!OPS_BY_TYPE[def.type].includes(f.op))
     throw badInput(`${p}: ${f.op} does not apply to the ${def.type} field ${def.name}`, { path: p });
   if (f.op === 'IS_SET' || f.op === 'IS_NOT_SET') return { name: def.name, op: f.op };
+  if ((DAY_OPS as readonly string[]).includes(f.op)) {
+    const max = MAX_DAYS[f.op as DayOp];
+    if (!Number.isInteger(f.days) || (f.days as number) < 0 || (f.days as number) > max)
+      throw badInput(`${p}.days: ${f.op} takes days, a whole number from 0 to ${max}`, { path: p });
+    return { name: def.name, op: f.op, days: f.days };
+  }
   if (f.op === 'IN') {
     const list = f.values ?? (f.value != null ? [f.value] : []);
     if (list.length === 0 || list.length > MAX_IN_VALUES)
@@ -168,13 +209,21 @@ function checkEvent(e: EventCriterion, p: string): EventCriterion {
   }
   if (e.url != null) {
     if (e.url.length > 2000) throw badInput(`${p}.url: at most 2000 characters`);
-    out.url = e.url;
+    if (e.url === '') throw badInput(`${p}.url: give a URL or leave it out`);
+    out.url = normaliseUrl(e.url);
+    const match = e.urlMatch ?? 'EXACT';
+    if (!URL_MATCHES.includes(match)) throw badInput(`${p}.urlMatch: one of ${URL_MATCHES.join(', ')}`);
+    if (match !== 'EXACT') out.urlMatch = match;
+  } else if (e.urlMatch != null) throw badInput(`${p}.urlMatch: only with url`);
+  for (const k of ['withinDays', 'olderThanDays'] as const) {
+    const v = e[k];
+    if (v == null) continue;
+    if (!Number.isInteger(v) || v < (k === 'withinDays' ? 1 : 0) || v > 3650)
+      throw badInput(`${p}.${k}: ${k === 'withinDays' ? 1 : 0} to 3650`);
+    out[k] = v;
   }
-  if (e.withinDays != null) {
-    if (!Number.isInteger(e.withinDays) || e.withinDays < 1 || e.withinDays > 3650)
-      throw badInput(`${p}.withinDays: 1 to 3650`);
-    out.withinDays = e.withinDays;
-  }
+  if (out.withinDays != null && out.olderThanDays != null && out.olderThanDays >= out.withinDays)
+    throw badInput(`${p}: olderThanDays must be less than withinDays, or no event can match`);
   if (e.minCount != null) {
     if (!Number.isInteger(e.minCount) || e.minCount < 1 || e.minCount > 100_000)
       throw badInput(`${p}.minCount: 1 to 100000`);
@@ -191,6 +240,30 @@ function checkScore(s: ScoreCriterion, env: CheckEnv, p: string): ScoreCriterion
   return { scoreId: String(s.scoreId), op: s.op, value: normaliseDecimal(String(s.value)) };
 }
 
+function checkSegment(s: SegmentCriterion, env: CheckEnv, p: string): SegmentCriterion {
+  const id = String(s?.segmentId ?? '').toLowerCase();
+  if (!env.segmentIds?.has(id)) throw badInput(`${p}.segmentId: no such segment in this account`);
+  return { segmentId: id };
+}
+
+function checkEmailStatus(s: EmailStatusCriterion, p: string): EmailStatusCriterion {
+  const list = s?.in;
+  if (!Array.isArray(list) || list.length === 0) throw badInput(`${p}.in: give at least one status`);
+  for (const x of list)
+    if (!EMAIL_STATUSES.includes(x)) throw badInput(`${p}.in: one of ${EMAIL_STATUSES.join(', ')}`);
+  return { in: [...new Set(list)].sort() };
+}
+
+/**
+ * Scheme and host compare without case (RFC 3986 says they are case-insensitive), the rest as
+ * given: paths and queries are case-sensitive. ASCII letters only, as PostgreSQL's translate() in Events' urls go through cible_url_norm(), the
+ * cible_url_norm() (migration Segments) lowers them whatever the database's locale: both agree.
+ */
+export function normaliseUrl(url: string): string {
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*)(.*)$/s.exec(url);
+  return m ? m[1].replace(/[A-Z]/g, (x) => x.toLowerCase()) + m[2] : url;
+}
+
 /** Scores a criterion reads (to compute them first and to refuse cycles). */
 export function scoreRefs(c: Criterion, out = new Set<string>()): Set<string> {
   if ('score' in c) out.add(c.score.scoreId);
@@ -205,69 +278,6 @@ export const hasEvent = (c: Criterion): boolean =>
   ('all' in c && c.all.some(hasEvent)) ||
   ('any' in c && c.any.some(hasEvent)) ||
   ('not' in c && hasEvent(c.not));
-
-/**
- * SQL boolean over a contact aliased `c`. Every user value is a bound parameter; field names come
- * from the account's definitions (checked identifiers), never from the input text.
- */
-export function compileCriterion(c: Criterion, env: CompileEnv): string {
-  if ('all' in c) return `(${c.all.map((x) => compileCriterion(x, env)).join(' and ')})`;
-  if ('any' in c) return `(${c.any.map((x) => compileCriterion(x, env)).join(' or ')})`;
-  if ('not' in c) return `(not coalesce(${compileCriterion(c.not, env)}, false))`;
-  if ('field' in c) return compileField(c.field, env);
-  if ('event' in c) return compileEventExists(c.event, env.params);
-  return compileScore(c.score, env.params);
-}
-
-const CAST: Record<FieldType, string> = { TEXT: 'text', NUMBER: 'numeric', DATE: 'date', BOOLEAN: 'boolean' };
-
-function compileField(f: FieldCriterion, env: CompileEnv): string {
-  const def = env.fields.get(f.name);
-  if (!def) throw badInput(`unknown field ${JSON.stringify(f.name)}`);
-  const col = def.sql;
-  const cast = CAST[def.type];
-  switch (f.op) {
-    case 'IS_SET':
-      return def.type === 'TEXT' ? `(coalesce(${col}, '') <> '')` : `(${col} is not null)`;
-    case 'IS_NOT_SET':
-      return def.type === 'TEXT' ? `(coalesce(${col}, '') = '')` : `(${col} is null)`;
-    case 'IN':
-      return `(${col} = any(${env.params.add(f.values ?? [], `${cast}[]`)}))`;
-    case 'CONTAINS':
-      return `(${col} ilike '%' || ${env.params.add(escapeLike(f.value ?? ''), 'text')} || '%')`;
-    case 'STARTS_WITH':
-      return `(${col} ilike ${env.params.add(escapeLike(f.value ?? ''), 'text')} || '%')`;
-    case 'NEQ':
-      // An unset field is "not equal" to any value.
-      return `(${col} is distinct from ${env.params.add(f.value, cast)})`;
-    default:
-      return `(${col} ${SQL_OP[f.op]} ${env.params.add(f.value, cast)})`;
-  }
-}
-
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (m) => `\\${m}`);
-
-/** The event's own filter over an event aliased `e` (type, operation, form, url, window). */
-export function compileEventFilter(e: EventCriterion, params: Params): string {
-  const parts = [`e.type = ${params.add(eventCode(e.type), 'smallint')}`];
-  if (e.operationId) parts.push(`e.operation_id = ${params.add(e.operationId, 'uuid')}`);
-  if (e.formId) parts.push(`e.form_id = ${params.add(e.formId, 'uuid')}`);
-  if (e.url) parts.push(`e.url = ${params.add(e.url, 'text')}`);
-  if (e.withinDays)
-    parts.push(`e.occurred_at >= now() - make_interval(days => ${params.add(e.withinDays, 'int')})`);
-  return parts.join(' and ');
-}
-
-function compileEventExists(e: EventCriterion, params: Params): string {
-  const where = `e.account_id = c.account_id and e.contact_id = c.id and ${compileEventFilter(e, params)}`;
-  if (!e.minCount || e.minCount <= 1) return `exists (select 1 from contact_event e where ${where})`;
-  const n = params.add(e.minCount, 'int');
-  return `((select count(*) from (select 1 from contact_event e where ${where} limit ${n}) x) >= ${n})`;
-}
-
-function compileScore(s: ScoreCriterion, params: Params): string {
-  return `(coalesce((select cs.value from contact_score cs where cs.score_id = ${params.add(s.scoreId, 'uuid')} and cs.contact_id = c.id), 0) ${SQL_OP[s.op]} ${params.add(s.value, 'numeric')})`;
-}
 
 /**
  * FIXED_PER_EVENT: splits a criterion into the events that count (`e`) and a condition on their
