@@ -55,9 +55,36 @@ export function compileCriterion(c: Criterion, env: CompileEnv): string {
 
 type Env = CompileEnv & { shared: Map<string, string> };
 
+/** 0: a test on the contact's own row; 1: reads another table (a probe or a hashed set). */
+const cost = (c: Criterion): number =>
+  'all' in c
+    ? Math.max(...c.all.map(cost))
+    : 'any' in c
+      ? Math.max(...c.any.map(cost))
+      : 'not' in c
+        ? cost(c.not)
+        : 'event' in c || 'score' in c
+          ? 1
+          : 0;
+
+/**
+ * PostgreSQL evaluates AND and OR in the order written: tests on the contact's row go first, so
+ * that a contact they decide never reaches the probes or hash lookups (the bulk of a count).
+ */
+const cheapFirst = (list: Criterion[]) => [
+  ...list.filter((x) => cost(x) === 0),
+  ...list.filter((x) => cost(x) > 0),
+];
+
 function compileNode(c: Criterion, env: Env): string {
-  if ('all' in c) return `(${c.all.map((x) => compileNode(x, env)).join(' and ')})`;
-  if ('any' in c) return `(${c.any.map((x) => compileNode(x, env)).join(' or ')})`;
+  if ('all' in c)
+    return `(${cheapFirst(c.all)
+      .map((x) => compileNode(x, env))
+      .join(' and ')})`;
+  if ('any' in c)
+    return `(${cheapFirst(c.any)
+      .map((x) => compileNode(x, env))
+      .join(' or ')})`;
   if ('not' in c) return `(not coalesce(${compileNode(c.not, env)}, false))`;
   if ('field' in c) return compileField(c.field, env);
   if ('event' in c) return compileEvent(c.event, env);
@@ -78,12 +105,29 @@ function once(env: Env, key: string, value: unknown, cast: string): string {
   return p;
 }
 
-/** Today's date in the account's time zone. */
-const today = (env: Env) =>
-  `(now() at time zone ${once(env, 'tz', env.timeZone ?? 'Europe/Paris', 'text')})::date`;
-/** Midnight, in the account's time zone, of the day `days` days before today. */
-const dayStart = (env: Env, days: number) =>
-  `((${today(env)} - ${env.params.add(days, 'int')})::timestamp at time zone ${once(env, 'tz', env.timeZone ?? 'Europe/Paris', 'text')})`;
+const tzParam = (env: Env) => once(env, 'tz', env.timeZone ?? 'Europe/Paris', 'text');
+
+/**
+ * Today's date in the account's time zone, as a scalar subquery: PostgreSQL evaluates it once per
+ * statement (an InitPlan), where the bare expression would convert now() in every row's filter.
+ */
+const today = (env: Env) => {
+  let sql = env.shared.get('today');
+  if (!sql) {
+    sql = `(select (now() at time zone ${tzParam(env)})::date)`;
+    env.shared.set('today', sql);
+  }
+  return sql;
+};
+/** Midnight, in the account's time zone, of the day `days` days before today (once per statement). */
+const dayStart = (env: Env, days: number) => {
+  let sql = env.shared.get(`day:${days}`);
+  if (!sql) {
+    sql = `(select ((now() at time zone ${tzParam(env)})::date - ${env.params.add(days, 'int')})::timestamp at time zone ${tzParam(env)})`;
+    env.shared.set(`day:${days}`, sql);
+  }
+  return sql;
+};
 
 const CAST: Record<FieldType, string> = { TEXT: 'text', NUMBER: 'numeric', DATE: 'date', BOOLEAN: 'boolean' };
 export const SQL_OP: Record<CompareOp, string> = {
