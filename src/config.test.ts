@@ -42,6 +42,9 @@ describe('configuration', () => {
     [{ WORKER_QUEUE_SIZE: '-1' }, /WORKER_QUEUE_SIZE/],
     [{ CPU_CALL_TIMEOUT_MS: '3s' }, /CPU_CALL_TIMEOUT_MS/],
     [{ CPU_CALL_TIMEOUT_MS: '0' }, /CPU_CALL_TIMEOUT_MS/],
+    [{ QUERY_TIMEOUT_MS: '15s' }, /QUERY_TIMEOUT_MS/],
+    [{ QUERY_TIMEOUT_MS: '5' }, /QUERY_TIMEOUT_MS/],
+    [{ QUERY_TIMEOUT_MS: '600001' }, /QUERY_TIMEOUT_MS/],
   ])('refuses %o with a message naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
@@ -65,6 +68,8 @@ describe('configuration', () => {
     expect(c.metricsToken).toBeNull();
     expect(c.production).toBe(false);
     expect(c.shutdownTimeoutMs).toBe(10_000);
+    expect(c.queryTimeoutMs).toBe(15_000);
+    expect(loadConfig({ QUERY_TIMEOUT_MS: '250' }).queryTimeoutMs).toBe(250);
     expect(loadConfig({ NODE_ENV: 'production' }).production).toBe(true);
   });
 

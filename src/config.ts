@@ -31,6 +31,11 @@ export interface Config {
   workerQueueSize: number;
   /** Longest a CPU-bound call may run in its worker; then it is terminated and the call refused. */
   cpuCallTimeoutMs: number;
+  /**
+   * Statement timeout of a segment count or page (src/db/bounded-read.ts); past it the field
+   * answers TIMEOUT. Exports are not bounded by it: they run as long as their client reads.
+   */
+  queryTimeoutMs: number;
 }
 
 export type WorkerSettings = Pick<Config, 'workerThreads' | 'workerQueueSize' | 'cpuCallTimeoutMs'>;
@@ -182,6 +187,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: parseCorsOrigins(env.CORS_ORIGINS),
     metricsToken,
     shutdownTimeoutMs,
+    // 15 s: a count over a million contacts takes well under a second when the criterion uses
+    // what is indexed or maintained; one past 15 s holds a session and a core for nothing useful.
+    queryTimeoutMs: wholeNumber(env, 'QUERY_TIMEOUT_MS', 15_000, 10, 600_000),
     ...loadWorkerSettings(env),
   };
 }

@@ -1,4 +1,5 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type pg from 'pg';
 import type { Config } from './config.js';
 import type { Jobs } from './jobs/jobs.js';
 import type { Rights } from './modules/access/access.js';
@@ -25,6 +26,8 @@ export interface AppServices {
   logger: Logger;
   /** Agenda and the pg pool of background work (score runs). */
   jobs: Jobs;
+  /** Sessions of bounded reads: segment counts and pages (src/db/bounded-read.ts). */
+  reads: pg.Pool;
 }
 
 export interface Context {
@@ -39,6 +42,12 @@ export interface Context {
    * Absent where a context is made outside a request (jobs, test fixtures): no token then.
    */
   token?: string | null;
+  /**
+   * Aborts when the operation's client goes away: the HTTP request's (the response closed before
+   * it was written) or, over graphql-ws, the operation's (completed by the client, or its socket
+   * closed). Long reads are cancelled in PostgreSQL then (src/db/bounded-read.ts). Absent in jobs.
+   */
+  signal?: AbortSignal;
 }
 
 export type AuthedContext = Context & { viewer: Viewer };

@@ -5,6 +5,7 @@ import type { GraphQLError, ValidationContext } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.js';
 import type { AppServices, Context } from './context.js';
+import { createReadPool } from './db/bounded-read.js';
 import { openOrm } from './db/orm.js';
 import { QueryStore, useAutomaticPersistedQueries } from './http/apq.js';
 import { bodyLimitOf, useChunkedBodyLimit } from './http/body-limit.js';
@@ -21,6 +22,7 @@ import { createJobs } from './jobs/jobs.js';
 import { streamUpload } from './modules/contacts/upload.js';
 import { createTracking } from './modules/events/tracking.js';
 import { createMailer } from './modules/mail/mailer.js';
+import { createSegmentExport } from './modules/segments/segment.export.js';
 import { cachedViewer } from './modules/users/auth.service.js';
 import { createAppPubSub } from './realtime/pubsub.js';
 import { attachWebSockets } from './realtime/ws.js';
@@ -70,6 +72,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     mailer: createMailer(config.smtpUrl),
     logger,
     jobs: createJobs(config, opts.databaseUrl, logger),
+    reads: createReadPool(opts.databaseUrl, config.queryTimeoutMs, logger),
   };
   await services.jobs.start(services);
   metrics.watch(services);
@@ -90,6 +93,8 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
       req?: IncomingMessage;
       connectionParams?: Record<string, unknown>;
       extra?: { token?: string; request?: IncomingMessage };
+      /** graphql-ws: the operation's own (ws.ts); HTTP uses the Fetch request's. */
+      signal?: AbortSignal;
     },
     Context
   >({
@@ -151,11 +156,15 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
       // graphql-ws: looked up in the database per subscription, as ws.ts's tracking expects.
       const viewer = token ? await cachedViewer(services, token, forked, { cache: !initial.extra }) : null;
       const ip = ipOf(initial.req ?? initial.extra?.request);
-      return { app: services, viewer, ip, token: token || null } as Context;
+      // HTTP: @whatwg-node aborts the request's signal when the response closes before it was
+      // written, i.e. the client went away (tested in src/db/bounded-read.test.ts).
+      const signal = initial.signal ?? initial.request?.signal;
+      return { app: services, viewer, ip, token: token || null, signal } as Context;
     },
   });
 
   const tracking = createTracking(services);
+  const exportSegment = createSegmentExport(services, ipOf);
   const server = createServer();
   const drain = createDrain(server);
   const probes = createProbes({ orm, logger, stopping: () => drain.stopping });
@@ -163,6 +172,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     if (probes(req, res)) return; // /health, /ready: load balancers
     if (metrics.handle(req, res)) return; // /metrics: Prometheus
     if (tracking(req, res)) return; // /t/...: open pixel and click redirects, plain HTTP
+    if (exportSegment(req, res)) return; // /export/segments/<id>.csv: streamed CSV, bearer token
     const length = Number(req.headers['content-length'] ?? 0);
     const multipart = req.headers['content-type']?.startsWith('multipart/form-data') ?? false;
     if (length > bodyLimitOf(req.headers.authorization, multipart)) {
@@ -225,6 +235,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
         const { unfinished } = await draining;
         if (unfinished) logger.warn('shutdown: requests cut at SHUTDOWN_TIMEOUT_MS', { unfinished });
         await services.jobs.stop();
+        await services.reads.end();
         await services.pubsub.close();
         services.mailer.close();
         await orm.close();

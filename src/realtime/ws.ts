@@ -97,6 +97,25 @@ export function attachWebSockets(
   // The subscriptions running on each socket: each holds a re-check per event and memory, and a
   // red-team socket opened 20,000 of them (1.5 s of event loop, then 2 s per event's fan-out).
   const running = new Map<WebSocket, Set<string>>();
+  // One AbortController per operation (Context.signal): aborted when the client completes it or
+  // its socket closes, so a long read it started is cancelled in PostgreSQL.
+  const signals = new Map<WebSocket, Map<string, AbortController>>();
+  const abort = (socket: WebSocket, id: string) => {
+    signals.get(socket)?.get(id)?.abort();
+    signals.get(socket)?.delete(id);
+  };
+  // graphql-ws calls onComplete for a query only once it has executed: a client's `complete`
+  // while a query runs reaches no hook, so it is read here. Complete messages are tiny: larger
+  // ones (documents, variables) are not parsed twice.
+  wss.on('connection', (socket) => {
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary || data.length > 300 || !data.includes('"complete"')) return;
+      try {
+        const m = JSON.parse(data.toString('utf8')) as { type?: unknown; id?: unknown };
+        if (m.type === 'complete' && typeof m.id === 'string') abort(socket, m.id);
+      } catch {} // graphql-ws itself closes the socket on a message it cannot read
+    });
+  });
   const track = (socket: WebSocket, key: string | typeof CONNECTION, owner: SocketOwner) => {
     const mine = owners.get(socket) ?? new Map();
     mine.set(key, owner);
@@ -132,10 +151,13 @@ export function attachWebSockets(
       onClose: (ctx) => {
         owners.delete(ctx.extra.socket);
         running.delete(ctx.extra.socket);
+        for (const c of signals.get(ctx.extra.socket)?.values() ?? []) c.abort();
+        signals.delete(ctx.extra.socket);
       },
       onComplete: (ctx, id) => {
         owners.get(ctx.extra.socket)?.delete(id);
         running.get(ctx.extra.socket)?.delete(id);
+        abort(ctx.extra.socket, id);
       },
       // yoga's enveloped execute/subscribe travel in rootValue (yoga's documented graphql-ws recipe).
       execute: (args) => (args.rootValue as Enveloped).execute(args),
@@ -158,12 +180,23 @@ export function attachWebSockets(
           token = own;
         }
         const params = withoutHeaders(payload);
+        const controller = new AbortController();
+        const ops = signals.get(ctx.extra.socket) ?? new Map<string, AbortController>();
+        ops.set(id, controller);
+        signals.set(ctx.extra.socket, ops);
+        // A refused operation gets no onComplete: forget it here.
+        const refuse = <E>(errors: E): E => {
+          owners.get(ctx.extra.socket)?.delete(id);
+          ops.delete(id);
+          return errors;
+        };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           extra: { ...ctx.extra, token },
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
+          signal: controller.signal,
         });
         let document: ReturnType<typeof parse>;
         try {
@@ -171,8 +204,7 @@ export function attachWebSockets(
         } catch (err) {
           // A syntax error answers this subscription, as over HTTP, instead of closing the socket.
           if (!(err instanceof GraphQLError)) throw err;
-          owners.get(ctx.extra.socket)?.delete(id);
-          return [err];
+          return refuse([err]);
         }
         const args = {
           schema,
@@ -184,31 +216,28 @@ export function attachWebSockets(
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) {
-          owners.get(ctx.extra.socket)?.delete(id);
-          return errors;
+          return refuse(errors);
         }
         // graphql-ws answers an unknown or missing operation name itself, without a code: the
         // code yoga gives it over HTTP.
         if (!getOperationAST(document, params.operationName)) {
-          owners.get(ctx.extra.socket)?.delete(id);
-          return [
+          return refuse([
             new GraphQLError(
               params.operationName
                 ? `Unknown operation named "${params.operationName}".`
                 : 'Must provide operation name if query contains multiple operations.',
               { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } },
             ),
-          ];
+          ]);
         }
         const mine = running.get(ctx.extra.socket) ?? new Set<string>();
         if (mine.size >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
-          owners.get(ctx.extra.socket)?.delete(id);
-          return [
+          return refuse([
             new AppError(
               'RATE_LIMITED',
               `At most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions run at once on one connection: complete one first`,
             ),
-          ];
+          ]);
         }
         mine.add(id);
         running.set(ctx.extra.socket, mine);

@@ -7,7 +7,9 @@ export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'NOT_FOUND'
   | 'CONFLICT'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  /** A bounded read (segment count or page) ran past QUERY_TIMEOUT_MS and was stopped. */
+  | 'TIMEOUT';
 
 /**
  * An expected failure: a GraphQLError, so yoga shows its message and code to the client, while

@@ -1,5 +1,6 @@
 import { type CompileMode, compileCriterion, Params } from './criterion.compile.js';
 import type { Criterion } from './criterion.js';
+import { expandSegments } from './criterion.refs.js';
 import type { TargetEnv } from './target-env.js';
 
 /**
@@ -14,21 +15,31 @@ export type Run = <T>(sql: string, params: unknown[]) => Promise<T[]>;
  * `set` for statements that read every contact (counts), `probe` for those that stop early
  * (first pages in id order, a page of contacts' memberships): see CompileMode.
  */
-export function matchSql(env: TargetEnv, criterion: Criterion, params: Params, mode: CompileMode): string {
+export function matchSql(
+  env: TargetEnv,
+  criterion: Criterion,
+  params: Params,
+  mode: CompileMode,
+  account?: string,
+): string {
+  // The account placeholder only when the caller has none: a bound parameter that the text never
+  // uses has no type, and PostgreSQL refuses the statement.
+  const needs =
+    mode === 'set' && !account && /"event"/.test(JSON.stringify(expandSegments(criterion, env.segments)));
   return compileCriterion(criterion, {
     fields: env.fields,
     params,
     timeZone: env.timeZone,
     segments: env.segments,
     mode,
-    account: mode === 'set' ? params.add(env.accountId, 'uuid') : undefined,
+    account: account ?? (needs ? params.add(env.accountId, 'uuid') : undefined),
   });
 }
 
 /** The statement counting the account's contacts that match (exact, from the live tables). */
 export function countStatement(env: TargetEnv, criterion: Criterion): { sql: string; params: unknown[] } {
   const params = new Params([env.accountId]);
-  const match = matchSql(env, criterion, params, 'set');
+  const match = matchSql(env, criterion, params, 'set', '$1::uuid');
   return {
     sql: `select count(*)::bigint as n from contact c where c.account_id = $1::uuid and ${match}`,
     params: params.values,
