@@ -34,7 +34,11 @@ async function running(marker: string): Promise<number> {
 /** Every session of the read pool is back, idle; nobody waits for one. */
 async function poolSettled() {
   const pool = t.app.services.reads;
-  await waitUntil(() => pool.idleCount === pool.totalCount && pool.waitingCount === 0, 'the read pool to settle', 5000);
+  await waitUntil(
+    () => pool.idleCount === pool.totalCount && pool.waitingCount === 0,
+    'the read pool to settle',
+    5000,
+  );
 }
 
 describe('bounded reads', () => {
