@@ -26,14 +26,17 @@ const VALUE_TYPES = [
   'ContactImportRowResult', // a row result, read page by page through its import
   'ContactScore', // a contact's value for one score (scoreId alone is shared by every contact)
   'CriterionNode', // the criterion of its ScoreCondition, and its parts:
+  'EmailStatusCriterion',
   'EventCriterion',
   'FieldCriterion',
   'ScoreCriterion',
+  'SegmentCriterion',
   'PageInfo', // the page boundaries of its connection
   'Right', // a { feature level } pair of its User
   'ScoreChange', // scoreUpdated messages
   'ScoreCondition', // replaced as a whole with its Score
   'ScoreUpdates',
+  'SegmentPreview', // the one-off answer of previewSegment for a criterion not saved
 ].sort();
 
 describe('object identity for client caches', () => {
@@ -67,6 +70,7 @@ describe('object identity for client caches', () => {
     expect(scalars).toEqual({
       deleteContacts: '[ID!]!',
       deleteScores: '[ID!]!',
+      deleteSegments: '[ID!]!',
       deleteUser: 'ID!',
       logout: 'Boolean!',
       recordEvents: 'Int!',
