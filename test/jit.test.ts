@@ -79,4 +79,25 @@ describe('a compiled query answers as graphql-js does', () => {
     const tooLarge = allEqual(await runs(query, { n: 5000 }, owner.token));
     expect(tooLarge.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
+
+  it('leaves queries over a recursive input (Criterion) to graphql-js, which answers them every time', async () => {
+    // graphql-jit built the coercion of Criterion (all/any/not hold Criterion) without end: the
+    // second run of this query used to exhaust the heap.
+    const query = 'query ($c: Criterion!) { previewSegment(criterion: $c) { count } }';
+    const ok = allEqual(
+      await runs(query, { c: { any: [{ hasEmail: true }, { not: { hasPhone: true } }] } }, owner.token),
+    );
+    expect(ok.errors).toBeUndefined();
+    const { rows } = await t.sql.query(
+      `select count(*)::int as n from contact c join app_user u on u.account_id = c.account_id
+        where u.email = $1 and (coalesce(c.email, '') <> '' or coalesce(c.phone, '') = '')`,
+      [owner.email],
+    );
+    expect(rows[0].n).toBeGreaterThan(0);
+    expect(ok.data).toEqual({ previewSegment: { count: rows[0].n } });
+    const refused = allEqual(
+      await runs(query, { c: { event: { type: 'EMAIL_OPEN', withinDays: 5000 } } }, owner.token),
+    );
+    expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
 });

@@ -6,9 +6,16 @@ import {
   type FieldNode,
   type FragmentDefinitionNode,
   GraphQLError,
+  type GraphQLInputType,
+  type GraphQLSchema,
+  getNamedType,
   getVariableValues,
+  isInputObjectType,
+  isObjectType,
+  Kind,
   type OperationDefinitionNode,
   type SelectionSetNode,
+  visit,
 } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
@@ -17,6 +24,50 @@ import type { Plugin } from 'graphql-yoga';
 export const JIT_AFTER_RUNS = 2;
 
 type Entry = { runs: number } | CompiledQuery | false;
+
+/**
+ * Names of the fields taking an argument of a recursive input type (Criterion: all/any/not hold
+ * Criterion). graphql-jit generates the coercion of such an input without end (a worker ran out
+ * of 4 GB on the second previewSegment): documents selecting them stay on graphql-js. A name
+ * shared with another field only costs that field the compilation.
+ */
+function recursiveInputFields(schema: GraphQLSchema): Set<string> {
+  const recursive = (type: GraphQLInputType): boolean => {
+    const root = getNamedType(type);
+    if (!isInputObjectType(root)) return false;
+    const seen = new Set<string>();
+    const stack = [root];
+    while (stack.length) {
+      const t = stack.pop() as typeof root;
+      for (const f of Object.values(t.getFields())) {
+        const named = getNamedType(f.type);
+        if (!isInputObjectType(named)) continue;
+        if (named.name === root.name) return true;
+        if (!seen.has(named.name)) {
+          seen.add(named.name);
+          stack.push(named);
+        }
+      }
+    }
+    return false;
+  };
+  const out = new Set<string>();
+  for (const type of Object.values(schema.getTypeMap()))
+    if (isObjectType(type) && !type.name.startsWith('__'))
+      for (const f of Object.values(type.getFields()))
+        if (f.args.some((a) => recursive(a.type))) out.add(f.name);
+  return out;
+}
+
+const selectsAny = (document: DocumentNode, names: Set<string>) => {
+  let found = false;
+  visit(document, {
+    [Kind.FIELD]: (node: FieldNode) => {
+      if (names.has(node.name.value)) found = true;
+    },
+  });
+  return found;
+};
 
 function operationOf(
   document: DocumentNode,
@@ -40,6 +91,7 @@ function operationOf(
  */
 export function useQueryJit(): Plugin {
   const bySchemaDocument = new WeakMap<object, WeakMap<DocumentNode, Map<string, Entry>>>();
+  const uncompilable = new WeakMap<GraphQLSchema, Set<string>>();
   return {
     onExecute({ args, setExecuteFn }) {
       const operation = operationOf(args.document, args.operationName);
@@ -61,8 +113,15 @@ export function useQueryJit(): Plugin {
           byName.set(key, entry);
           return;
         }
-        const compiled = compileQuery(args.schema, args.document, args.operationName ?? undefined);
-        entry = isCompiledQuery(compiled) ? compiled : false;
+        let avoid = uncompilable.get(args.schema);
+        if (!avoid) {
+          avoid = recursiveInputFields(args.schema);
+          uncompilable.set(args.schema, avoid);
+        }
+        const compiled = selectsAny(args.document, avoid)
+          ? null
+          : compileQuery(args.schema, args.document, args.operationName ?? undefined);
+        entry = compiled && isCompiledQuery(compiled) ? compiled : false;
         byName.set(key, entry);
       }
       if (entry === false) return;
