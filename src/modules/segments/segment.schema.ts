@@ -152,8 +152,10 @@ const SegmentPreviewRef = builder.objectRef<Preview>('SegmentPreview').implement
     contacts: t.withAuth(need('CONTACTS', 'GUEST')).field({
       type: [ContactRef],
       description: `The first matching contacts by id (first of previewSegment, default ${PREVIEW_DEFAULT}, at most ${PREVIEW_MAX})`,
-      resolve: async (p, _a, ctx, info) =>
-        (await memberPage(ctx, p.criterion, { field: 'ID', desc: false }, p.first, null, info)).nodes,
+      // No info: pageColumns reads a connection's selection (nodes, edges), and this is a plain
+      // list, whose fields it would not see (the rows then lacked the columns asked for).
+      resolve: async (p, _a, ctx) =>
+        (await memberPage(ctx, p.criterion, { field: 'ID', desc: false }, p.first, null)).nodes,
     }),
   }),
 });
