@@ -21,6 +21,7 @@ export interface AccountObjects {
   contactId: string;
   contactEmail: string;
   scoreId: string;
+  segmentId: string;
   importId: string;
   runId: string;
   bounceId: string;
@@ -104,6 +105,18 @@ async function populate(t: TestApp, label: string): Promise<AccountObjects> {
     },
     owner.token,
   );
+  const segment = await gqlOk<{ createSegment: { id: string } }>(
+    t,
+    'mutation($input: CreateSegmentInput!) { createSegment(input: $input) { id } }',
+    {
+      input: {
+        name: `${mark}segment`,
+        description: `${mark}description`,
+        criterion: { score: { scoreId: score.createScore.id, op: 'GT', value: '1' } },
+      },
+    },
+    owner.token,
+  );
   const imported = await gqlOk<{ importContacts: { id: string } }>(
     t,
     'mutation($input: ImportContactsInput!) { importContacts(input: $input) { id } }',
@@ -138,6 +151,7 @@ async function populate(t: TestApp, label: string): Promise<AccountObjects> {
     contactId: contact.createContact.id,
     contactEmail,
     scoreId: score.createScore.id,
+    segmentId: segment.createSegment.id,
     importId: imported.importContacts.id,
     runId: run.runScoreComputation.id,
     bounceId: bounce.data?.recordBounce[0]?.id ?? '',
@@ -266,6 +280,7 @@ export function leaksOf(b: AccountObjects, requestText: string, answerText: stri
     b.member.userId,
     b.invitedId,
     b.scoreId,
+    b.segmentId,
     b.importId,
     b.runId,
   ];

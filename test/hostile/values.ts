@@ -96,6 +96,10 @@ export const ID_KIND: Record<string, keyof AccountObjects> = {
   'Mutation.deleteScores(ids:)': 'scoreId',
   'ScoreCriterionInput.scoreId': 'scoreId',
   'Subscription.scoreUpdated(scoreId:)': 'scoreId',
+  'Query.segment(id:)': 'segmentId',
+  'UpdateSegmentInput.id': 'segmentId',
+  'Mutation.deleteSegments(ids:)': 'segmentId',
+  'SegmentCriterionInput.segmentId': 'segmentId',
   'Query.scoreRun(id:)': 'runId',
   'Subscription.scoreRunProgress(runId:)': 'runId',
 };
@@ -105,6 +109,7 @@ export const DESTRUCTIVE = new Set([
   'Mutation.disableUser',
   'Mutation.deleteContacts',
   'Mutation.deleteScores',
+  'Mutation.deleteSegments',
 ]);
 
 function idOf(o: AccountObjects, kind: keyof AccountObjects): string {
