@@ -50,7 +50,8 @@ beforeAll(async () => {
     [a],
   );
   const scores = await t.sql.query<{ id: string }>(
-    `insert into score (account_id, name) values ($1, 'Engagement, "hot"'), ($1, '=cmd|calc') returning id::text as id`,
+    // Score columns come in creation order: distinct created_at, not two rows of one statement's now().
+    `insert into score (account_id, name, created_at) values ($1, 'Engagement, "hot"', now()), ($1, '=cmd|calc', now() + interval '1 second') returning id::text as id`,
     [a],
   );
   await t.sql.query(
