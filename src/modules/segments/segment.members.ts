@@ -10,7 +10,7 @@ import { countMatching, matchSql, membershipsOf } from '../targeting/audience.js
 import { type Criterion, normaliseCriterion } from '../targeting/criterion.js';
 import { expandSegments } from '../targeting/criterion.refs.js';
 import { loadTargetEnv, type TargetEnv } from '../targeting/target-env.js';
-import { allSegments, type SegmentView } from './segment.service.js';
+import { allSegments, refuseUnknownRefs, type SegmentView } from './segment.service.js';
 
 export const PREVIEW_DEFAULT = 20;
 export const PREVIEW_MAX = 50;
@@ -65,6 +65,7 @@ export async function preview(ctx: AuthedContext, raw: unknown, first?: number |
   if (!Number.isInteger(size) || size < 1 || size > PREVIEW_MAX)
     throw badInput(`first must be between 1 and ${PREVIEW_MAX}`);
   const env = await targetEnvOf(ctx);
+  refuseUnknownRefs(raw, env);
   const criterion = normaliseCriterion(raw, env);
   // Refused here with the same message as createSegment would give, not later by the compiler.
   expandSegments(criterion, env.segments);

@@ -132,6 +132,34 @@ async function refuseTakenName(em: EntityManager, accountId: string, name: strin
 }
 
 /**
+ * NOT_FOUND for a score or segment id the account does not have, before the language checks
+ * (which would say BAD_USER_INPUT): another account's id answers as segment(id) does, so a
+ * criterion cannot tell whether an id exists elsewhere. Walks the raw input, ids only; the shape
+ * is normaliseCriterion's to judge.
+ */
+export function refuseUnknownRefs(raw: unknown, env: TargetEnv, depth = 0): void {
+  if (!raw || typeof raw !== 'object' || depth > 50) return;
+  const c = raw as Record<string, unknown>;
+  const score = c.score as { scoreId?: unknown } | null | undefined;
+  if (
+    typeof score?.scoreId === 'string' &&
+    isUuid(score.scoreId) &&
+    !env.scoreIds.has(score.scoreId.toLowerCase())
+  )
+    throw notFound('Score');
+  const segment = c.segment as { segmentId?: unknown } | null | undefined;
+  if (
+    typeof segment?.segmentId === 'string' &&
+    isUuid(segment.segmentId) &&
+    !env.segmentIds.has(segment.segmentId.toLowerCase())
+  )
+    throw notFound('Segment');
+  for (const k of ['all', 'any'] as const)
+    if (Array.isArray(c[k])) for (const x of c[k] as unknown[]) refuseUnknownRefs(x, env, depth + 1);
+  refuseUnknownRefs(c.not, env, depth + 1);
+}
+
+/**
  * Checks a criterion for the segment `self` (absent for a new one) under lockTargeting: the
  * language and the account's ids, no cycle through segments and scores, and at most
  * MAX_EXPANDED_LEAVES conditions once the segments it names are inlined, for it and for every
@@ -143,6 +171,7 @@ async function checkCriterion(
   raw: unknown,
   self?: string,
 ): Promise<Criterion> {
+  refuseUnknownRefs(raw, env);
   const criterion = normaliseCriterion(raw, env);
   if (!self) {
     // Nothing names a segment that does not exist yet: no cycle can go through it.
