@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { to as copyTo } from 'pg-copy-streams';
 import { startScoreRun } from '../src/modules/scores/score.runner.js';
 import { runnerDeps } from '../src/modules/scores/score.service.js';
+import { generateContactsAndEvents, log } from './generate.js';
 import { arg, fmt, signUp, startBench, table } from './lib.js';
 
 const N = Number(arg('contacts', '1000000'));
@@ -21,56 +22,12 @@ const REPEAT = 3;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const secs = (ms: number) => (ms / 1000).toFixed(2);
-const log = (m: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
 
 const b = await startBench();
 try {
   const { token, accountId } = await signUp(b, 'Scores');
   const q = (sql: string, params: unknown[] = []) => b.pool.query(sql, params);
-  await b.gql(
-    'mutation { defineContactField(input: { name: "revenue", type: NUMBER }) { name } }',
-    {},
-    token,
-  );
-  await b.gql('mutation { defineContactField(input: { name: "segment", type: TEXT }) { name } }', {}, token);
-
-  const t0 = performance.now();
-  log(`generating ${fmt(N)} contacts`);
-  await q(
-    `insert into contact (account_id, email, country, fields, unique_value)
-     select $1, 'c' || g || '@bench.test', (array['FR','FR','FR','BE','CH','DE','ES','IT','UK','US'])[1 + g % 10],
-            jsonb_strip_nulls(jsonb_build_object(
-              'segment', case when g % 10 = 3 then 'inactive' when g % 10 = 4 then 'vip' end,
-              'revenue', case when g % 5 < 3 then ((g::bigint * 7919) % 100000 / 100.0)::text end)),
-            'c' || g || '@bench.test'
-       from generate_series(1, $2::int) g`,
-    [accountId, N],
-  );
-  const { rows: range } = await q('select min(id)::bigint as lo from contact where account_id = $1', [
-    accountId,
-  ]);
-  const lo = Number(range[0].lo);
-  log(`generating ${fmt(EVENTS)} events over 90 days (index dropped while loading)`);
-  await q('drop index contact_event_contact_index');
-  // Skewed activity (power law on the contact), time order by id; ~30% opens and clicks.
-  const chunk = 2_000_000;
-  for (let from = 1; from <= EVENTS; from += chunk) {
-    await q(
-      `insert into contact_event (account_id, contact_id, type, occurred_at)
-       select $1, $2::bigint + floor($3::int * power(random(), 2.2))::bigint,
-              (case when r < 0.22 then 0 when r < 0.30 then 1 when r < 0.33 then 4 else 7 end)::smallint,
-              now() - interval '90 days' + (g::float8 / $5::int) * interval '90 days'
-         from (select g, random() as r from generate_series($4::int, least($4::int + ${chunk - 1}, $5::int)) g) x
-        order by g`,
-      [accountId, lo, N, from, EVENTS],
-    );
-  }
-  await q(
-    'create index contact_event_contact_index on contact_event (account_id, contact_id, type, occurred_at) include (id)',
-  );
-  await q('vacuum analyze contact');
-  await q('vacuum analyze contact_event');
-  log(`data ready in ${secs(performance.now() - t0)} s`);
+  const { lo } = await generateContactsAndEvents(b, token, accountId, N);
 
   const created = await b.gql<{ createScore: { id: string } }>(
     `mutation ($input: CreateScoreInput!) { createScore(input: $input) { id } }`,
