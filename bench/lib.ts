@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -24,8 +24,10 @@ export interface BenchApp {
  * A fresh embedded PostgreSQL (fsync on, like production) in a temporary directory, migrated,
  * and the real server on a free port: benches measure the same code paths clients use.
  */
-export async function startBench(): Promise<BenchApp> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'cible-bench-'));
+export async function startBench(opts: { dir?: string } = {}): Promise<BenchApp> {
+  // A given directory is kept (a bench may reuse its generated data in a later run).
+  const dir = opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'cible-bench-')));
+  if (opts.dir) await mkdir(opts.dir, { recursive: true });
   const db = await startEmbeddedPostgres({ dir });
   await ensureDatabase(db.adminUrl, 'cible_bench');
   const databaseUrl = db.urlFor('cible_bench');
@@ -65,7 +67,7 @@ export async function startBench(): Promise<BenchApp> {
       await pool.end();
       await app.stop();
       await db.stop();
-      await rm(dir, { recursive: true, force: true });
+      if (!opts.dir) await rm(dir, { recursive: true, force: true });
       // Agenda leaves per-job timers behind after it stops (STACK-NOTES), which would keep a
       // finished bench alive for minutes: the script ends once the code after `await close()`
       // (its tables, printed synchronously) has run. Output to a pipe or file is written

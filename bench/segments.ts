@@ -15,13 +15,16 @@
  * Exits non-zero on any difference.
  */
 
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { startScoreRun } from '../src/modules/scores/score.runner.js';
 import { runnerDeps } from '../src/modules/scores/score.service.js';
 import { matchSql } from '../src/modules/targeting/audience.js';
 import { Params } from '../src/modules/targeting/criterion.compile.js';
 import { loadTargetEnv } from '../src/modules/targeting/target-env.js';
 import { generateContactsAndEvents, log } from './generate.js';
-import { arg, fmt, signUp, startBench, table } from './lib.js';
+import { arg, type BenchApp, fmt, signUp, startBench, table } from './lib.js';
 
 const N = Number(arg('contacts', '1000000'));
 const RUNS = Number(arg('runs', '20'));
@@ -33,15 +36,24 @@ const quantile = (xs: number[], q: number) => {
 };
 const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(0));
 
-const b = await startBench();
-let failures = 0;
-try {
+const KEEP = arg('keep', '');
+
+interface Setup {
+  token: string;
+  accountId: string;
+  scoreId: string;
+  ids: { fr: string; frScore: string; clicked: string; compound: string; nested: string };
+}
+
+/** Data, score and segments; with `--keep <dir>`, made once and reused by later runs. */
+async function setup(b: BenchApp): Promise<Setup> {
+  const saved = KEEP && path.join(KEEP, 'segments-bench.json');
+  if (saved && existsSync(saved)) {
+    log(`reusing the data in ${KEEP}`);
+    return JSON.parse(await readFile(saved, 'utf8')) as Setup;
+  }
   const { token, accountId } = await signUp(b, 'Segments');
-  const q = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) =>
-    b.pool.query(sql, params).then((r) => r.rows as T[]);
-  /** A reference statement: $1 the account, $2 the score when the text uses it. */
-  const ref = <T = Record<string, unknown>>(sql: string) =>
-    q<T>(sql, /\$2\b/.test(sql) ? [accountId, scoreId] : [accountId]);
+  const q = (sql: string) => b.pool.query(sql);
   await generateContactsAndEvents(b, token, accountId, N);
 
   // The scores bench's score: FR +10, revenue x 0.01, +1 per open or click.
@@ -99,6 +111,25 @@ try {
     ],
   });
 
+  const out: Setup = {
+    token,
+    accountId,
+    scoreId,
+    ids: { fr: idFr, frScore: idFrScore, clicked: idClicked, compound: idCompound, nested: idNested },
+  };
+  if (saved) await writeFile(saved, JSON.stringify(out));
+  return out;
+}
+
+const b = await startBench(KEEP ? { dir: KEEP } : {});
+let failures = 0;
+try {
+  const { token, accountId, scoreId, ids } = await setup(b);
+  const q = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) =>
+    b.pool.query(sql, params).then((r) => r.rows as T[]);
+  /** A reference statement: $1 the account, $2 the score when the text uses it. */
+  const ref = <T = Record<string, unknown>>(sql: string) =>
+    q<T>(sql, /\$2\b/.test(sql) ? [accountId, scoreId] : [accountId]);
   // The day bound "in the last 30 days" as the language defines it: midnight in the account's
   // time zone (Europe/Paris by default), 30 days before today.
   const SINCE = `((now() at time zone 'Europe/Paris')::date - 30)::timestamp at time zone 'Europe/Paris'`;
@@ -113,10 +144,10 @@ try {
   const REVENUE = (v: number) => `coalesce((c.fields->>'revenue')::numeric > ${v}, false)`;
   /** Each segment's reference, as alternative WHERE clauses over `contact c` (one statement each). */
   const cases: { name: string; id: string; wheres: Record<string, string>; grouped?: string }[] = [
-    { name: 'field only (country = FR)', id: idFr, wheres: { plain: `c.country = 'FR'` } },
+    { name: 'field only (country = FR)', id: ids.fr, wheres: { plain: `c.country = 'FR'` } },
     {
       name: 'field + score (FR, score > 20)',
-      id: idFrScore,
+      id: ids.frScore,
       wheres: {
         set: `c.country = 'FR' and ${SCORE_SET(20)}`,
         probe: `c.country = 'FR' and ${SCORE_PROBE(20)}`,
@@ -125,14 +156,14 @@ try {
     },
     {
       name: 'clicked >= 2 in 30 days',
-      id: idClicked,
+      id: ids.clicked,
       wheres: { set: CLICKED_SET, probe: CLICKED_PROBE },
       grouped: `select contact_id as id from contact_event where account_id = $1 and type = 1
         and occurred_at >= ${SINCE} group by contact_id having count(*) >= 2`,
     },
     {
       name: 'compound (FR, revenue > 100, clicked 2x 30d; or score > 50)',
-      id: idCompound,
+      id: ids.compound,
       wheres: {
         set: `((c.country = 'FR' and ${REVENUE(100)} and ${CLICKED_SET}) or ${SCORE_SET(50)})`,
         probe: `((c.country = 'FR' and ${REVENUE(100)} and ${CLICKED_PROBE}) or ${SCORE_PROBE(50)})`,
@@ -140,7 +171,7 @@ try {
     },
     {
       name: 'nested (in FR segment, not in clicked segment, revenue > 500 or score > 10)',
-      id: idNested,
+      id: ids.nested,
       wheres: {
         set: `c.country = 'FR' and not (${CLICKED_SET}) and (${REVENUE(500)} or ${SCORE_SET(10)})`,
         probe: `c.country = 'FR' and not (${CLICKED_PROBE}) and (${REVENUE(500)} or ${SCORE_PROBE(10)})`,
