@@ -83,7 +83,8 @@ export async function contactSegments(ctx: AuthedContext, contactId: string): Pr
     const list = await allSegments(ctx.em, accountId);
     const out = new Map<string, SegmentView[]>(keys.map((k) => [k, []]));
     if (!list.length) return out;
-    const env = await loadTargetEnv(ctx.em, accountId);
+    // The tick's environment, shared with any count or page of the same tick (one load).
+    const env = await targetEnvOf(ctx);
     // A segment created between the two reads is left for the next page.
     const known = list.filter((s) => env.segments.has(s.id));
     const byId = new Map(known.map((s) => [s.id, s]));
