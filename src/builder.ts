@@ -10,7 +10,10 @@ import { forbidden, unauthenticated } from './shared/errors.js';
  * - `public`: anyone, declared explicitly so the rights snapshot shows it;
  * - `authenticated`: any logged-in user of the account;
  * - `owner`: the account owner;
- * - `feature: [Feature, AccessLevel]`: the viewer's level in that feature is at least the one given.
+ * - `feature: [Feature, AccessLevel]`: the viewer's level in that feature is at least the one given;
+ * - `someFeature: [Feature[], AccessLevel]`: at least that level in one of the features. For fields
+ *   whose feature depends on the object (an operation is EMAILINGS or SMS by its kind): the scope
+ *   lets through whoever could act on one kind, and the service checks the object's own kind.
  */
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -19,11 +22,13 @@ export const builder = new SchemaBuilder<{
     authenticated: boolean;
     owner: boolean;
     feature: [Feature, AccessLevel];
+    someFeature: [Feature[], AccessLevel];
   };
   AuthContexts: {
     authenticated: AuthedContext;
     owner: AuthedContext;
     feature: AuthedContext;
+    someFeature: AuthedContext;
   };
   DefaultFieldNullability: false;
   Scalars: {
@@ -44,6 +49,9 @@ export const builder = new SchemaBuilder<{
       authenticated: ctx.viewer !== null,
       owner: ctx.viewer?.isOwner === true,
       feature: ([feature, level]) => ctx.viewer !== null && atLeast(ctx.viewer.rights[feature], level),
+      someFeature: ([features, level]) =>
+        ctx.viewer !== null &&
+        features.some((f) => atLeast((ctx.viewer as AuthedContext['viewer']).rights[f], level)),
     }),
     unauthorizedError: (_parent, ctx, info) => {
       const operation = `${info.parentType.name}.${info.fieldName}`;
@@ -71,6 +79,10 @@ builder.subscriptionType({
 
 export const need = (feature: Feature, level: AccessLevel) => ({
   feature: [feature, level] as [Feature, AccessLevel],
+});
+
+export const needSome = (features: Feature[], level: AccessLevel) => ({
+  someFeature: [features, level] as [Feature[], AccessLevel],
 });
 
 export type BuilderTypes = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
