@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { builder, need } from '../../builder.js';
 import { hasSqlState, retryTransaction } from '../../db/retry.js';
 import { badInput, conflict, notFound } from '../../shared/errors.js';
@@ -85,17 +86,36 @@ const UpdateAccountSettingsInput = builder.inputType('UpdateAccountSettingsInput
   }),
 });
 
+const badZone = (raw: string) =>
+  badInput(`timeZone: ${JSON.stringify(raw)} is not an IANA time zone name (e.g. Europe/Paris)`);
+
 /**
- * A zone both Node and PostgreSQL know by this exact name (criteria compute days in SQL with
- * `at time zone`, which would otherwise fail at every count of the account's segments).
+ * The shape of a zone name, and Node's ICU accepting it. Not Intl.supportedValuesOf('timeZone'):
+ * that lists one name per zone, often the old one (Asia/Calcutta, Europe/Kiev), and refused
+ * current IANA names such as Asia/Kolkata, Europe/Kyiv or Etc/UTC. The exact spelling is then
+ * checked against PostgreSQL's own list (zoneKnownToPostgres).
  */
 function checkTimeZone(raw: string): string {
   const tz = raw.trim();
-  const known =
-    (Intl as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.('timeZone') ?? [];
-  if (!(known.includes(tz) || tz === 'UTC') || !/^[A-Za-z0-9_+\-/]{1,64}$/.test(tz))
-    throw badInput(`timeZone: ${JSON.stringify(raw)} is not an IANA time zone name (e.g. Europe/Paris)`);
+  if (!/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(tz)) throw badZone(raw);
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+  } catch {
+    throw badZone(raw);
+  }
   return tz;
+}
+
+/**
+ * Criteria compute days in SQL with `at time zone`, which would fail at every count of the
+ * account's segments for a name PostgreSQL does not know. pg_timezone_names is exact and
+ * case-sensitive (`at time zone` is not), so the name stored is the one PostgreSQL lists.
+ */
+async function zoneKnownToPostgres(em: { execute: EntityManager['execute'] }, tz: string): Promise<boolean> {
+  const rows = await em.execute<{ ok: number }[]>('select 1 as ok from pg_timezone_names where name = ?', [
+    tz,
+  ]);
+  return rows.length > 0;
 }
 
 function view(a: { id: string; name: string; settings: AccountSettings }): SettingsView {
@@ -149,6 +169,8 @@ builder.mutationField('updateAccountSettings', (t) =>
             [],
             'run',
           );
+          // Before the account lock: the zone list is read from disk, the lock need not wait for it.
+          if (next.timeZone && !(await zoneKnownToPostgres(em, next.timeZone))) throw badZone(next.timeZone);
           // FOR NO KEY UPDATE waits for another settings update (read-modify-write of the JSON) and
           // for contact writers, which hold FOR SHARE (contact.locks.ts), so a re-key runs alone;
           // it does not wait for bare key-share locks (foreign keys of other tables' writes).
