@@ -13,7 +13,6 @@ import { Operation } from '../modules/operations/operation.entity.js';
 import { ContactScore, Score, ScoreCondition, ScoreRun, ScoreState } from '../modules/scores/score.entity.js';
 import { Segment } from '../modules/segments/segment.entity.js';
 import { Sender } from '../modules/senders/sender.entity.js';
-import { Sender } from '../modules/senders/sender.entity.js';
 import { Invitation, LoginThrottle, SessionToken, User } from '../modules/users/user.entity.js';
 
 /** Every entity MikroORM knows; each module owns its own definitions. */
@@ -38,7 +37,6 @@ export const ENTITIES = [
   ScoreRun,
   ScoreState,
   Segment,
-  Sender,
   Sender,
   Operation,
 ];

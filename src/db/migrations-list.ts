@@ -7,7 +7,6 @@ import { Migration20261123150000_ActivityLockOrder } from '../../migrations/Migr
 import { Migration20261201195158_ImportHeartbeatBounceRecipient } from '../../migrations/Migration20261201195158_ImportHeartbeatBounceRecipient.js';
 import { Migration20261201231104_ImportIdPerAccount } from '../../migrations/Migration20261201231104_ImportIdPerAccount.js';
 import { Migration20261202102235_Segments } from '../../migrations/Migration20261202102235_Segments.js';
-import { Migration20261202164610_Senders } from '../../migrations/Migration20261202164610_Senders.js';
 import { Migration20261202164518_Operations } from '../../migrations/Migration20261202164518_Operations.js';
 import { Migration20261202164610_Senders } from '../../migrations/Migration20261202164610_Senders.js';
 
@@ -27,7 +26,6 @@ export const migrationsList: MigrationObject[] = [
   },
   { name: 'Migration20261201231104_ImportIdPerAccount', class: Migration20261201231104_ImportIdPerAccount },
   { name: 'Migration20261202102235_Segments', class: Migration20261202102235_Segments },
-  { name: 'Migration20261202164610_Senders', class: Migration20261202164610_Senders },
   { name: 'Migration20261202164518_Operations', class: Migration20261202164518_Operations },
   { name: 'Migration20261202164610_Senders', class: Migration20261202164610_Senders },
 ];
