@@ -1,0 +1,168 @@
+import { Liquid, LiquidError, type Template, type Variable } from 'liquidjs';
+import { badInput } from '../../shared/errors.js';
+
+/**
+ * Merge tags: Liquid over `contact.<name>` (standard and custom fields alike, flat, as the account's
+ * field map is: the two share one namespace) and `score["<name>"]` (a score by its name; names carry
+ * "[SCORE] " so they need the bracket form). See README.md.
+ */
+export interface MergeEnv {
+  fields: Map<string, { name: string; type: 'TEXT' | 'NUMBER' | 'DATE' | 'BOOLEAN' }>;
+  scoreNames: Set<string>;
+  /** Names that two or more scores of the account share: a merge tag naming one is ambiguous. */
+  duplicateScoreNames?: Set<string>;
+}
+
+export interface MergeData {
+  /** Flat: standard and custom fields by name (contactMergeData builds it from a contact row). */
+  contact: Record<string, unknown>;
+  /** Score values by score name, as exact decimal strings; a contact without a row scores "0". */
+  scores: Record<string, string>;
+}
+
+/** Bounds, so that one template cannot stall a sending or a preview. */
+export const TEMPLATE_LIMITS = {
+  /** Characters of a template (an email's HTML included). */
+  sourceChars: 1_000_000,
+  /** Milliseconds of one render. */
+  renderMs: 200,
+  /** liquidjs' allocation units (range items, string and array sizes made by filters). */
+  memory: 5_000_000,
+  /** Characters of one rendered part. */
+  outputChars: 2_000_000,
+} as const;
+
+/** Tags that read other templates from a file system: there is none, so they do not exist here. */
+const FILE_TAGS = ['include', 'render', 'layout'];
+
+function engine(html: boolean): Liquid {
+  const liquid = new Liquid({
+    // An empty in-memory file system: nothing can be read from disk even if a file tag came back.
+    templates: {},
+    strictFilters: true,
+    strictVariables: false,
+    ownPropertyOnly: true,
+    outputEscape: html ? 'escape' : undefined,
+    parseLimit: TEMPLATE_LIMITS.sourceChars,
+    renderLimit: TEMPLATE_LIMITS.renderMs,
+    memoryLimit: TEMPLATE_LIMITS.memory,
+    cache: false,
+  });
+  for (const tag of FILE_TAGS) delete liquid.tags[tag];
+  // `raw` would print a contact's value unescaped into the HTML (stored XSS from a form's input).
+  if (html) liquid.unregisterFilter('raw');
+  return liquid;
+}
+
+const engines = { html: engine(true), plain: engine(false) };
+const engineOf = (html: boolean) => (html ? engines.html : engines.plain);
+
+/** A template error naming the part, the line and the column (also in extensions for clients). */
+function templateError(part: string, line: number, column: number, what: string) {
+  return badInput(`${part}: line ${line}, column ${column}: ${what}`, { part, line, column });
+}
+
+/** liquidjs messages end with ", line:L, col:C" and sometimes a source excerpt: keep the cause. */
+function causeOf(err: LiquidError): string {
+  const first = (err.originalError?.message ?? err.message).split('\n')[0] ?? '';
+  return first.replace(/,? ?(file:[^,]*, )?line:\d+, col:\d+$/, '').trim() || 'invalid template';
+}
+
+function parse(part: string, source: string, html: boolean): Template[] {
+  if (source.length > TEMPLATE_LIMITS.sourceChars)
+    throw badInput(`${part}: a template has at most ${TEMPLATE_LIMITS.sourceChars} characters`, { part });
+  try {
+    return engineOf(html).parse(source);
+  } catch (err) {
+    if (err instanceof LiquidError) {
+      const [line, column] = err.token.getPosition();
+      throw templateError(part, line, column, causeOf(err));
+    }
+    throw err;
+  }
+}
+
+const segmentText = (s: string | number | Variable) => (typeof s === 'object' ? s.toString() : String(s));
+
+/** Checks one merge tag's variable against the account's fields and scores. */
+function checkVariable(part: string, v: Variable, env: MergeEnv): void {
+  const at = (what: string) => templateError(part, v.location.row, v.location.col, what);
+  const [root, name, ...rest] = v.segments;
+  if (root !== 'contact' && root !== 'score')
+    throw at(`unknown variable "${segmentText(root ?? '')}": merge tags start with contact. or score`);
+  if (name === undefined)
+    throw at(`"${root}" needs a name: ${root === 'contact' ? 'contact.firstName' : 'score["[SCORE] Name"]'}`);
+  if (typeof name !== 'string')
+    throw at(`a ${root === 'contact' ? 'field' : 'score'} name must be written out, not computed`);
+  if (root === 'contact' && !env.fields.has(name)) throw at(`unknown field "${name}"`);
+  if (root === 'score') {
+    if (!env.scoreNames.has(name)) throw at(`unknown score "${name}"`);
+    if (env.duplicateScoreNames?.has(name)) throw at(`two scores are named "${name}": rename one`);
+  }
+  // A value is a string, number, date or boolean: only its size makes sense below it.
+  if (rest.length > 1 || (rest.length === 1 && rest[0] !== 'size'))
+    throw at(`"${v.toString()}" has no such property (only .size)`);
+}
+
+/**
+ * Parses and checks a template; throws AppError BAD_USER_INPUT (src/shared/errors.ts badInput) whose
+ * message names the part (e.g. 'subject'), the line and the column, for a parse error or an unknown name.
+ */
+export function checkTemplate(part: string, source: string, env: MergeEnv): void {
+  const templates = parse(part, source, part === 'html');
+  // Globals only: names bound by assign, capture, for... are the template's own.
+  const { globals } = engineOf(part === 'html').analyzeSync(templates, { partials: false });
+  const found = Object.values(globals).flat();
+  found.sort((a, b) => a.location.row - b.location.row || a.location.col - b.location.col);
+  for (const v of found) checkVariable(part, v, env);
+}
+
+export interface CompiledTemplate {
+  render(data: MergeData): string;
+}
+
+/**
+ * Parses once for many renders (a sending renders the same template for every recipient). Render
+ * errors (limits, a failing filter) are BAD_USER_INPUT naming the part.
+ */
+export function compileTemplate(part: string, source: string, opts: { html: boolean }): CompiledTemplate {
+  const templates = parse(part, source, opts.html);
+  const liquid = engineOf(opts.html);
+  return {
+    render(data) {
+      let out: string;
+      try {
+        out = liquid.renderSync(templates, { contact: data.contact, score: data.scores });
+      } catch (err) {
+        if (err instanceof LiquidError) {
+          const [line, column] = err.token.getPosition();
+          throw templateError(part, line, column, causeOf(err));
+        }
+        throw err;
+      }
+      if (out.length > TEMPLATE_LIMITS.outputChars)
+        throw badInput(`${part}: the rendered message exceeds ${TEMPLATE_LIMITS.outputChars} characters`, {
+          part,
+        });
+      return out;
+    },
+  };
+}
+
+/** Renders with HTML escaping on (part 'html') or plain (text, subject, sms). Bounded: no includes/layouts
+ * from the filesystem, no infinite loops (limit render time/ops, output size). */
+export function renderTemplate(
+  part: string,
+  source: string,
+  data: MergeData,
+  opts: { html: boolean },
+): Promise<string> | string {
+  return compileTemplate(part, source, opts).render(data);
+}
+
+/** Standard columns of a contact row plus its custom `fields` (jsonb), flattened for MergeData. */
+export function contactMergeData(row: Record<string, unknown> & { fields?: Record<string, unknown> | null }) {
+  const { fields, ...standard } = row;
+  // Standard names win: a custom field cannot shadow one (contact.service refuses such names anyway).
+  return { ...(fields ?? {}), ...standard } as Record<string, unknown>;
+}
