@@ -1,6 +1,5 @@
 import { type CompileMode, compileCriterion, Params } from './criterion.compile.js';
 import type { Criterion } from './criterion.js';
-import { expandSegments } from './criterion.refs.js';
 import type { TargetEnv } from './target-env.js';
 
 /**
@@ -22,17 +21,22 @@ export function matchSql(
   mode: CompileMode,
   account?: string,
 ): string {
-  // The account placeholder only when the caller has none: a bound parameter that the text never
-  // uses has no type, and PostgreSQL refuses the statement.
-  const needs =
-    mode === 'set' && !account && /"event"/.test(JSON.stringify(expandSegments(criterion, env.segments)));
+  // The account placeholder only when the caller has none, and only once a subquery uses it: a
+  // bound parameter that the text never uses has no type, and PostgreSQL refuses the statement.
+  // (Guessing from the criterion missed events that read the raw table, correlated on c: a
+  // set-mode page or export of "clicked this url" then failed on an untyped $n.)
+  let bound: string | undefined;
+  const lazy = () => {
+    bound ??= params.add(env.accountId, 'uuid');
+    return bound;
+  };
   return compileCriterion(criterion, {
     fields: env.fields,
     params,
     timeZone: env.timeZone,
     segments: env.segments,
     mode,
-    account: account ?? (needs ? params.add(env.accountId, 'uuid') : undefined),
+    account: account ?? lazy,
   });
 }
 

@@ -39,8 +39,12 @@ export interface CompileEnv {
   /** The account's segments, to inline `segment` criteria; none when absent. */
   segments?: ReadonlyMap<string, Criterion>;
   mode?: CompileMode;
-  /** Set mode: the placeholder of the account id (subqueries are not correlated). */
-  account?: string;
+  /**
+   * Set mode: the placeholder of the account id (subqueries are not correlated), or a function
+   * binding it when a subquery first needs it: a parameter the text never uses has no type, and
+   * PostgreSQL refuses the whole statement.
+   */
+  account?: string | (() => string);
 }
 
 /**
@@ -224,7 +228,7 @@ function compileEvent(e: EventCriterion, env: Env): string {
   // at1 is the latest event: an indexed bound for any window with a start.
   const bound = since && n > 1 ? ` and r.at1 >= ${since}` : '';
   if (env.mode === 'set') {
-    const account = env.account ?? 'c.account_id';
+    const account = typeof env.account === 'function' ? env.account() : (env.account ?? 'c.account_id');
     return `(c.id in (select r.contact_id from contact_recent r where r.account_id = ${account} and r.type = ${type}${bound} and ${test}))`;
   }
   return `exists (select 1 from contact_recent r where r.account_id = c.account_id and r.contact_id = c.id and r.type = ${type} and ${test})`;
