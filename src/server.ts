@@ -23,6 +23,7 @@ import { streamUpload } from './modules/contacts/upload.js';
 import { createTracking } from './modules/events/tracking.js';
 import { createMailer } from './modules/mail/mailer.js';
 import { createSegmentExport } from './modules/segments/segment.export.js';
+import { createSenderConfirm } from './modules/senders/sender.confirm.js';
 import { cachedViewer } from './modules/users/auth.service.js';
 import { createAppPubSub } from './realtime/pubsub.js';
 import { attachWebSockets } from './realtime/ws.js';
@@ -165,6 +166,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
 
   const tracking = createTracking(services);
   const exportSegment = createSegmentExport(services, ipOf);
+  const confirmSender = createSenderConfirm(services, ipOf);
   const server = createServer();
   const drain = createDrain(server);
   const probes = createProbes({ orm, logger, stopping: () => drain.stopping });
@@ -173,6 +175,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     if (metrics.handle(req, res)) return; // /metrics: Prometheus
     if (tracking(req, res)) return; // /t/...: open pixel and click redirects, plain HTTP
     if (exportSegment(req, res)) return; // /export/segments/<id>.csv: streamed CSV, bearer token
+    if (confirmSender(req, res)) return; // /senders/confirm/<token>: public HTML page and form
     const length = Number(req.headers['content-length'] ?? 0);
     const multipart = req.headers['content-type']?.startsWith('multipart/form-data') ?? false;
     if (length > bodyLimitOf(req.headers.authorization, multipart)) {
