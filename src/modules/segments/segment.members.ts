@@ -10,7 +10,8 @@ import { countMatching, matchSql, membershipsOf } from '../targeting/audience.js
 import { type Criterion, normaliseCriterion } from '../targeting/criterion.js';
 import { expandSegments } from '../targeting/criterion.refs.js';
 import { loadTargetEnv, type TargetEnv } from '../targeting/target-env.js';
-import { allSegments, refuseUnknownRefs, type SegmentView } from './segment.service.js';
+import { refuseUnknownRefs } from './segment.readers.js';
+import { allSegments, type SegmentView } from './segment.service.js';
 
 export const PREVIEW_DEFAULT = 20;
 export const PREVIEW_MAX = 50;

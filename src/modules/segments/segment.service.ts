@@ -5,14 +5,9 @@ import { isUuid } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
 import { mutate } from '../audit/audit.service.js';
 import { type Criterion, normaliseCriterion } from '../targeting/criterion.js';
-import {
-  expandSegments,
-  refuseCycle,
-  refuseInUse,
-  segmentRefs,
-  targetRefs,
-} from '../targeting/criterion.refs.js';
+import { expandSegments, refuseCycle, refuseInUse, targetRefs } from '../targeting/criterion.refs.js';
 import { loadTargetEnv, loadTargetGraph, lockTargeting, type TargetEnv } from '../targeting/target-env.js';
+import { refuseBrokenReaders, refuseUnknownRefs } from './segment.readers.js';
 
 export const MAX_NAME = 200;
 export const MAX_DESCRIPTION = 2000;
@@ -132,38 +127,10 @@ async function refuseTakenName(em: EntityManager, accountId: string, name: strin
 }
 
 /**
- * NOT_FOUND for a score or segment id the account does not have, before the language checks
- * (which would say BAD_USER_INPUT): another account's id answers as segment(id) does, so a
- * criterion cannot tell whether an id exists elsewhere. Walks the raw input, ids only; the shape
- * is normaliseCriterion's to judge.
- */
-export function refuseUnknownRefs(raw: unknown, env: TargetEnv, depth = 0): void {
-  if (!raw || typeof raw !== 'object' || depth > 50) return;
-  const c = raw as Record<string, unknown>;
-  const score = c.score as { scoreId?: unknown } | null | undefined;
-  if (
-    typeof score?.scoreId === 'string' &&
-    isUuid(score.scoreId) &&
-    !env.scoreIds.has(score.scoreId.toLowerCase())
-  )
-    throw notFound('Score');
-  const segment = c.segment as { segmentId?: unknown } | null | undefined;
-  if (
-    typeof segment?.segmentId === 'string' &&
-    isUuid(segment.segmentId) &&
-    !env.segmentIds.has(segment.segmentId.toLowerCase())
-  )
-    throw notFound('Segment');
-  for (const k of ['all', 'any'] as const)
-    if (Array.isArray(c[k])) for (const x of c[k] as unknown[]) refuseUnknownRefs(x, env, depth + 1);
-  refuseUnknownRefs(c.not, env, depth + 1);
-}
-
-/**
  * Checks a criterion for the segment `self` (absent for a new one) under lockTargeting: the
  * language and the account's ids, no cycle through segments and scores, and at most
- * MAX_EXPANDED_LEAVES conditions once the segments it names are inlined, for it and for every
- * segment that reads it (they grow with it).
+ * MAX_EXPANDED_LEAVES conditions once the segments it names are inlined; what reads it stays
+ * valid with it (segment.readers.ts).
  */
 async function checkCriterion(
   em: EntityManager,
@@ -182,34 +149,8 @@ async function checkCriterion(
   refuseCycle(`segment:${self}`, targetRefs(criterion), await loadTargetGraph(em, env.accountId));
   const segments = new Map(env.segments).set(self, criterion);
   expandSegments(criterion, segments);
-  for (const [id, c] of segments)
-    if (id !== self && readsSegment(c, self, segments))
-      try {
-        expandSegments(c, segments);
-      } catch (err) {
-        throw badInput(
-          `segment ${id} reads this one and would then be too large: ${(err as Error).message}`,
-          {
-            segmentId: id,
-          },
-        );
-      }
+  await refuseBrokenReaders(em, env, self, segments);
   return criterion;
-}
-
-/** Whether `c` reads segment `target`, directly or through other segments (the graph is acyclic). */
-function readsSegment(c: Criterion, target: string, segments: ReadonlyMap<string, Criterion>): boolean {
-  const seen = new Set<string>();
-  const stack = [...segmentRefs(c)];
-  while (stack.length) {
-    const id = stack.pop() as string;
-    if (id === target) return true;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const inner = segments.get(id);
-    if (inner) stack.push(...segmentRefs(inner));
-  }
-  return false;
 }
 
 /** The unique index is the last word if two writes raced past refuseTakenName. */

@@ -256,6 +256,56 @@ describe('cycles and scores reading segments', () => {
     expect(code(viaSegment)).toBe('BAD_USER_INPUT');
   });
 
+  it("refuses a change that would break a score reading the segment (its mode's shape), and one too large for a reader", async () => {
+    const clicks = await createOk('Clickers', { event: { type: 'EMAIL_CLICK' } });
+    const perEvent = ok(
+      await t.gql(
+        CreateScoreDocument,
+        {
+          input: {
+            name: 'Per click',
+            conditions: [
+              { criterion: { segment: { segmentId: clicks } }, mode: 'FIXED_PER_EVENT', value: '1' },
+            ],
+          },
+        },
+        owner.token,
+      ),
+    ).createScore.id;
+    // FIXED_PER_EVENT needs events: the score's next run could not compile a field here.
+    const broken = await t.gql(UpdateSegmentDocument, { input: { id: clicks, criterion: FR } }, owner.token);
+    expect(code(broken)).toBe('BAD_USER_INPUT');
+    expect(broken.errors?.[0].extensions).toMatchObject({ scoreId: perEvent });
+    expect(ok(await t.gql(SegmentDocument, { id: clicks }, owner.token)).segment?.criterion).toEqual({
+      event: { type: 'EMAIL_CLICK' },
+    });
+    // Still an event: accepted.
+    ok(
+      await t.gql(
+        UpdateSegmentDocument,
+        { input: { id: clicks, criterion: { event: { type: 'EMAIL_CLICK', withinDays: 30 } } } },
+        owner.token,
+      ),
+    );
+
+    const ten: CriterionInput = {
+      any: Array.from({ length: 10 }, (_, i) => ({
+        field: { name: 'revenue', op: 'EQ' as const, value: String(i) },
+      })),
+    };
+    const small = await createOk('Ten', ten);
+    const reader = await createOk('Reads Ten 45 times', {
+      any: Array.from({ length: 45 }, () => ({ segment: { segmentId: small } })),
+    });
+    const grown = await t.gql(
+      UpdateSegmentDocument,
+      { input: { id: small, criterion: { any: [...(ten.any ?? []), FR, FR] } } },
+      owner.token,
+    );
+    expect(code(grown)).toBe('BAD_USER_INPUT');
+    expect(grown.errors?.[0].extensions).toMatchObject({ segmentId: reader });
+  });
+
   it('a score with a segment criterion gives its value to the members only', async () => {
     const seg = await createOk('Rich French', {
       all: [FR, { field: { name: 'revenue', op: 'GTE', value: '30' } }],
