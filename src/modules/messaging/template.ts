@@ -42,6 +42,10 @@ function engine(html: boolean): Liquid {
     strictFilters: true,
     strictVariables: false,
     ownPropertyOnly: true,
+    // Dates of contacts are calendar dates ("1990-05-17", read as UTC midnight): formatting them in
+    // the server's zone would print the day before west of Greenwich. A time zone may be passed as
+    // the date filter's second argument.
+    timezoneOffset: 0,
     outputEscape: html ? 'escape' : undefined,
     parseLimit: TEMPLATE_LIMITS.sourceChars,
     renderLimit: TEMPLATE_LIMITS.renderMs,

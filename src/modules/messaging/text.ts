@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { convert, type HtmlToTextOptions } from 'html-to-text';
 
 const OPTIONS: HtmlToTextOptions = {
@@ -25,11 +26,13 @@ const LIQUID = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
  * per recipient): a tag is neither wrapped, upper-cased, nor cut by a `<` or `>` it holds.
  */
 export function htmlToText(html: string): string {
+  // A random marker of letters (never wrapped or cut) that the HTML's own text will not hold by chance.
+  const mark = `lq${Array.from(randomBytes(10), (b) => String.fromCharCode(97 + (b % 26))).join('')}`;
   const spans: string[] = [];
   const masked = html.replace(LIQUID, (m) => {
     spans.push(m);
-    return `LQ${spans.length - 1}QL`;
+    return `${mark}${spans.length - 1}${mark}`;
   });
   const text = convert(masked, OPTIONS);
-  return text.replace(/LQ(\d+)QL/g, (m, i: string) => spans[Number(i)] ?? m);
+  return text.replace(new RegExp(`${mark}(\\d+)${mark}`, 'g'), (m, i: string) => spans[Number(i)] ?? m);
 }
