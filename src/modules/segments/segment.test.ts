@@ -3,8 +3,10 @@ import {
   CreateScoreDocument,
   CreateSegmentDocument,
   type Criterion as CriterionInput,
+  DeleteScoresDocument,
   DeleteSegmentsDocument,
   PreviewSegmentDocument,
+  SegmentContactsDocument,
   SegmentCountDocument,
   SegmentDocument,
   SegmentsDocument,
@@ -369,6 +371,48 @@ describe('deleteSegments', () => {
   });
 });
 
+describe('limits', () => {
+  it('deleteSegments takes at most 100 ids; a search longer than a name and a bad page size are refused', async () => {
+    const id = await createOk('Limits', FR);
+    const ids = [id, ...Array.from({ length: 100 }, () => crypto.randomUUID())];
+    expect(code(await t.gql(DeleteSegmentsDocument, { ids }, owner.token))).toBe('BAD_USER_INPUT');
+    expect((await segmentRows(owner.accountId)).map((s) => s.id)).toContain(id);
+    expect(code(await t.gql(SegmentsDocument, { filter: { search: 'x'.repeat(201) } }, owner.token))).toBe(
+      'BAD_USER_INPUT',
+    );
+    for (const first of [0, 201])
+      expect(code(await t.gql(SegmentsDocument, { first }, owner.token)), String(first)).toBe(
+        'BAD_USER_INPUT',
+      );
+    const page = `query($id: ID!, $first: Int) { segment(id: $id) { contacts(first: $first) { nodes { id } } } }`;
+    for (const first of [0, 201])
+      expect(code(await t.gql(page, { id, first }, owner.token)), String(first)).toBe('BAD_USER_INPUT');
+  });
+
+  it('search matches % and _ literally', async () => {
+    await createOk('100% buyers', FR);
+    await createOk('100 buyers', FR);
+    await createOk('a_b', FR);
+    await createOk('axb', FR);
+    const names = async (search: string) =>
+      ok(await t.gql(SegmentsDocument, { filter: { search } }, owner.token)).segments.nodes.map(
+        (s) => s.name,
+      );
+    expect(await names('0%')).toEqual(['100% buyers']);
+    expect(await names('a_')).toEqual(['a_b']);
+  });
+
+  it('deleteScores refuses a score a segment still reads (CONFLICT naming the segment)', async () => {
+    const score = ok(
+      await t.gql(CreateScoreDocument, { input: scoreInput('Read by a segment', FR) }, owner.token),
+    ).createScore.id;
+    const seg = await createOk('Reads a score', { score: { scoreId: score, op: 'GTE', value: '5' } });
+    const r = await t.gql(DeleteScoresDocument, { ids: [score] }, owner.token);
+    expect(code(r)).toBe('CONFLICT');
+    expect(r.errors?.[0].extensions).toMatchObject({ scoreId: score, usedBy: `segment:${seg}` });
+  });
+});
+
 describe('segments, segment, count', () => {
   it('pages by name with a search filter, and every page is disjoint', async () => {
     for (const n of ['Page e', 'page B', 'Page d', 'PAGE a', 'Page c', 'Not listed']) await createOk(n, FR);
@@ -426,6 +470,8 @@ describe('rights', () => {
     const id = await createOk('Guest sees', FR);
     expect(ok(await t.gql(SegmentDocument, { id }, guest.token)).segment?.name).toBe('Guest sees');
     expect(ok(await t.gql(SegmentCountDocument, { id }, guest.token)).segment?.count).toBeGreaterThan(0);
+    const members = ok(await t.gql(SegmentContactsDocument, { id, first: 3 }, guest.token)).segment;
+    expect(members?.contacts.nodes).toHaveLength(3);
     expect(
       ok(await t.gql(PreviewSegmentDocument, { criterion: FR }, guest.token)).previewSegment.count,
     ).toBeGreaterThan(0);
