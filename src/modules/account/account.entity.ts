@@ -7,6 +7,11 @@ export interface AccountSettings {
   scoreIntervalHours: number;
   /** IANA name: "today" and day boundaries of relative dates in criteria. */
   timeZone: string;
+  /**
+   * Four-eyes validation of operations: nobody validates an operation they created, last edited
+   * or submitted, the owner included. Needs at least two active users to turn on.
+   */
+  fourEyes: boolean;
 }
 
 export const DEFAULT_SETTINGS: AccountSettings = {
@@ -14,6 +19,7 @@ export const DEFAULT_SETTINGS: AccountSettings = {
   rejectDuplicates: false,
   scoreIntervalHours: 24,
   timeZone: 'Europe/Paris',
+  fourEyes: false,
 };
 
 export const Account = defineEntity({

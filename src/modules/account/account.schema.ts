@@ -59,6 +59,10 @@ const AccountSettingsRef = builder.objectRef<SettingsView>('AccountSettings').im
       description:
         'IANA time zone (default Europe/Paris) in which criteria count days: "in the last 7 days", birthdays, "today"',
     }),
+    fourEyes: t.exposeBoolean('fourEyes', {
+      description:
+        'true: nobody validates an Emailing or SMS operation they created, last edited or submitted, the owner included (default false)',
+    }),
   }),
 });
 
@@ -82,6 +86,11 @@ const UpdateAccountSettingsInput = builder.inputType('UpdateAccountSettingsInput
     timeZone: t.string({
       required: false,
       description: 'An IANA time zone name such as Europe/Paris or America/New_York',
+    }),
+    fourEyes: t.boolean({
+      required: false,
+      description:
+        'Four-eyes validation of operations. Turning it on needs at least two active users (CONFLICT otherwise): one alone could never validate anything',
     }),
   }),
 });
@@ -116,6 +125,19 @@ async function zoneKnownToPostgres(em: { execute: EntityManager['execute'] }, tz
     tz,
   ]);
   return rows.length > 0;
+}
+
+/** Four-eyes with one active user would leave nobody able to validate an operation. */
+async function refuseSingleUser(em: { execute: EntityManager['execute'] }, accountId: string) {
+  const [row] = await em.execute<{ n: number }[]>(
+    "select count(*)::int as n from app_user where account_id = ? and status = 'ACTIVE'",
+    [accountId],
+  );
+  if ((row?.n ?? 0) < 2)
+    throw conflict(
+      'fourEyes needs at least two active users: with one, nobody could validate their own operations',
+      { field: 'fourEyes', reason: 'SINGLE_USER' },
+    );
 }
 
 function view(a: { id: string; name: string; settings: AccountSettings }): SettingsView {
@@ -160,6 +182,7 @@ builder.mutationField('updateAccountSettings', (t) =>
         next.scoreIntervalHours = input.scoreIntervalHours;
       }
       if (input.timeZone != null) next.timeZone = checkTimeZone(input.timeZone);
+      if (input.fourEyes != null) next.fourEyes = input.fourEyes;
       // One transaction, rerun on a deadlock or serialization failure (db/retry.ts). Raw SQL
       // rather than the entity: a rerun must not see what the failed run assigned.
       return retryTransaction(() =>
@@ -182,6 +205,10 @@ builder.mutationField('updateAccountSettings', (t) =>
           );
           if (!account) throw notFound('Account');
           const before = view(account);
+          // Under the account lock: the check and the switch see the same users (inviteUser and
+          // deleteUser do not take it, so a delete right after may still leave one user: the
+          // owner can then turn it off again).
+          if (next.fourEyes && !before.fourEyes) await refuseSingleUser(em, account.id);
           if (next.uniqueKey && next.uniqueKey !== before.uniqueKey)
             await rekeyContacts(em, account.id, next.uniqueKey);
           const { accountName, ...settings } = next;
