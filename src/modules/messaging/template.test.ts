@@ -214,6 +214,18 @@ describe('renderTemplate', () => {
     }
   });
 
+  it('stops a capture doubling itself (liquidjs does not charge captures)', async () => {
+    // 25 doublings make 2^26 characters: under V8's string limit, so only our charge stops it.
+    const t =
+      '{% capture s %}ab{% endcapture %}{% for i in (1..25) %}{% capture s %}{{ s }}{{ s }}{% endcapture %}{% endfor %}{{ s.size }}';
+    const f = await renderFailure(() => renderTemplate('text', t, data({}), { html: false }));
+    expect(f).toMatchObject({ code: 'BAD_USER_INPUT', part: 'text' });
+    expect((f as Failure).message).toMatch(/memory/);
+    // An ordinary capture still works.
+    const ok = '{% capture g %}Hi {{ contact.firstName }}{% endcapture %}{{ g }}!';
+    expect(await renderTemplate('text', ok, data({ firstName: 'Ana' }), { html: false })).toBe('Hi Ana!');
+  });
+
   it('refuses an output beyond the size limit', async () => {
     const f = await renderFailure(() =>
       renderTemplate(
