@@ -87,6 +87,13 @@ const MEMBER_SQL = `c.account_id = $1 and (
   ) and c.last_name is distinct from 'Dupont'`;
 let clicked: string[] = [];
 let zeroId: string;
+let visitId: string;
+let visited: string[] = [];
+/**
+ * A third: an event with a url reads the raw events, correlated on the contact, so its set form
+ * binds no account (a page in another order than id once failed on that unused, untyped $n).
+ */
+const VISIT_SQL = `c.account_id = $1 and c.id = any($3::bigint[]) and $2::uuid is not null`;
 /**
  * A second segment whose set form takes the other shapes: a score test that contacts without a
  * row (0) pass (NOT IN), and a negated event.
@@ -95,11 +102,16 @@ const ZERO_SQL = `c.account_id = $1
     and coalesce((select cs.value from contact_score cs where cs.contact_id = c.id and cs.score_id = $2), 0) <= 2
     and not (c.id = any($3::bigint[]))`;
 
-async function expectedMembers(field: Order, desc: boolean, where = MEMBER_SQL): Promise<string[]> {
+async function expectedMembers(
+  field: Order,
+  desc: boolean,
+  where = MEMBER_SQL,
+  ids: string[] = clicked,
+): Promise<string[]> {
   const dir = desc ? 'desc' : 'asc';
   const { rows } = await t.sql.query<{ id: string }>(
     `select c.id::text as id from contact c where ${where} order by ${SQL_ORDER[field]} ${dir}, c.id ${dir}`,
-    [owner.accountId, scoreId, clicked],
+    [owner.accountId, scoreId, ids],
   );
   return rows.map((r) => r.id);
 }
@@ -161,6 +173,29 @@ beforeAll(async () => {
   };
   zeroId = ok(await t.gql(CreateSegmentDocument, { input: { name: 'Zero', criterion: zero } }, owner.token))
     .createSegment.id;
+  visited = (
+    await t.sql.query<{ id: string }>(
+      `select id::text as id from contact where account_id = $1 and id % 5 = 1 order by id`,
+      [a],
+    )
+  ).rows.map((r) => r.id);
+  await events(
+    t,
+    owner,
+    visited.map((contactId) => ({
+      contactId,
+      type: 'SITE_VISIT' as const,
+      url: 'https://Shop.example/sale/shoes',
+    })),
+  );
+  // And one visit elsewhere that must not count.
+  await events(t, owner, [{ contactId: clicked[0], type: 'SITE_VISIT', url: 'https://shop.example/about' }]);
+  const visit: Criterion = {
+    event: { type: 'SITE_VISIT', url: 'https://shop.example/sale/', urlMatch: 'PREFIX' },
+  };
+  visitId = ok(
+    await t.gql(CreateSegmentDocument, { input: { name: 'Visited', criterion: visit } }, owner.token),
+  ).createSegment.id;
 });
 afterAll(async () => {
   await t?.close();
@@ -190,8 +225,9 @@ describe('Segment.contacts', () => {
         for (const [id, where] of [
           [segmentId, MEMBER_SQL],
           [zeroId, ZERO_SQL],
+          [visitId, VISIT_SQL],
         ]) {
-          const expected = await expectedMembers(field, desc, where);
+          const expected = await expectedMembers(field, desc, where, id === visitId ? visited : clicked);
           expect(expected.length).toBeGreaterThan(5);
           const members = await membersWalk(field, desc, 4, id);
           expect(members).toEqual(expected);
@@ -346,6 +382,7 @@ describe('Contact.segments', () => {
         ...(country.get(n.id) === 'FR' ? ['Alpha: FR'] : ['Beta: not FR']),
         ...(members.has(n.id) ? ['Gamma: member of Mixed', 'Mixed'] : []),
         ...(zero.has(n.id) ? ['Zero'] : []),
+        ...(visited.includes(n.id) ? ['Visited'] : []),
       ].sort();
       expect(n.segments.map((s) => s.name).sort(), n.id).toEqual(expected);
       expect(
