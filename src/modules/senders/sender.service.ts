@@ -11,8 +11,10 @@ export const MAX_SENDERS = 100;
 export const MAX_SENDER_NAME = 200;
 /** newSecret('snd'): the prefix and 32 random bytes in base64url. */
 const TOKEN = /^snd_[A-Za-z0-9_-]{43}$/;
-// A From header carries both: a line break or control character there is header injection.
-const CONTROL = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+// A From header carries both: a line break or control character there is header injection, and
+// bidirectional overrides make a name read as another. (Other format characters stay: emoji
+// sequences need the zero-width joiner.)
+const CONTROL = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
 export type SenderStatus = 'PENDING' | 'VERIFIED';
 

@@ -242,10 +242,31 @@ describe('validation', () => {
   it.each([
     ['a line break', 'News\r\nBcc: x@example.com'],
     ['over 200 characters', 'n'.repeat(201)],
+    ['a bidirectional override', 'News \u202egpj.exe'],
   ])('refuses a name with %s', async (_why, name) => {
     const r = await add(editor, uniqueEmail('named'), name);
     expect(code(r)).toBe('BAD_USER_INPUT');
     expect(r.errors?.[0]?.extensions?.field).toBe('name');
+  });
+
+  it('keeps a name of 200 characters and emoji sequences (the zero-width joiner is not a control)', async () => {
+    const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467} News';
+    expect((await addOk(uniqueEmail('emoji'), family)).name).toBe(family);
+    expect((await addOk(uniqueEmail('long'), 'n'.repeat(200))).name).toBe('n'.repeat(200));
+  });
+
+  it('refuses a new sender past 100 in the account, but still re-sends to a PENDING one', async () => {
+    const crowd = await signUpOwner(t, 'Crowd');
+    const first = ok(await add(crowd, uniqueEmail('crowd'))).addSender;
+    await t.sql.query(
+      `insert into sender (account_id, email) select $1, 'filler' || g || '@example.com' from generate_series(1, 99) g`,
+      [crowd.accountId],
+    );
+    const r = await add(crowd, uniqueEmail('one-too-many'));
+    expect(code(r)).toBe('BAD_USER_INPUT');
+    expect(r.errors?.[0]?.message).toMatch(/at most 100 senders/);
+    const again = await add(crowd, first.email);
+    expect(ok(again).addSender.id).toBe(first.id);
   });
 
   it('isVerifiedSender is false for what cannot be a sender', async () => {
