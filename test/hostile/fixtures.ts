@@ -22,6 +22,8 @@ export interface AccountObjects {
   contactEmail: string;
   scoreId: string;
   segmentId: string;
+  /** A PENDING sender (removeSender needs one). */
+  senderId: string;
   importId: string;
   runId: string;
   bounceId: string;
@@ -117,6 +119,12 @@ async function populate(t: TestApp, label: string): Promise<AccountObjects> {
     },
     owner.token,
   );
+  const sender = await gqlOk<{ addSender: { id: string } }>(
+    t,
+    'mutation($input: AddSenderInput!) { addSender(input: $input) { id } }',
+    { input: { email: uniqueEmail(`${mark}-sender`), name: `${mark}sender` } },
+    owner.token,
+  );
   const imported = await gqlOk<{ importContacts: { id: string } }>(
     t,
     'mutation($input: ImportContactsInput!) { importContacts(input: $input) { id } }',
@@ -152,6 +160,7 @@ async function populate(t: TestApp, label: string): Promise<AccountObjects> {
     contactEmail,
     scoreId: score.createScore.id,
     segmentId: segment.createSegment.id,
+    senderId: sender.addSender.id,
     importId: imported.importContacts.id,
     runId: run.runScoreComputation.id,
     bounceId: bounce.data?.recordBounce[0]?.id ?? '',
@@ -281,6 +290,7 @@ export function leaksOf(b: AccountObjects, requestText: string, answerText: stri
     b.invitedId,
     b.scoreId,
     b.segmentId,
+    b.senderId,
     b.importId,
     b.runId,
   ];

@@ -100,6 +100,7 @@ export const ID_KIND: Record<string, keyof AccountObjects> = {
   'UpdateSegmentInput.id': 'segmentId',
   'Mutation.deleteSegments(ids:)': 'segmentId',
   'SegmentCriterionInput.segmentId': 'segmentId',
+  'Mutation.removeSender(id:)': 'senderId',
   'Query.scoreRun(id:)': 'runId',
   'Subscription.scoreRunProgress(runId:)': 'runId',
 };
@@ -110,6 +111,7 @@ export const DESTRUCTIVE = new Set([
   'Mutation.deleteContacts',
   'Mutation.deleteScores',
   'Mutation.deleteSegments',
+  'Mutation.removeSender',
 ]);
 
 function idOf(o: AccountObjects, kind: keyof AccountObjects): string {
@@ -142,6 +144,7 @@ const GOOD: Record<string, (fx: Fixtures) => Value> = {
   'LoginInput.email': () => 'nobody.hostile@example.com',
   'AcceptInvitationInput.password': () => 'correct horse battery',
   'InviteUserInput.email': () => uniqueEmail('hostile.invite'),
+  'AddSenderInput.email': () => uniqueEmail('hostile.sender'),
   'UpdateUserInput.email': () => uniqueEmail('hostile.update'),
   'CreateContactInput.email': () => uniqueEmail('hostile.contact'),
   'UpdateContactInput.email': () => uniqueEmail('hostile.contact'),
