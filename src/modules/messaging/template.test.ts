@@ -176,6 +176,24 @@ describe('renderTemplate', () => {
     expect(out).toBe('Ana gold 13.5 42');
   });
 
+  it('contactMergeData reads entities and raw rows, fields only', () => {
+    const raw = {
+      id: '7',
+      account_id: 'a',
+      first_name: 'Ana',
+      birth_date: '1990-05-17',
+      fields: { tier: 'gold' },
+    };
+    expect(contactMergeData(raw)).toMatchObject({
+      firstName: 'Ana',
+      birthDate: '1990-05-17',
+      tier: 'gold',
+      city: null,
+    });
+    expect(contactMergeData(raw)).not.toHaveProperty('id');
+    expect(contactMergeData({ firstName: 'Bo', fields: { firstName: 'shadow' } }).firstName).toBe('Bo');
+  });
+
   it('formats a calendar date as that day whatever the server time zone', async () => {
     const before = process.env.TZ;
     process.env.TZ = 'America/Los_Angeles';

@@ -1,5 +1,6 @@
 import { CaptureTag, type Context, Liquid, LiquidError, type Template, type Variable } from 'liquidjs';
 import { badInput } from '../../shared/errors.js';
+import { STANDARD_FIELDS } from '../contacts/fields.js';
 
 /**
  * Merge tags: Liquid over `contact.<name>` (standard and custom fields alike, flat, as the account's
@@ -178,9 +179,15 @@ export function renderTemplate(
   return compileTemplate(part, source, opts).render(data);
 }
 
-/** Standard columns of a contact row plus its custom `fields` (jsonb), flattened for MergeData. */
+/**
+ * MergeData.contact from a contact: an entity or a raw row (snake_case columns, as the contact
+ * repository's SQL returns them; dates come as 'YYYY-MM-DD' strings), and its custom `fields` jsonb.
+ * Only fields are copied, so ids and internal columns are not reachable even by a custom name.
+ */
 export function contactMergeData(row: Record<string, unknown> & { fields?: Record<string, unknown> | null }) {
-  const { fields, ...standard } = row;
-  // Standard names win: a custom field cannot shadow one (contact.service refuses such names anyway).
-  return { ...(fields ?? {}), ...standard } as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...(row.fields ?? {}) };
+  // Standard names win: a custom field cannot take one (contact.service refuses it) anyway.
+  for (const [name, { column }] of Object.entries(STANDARD_FIELDS))
+    out[name] = row[name] ?? row[column] ?? null;
+  return out;
 }
