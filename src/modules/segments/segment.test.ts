@@ -230,6 +230,34 @@ describe('cycles and scores reading segments', () => {
     expect(ok(await t.gql(SegmentDocument, { id: a }, owner.token)).segment?.criterion).toEqual(FR);
   });
 
+  it('two concurrent updates cannot close a cycle together (one is refused)', async () => {
+    for (let round = 0; round < 3; round++) {
+      const a = await createOk(`Race A ${round}`, FR);
+      const b = await createOk(`Race B ${round}`, FR);
+      const [ra, rb] = await Promise.all([
+        t.gql(
+          UpdateSegmentDocument,
+          { input: { id: a, criterion: { segment: { segmentId: b } } } },
+          owner.token,
+        ),
+        t.gql(
+          UpdateSegmentDocument,
+          { input: { id: b, criterion: { segment: { segmentId: a } } } },
+          owner.token,
+        ),
+      ]);
+      expect([code(ra), code(rb)].sort(), `round ${round}`).toEqual(['BAD_USER_INPUT', null]);
+    }
+  });
+
+  it('two concurrent creations of one name: one CONFLICT', async () => {
+    const rs = await Promise.all(['Twin', 'TWIN', 'twin'].map((n) => create(owner, n, FR)));
+    expect(rs.map(code).sort()).toEqual(['CONFLICT', 'CONFLICT', null]);
+    expect((await segmentRows(owner.accountId)).filter((s) => s.name.toLowerCase() === 'twin')).toHaveLength(
+      1,
+    );
+  });
+
   it('refuses a cycle through a score, from either side', async () => {
     // Segment S reads score X; X may not then read S.
     const x = ok(await t.gql(CreateScoreDocument, { input: scoreInput('Score X', FR) }, owner.token))
