@@ -5,6 +5,7 @@ import {
   type Criterion as CriterionInput,
   DeleteScoresDocument,
   DeleteSegmentsDocument,
+  DeleteUserDocument,
   PreviewSegmentDocument,
   SegmentContactsDocument,
   SegmentCountDocument,
@@ -132,6 +133,20 @@ describe('createSegment / updateSegment', () => {
     expect(ok(await t.gql(SegmentDocument, { id: made.id }, guest.token)).segment).toMatchObject({
       name: 'French rich',
       criterion: rich,
+      createdBy: null,
+      updatedBy: null,
+    });
+  });
+
+  it('createdBy and updatedBy are null once that user is deleted; the segment stays', async () => {
+    const temp = await viewerWith(t, owner, { CONTACTS: 'EDITOR' });
+    const id = ok(await create(temp, 'By a leaver', FR)).createSegment.id;
+    expect(ok(await t.gql(SegmentDocument, { id }, owner.token)).segment?.createdBy).toEqual({
+      id: temp.userId,
+    });
+    ok(await t.gql(DeleteUserDocument, { id: temp.userId }, owner.token));
+    expect(ok(await t.gql(SegmentDocument, { id }, owner.token)).segment).toMatchObject({
+      name: 'By a leaver',
       createdBy: null,
       updatedBy: null,
     });
