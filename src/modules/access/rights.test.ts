@@ -25,12 +25,21 @@ type Scopes = {
   authenticated?: boolean;
   owner?: boolean;
   feature?: [Feature, AccessLevel];
+  /** At least that level in one of the features (an operation's kind picks which, in the service). */
+  someFeature?: [Feature[], AccessLevel];
 };
 
 function describeScopes(s: Scopes | null): string {
   if (!s) return 'NONE DECLARED';
   return Object.entries(s)
-    .map(([k, v]) => (k === 'feature' ? `${(v as string[])[0]} >= ${(v as string[])[1]}` : k))
+    .map(([k, v]) => {
+      if (k === 'feature') return `${(v as string[])[0]} >= ${(v as string[])[1]}`;
+      if (k === 'someFeature') {
+        const [features, level] = v as [Feature[], AccessLevel];
+        return `one of ${features.join(', ')} >= ${level}`;
+      }
+      return k;
+    })
     .join(' or ');
 }
 
@@ -100,8 +109,11 @@ async function fingerprint(t: TestApp): Promise<string> {
   );
   const parts: string[] = [];
   for (const { table_name } of rows) {
+    // Agenda's own bookkeeping (lock and run times of the periodic score job) moves by itself
+    // during a long run; a job a denied call enqueued would still change its names and data.
+    const row = table_name === 'agenda_jobs' ? '(x.name, x.data)::text' : 'x::text';
     const r = await t.sql.query(
-      `select count(*) as n, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from "${table_name}" x`,
+      `select count(*) as n, md5(coalesce(string_agg(${row}, '|' order by ${row}), '')) as h from "${table_name}" x`,
     );
     parts.push(`${table_name}:${r.rows[0].n}:${r.rows[0].h}`);
   }
@@ -190,6 +202,15 @@ describe('rights matrix: every operation at every level', () => {
           plans.push({ ...f, who: await actor(allBut(feature, lower)), expect: 'FORBIDDEN' });
         }
       }
+      if (s.someFeature) {
+        // Below the level in every one of the features (APPROVER elsewhere): the scope refuses.
+        const [features, level] = s.someFeature;
+        for (const lower of ACCESS_LEVELS.filter((l) => levelRank(l) < levelRank(level))) {
+          const rights = everywhere('APPROVER');
+          for (const x of features) rights[x] = lower;
+          plans.push({ ...f, who: await actor(rights), expect: 'FORBIDDEN' });
+        }
+      }
     }
     const before = await fingerprint(t);
     for (const p of plans) {
@@ -224,13 +245,23 @@ describe('rights matrix: every operation at every level', () => {
     for (const f of fields) {
       const s = scopes[f.name];
       if (!s || s.public || f.name === 'Mutation.logout') continue;
-      let who: Actor;
-      if (s.owner) who = owner;
-      else if (s.feature) who = await actor({ [s.feature[0]]: s.feature[1] });
-      else who = await actor(everywhere('NONE'));
-      const r = await call(f.kind, f.op, who.token);
-      const got = code(r as never);
-      if (got && deniedCodes.includes(got)) wrong.push(`${f.name}: ${got} ${JSON.stringify(r.errors)}`);
+      const whos: Actor[] = [];
+      if (s.owner) whos.push(owner);
+      else if (s.feature) whos.push(await actor({ [s.feature[0]]: s.feature[1] }));
+      // The level in any one of the features is enough for the scope: each is tried alone.
+      else if (s.someFeature)
+        for (const x of s.someFeature[0]) whos.push(await actor({ [x]: s.someFeature[1] }));
+      else whos.push(await actor(everywhere('NONE')));
+      for (const who of whos) {
+        const r = await call(f.kind, f.op, who.token);
+        const got = code(r as never);
+        // Past the scope, the service checks the object's own kind: a dummy EMAILING refused to an
+        // SMS editor is that check working, named as such, not the scope refusing.
+        const kindCheck =
+          s.someFeature && /of an (EMAILING|SMS) operation needs/.test(r.errors?.[0]?.message ?? '');
+        if (got && deniedCodes.includes(got) && !kindCheck)
+          wrong.push(`${f.name}: ${got} ${JSON.stringify(r.errors)}`);
+      }
     }
     expect(wrong).toEqual([]);
   });
