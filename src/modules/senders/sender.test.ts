@@ -143,6 +143,27 @@ describe('addSender and the confirmation link', () => {
     expect(await audits('confirmSender', s.id)).toHaveLength(1);
   });
 
+  it('five presses at once verify once: one 200, the others 410, one audit entry', async () => {
+    const email = uniqueEmail('race');
+    const s = await addOk(email);
+    const { token } = await linkFor(email);
+    // Holding the row makes the five overlap for sure: each has read the token before any commits,
+    // unless the confirmation reads it under the row lock.
+    const holder = await t.sql.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select 1 from sender where id = $1 for update', [s.id]);
+      const presses = Promise.all([1, 2, 3, 4, 5].map(() => visit(token, 'POST')));
+      await new Promise((r) => setTimeout(r, 500));
+      await holder.query('commit');
+      const statuses = (await presses).map((r) => r.status);
+      expect(statuses.sort()).toEqual([200, 410, 410, 410, 410]);
+    } finally {
+      holder.release();
+    }
+    expect(await audits('confirmSender', s.id)).toHaveLength(1);
+  });
+
   it('an expired link answers 410 and verifies nothing', async () => {
     const email = uniqueEmail('late');
     const s = await addOk(email);
