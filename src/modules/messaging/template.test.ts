@@ -258,6 +258,13 @@ describe('renderTemplate', () => {
     expect(f).toMatchObject({ code: 'BAD_USER_INPUT', part: 'html' });
   });
 
+  it('stops a loop as soon as its output passes the size limit', async () => {
+    const t = `{% for i in (1..20000) %}${'x'.repeat(200)}{% endfor %}`;
+    const f = await renderFailure(() => renderTemplate('text', t, data({}), { html: false }));
+    expect(f).toMatchObject({ code: 'BAD_USER_INPUT', part: 'text' });
+    expect((f as Failure).message).toMatch(/exceeds 2000000 characters/);
+  });
+
   it('reads no inherited property of a value', async () => {
     const out = await renderTemplate(
       'text',
