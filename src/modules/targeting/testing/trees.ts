@@ -2,7 +2,7 @@ import { EMAIL_STATUSES } from '../../contacts/contact.entity.js';
 import { FORMS, OPERATIONS, URLS } from './fixture.js';
 import type { World } from './oracle.js';
 import type { Rng } from './prng.js';
-import { addDays } from './tz.js';
+import { addDays, daysBetween, nextAnniversary } from './tz.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: trees are the API's raw input, checked by normaliseCriterion
 export type Tree = any;
@@ -36,6 +36,34 @@ const EVENT_TYPES = [
   'SMS_CLICK',
   'WEB_BLOCK_CLICK',
   'BOUNCE',
+];
+
+/** What a tree exercises: leaf kinds, each field type's operators, the event options. */
+export function kinds(x: Tree, world: World, out: Set<string>): Set<string> {
+  const key = Object.keys(x)[0];
+  out.add(key);
+  if (x.all || x.any) for (const y of x.all ?? x.any) kinds(y, world, out);
+  else if (x.not) kinds(x.not, world, out);
+  else if (x.field) out.add(`field:${world.fields.get(x.field.name)?.type}:${x.field.op}`);
+  else if (x.score) out.add(`score:${x.score.op}`);
+  else if (x.event) {
+    const e = x.event;
+    if (e.url) out.add(`event:url:${e.urlMatch ?? 'EXACT'}`);
+    if (e.operationId) out.add('event:operationId');
+    if (e.formId) out.add('event:formId');
+    out.add(`event:window:${e.withinDays ? 'since' : ''}${e.olderThanDays != null ? 'before' : ''}`);
+    // Past contact_recent's ten kept events, where the raw events decide.
+    if ((e.minCount ?? 1) > 10) out.add('event:minCount>10');
+  }
+  return out;
+}
+export const REQUIRED = [
+  ...['all', 'any', 'not', 'field', 'event', 'score', 'segment', 'emailStatus', 'hasEmail', 'hasPhone'],
+  ...Object.entries(OPS).flatMap(([type, ops]) => ops.map((op) => `field:${type}:${op}`)),
+  ...SCORE_OPS.map((op) => `score:${op}`),
+  ...['EXACT', 'PREFIX', 'CONTAINS'].map((m) => `event:url:${m}`),
+  ...['', 'since', 'before', 'sincebefore'].map((w) => `event:window:${w}`),
+  ...['event:operationId', 'event:formId', 'event:minCount>10'],
 ];
 
 /** Flips the case of some letters: CONTAINS, STARTS_WITH and url hosts ignore it. */
@@ -101,9 +129,18 @@ export class TreeGen {
     const some = () => (data.length && r.chance(0.85) ? r.pick(data) : this.invent(type));
     if (op === 'IS_SET' || op === 'IS_NOT_SET') return { name, op };
     if (op === 'IN') return { name, op, values: Array.from({ length: r.int(1, 4) }, some) };
-    if (op === 'ANNIVERSARY_IN_NEXT_DAYS') return { name, op, days: r.pick([0, 1, 7, 30, 365, 366]) };
-    if (op.endsWith('_DAYS') || op === 'MORE_THAN_DAYS_AGO')
-      return { name, op, days: r.pick([0, 1, 7, 30, r.int(0, 400)]) };
+    if (op === 'ANNIVERSARY_IN_NEXT_DAYS') {
+      // Half the time exactly at a contact's next anniversary, or a day short of it (29 February).
+      const at = data.length ? daysBetween(this.today, nextAnniversary(r.pick(data), this.today)) : 0;
+      const days = r.chance(0.5) ? at + r.pick([-1, 0]) : r.pick([0, 1, 7, 30, 88, 89, 365, 366]);
+      return { name, op, days: Math.max(0, Math.min(366, days)) };
+    }
+    if (op.endsWith('_DAYS') || op === 'MORE_THAN_DAYS_AGO') {
+      // Half the time the window ends on a contact's date, or a day before or after it.
+      const at = data.length ? Math.abs(daysBetween(this.today, r.pick(data))) : 0;
+      const days = r.chance(0.5) ? at + r.pick([-1, 0, 1]) : r.pick([0, 1, 7, 30, r.int(0, 400)]);
+      return { name, op, days: Math.max(0, Math.min(36_500, days)) };
+    }
     if (op === 'CONTAINS' || op === 'STARTS_WITH') {
       const v = some();
       const start = op === 'CONTAINS' ? r.int(0, Math.max(0, v.length - 1)) : 0;

@@ -79,3 +79,13 @@ export function nextAnniversary(date: string, today: string): string {
   const inYear = (y: number) => ymd(y, m, Math.min(d, daysIn(y, m)));
   return inYear(year) >= today ? inYear(year) : inYear(year + 1);
 }
+
+/** Whole days from one date to another (negative when to is earlier). */
+export function daysBetween(from: string, to: string): number {
+  const utc = (d: string) => {
+    const t = new Date(Date.UTC(2000, 0, 1));
+    t.setUTCFullYear(Number(d.slice(0, 4)), Number(d.slice(5, 7)) - 1, Number(d.slice(8, 10)));
+    return t.getTime();
+  };
+  return Math.round((utc(to) - utc(from)) / 86_400_000);
+}
