@@ -54,6 +54,26 @@ describe('bounded reads', () => {
     expect(await boundedRun(ctxWith())('select 1 as one', [])).toEqual([{ one: 1 }]);
   });
 
+  it('share one budget per request: past REQUEST_BUDGET_FACTOR timeouts, every further read of it answers TIMEOUT', async () => {
+    const ctx = ctxWith(); // one request: its reads share a budget of 4 x 300 ms
+    const run = boundedRun(ctx);
+    const codes: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await run('select pg_sleep(0.25) /* budget-marker */', []).then(
+        () => 'ok',
+        (e) => `${(e as AppError).extensions?.code}: ${(e as AppError).message.slice(0, 40)}`,
+      );
+      codes.push(r);
+    }
+    // Four sleeps of 0.25 s fit in 1.2 s; the fifth is stopped when the budget ends; the sixth is refused.
+    expect(codes.slice(0, 4)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(codes[4]).toMatch(/^TIMEOUT: This request has used its 1\.2 s/);
+    expect(codes[5]).toMatch(/^TIMEOUT: This request has used its 1\.2 s/);
+    // Another request has its own budget.
+    expect(await boundedRun(ctxWith())('select 1 as one', [])).toEqual([{ one: 1 }]);
+    await poolSettled();
+  });
+
   it('run read-only', async () => {
     const err = await boundedRun(ctxWith())('create table nope (x int)', []).catch((e) => e);
     expect((err as { code?: string }).code).toBe('25006'); // read_only_sql_transaction

@@ -39,7 +39,27 @@ type Services = Pick<AppServices, 'reads' | 'config' | 'logger'>;
  * away: see Context.signal).
  */
 export function boundedRun(ctx: Context): Run {
-  return <T>(sql: string, params: unknown[]) => boundedQuery<T>(ctx.app, sql, params, ctx.signal);
+  return <T>(sql: string, params: unknown[]) =>
+    boundedQuery<T>(ctx.app, sql, params, ctx.signal, budgetOf(ctx));
+}
+
+/**
+ * One request's reading time, shared by all its bounded reads: each is stopped at
+ * QUERY_TIMEOUT_MS, and together they stop at REQUEST_BUDGET_FACTOR times that, so a query asking
+ * for the counts of 200 heavy segments cannot hold the read pool for 200 timeouts. Reads that
+ * run in parallel may overshoot it by at most one timeout each.
+ */
+export const REQUEST_BUDGET_FACTOR = 4;
+export interface ReadBudget {
+  spentMs: number;
+}
+const budgets = new WeakMap<object, ReadBudget>();
+function budgetOf(ctx: Context): ReadBudget {
+  const known = budgets.get(ctx);
+  if (known) return known;
+  const fresh = { spentMs: 0 };
+  budgets.set(ctx, fresh);
+  return fresh;
 }
 
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
@@ -58,6 +78,13 @@ const busy = (ms: number) =>
     { timeoutMs: ms },
   );
 
+const spent = (ms: number) =>
+  new AppError(
+    'TIMEOUT',
+    `This request has used its ${seconds(ms)} s of counting and paging time: ask for fewer counts or pages at once.`,
+    { budgetMs: ms },
+  );
+
 // The client is gone, so nobody reads this; an AppError keeps it out of the error log.
 const cancelled = () => new AppError('TIMEOUT', 'Cancelled: the client went away before the read finished');
 
@@ -66,9 +93,14 @@ export async function boundedQuery<T>(
   sql: string,
   params: unknown[],
   signal?: AbortSignal,
+  budget?: ReadBudget,
 ): Promise<T[]> {
-  const timeout = app.config.queryTimeoutMs;
+  const total = app.config.queryTimeoutMs * REQUEST_BUDGET_FACTOR;
+  const left = budget ? total - budget.spentMs : Number.POSITIVE_INFINITY;
+  if (left <= 0) throw spent(total);
+  const timeout = Math.max(1, Math.floor(Math.min(app.config.queryTimeoutMs, left)));
   const client = await acquire(app.reads, timeout, signal);
+  const started = performance.now();
   let cancelling: Promise<void> | null = null;
   const onAbort = () => {
     cancelling ??= cancelBackend(app.reads, processId(client), app.logger);
@@ -77,12 +109,15 @@ export async function boundedQuery<T>(
   let open = false;
   let broken = false;
   try {
-    await client.query('begin read only');
+    // One round trip (a simple query may hold several statements). Whole numbers from the
+    // configuration and constants: no user value in this text.
     open = true;
-    // Whole numbers from the configuration and a constant: no user value in these texts.
-    await client.query(`set local statement_timeout = ${timeout}`);
-    if (MAX_PARALLEL_WORKERS_PER_GATHER !== null)
-      await client.query(`set local max_parallel_workers_per_gather = ${MAX_PARALLEL_WORKERS_PER_GATHER}`);
+    await client.query(
+      `begin read only; set local statement_timeout = ${timeout}` +
+        (MAX_PARALLEL_WORKERS_PER_GATHER !== null
+          ? `; set local max_parallel_workers_per_gather = ${MAX_PARALLEL_WORKERS_PER_GATHER}`
+          : ''),
+    );
     if (signal?.aborted) throw cancelled();
     const r = await client.query(sql, params);
     await client.query('commit');
@@ -90,8 +125,13 @@ export async function boundedQuery<T>(
     return r.rows as T[];
   } catch (err) {
     if ((err as { code?: string }).code !== '57014') throw err; // query_canceled
-    throw signal?.aborted ? cancelled() : timedOut(timeout);
+    throw signal?.aborted
+      ? cancelled()
+      : budget && timeout < app.config.queryTimeoutMs
+        ? spent(total)
+        : timedOut(timeout);
   } finally {
+    if (budget) budget.spentMs += performance.now() - started;
     signal?.removeEventListener('abort', onAbort);
     // The cancel must have landed before the session serves anyone else: sent after the
     // statement ended, it reaches an idle backend, which ignores it, or the rollback below.
