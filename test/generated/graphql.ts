@@ -505,6 +505,8 @@ export type SignUpInput = {
 export type UpdateAccountSettingsInput = {
   /** The new account name, 1 to 200 characters */
   accountName?: string | null | undefined;
+  /** Four-eyes validation of operations. Turning it on needs at least two active users (CONFLICT otherwise): one alone could never validate anything */
+  fourEyes?: boolean | null | undefined;
   /** true: duplicates of the unique key fail with CONFLICT; false: they merge */
   rejectDuplicates?: boolean | null | undefined;
   /** Hours between automatic score computations, 1 to 720 */
