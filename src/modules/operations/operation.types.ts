@@ -69,7 +69,7 @@ const AudienceRef = builder.objectRef<Audience>('OperationAudience').implement({
 
 const EmailContentRef = builder.objectRef<EmailContent>('EmailContent').implement({
   description:
-    'What an Emailing sends; merge tags as in src/modules/messaging/README.md. Part of its operation.',
+    'What an Emailing sends; merge tags as in src/modules/messaging/README.md. Part of its operation, so it has no id.',
   fields: (t) => ({
     subject: t.exposeString('subject', { nullable: true, description: 'Subject line (template)' }),
     preheader: t.exposeString('preheader', { nullable: true, description: 'Preview text (template)' }),
@@ -93,7 +93,7 @@ const EmailContentRef = builder.objectRef<EmailContent>('EmailContent').implemen
 });
 
 const SmsContentRef = builder.objectRef<SmsContent>('SmsContent').implement({
-  description: 'What an SMS operation sends. Part of its operation.',
+  description: 'What an SMS operation sends. Part of its operation, so it has no id.',
   fields: (t) => ({
     text: t.exposeString('text', {
       nullable: true,
