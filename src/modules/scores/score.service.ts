@@ -9,6 +9,7 @@ import {
   expandSegments,
   refuseCycle,
   refuseInUse,
+  refuseUnknownRefs,
   type TargetNode,
   targetRefs,
 } from '../targeting/criterion.refs.js';
@@ -88,6 +89,7 @@ async function checkConditions(
   const { fields } = env;
   return list.map((c, i) => {
     const p = `conditions[${i}]`;
+    refuseUnknownRefs(c.criterion, { ...env, scoreIds });
     const stored = normaliseCriterion(c.criterion, { ...env, scoreIds }, `${p}.criterion`);
     // The shape checks below read the segments a criterion names as they are now.
     const criterion = expandSegments(stored, env.segments);

@@ -1,37 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { badInput, notFound } from '../../shared/errors.js';
-import { isUuid } from '../../shared/ids.js';
+import { badInput } from '../../shared/errors.js';
 import { type Criterion, fieldValueOf, splitPerEvent } from '../targeting/criterion.js';
 import { expandSegments, segmentRefs } from '../targeting/criterion.refs.js';
 import type { TargetEnv } from '../targeting/target-env.js';
 
-/**
- * NOT_FOUND for a score or segment id the account does not have, before the language checks
- * (which would say BAD_USER_INPUT): another account's id answers as segment(id) does, so a
- * criterion cannot tell whether an id exists elsewhere. Walks the raw input, ids only; the shape
- * is normaliseCriterion's to judge.
- */
-export function refuseUnknownRefs(raw: unknown, env: TargetEnv, depth = 0): void {
-  if (!raw || typeof raw !== 'object' || depth > 50) return;
-  const c = raw as Record<string, unknown>;
-  const score = c.score as { scoreId?: unknown } | null | undefined;
-  if (
-    typeof score?.scoreId === 'string' &&
-    isUuid(score.scoreId) &&
-    !env.scoreIds.has(score.scoreId.toLowerCase())
-  )
-    throw notFound('Score');
-  const segment = c.segment as { segmentId?: unknown } | null | undefined;
-  if (
-    typeof segment?.segmentId === 'string' &&
-    isUuid(segment.segmentId) &&
-    !env.segmentIds.has(segment.segmentId.toLowerCase())
-  )
-    throw notFound('Segment');
-  for (const k of ['all', 'any'] as const)
-    if (Array.isArray(c[k])) for (const x of c[k] as unknown[]) refuseUnknownRefs(x, env, depth + 1);
-  refuseUnknownRefs(c.not, env, depth + 1);
-}
+export { refuseUnknownRefs } from '../targeting/criterion.refs.js';
 
 /** Whether `c` reads segment `target`, directly or through other segments (the graph is acyclic). */
 export function readsSegment(

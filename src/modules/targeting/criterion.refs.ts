@@ -1,5 +1,6 @@
-import { badInput, conflict } from '../../shared/errors.js';
-import type { Criterion } from './criterion.js';
+import { badInput, conflict, notFound } from '../../shared/errors.js';
+import { isUuid } from '../../shared/ids.js';
+import type { CheckEnv, Criterion } from './criterion.js';
 
 /** A criterion with every `segment` node replaced by that segment's own criterion. */
 export const MAX_EXPANDED_LEAVES = 500;
@@ -100,4 +101,36 @@ export function refuseInUse(graph: ReadonlyMap<TargetNode, Iterable<TargetNode>>
       });
     }
   }
+}
+
+/**
+ * NOT_FOUND for a score or segment id the account does not have, before the language checks
+ * (which would say BAD_USER_INPUT): another account's id answers as segment(id) does, so a
+ * criterion cannot tell whether an id exists elsewhere. Walks the raw input, ids only; the shape
+ * is normaliseCriterion's to judge.
+ */
+export function refuseUnknownRefs(
+  raw: unknown,
+  env: Pick<CheckEnv, 'scoreIds' | 'segmentIds'>,
+  depth = 0,
+): void {
+  if (!raw || typeof raw !== 'object' || depth > 50) return;
+  const c = raw as Record<string, unknown>;
+  const score = c.score as { scoreId?: unknown } | null | undefined;
+  if (
+    typeof score?.scoreId === 'string' &&
+    isUuid(score.scoreId) &&
+    !env.scoreIds.has(score.scoreId.toLowerCase())
+  )
+    throw notFound('Score');
+  const segment = c.segment as { segmentId?: unknown } | null | undefined;
+  if (
+    typeof segment?.segmentId === 'string' &&
+    isUuid(segment.segmentId) &&
+    !env.segmentIds?.has(segment.segmentId.toLowerCase())
+  )
+    throw notFound('Segment');
+  for (const k of ['all', 'any'] as const)
+    if (Array.isArray(c[k])) for (const x of c[k] as unknown[]) refuseUnknownRefs(x, env, depth + 1);
+  refuseUnknownRefs(c.not, env, depth + 1);
 }

@@ -233,11 +233,12 @@ function checkEvent(e: EventCriterion, p: string): EventCriterion {
 }
 
 function checkScore(s: ScoreCriterion, env: CheckEnv, p: string): ScoreCriterion {
-  if (!s || !env.scoreIds.has(String(s.scoreId)))
+  // Ids are stored as PostgreSQL prints uuids (lower case), whatever case the client sent.
+  if (!s || !env.scoreIds.has(String(s.scoreId).toLowerCase()))
     throw badInput(`${p}.scoreId: no such score in this account`);
   if (!COMPARE_OPS.includes(s.op)) throw badInput(`${p}.op: one of ${COMPARE_OPS.join(', ')}`);
   if (!DECIMAL.test(String(s.value))) throw badInput(`${p}.value: not a decimal`);
-  return { scoreId: String(s.scoreId), op: s.op, value: normaliseDecimal(String(s.value)) };
+  return { scoreId: String(s.scoreId).toLowerCase(), op: s.op, value: normaliseDecimal(String(s.value)) };
 }
 
 function checkSegment(s: SegmentCriterion, env: CheckEnv, p: string): SegmentCriterion {
