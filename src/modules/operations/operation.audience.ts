@@ -7,6 +7,7 @@ import { targetEnvOf } from '../segments/segment.members.js';
 import { matchSql } from '../targeting/audience.js';
 import { Params } from '../targeting/criterion.compile.js';
 import type { Criterion } from '../targeting/criterion.js';
+import { lockTargeting } from '../targeting/target-env.js';
 import type { Audience, OperationKind } from './operation.entity.js';
 
 export const MAX_AUDIENCE_SEGMENTS = 20;
@@ -73,6 +74,9 @@ export async function refuseMissingSegments(
   audience: Audience,
 ): Promise<void> {
   const all = [...audience.segmentIds, ...audience.excludedSegmentIds];
+  // Under the lock deleteSegments takes: a segment checked here cannot be deleted before this
+  // transaction commits, and a deleted one is seen as gone.
+  if (all.length) await lockTargeting(em, accountId);
   if (!all.length) return;
   const found = await em.execute<{ id: string }[]>(
     'select id from segment where account_id = ? and id in (?)',

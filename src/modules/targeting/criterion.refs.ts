@@ -45,7 +45,7 @@ export function expandSegments(c: Criterion, segments: ReadonlyMap<string, Crite
 }
 
 /** A node of the targeting graph: what reads criteria (scores, segments) and what they name. */
-export type TargetNode = `score:${string}` | `segment:${string}`;
+export type TargetNode = `score:${string}` | `segment:${string}` | `operation:${string}`;
 
 /**
  * Refuses a definition that would make a score or segment depend on itself, directly or through

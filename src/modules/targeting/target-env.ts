@@ -65,6 +65,18 @@ export async function loadTargetGraph(
   const graph = new Map<TargetNode, Set<TargetNode>>();
   for (const r of rows)
     targetRefs(r.criterion, graph.get(r.node) ?? graph.set(r.node, new Set()).get(r.node));
+  // Operations not yet sent nor cancelled read the segments of their audience (included or
+  // excluded): a segment they name cannot be deleted. Nothing reads an operation, so they close
+  // no cycle. Their saves take lockTargeting too (operation.audience.ts).
+  const ops = await em.execute<{ id: string; segments: string[] }[]>(
+    `select o.id::text as id, array(select jsonb_array_elements_text(coalesce(o.audience->'segmentIds', '[]'))
+                                    union select jsonb_array_elements_text(coalesce(o.audience->'excludedSegmentIds', '[]'))) as segments
+       from operation o where o.account_id = ? and o.status not in ('SENT', 'CANCELLED')`,
+    [accountId],
+  );
+  for (const o of ops)
+    if (o.segments.length)
+      graph.set(`operation:${o.id}`, new Set(o.segments.map((id) => `segment:${id}` as TargetNode)));
   return graph;
 }
 
