@@ -37,6 +37,11 @@ const VALUE_TYPES = [
   'ScoreCondition', // replaced as a whole with its Score
   'ScoreUpdates',
   'SegmentPreview', // the one-off answer of previewSegment for a criterion not saved
+  'EmailContent', // the content of its Operation, replaced with it
+  'OperationAudience', // the audience of its Operation
+  'OperationChange', // operationChanged messages
+  'SmsContent', // the content of its SMS Operation
+  'SmsInfo', // computed from its SmsContent's text
 ].sort();
 
 describe('object identity for client caches', () => {
@@ -70,10 +75,12 @@ describe('object identity for client caches', () => {
     expect(scalars).toEqual({
       deleteContacts: '[ID!]!',
       deleteScores: '[ID!]!',
+      deleteOperations: '[ID!]!',
       deleteSegments: '[ID!]!',
       deleteUser: 'ID!',
       logout: 'Boolean!',
       recordEvents: 'Int!',
+      removeSender: 'ID!',
     });
   });
 
