@@ -22,6 +22,8 @@ export interface AccountObjects {
   contactEmail: string;
   scoreId: string;
   segmentId: string;
+  /** A DRAFT Emailing to all contacts (the operation fields need one). */
+  operationId: string;
   /** A PENDING sender (removeSender needs one). */
   senderId: string;
   importId: string;
@@ -119,6 +121,18 @@ async function populate(t: TestApp, label: string): Promise<AccountObjects> {
     },
     owner.token,
   );
+  const operation = await gqlOk<{ createOperation: { id: string } }>(
+    t,
+    'mutation($input: CreateOperationInput!) { createOperation(input: $input) { id } }',
+    {
+      input: {
+        kind: 'EMAILING',
+        name: `${mark}operation`,
+        audience: { segmentIds: [segment.createSegment.id] },
+      },
+    },
+    owner.token,
+  );
   const sender = await gqlOk<{ addSender: { id: string } }>(
     t,
     'mutation($input: AddSenderInput!) { addSender(input: $input) { id } }',
@@ -160,6 +174,7 @@ async function populate(t: TestApp, label: string): Promise<AccountObjects> {
     contactEmail,
     scoreId: score.createScore.id,
     segmentId: segment.createSegment.id,
+    operationId: operation.createOperation.id,
     senderId: sender.addSender.id,
     importId: imported.importContacts.id,
     runId: run.runScoreComputation.id,
@@ -290,6 +305,7 @@ export function leaksOf(b: AccountObjects, requestText: string, answerText: stri
     b.invitedId,
     b.scoreId,
     b.segmentId,
+    b.operationId,
     b.senderId,
     b.importId,
     b.runId,

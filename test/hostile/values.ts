@@ -101,6 +101,18 @@ export const ID_KIND: Record<string, keyof AccountObjects> = {
   'Mutation.deleteSegments(ids:)': 'segmentId',
   'SegmentCriterionInput.segmentId': 'segmentId',
   'Mutation.removeSender(id:)': 'senderId',
+  'OperationAudienceInput.segmentIds': 'segmentId',
+  'OperationAudienceInput.excludedSegmentIds': 'segmentId',
+  'Query.operation(id:)': 'operationId',
+  'UpdateOperationInput.id': 'operationId',
+  'Mutation.deleteOperations(ids:)': 'operationId',
+  'Mutation.submitOperation(id:)': 'operationId',
+  'Mutation.validateOperation(id:)': 'operationId',
+  'Mutation.rejectOperation(id:)': 'operationId',
+  'Mutation.scheduleOperation(id:)': 'operationId',
+  'Mutation.pauseOperation(id:)': 'operationId',
+  'Mutation.resumeOperation(id:)': 'operationId',
+  'Mutation.cancelOperation(id:)': 'operationId',
   'Query.scoreRun(id:)': 'runId',
   'Subscription.scoreRunProgress(runId:)': 'runId',
 };
@@ -112,6 +124,8 @@ export const DESTRUCTIVE = new Set([
   'Mutation.deleteScores',
   'Mutation.deleteSegments',
   'Mutation.removeSender',
+  'Mutation.deleteOperations',
+  'Mutation.cancelOperation',
 ]);
 
 function idOf(o: AccountObjects, kind: keyof AccountObjects): string {
