@@ -10,6 +10,10 @@ export interface Config {
   databaseUrl: string | null;
   publicUrl: string;
   smtpUrl: string | null;
+  /** HTTP gateway for SMS (a JSON POST per message); without it SMS go to the local SMS outbox. */
+  smsGatewayUrl: string | null;
+  /** Bearer token for the gateway, also the HMAC-SHA256 key of X-Cible-Signature. */
+  smsGatewayToken: string | null;
   redisUrl: string | null;
   agendaMongoUrl: string | null;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -178,6 +182,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     publicUrl: publicUrl.replace(/\/$/, ''),
     smtpUrl: parseUrl(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    smsGatewayUrl: parseUrl(env, 'SMS_GATEWAY_URL', ['http:', 'https:']),
+    smsGatewayToken: env.SMS_GATEWAY_TOKEN?.trim() || null,
     redisUrl: parseUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
     agendaMongoUrl: parseUrl(env, 'AGENDA_MONGO_URL', ['mongodb:', 'mongodb+srv:']),
     logLevel,

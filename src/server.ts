@@ -24,6 +24,7 @@ import { createTracking } from './modules/events/tracking.js';
 import { createMailer } from './modules/mail/mailer.js';
 import { createSegmentExport } from './modules/segments/segment.export.js';
 import { createSenderConfirm } from './modules/senders/sender.confirm.js';
+import { closeTransports } from './modules/transport/transports.js';
 import { cachedViewer } from './modules/users/auth.service.js';
 import { createAppPubSub } from './realtime/pubsub.js';
 import { attachWebSockets } from './realtime/ws.js';
@@ -241,6 +242,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
         await services.reads.end();
         await services.pubsub.close();
         services.mailer.close();
+        closeTransports(config);
         await orm.close();
         metrics.close();
       })();

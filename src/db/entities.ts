@@ -13,6 +13,7 @@ import { Operation } from '../modules/operations/operation.entity.js';
 import { ContactScore, Score, ScoreCondition, ScoreRun, ScoreState } from '../modules/scores/score.entity.js';
 import { Segment } from '../modules/segments/segment.entity.js';
 import { Sender } from '../modules/senders/sender.entity.js';
+import { SmsOutboxMessage } from '../modules/transport/sms-outbox.entity.js';
 import { Invitation, LoginThrottle, SessionToken, User } from '../modules/users/user.entity.js';
 
 /** Every entity MikroORM knows; each module owns its own definitions. */
@@ -39,4 +40,5 @@ export const ENTITIES = [
   Segment,
   Sender,
   Operation,
+  SmsOutboxMessage,
 ];

@@ -12,6 +12,13 @@ export const OutboxMessage = defineEntity({
     subject: p.string().length(300),
     text: p.text(),
     html: p.text().nullable(),
+    /** Written by the transports (src/modules/transport): null for mailer mails (FROM). */
+    fromAddress: p.string().length(640).nullable(),
+    replyTo: p.string().length(320).nullable(),
+    messageId: p.string().length(300).nullable(),
+    headers: p.json<Record<string, string>>().nullable(),
+    /** What wrote it: null for the mailer, 'TEST' or 'OPERATION' for the transports. */
+    kind: p.string().length(20).nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
   indexes: [{ properties: ['account', 'id'] }],

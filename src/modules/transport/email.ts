@@ -1,0 +1,105 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import nodemailer, { type Transporter } from 'nodemailer';
+import { OutboxMessage } from '../mail/outbox.entity.js';
+
+/** One message as the sending engine and test sends hand it over, already rendered. */
+export interface EmailMessage {
+  accountId: string | null;
+  from: { name: string | null; address: string };
+  replyTo: string | null;
+  to: string;
+  subject: string;
+  html: string;
+  text: string;
+  /** Extra headers (X-Cible-Test, later List-Unsubscribe, Precedence): name -> value. */
+  headers: Record<string, string>;
+  /**
+   * Deterministic `<...@domain>` chosen by the caller (e.g. from operation and contact), so a
+   * message sent twice after a crash can be recognised as the same one.
+   */
+  messageId: string;
+  /** Written in the outbox's kind column: TEST or OPERATION. */
+  kind: 'TEST' | 'OPERATION';
+}
+
+export interface EmailResult {
+  /** The Message-ID that went out (the one given). */
+  messageId: string;
+  /** The SMTP server's final reply ("250 ..."), or 'outbox'. */
+  response: string;
+  /** Recipients the server refused at RCPT (a hard refusal: 5xx). */
+  rejected: string[];
+}
+
+export interface EmailTransport {
+  readonly kind: 'smtp' | 'outbox';
+  send(em: EntityManager, message: EmailMessage): Promise<EmailResult>;
+  close(): void;
+}
+
+const formatFrom = (from: EmailMessage['from']) =>
+  from.name ? { name: from.name, address: from.address } : from.address;
+
+/**
+ * nodemailer's pooled SMTP transport on SMTP_URL (connections are reused across messages, which
+ * is what a bulk send needs); without SMTP_URL, the local outbox table, so a fresh install works and
+ * tests read what would have gone out. Unlike the mailer (invitations), a refused recipient is
+ * returned, not thrown: the engine records it as a bounce, a test send reports it.
+ */
+export function createEmailTransport(smtpUrl: string | null): EmailTransport {
+  if (!smtpUrl) {
+    return {
+      kind: 'outbox',
+      async send(em, m) {
+        em.create(OutboxMessage, {
+          account: m.accountId,
+          to: m.to,
+          subject: m.subject,
+          text: m.text,
+          html: m.html,
+          fromAddress: m.from.name ? `${m.from.name} <${m.from.address}>` : m.from.address,
+          replyTo: m.replyTo,
+          messageId: m.messageId,
+          headers: m.headers,
+          kind: m.kind,
+          createdAt: new Date(),
+        });
+        await em.flush();
+        return { messageId: m.messageId, response: 'outbox', rejected: [] };
+      },
+      close() {},
+    };
+  }
+  const url = new URL(smtpUrl);
+  url.searchParams.set('pool', 'true');
+  const transport: Transporter = nodemailer.createTransport(url.toString());
+  return {
+    kind: 'smtp',
+    async send(_em, m) {
+      try {
+        const info = await transport.sendMail({
+          from: formatFrom(m.from),
+          replyTo: m.replyTo ?? undefined,
+          to: m.to,
+          subject: m.subject,
+          html: m.html,
+          text: m.text,
+          headers: m.headers,
+          messageId: m.messageId,
+        });
+        return {
+          messageId: m.messageId,
+          response: String(info.response ?? ''),
+          rejected: (info.rejected ?? []).map(String),
+        };
+      } catch (err) {
+        const e = err as { command?: string; responseCode?: number; response?: string };
+        // A single recipient refused at RCPT: nodemailer throws (no recipient left to send to).
+        if (e.command === 'RCPT TO' && (e.responseCode ?? 0) >= 500)
+          return { messageId: m.messageId, response: e.response ?? String(e.responseCode), rejected: [m.to] };
+        throw err;
+      }
+    },
+    close: () => transport.close(),
+  };
+}
