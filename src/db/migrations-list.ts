@@ -9,6 +9,7 @@ import { Migration20261201231104_ImportIdPerAccount } from '../../migrations/Mig
 import { Migration20261202102235_Segments } from '../../migrations/Migration20261202102235_Segments.js';
 import { Migration20261202164518_Operations } from '../../migrations/Migration20261202164518_Operations.js';
 import { Migration20261202164610_Senders } from '../../migrations/Migration20261202164610_Senders.js';
+import { Migration20261202180000_OperationStats } from '../../migrations/Migration20261202180000_OperationStats.js';
 import { Migration20261202180847_Transports } from '../../migrations/Migration20261202180847_Transports.js';
 
 /**
@@ -29,5 +30,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202102235_Segments', class: Migration20261202102235_Segments },
   { name: 'Migration20261202164518_Operations', class: Migration20261202164518_Operations },
   { name: 'Migration20261202164610_Senders', class: Migration20261202164610_Senders },
+  { name: 'Migration20261202180000_OperationStats', class: Migration20261202180000_OperationStats },
   { name: 'Migration20261202180847_Transports', class: Migration20261202180847_Transports },
 ];

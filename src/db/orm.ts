@@ -15,7 +15,15 @@ export function ormOptions(clientUrl: string, opts: { debug?: boolean; pool?: nu
     allowGlobalContext: false,
     forceUtcTimezone: true,
     // Agenda's job table is created by a migration and owned by @agendajs/postgres-backend.
-    schemaGenerator: { skipTables: ['agenda_jobs', 'contact_activity', 'contact_recent'] },
+    schemaGenerator: {
+      skipTables: [
+        'agenda_jobs',
+        'contact_activity',
+        'contact_recent',
+        'operation_contact_stat',
+        'operation_stat',
+      ],
+    },
     migrations: {
       path: 'migrations',
       pathTs: 'migrations',

@@ -1,0 +1,125 @@
+import { Repeater } from 'graphql-yoga';
+import { builder, needSome } from '../../builder.js';
+import type { AuthedContext, Context } from '../../context.js';
+import { liveRule } from '../../realtime/live.js';
+import { forbidden } from '../../shared/errors.js';
+import type { OperationKind } from './operation.entity.js';
+import { featureOf, mayDo, OPERATION_FEATURES } from './operation.rights.js';
+import { readOperation } from './operation.service.js';
+import {
+  type LinkStat,
+  type OperationStats,
+  operationStats,
+  type StatCount,
+  statsVersion,
+  TOP_LINKS,
+} from './operation.stats.js';
+import { OperationRef } from './operation.types.js';
+
+const StatCountRef = builder.objectRef<StatCount>('OperationStatCount').implement({
+  description: 'A count of events of an operation. Part of its stats, so it has no id.',
+  fields: (t) => ({
+    total: t.exposeInt('total', { description: 'Every event' }),
+    unique: t.exposeInt('unique', { description: 'Distinct contacts with at least one' }),
+  }),
+});
+
+const LinkStatRef = builder.objectRef<LinkStat>('OperationLinkStat').implement({
+  description: 'Clicks on one link of an operation. Part of its stats, so it has no id.',
+  fields: (t) => ({
+    url: t.exposeString('url', { description: 'The link as clicked (the target URL)' }),
+    total: t.exposeInt('total', { description: 'Every click on it' }),
+    unique: t.exposeInt('unique', { description: 'Distinct contacts who clicked it' }),
+  }),
+});
+
+const StatsRef = builder.objectRef<OperationStats>('OperationStats').implement({
+  description:
+    "What the behaviour events carrying the operation's id say, from aggregates kept at ingest (README, Statistics). Delivered, failed, machine opens, complaints, SMS parts and STOP replies come with the sending engine (issue 13). Identified by its operation's id.",
+  fields: (t) => ({
+    id: t.exposeID('operationId', { description: "The operation's id (one stats object per operation)" }),
+    sent: t.exposeInt('sent', { description: 'EMAIL_SENT (or SMS_SENT) events of the operation' }),
+    opens: t.field({
+      type: StatCountRef,
+      nullable: true,
+      description:
+        'EMAIL_OPEN events, machine-made ones included until issue 13 tells them apart; null for an SMS',
+      resolve: (s) => s.opens,
+    }),
+    clicks: t.field({
+      type: StatCountRef,
+      description: 'EMAIL_CLICK (or SMS_CLICK) events',
+      resolve: (s) => s.clicks,
+    }),
+    links: t.exposeInt('links', { description: 'Distinct links clicked' }),
+    clicksPerLink: t.field({
+      type: [LinkStatRef],
+      description: `The ${TOP_LINKS} most clicked links, by total clicks`,
+      resolve: (s) => s.clicksPerLink,
+    }),
+    unsubscribes: t.exposeInt('unsubscribes', { description: 'Distinct contacts with an UNSUBSCRIBE event' }),
+    bounces: t.exposeInt('bounces', {
+      description:
+        'BOUNCE events carrying the operation (hard and soft apart once bounces are matched to sends, issue 13)',
+    }),
+  }),
+});
+
+// No scope of its own: an Operation is only reached with GUEST in its kind, and stats hold no
+// contact data.
+builder.objectField(OperationRef, 'stats', (t) =>
+  t.field({
+    type: StatsRef,
+    description: 'Sent, opens, clicks (also per link), unsubscribes and bounces, read from aggregates',
+    resolve: (o, _a, ctx) => operationStats(ctx.em, (ctx as AuthedContext).viewer.accountId, o.id, o.kind),
+  }),
+);
+
+/** How often a stream looks for changes: at most one message per second per subscription. */
+export const STATS_POLL_MS = 1_000;
+// The kind each stream's operation has, found by subscribe, read by the live re-check.
+const kinds = new WeakMap<Context, OperationKind>();
+
+builder.subscriptionField('operationStatsUpdated', (t) =>
+  t.withAuth(needSome(OPERATION_FEATURES, 'GUEST')).field({
+    type: StatsRef,
+    description:
+      "The stats of one operation: now, then whenever they change (at most one message per second). NOT_FOUND for other accounts' ids; FORBIDDEN without GUEST in its kind, then or later.",
+    args: { id: t.arg.id({ required: true, description: 'The operation' }) },
+    subscribe: async (_r, args, ctx) => {
+      const op = await readOperation(ctx, String(args.id));
+      kinds.set(ctx, op.kind);
+      const { accountId } = ctx.viewer;
+      // Polls the aggregates' change counter (a primary-key read of at most 8 rows per key) rather
+      // than a pub/sub topic: events arrive by many paths (API, tracking, bounces, the engine)
+      // and processes, and the counter moves in their own transactions, so a commit anywhere is
+      // seen here within a second with nothing to publish, and bursts coalesce by themselves.
+      return new Repeater<OperationStats>(async (push, stop) => {
+        let last: string | null = null;
+        let timer: NodeJS.Timeout | undefined;
+        stop.then(() => clearTimeout(timer));
+        let stopped = false;
+        stop.then(() => {
+          stopped = true;
+        });
+        while (!stopped) {
+          const v = await statsVersion(ctx.em, accountId, op.id);
+          if (v !== last) {
+            last = v;
+            await push(await operationStats(ctx.em, accountId, op.id, op.kind));
+          }
+          await Promise.race([new Promise((r) => (timer = setTimeout(r, STATS_POLL_MS))), stop]);
+        }
+      });
+    },
+    extensions: liveRule<OperationStats, null>({
+      start: () => null,
+      allowed: (ctx) => {
+        const kind = kinds.get(ctx);
+        if (!kind || mayDo(ctx.viewer, kind, 'GUEST')) return null;
+        return forbidden(`Reading the stats of an ${kind} operation needs ${featureOf(kind)} >= GUEST`);
+      },
+    }),
+    resolve: (s) => s,
+  }),
+);
