@@ -1,6 +1,14 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Actor, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
+import {
+  type Actor,
+  nextResults,
+  ok,
+  signUpOwner,
+  startTestApp,
+  type TestApp,
+  viewerWith,
+} from '../../../test/harness.js';
 import { eventCode } from '../events/event.entity.js';
 import { foldStats, RECOUNT_SQL } from './operation.stats.js';
 import { emailing, ops, smsOp, verifiedSender } from './testing/helpers.js';
@@ -197,6 +205,37 @@ describe('operation_stat triggers', () => {
       bounces: 0,
     });
     await agreeing(smsId);
+  });
+
+  it('operationStatsUpdated: the stats now, then again after a burst of changes; FORBIDDEN across kinds', async () => {
+    const q = 'subscription($id: ID!) { operationStatsUpdated(id: $id) { id sent } }';
+    const ws = t.ws(owner.token);
+    try {
+      const sub = nextResults<{ operationStatsUpdated: { id: string; sent: number } }>(ws, q, 2, {
+        id: smsId,
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      // A burst of five statements: the next message carries at least one of them.
+      for (let i = 0; i < 5; i++)
+        await t.sql.query(
+          'insert into contact_event (account_id, contact_id, type, occurred_at, operation_id) values ($1, $2, $3, now(), $4)',
+          [owner.accountId, contacts[1], eventCode('SMS_SENT'), smsId],
+        );
+      const [first, second] = await sub.results;
+      sub.stop();
+      expect(first.data?.operationStatsUpdated).toEqual({ id: smsId, sent: 2 });
+      expect(second.data?.operationStatsUpdated.sent).toBeGreaterThan(2);
+    } finally {
+      await ws.dispose();
+    }
+    const emailOnly = await viewerWith(t, owner, { EMAILINGS: 'GUEST' });
+    const ws2 = t.ws(emailOnly.token);
+    try {
+      const [r] = await nextResults(ws2, q, 1, { id: smsId }).results;
+      expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    } finally {
+      await ws2.dispose();
+    }
   });
 
   it('a truncate of the events clears them', async () => {
