@@ -15,6 +15,8 @@ import './modules/scores/score.schema.js';
 import './modules/scores/score-run.schema.js';
 import './modules/segments/segment.schema.js';
 import './modules/operations/operation.schema.js';
+import './modules/operations/operation.send.schema.js';
+import './modules/operations/operation.stats.schema.js';
 import './modules/senders/sender.schema.js';
 import './modules/bounces/bounce.schema.js';
 import { assertEveryRootFieldScoped, assertScopedDataFields } from './modules/access/scope-map.js';

@@ -42,6 +42,11 @@ const VALUE_TYPES = [
   'OperationChange', // operationChanged messages
   'SmsContent', // the content of its SMS Operation
   'SmsInfo', // computed from its SmsContent's text
+  'OperationLinkStat', // a link's counts in its operation's stats
+  'OperationStatCount', // a total and unique pair of its operation's stats
+  'OperationPreview', // the one-off answer of renderOperationPreview, and its parts:
+  'RenderedEmail',
+  'RenderedSms',
 ].sort();
 
 describe('object identity for client caches', () => {

@@ -27,7 +27,12 @@ type Scopes = {
   feature?: [Feature, AccessLevel];
   /** At least that level in one of the features (an operation's kind picks which, in the service). */
   someFeature?: [Feature[], AccessLevel];
+  /** Every scope inside holds (a field showing another feature's data: an operation's preview). */
+  $all?: Scopes;
 };
+
+/** The scopes a field needs all of: `$all`'s, or the map itself when it has a single key. */
+const required = (s: Scopes): Scopes => s.$all ?? s;
 
 function describeScopes(s: Scopes | null): string {
   if (!s) return 'NONE DECLARED';
@@ -38,6 +43,7 @@ function describeScopes(s: Scopes | null): string {
         const [features, level] = v as [Feature[], AccessLevel];
         return `one of ${features.join(', ')} >= ${level}`;
       }
+      if (k === '$all') return `all of (${describeScopes(v as Scopes).replace(/ or /g, ' and ')})`;
       return k;
     })
     .join(' or ');
@@ -189,8 +195,10 @@ describe('rights matrix: every operation at every level', () => {
     const noneUser = await actor(everywhere('NONE'));
     const approverNotOwner = await actor(everywhere('APPROVER'));
     for (const f of fields) {
-      const s = scopes[f.name];
-      if (!s || s.public) continue;
+      const declared = scopes[f.name];
+      if (!declared || declared.public) continue;
+      // With $all, each scope inside is tested alone: below it (APPROVER elsewhere) refuses.
+      const s = required(declared);
       plans.push({ ...f, who: null, expect: 'UNAUTHENTICATED' });
       if (s.owner) {
         plans.push({ ...f, who: noneUser, expect: 'FORBIDDEN' });
@@ -243,10 +251,15 @@ describe('rights matrix: every operation at every level', () => {
   it('allows each operation at exactly its declared level, with no other rights', async () => {
     const wrong: string[] = [];
     for (const f of fields) {
-      const s = scopes[f.name];
-      if (!s || s.public || f.name === 'Mutation.logout') continue;
+      const declared = scopes[f.name];
+      if (!declared || declared.public || f.name === 'Mutation.logout') continue;
+      const s = required(declared);
       const whos: Actor[] = [];
       if (s.owner) whos.push(owner);
+      // Every scope of $all at once: the feature's level with each of someFeature's in turn.
+      else if (declared.$all && s.feature && s.someFeature)
+        for (const x of s.someFeature[0])
+          whos.push(await actor({ [s.feature[0]]: s.feature[1], [x]: s.someFeature[1] }));
       else if (s.feature) whos.push(await actor({ [s.feature[0]]: s.feature[1] }));
       // The level in any one of the features is enough for the scope: each is tried alone.
       else if (s.someFeature)

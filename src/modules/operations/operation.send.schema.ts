@@ -1,0 +1,99 @@
+import { builder, need, needSome } from '../../builder.js';
+import type { AuthedContext } from '../../context.js';
+import { notFound } from '../../shared/errors.js';
+import { isRowId } from '../../shared/ids.js';
+import { contactMergeData, type MergeData } from '../messaging/template.js';
+import {
+  type RenderedEmail,
+  type RenderedMessage,
+  type RenderedSms,
+  renderOperationMessage,
+} from './operation.preview.js';
+import { OPERATION_FEATURES } from './operation.rights.js';
+import { readOperation } from './operation.service.js';
+import { OperationKindEnum } from './operation.types.js';
+
+/**
+ * The merge data of one contact of the account: its standard and custom fields and every score
+ * of the account by name ("0" where the contact has no value, as the criteria read it).
+ */
+export async function mergeDataOf(ctx: AuthedContext, contactId: string): Promise<MergeData> {
+  const { accountId } = ctx.viewer;
+  const rows = isRowId(contactId)
+    ? await ctx.em.execute<Record<string, unknown>[]>(
+        'select * from contact where account_id = ? and id = ?',
+        [accountId, contactId],
+      )
+    : [];
+  if (!rows[0]) throw notFound('Contact');
+  const scores = await ctx.em.execute<{ name: string; value: string }[]>(
+    `select s.name, coalesce(cs.value, 0)::text as value from score s
+       left join contact_score cs on cs.score_id = s.id and cs.contact_id = ?
+      where s.account_id = ? order by s.created_at, s.id`,
+    [contactId, accountId],
+  );
+  return {
+    contact: contactMergeData(rows[0] as never),
+    scores: Object.fromEntries(scores.map((s) => [s.name, s.value])),
+  };
+}
+
+const RenderedEmailRef = builder.objectRef<RenderedEmail>('RenderedEmail').implement({
+  description: 'An Emailing as one contact receives it. A computed value, not stored: no id.',
+  fields: (t) => ({
+    subject: t.exposeString('subject', { description: 'The subject, merge tags filled' }),
+    preheader: t.exposeString('preheader', { nullable: true, description: 'The preheader, filled' }),
+    html: t.exposeString('html', { description: 'The HTML part, values HTML-escaped' }),
+    text: t.exposeString('text', { description: 'The text part (derived from the HTML when not given)' }),
+    fromName: t.string({ nullable: true, description: 'The sender name', resolve: (e) => e.from.name }),
+    fromEmail: t.string({ description: 'The from address', resolve: (e) => e.from.address }),
+    replyTo: t.exposeString('replyTo', { nullable: true, description: 'The reply-to address' }),
+  }),
+});
+
+const RenderedSmsRef = builder.objectRef<RenderedSms>('RenderedSms').implement({
+  description: 'An SMS as one contact receives it. A computed value, not stored: no id.',
+  fields: (t) => ({
+    text: t.exposeString('text', { description: 'The text, merge tags filled' }),
+    senderId: t.exposeString('senderId', { description: 'The sender id' }),
+    encoding: t.exposeString('encoding', { description: 'GSM_7 or UCS_2, of the filled text' }),
+    characters: t.exposeInt('characters', { description: 'Characters as the encoding counts them' }),
+    parts: t.exposeInt('parts', { description: 'Parts the filled text is sent in' }),
+  }),
+});
+
+const PreviewRef = builder.objectRef<RenderedMessage>('OperationPreview').implement({
+  description:
+    'The message of an operation rendered for one contact: exactly what the sender renders. A one-off answer: no id.',
+  fields: (t) => ({
+    kind: t.field({ type: OperationKindEnum, description: 'EMAILING or SMS', resolve: (m) => m.kind }),
+    email: t.field({
+      type: RenderedEmailRef,
+      nullable: true,
+      description: 'For an Emailing',
+      resolve: (m) => (m.kind === 'EMAILING' ? m.email : null),
+    }),
+    sms: t.field({
+      type: RenderedSmsRef,
+      nullable: true,
+      description: 'For an SMS',
+      resolve: (m) => (m.kind === 'SMS' ? m.sms : null),
+    }),
+  }),
+});
+
+builder.queryField('renderOperationPreview', (t) =>
+  t.withAuth({ $all: { ...needSome(OPERATION_FEATURES, 'GUEST'), ...need('CONTACTS', 'GUEST') } }).field({
+    type: PreviewRef,
+    description:
+      "The operation's message as this contact would receive it (GUEST in the operation's kind, and CONTACTS >= GUEST: it shows the contact's data). NOT_FOUND for another account's operation or contact; BAD_USER_INPUT when a template fails to render.",
+    args: {
+      id: t.arg.id({ required: true, description: 'The operation' }),
+      contactId: t.arg.id({ required: true, description: 'The contact whose data fills the merge tags' }),
+    },
+    resolve: async (_r, args, ctx) => {
+      const op = await readOperation(ctx, String(args.id));
+      return renderOperationMessage(op.kind, op.content, await mergeDataOf(ctx, String(args.contactId)));
+    },
+  }),
+);
