@@ -16,6 +16,7 @@ import './modules/scores/score-run.schema.js';
 import './modules/segments/segment.schema.js';
 import './modules/operations/operation.schema.js';
 import './modules/operations/operation.send.schema.js';
+import './modules/operations/operation.duplicate.js';
 import './modules/operations/operation.stats.schema.js';
 import './modules/senders/sender.schema.js';
 import './modules/bounces/bounce.schema.js';

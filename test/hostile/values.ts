@@ -105,6 +105,7 @@ export const ID_KIND: Record<string, keyof AccountObjects> = {
   'OperationAudienceInput.excludedSegmentIds': 'segmentId',
   'Query.operation(id:)': 'operationId',
   'Query.renderOperationPreview(id:)': 'operationId',
+  'Mutation.duplicateOperation(id:)': 'operationId',
   'Query.renderOperationPreview(contactId:)': 'contactId',
   'Subscription.operationStatsUpdated(id:)': 'operationId',
   'UpdateOperationInput.id': 'operationId',
