@@ -107,7 +107,10 @@ describe('probes', () => {
     // The pool replaces the connections it lost.
     await until('ready again', async () => (await fetch(`${ownBase}/ready`)).status === 200);
     await own.close();
-  });
+    // Its body takes about a second, but one run in three under the full suite stalls about 60 s
+    // before the probe (not yet found where: a database creation or ALTER DATABASE waiting on the
+    // suite's other databases, most likely). Room for that stall, not a fix.
+  }, 180_000);
 });
 
 describe('metrics', () => {
