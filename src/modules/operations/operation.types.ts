@@ -142,6 +142,15 @@ async function actor(ctx: AuthedContext, id: string | null): Promise<Actor | nul
 const time = (description: string, get: (o: OperationView) => Date | null) =>
   ({ type: 'DateTime', nullable: true, description, resolve: get }) as const;
 
+/** Who took a step, as an OperationActor (batched per request). */
+const by = (description: string, get: (o: OperationView) => string | null) =>
+  ({
+    type: ActorRef,
+    nullable: true,
+    description,
+    resolve: (o: OperationView, _a: unknown, c: unknown) => actor(c as AuthedContext, get(o)),
+  }) as const;
+
 export const OperationRef = builder.objectRef<OperationView>('Operation').implement({
   description:
     'An Emailing or SMS operation. Read with GUEST in its kind (EMAILINGS or SMS); an operation of one kind never answers to the rights of the other.',
@@ -181,42 +190,12 @@ export const OperationRef = builder.objectRef<OperationView>('Operation').implem
       nullable: true,
       description: 'The version that was validated; null when not (or no longer) validated',
     }),
-    createdBy: t.field({
-      type: ActorRef,
-      nullable: true,
-      description: 'Who created it',
-      resolve: (o, _a, c) => actor(c as AuthedContext, o.createdBy),
-    }),
-    updatedBy: t.field({
-      type: ActorRef,
-      nullable: true,
-      description: 'Who last edited it',
-      resolve: (o, _a, c) => actor(c as AuthedContext, o.updatedBy),
-    }),
-    submittedBy: t.field({
-      type: ActorRef,
-      nullable: true,
-      description: 'Who submitted it (this time)',
-      resolve: (o, _a, c) => actor(c as AuthedContext, o.submittedBy),
-    }),
-    validatedBy: t.field({
-      type: ActorRef,
-      nullable: true,
-      description: 'Who validated it',
-      resolve: (o, _a, c) => actor(c as AuthedContext, o.validatedBy),
-    }),
-    rejectedBy: t.field({
-      type: ActorRef,
-      nullable: true,
-      description: 'Who rejected it last',
-      resolve: (o, _a, c) => actor(c as AuthedContext, o.rejectedBy),
-    }),
-    cancelledBy: t.field({
-      type: ActorRef,
-      nullable: true,
-      description: 'Who cancelled it',
-      resolve: (o, _a, c) => actor(c as AuthedContext, o.cancelledBy),
-    }),
+    createdBy: t.field(by('Who created it', (o) => o.createdBy)),
+    updatedBy: t.field(by('Who last edited it', (o) => o.updatedBy)),
+    submittedBy: t.field(by('Who submitted it (this time)', (o) => o.submittedBy)),
+    validatedBy: t.field(by('Who validated it', (o) => o.validatedBy)),
+    rejectedBy: t.field(by('Who rejected it last', (o) => o.rejectedBy)),
+    cancelledBy: t.field(by('Who cancelled it', (o) => o.cancelledBy)),
     rejectionReason: t.exposeString('rejectionReason', {
       nullable: true,
       description: 'Why it was rejected last',
