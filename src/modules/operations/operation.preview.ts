@@ -1,6 +1,9 @@
+import type { AuthedContext } from '../../context.js';
+import { notFound } from '../../shared/errors.js';
+import { isRowId } from '../../shared/ids.js';
 import type { SmsInfo } from '../messaging/sms.js';
 import { smsInfo } from '../messaging/sms.js';
-import { compileTemplate, type MergeData } from '../messaging/template.js';
+import { compileTemplate, contactMergeData, type MergeData } from '../messaging/template.js';
 import { textPart } from './operation.content.js';
 import type { EmailContent, OperationContent, OperationKind, SmsContent } from './operation.entity.js';
 
@@ -49,5 +52,30 @@ export function renderOperationMessage(
       from: { name: c.fromName, address: c.fromEmail ?? '' },
       replyTo: c.replyTo,
     },
+  };
+}
+
+/**
+ * The merge data of one contact of the account: its standard and custom fields and every score
+ * of the account by name ("0" where the contact has no value, as the criteria read it).
+ */
+export async function mergeDataOf(ctx: AuthedContext, contactId: string): Promise<MergeData> {
+  const { accountId } = ctx.viewer;
+  const rows = isRowId(contactId)
+    ? await ctx.em.execute<Record<string, unknown>[]>(
+        'select * from contact where account_id = ? and id = ?',
+        [accountId, contactId],
+      )
+    : [];
+  if (!rows[0]) throw notFound('Contact');
+  const scores = await ctx.em.execute<{ name: string; value: string }[]>(
+    `select s.name, coalesce(cs.value, 0)::text as value from score s
+       left join contact_score cs on cs.score_id = s.id and cs.contact_id = ?
+      where s.account_id = ? order by s.created_at, s.id`,
+    [contactId, accountId],
+  );
+  return {
+    contact: contactMergeData(rows[0] as never),
+    scores: Object.fromEntries(scores.map((s) => [s.name, s.value])),
   };
 }

@@ -1,9 +1,6 @@
 import { builder, need, needSome } from '../../builder.js';
-import type { AuthedContext } from '../../context.js';
-import { notFound } from '../../shared/errors.js';
-import { isRowId } from '../../shared/ids.js';
-import { contactMergeData, type MergeData } from '../messaging/template.js';
 import {
+  mergeDataOf,
   type RenderedEmail,
   type RenderedMessage,
   type RenderedSms,
@@ -12,31 +9,6 @@ import {
 import { OPERATION_FEATURES } from './operation.rights.js';
 import { readOperation } from './operation.service.js';
 import { OperationKindEnum } from './operation.types.js';
-
-/**
- * The merge data of one contact of the account: its standard and custom fields and every score
- * of the account by name ("0" where the contact has no value, as the criteria read it).
- */
-export async function mergeDataOf(ctx: AuthedContext, contactId: string): Promise<MergeData> {
-  const { accountId } = ctx.viewer;
-  const rows = isRowId(contactId)
-    ? await ctx.em.execute<Record<string, unknown>[]>(
-        'select * from contact where account_id = ? and id = ?',
-        [accountId, contactId],
-      )
-    : [];
-  if (!rows[0]) throw notFound('Contact');
-  const scores = await ctx.em.execute<{ name: string; value: string }[]>(
-    `select s.name, coalesce(cs.value, 0)::text as value from score s
-       left join contact_score cs on cs.score_id = s.id and cs.contact_id = ?
-      where s.account_id = ? order by s.created_at, s.id`,
-    [contactId, accountId],
-  );
-  return {
-    contact: contactMergeData(rows[0] as never),
-    scores: Object.fromEntries(scores.map((s) => [s.name, s.value])),
-  };
-}
 
 const RenderedEmailRef = builder.objectRef<RenderedEmail>('RenderedEmail').implement({
   description: 'An Emailing as one contact receives it. A computed value, not stored: no id.',
