@@ -8,9 +8,8 @@ import type { Page } from '../../shared/pagination.js';
 import { type ContactOrder, type ContactView, listContacts } from '../contacts/contact.service.js';
 import { countMatching, matchSql, membershipsOf } from '../targeting/audience.js';
 import { type Criterion, normaliseCriterion } from '../targeting/criterion.js';
-import { expandSegments } from '../targeting/criterion.refs.js';
+import { expandSegments, refuseUnknownRefs } from '../targeting/criterion.refs.js';
 import { loadTargetEnv, type TargetEnv } from '../targeting/target-env.js';
-import { refuseUnknownRefs } from './segment.readers.js';
 import { allSegments, type SegmentView } from './segment.service.js';
 
 export const PREVIEW_DEFAULT = 20;

@@ -4,8 +4,6 @@ import { type Criterion, fieldValueOf, splitPerEvent } from '../targeting/criter
 import { expandSegments, segmentRefs } from '../targeting/criterion.refs.js';
 import type { TargetEnv } from '../targeting/target-env.js';
 
-export { refuseUnknownRefs } from '../targeting/criterion.refs.js';
-
 /** Whether `c` reads segment `target`, directly or through other segments (the graph is acyclic). */
 export function readsSegment(
   c: Criterion,

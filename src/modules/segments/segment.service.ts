@@ -5,9 +5,15 @@ import { isUuid } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
 import { mutate } from '../audit/audit.service.js';
 import { type Criterion, normaliseCriterion } from '../targeting/criterion.js';
-import { expandSegments, refuseCycle, refuseInUse, targetRefs } from '../targeting/criterion.refs.js';
+import {
+  expandSegments,
+  refuseCycle,
+  refuseInUse,
+  refuseUnknownRefs,
+  targetRefs,
+} from '../targeting/criterion.refs.js';
 import { loadTargetEnv, loadTargetGraph, lockTargeting, type TargetEnv } from '../targeting/target-env.js';
-import { refuseBrokenReaders, refuseUnknownRefs } from './segment.readers.js';
+import { refuseBrokenReaders } from './segment.readers.js';
 
 export const MAX_NAME = 200;
 export const MAX_DESCRIPTION = 2000;
