@@ -159,11 +159,15 @@ export async function invitationTokenFor(t: TestApp, email: string): Promise<str
   return decodeURIComponent(m[1]);
 }
 
-/** A user of the owner's account with exactly these rights (others NONE), logged in. */
+/**
+ * A user of the owner's account with exactly these rights (others NONE), logged in. `tokenOf`
+ * reads the invitation where the app mailed it: the outbox by default, a test's SMTP server else.
+ */
 export async function viewerWith(
   t: TestApp,
   owner: Actor,
   rights: Partial<Record<Feature, AccessLevel>>,
+  tokenOf: (email: string) => Promise<string> = (email) => invitationTokenFor(t, email),
 ): Promise<Actor> {
   const email = uniqueEmail('member');
   const invited = ok(
@@ -182,7 +186,7 @@ export async function viewerWith(
       owner.token,
     ),
   );
-  const token = await invitationTokenFor(t, email);
+  const token = await tokenOf(email);
   const accepted = ok(await t.gql(AcceptInvitationDocument, { input: { token, password: PASSWORD } }));
   return {
     token: accepted.acceptInvitation.token,

@@ -9,7 +9,7 @@ import {
 } from '../modules/contacts/contact.entity.js';
 import { ContactEvent } from '../modules/events/event.entity.js';
 import { OutboxMessage } from '../modules/mail/outbox.entity.js';
-import { Operation } from '../modules/operations/operation.entity.js';
+import { Operation, OperationTestSend } from '../modules/operations/operation.entity.js';
 import { ContactScore, Score, ScoreCondition, ScoreRun, ScoreState } from '../modules/scores/score.entity.js';
 import { Segment } from '../modules/segments/segment.entity.js';
 import { Sender } from '../modules/senders/sender.entity.js';
@@ -40,5 +40,6 @@ export const ENTITIES = [
   Segment,
   Sender,
   Operation,
+  OperationTestSend,
   SmsOutboxMessage,
 ];

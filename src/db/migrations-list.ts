@@ -11,6 +11,7 @@ import { Migration20261202164518_Operations } from '../../migrations/Migration20
 import { Migration20261202164610_Senders } from '../../migrations/Migration20261202164610_Senders.js';
 import { Migration20261202180000_OperationStats } from '../../migrations/Migration20261202180000_OperationStats.js';
 import { Migration20261202180847_Transports } from '../../migrations/Migration20261202180847_Transports.js';
+import { Migration20261202192741_OperationTestSends } from '../../migrations/Migration20261202192741_OperationTestSends.js';
 
 /**
  * Migrations imported statically: MikroORM would otherwise import the files with Node's own
@@ -32,4 +33,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202164610_Senders', class: Migration20261202164610_Senders },
   { name: 'Migration20261202180000_OperationStats', class: Migration20261202180000_OperationStats },
   { name: 'Migration20261202180847_Transports', class: Migration20261202180847_Transports },
+  { name: 'Migration20261202192741_OperationTestSends', class: Migration20261202192741_OperationTestSends },
 ];

@@ -150,6 +150,20 @@ export async function checkComplete(
   const missing: string[] = [];
   if (!audience.allContacts && audience.segmentIds.length === 0)
     missing.push('audience (segments or allContacts)');
+  await checkMessage(em, accountId, kind, content, missing);
+}
+
+/**
+ * The message alone is complete (a test send needs no audience): BAD_USER_INPUT naming every
+ * missing part, after those already in `missing`; a from address no longer verified is refused.
+ */
+export async function checkMessage(
+  em: EntityManager,
+  accountId: string,
+  kind: OperationKind,
+  content: OperationContent,
+  missing: string[] = [],
+): Promise<void> {
   if (kind === 'EMAILING') {
     const c = content as EmailContent;
     for (const k of ['subject', 'fromEmail', 'html'] as const) if (!c[k]) missing.push(k);

@@ -94,3 +94,22 @@ export const Operation = defineEntity({
 });
 
 export type OperationRow = InferEntity<typeof Operation>;
+
+/**
+ * One call of sendTestOperation: how many messages it sent, and by whom. The hourly limit per
+ * operation sums these rows (a table of its own, not the audit trail, so the count reads a short
+ * index range however long the account's history is).
+ */
+export const OperationTestSend = defineEntity({
+  name: 'OperationTestSend',
+  tableName: 'operation_test_send',
+  properties: {
+    id: p.bigint('string').primary().autoincrement(),
+    account: () => p.manyToOne(Account).deleteRule('cascade'),
+    operation: () => p.manyToOne(Operation).deleteRule('cascade'),
+    userId: p.uuid(),
+    recipients: p.integer(),
+    createdAt: p.datetime().defaultRaw('now()'),
+  },
+  indexes: [{ properties: ['operation', 'createdAt'] }],
+});

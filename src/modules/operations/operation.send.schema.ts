@@ -8,7 +8,14 @@ import {
 } from './operation.preview.js';
 import { OPERATION_FEATURES } from './operation.rights.js';
 import { readOperation } from './operation.service.js';
-import { OperationKindEnum } from './operation.types.js';
+import {
+  MAX_TEST_RECIPIENTS,
+  sendTestOperation,
+  TEST_SENDS_PER_HOUR,
+  type TestSendRecipient,
+  type TestSendResult,
+} from './operation.test-send.js';
+import { OperationKindEnum, OperationRef } from './operation.types.js';
 
 const RenderedEmailRef = builder.objectRef<RenderedEmail>('RenderedEmail').implement({
   description: 'An Emailing as one contact receives it. A computed value, not stored: no id.',
@@ -67,5 +74,72 @@ builder.queryField('renderOperationPreview', (t) =>
       const op = await readOperation(ctx, String(args.id));
       return renderOperationMessage(op.kind, op.content, await mergeDataOf(ctx, String(args.contactId)));
     },
+  }),
+);
+
+const TestDeliveryEnum = builder.enumType('TestDelivery', {
+  description: 'What became of one test message',
+  values: {
+    SENT: { description: 'Handed over: the SMTP server or the SMS gateway accepted it' },
+    REJECTED: { description: 'Refused for this recipient (SMTP 5xx at RCPT, gateway 4xx)' },
+    FAILED: { description: 'Not handed over: the server or gateway did not answer or failed' },
+  },
+});
+
+const TestSendRecipientRef = builder.objectRef<TestSendRecipient>('TestSendRecipient').implement({
+  description: 'One recipient of a test send. A one-off answer: no id.',
+  fields: (t) => ({
+    to: t.exposeString('to', { description: 'The email address or phone number, normalised' }),
+    status: t.field({
+      type: TestDeliveryEnum,
+      description: 'SENT, REJECTED or FAILED',
+      resolve: (r) => r.status,
+    }),
+    response: t.exposeString('response', { description: "The server's or gateway's answer, or the failure" }),
+  }),
+});
+
+const TestSendResultRef = builder.objectRef<TestSendResult>('TestSendResult').implement({
+  description: 'What a test send did. A one-off answer: no id.',
+  fields: (t) => ({
+    operation: t.field({
+      type: OperationRef,
+      description: 'The operation tested',
+      resolve: (r) => r.operation,
+    }),
+    recipients: t.field({
+      type: [TestSendRecipientRef],
+      description: 'One per distinct recipient, in the order given',
+      resolve: (r) => r.recipients,
+    }),
+    remaining: t.exposeInt('remaining', {
+      description: `Test messages the operation may still send this hour (of ${TEST_SENDS_PER_HOUR})`,
+    }),
+  }),
+});
+
+builder.mutationField('sendTestOperation', (t) =>
+  t.withAuth(needSome(OPERATION_FEATURES, 'EDITOR')).field({
+    type: TestSendResultRef,
+    description: `Sends the operation's message, marked as a test ("[TEST] " before the subject or text, header X-Cible-Test: 1), to 1 to ${MAX_TEST_RECIPIENTS} active users of the account: their emails for an EMAILING, their phones for an SMS (EDITOR in its kind). Any state. BAD_USER_INPUT for another address or incomplete content; RATE_LIMITED past ${TEST_SENDS_PER_HOUR} test messages per operation per hour. Audited.`,
+    args: {
+      id: t.arg.id({ required: true, description: 'The operation' }),
+      to: t.arg.stringList({
+        required: true,
+        description: `1 to ${MAX_TEST_RECIPIENTS} emails or phones of active users of the account`,
+      }),
+      contactId: t.arg.id({
+        required: false,
+        description:
+          "Fill the merge tags with this contact's data (needs CONTACTS >= GUEST); without it, tags show their defaults",
+      }),
+    },
+    resolve: (_r, args, ctx) =>
+      sendTestOperation(
+        ctx,
+        String(args.id),
+        args.to,
+        args.contactId == null ? null : String(args.contactId),
+      ),
   }),
 );

@@ -37,6 +37,8 @@ export interface EmailTransport {
   close(): void;
 }
 
+export const SMTP_TIMEOUTS_MS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
+
 const formatFrom = (from: EmailMessage['from']) =>
   from.name ? { name: from.name, address: from.address } : from.address;
 
@@ -72,6 +74,10 @@ export function createEmailTransport(smtpUrl: string | null): EmailTransport {
   }
   const url = new URL(smtpUrl);
   url.searchParams.set('pool', 'true');
+  // nodemailer waits 2 min to connect and 10 min on a silent socket by default: far too long for a
+  // caller holding a transaction (test sends) or a claimed batch. A URL may still set its own.
+  for (const [key, ms] of Object.entries(SMTP_TIMEOUTS_MS))
+    if (!url.searchParams.has(key)) url.searchParams.set(key, String(ms));
   const transport: Transporter = nodemailer.createTransport(url.toString());
   return {
     kind: 'smtp',
