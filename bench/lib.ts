@@ -104,3 +104,23 @@ export function table(head: string[], rows: (string | number)[][]): void {
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of cells.slice(1)) console.log(line(r));
 }
+
+/** The q-quantile of the samples (nearest rank). */
+export const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+};
+
+/** Milliseconds, two decimals below 10. */
+export const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(0));
+
+/** Wall-clock milliseconds of each of `runs` sequential calls. */
+export async function timeRuns(f: () => Promise<unknown>, runs: number): Promise<number[]> {
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await f();
+    xs.push(performance.now() - t);
+  }
+  return xs;
+}

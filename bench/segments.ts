@@ -24,17 +24,11 @@ import { matchSql } from '../src/modules/targeting/audience.js';
 import { Params } from '../src/modules/targeting/criterion.compile.js';
 import { loadTargetEnv } from '../src/modules/targeting/target-env.js';
 import { generateContactsAndEvents, log } from './generate.js';
-import { arg, type BenchApp, fmt, signUp, startBench, table } from './lib.js';
+import { arg, type BenchApp, fmt, ms, quantile, signUp, startBench, table, timeRuns } from './lib.js';
 
 const N = Number(arg('contacts', '1000000'));
 const RUNS = Number(arg('runs', '20'));
 const PAGE = 50;
-
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
-};
-const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(0));
 
 const KEEP = arg('keep', '');
 
@@ -180,15 +174,7 @@ try {
   ];
 
   const env = await loadTargetEnv(b.app.services.orm.em.fork(), accountId);
-  const time = async (f: () => Promise<unknown>, runs = RUNS) => {
-    const xs: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const t = performance.now();
-      await f();
-      xs.push(performance.now() - t);
-    }
-    return xs;
-  };
+  const time = (f: () => Promise<unknown>, runs = RUNS) => timeRuns(f, runs);
   /** The fastest candidate by median; one clearly slower after 3 runs is not run 20 times. */
   const best = async (candidates: Record<string, () => Promise<unknown>>) => {
     let top: { name: string; xs: number[] } | null = null;
