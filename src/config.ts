@@ -40,6 +40,18 @@ export interface Config {
    * answers TIMEOUT. Exports are not bounded by it: they run as long as their client reads.
    */
   queryTimeoutMs: number;
+  /** The sending engine (src/modules/sending): recipients claimed per batch. */
+  sendBatchSize: number;
+  /** How long a claim holds before another worker may take it over (a dead worker's claims). */
+  sendLeaseSeconds: number;
+  /** Worker jobs per sending operation: Agenda spreads them over the server processes. */
+  sendWorkers: number;
+  /** Messages one worker hands to the transport at once. */
+  sendConcurrency: number;
+  /** The first retry of a deferred message (4xx, no answer); each next one waits 4 times longer. */
+  sendRetrySeconds: number;
+  /** How often the dispatcher looks for due operations and idle sends. */
+  sendDispatchSeconds: number;
 }
 
 export type WorkerSettings = Pick<Config, 'workerThreads' | 'workerQueueSize' | 'cpuCallTimeoutMs'>;
@@ -196,6 +208,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // 15 s: a count over a million contacts takes well under a second when the criterion uses
     // what is indexed or maintained; one past 15 s holds a session and a core for nothing useful.
     queryTimeoutMs: wholeNumber(env, 'QUERY_TIMEOUT_MS', 15_000, 10, 600_000),
+    sendBatchSize: wholeNumber(env, 'SEND_BATCH_SIZE', 100, 1, 10_000),
+    sendLeaseSeconds: wholeNumber(env, 'SEND_LEASE_SECONDS', 120, 1, 86_400),
+    sendWorkers: wholeNumber(env, 'SEND_WORKERS', 2, 1, 64),
+    sendConcurrency: wholeNumber(env, 'SEND_CONCURRENCY', 5, 1, 100),
+    sendRetrySeconds: wholeNumber(env, 'SEND_RETRY_SECONDS', 300, 1, 86_400),
+    sendDispatchSeconds: wholeNumber(env, 'SEND_DISPATCH_SECONDS', 5, 1, 3_600),
     ...loadWorkerSettings(env),
   };
 }

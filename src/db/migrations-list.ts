@@ -12,6 +12,7 @@ import { Migration20261202164610_Senders } from '../../migrations/Migration20261
 import { Migration20261202180000_OperationStats } from '../../migrations/Migration20261202180000_OperationStats.js';
 import { Migration20261202180847_Transports } from '../../migrations/Migration20261202180847_Transports.js';
 import { Migration20261202192741_OperationTestSends } from '../../migrations/Migration20261202192741_OperationTestSends.js';
+import { Migration20261202195153_Sending } from '../../migrations/Migration20261202195153_Sending.js';
 
 /**
  * Migrations imported statically: MikroORM would otherwise import the files with Node's own
@@ -34,4 +35,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202180000_OperationStats', class: Migration20261202180000_OperationStats },
   { name: 'Migration20261202180847_Transports', class: Migration20261202180847_Transports },
   { name: 'Migration20261202192741_OperationTestSends', class: Migration20261202192741_OperationTestSends },
+  { name: 'Migration20261202195153_Sending', class: Migration20261202195153_Sending },
 ];

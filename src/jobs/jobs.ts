@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { AppServices } from '../context.js';
 import { defineImportJobs } from '../modules/contacts/import.recovery.js';
 import { defineScoreJobs } from '../modules/scores/score.jobs.js';
+import { defineSendingJobs, scheduleDispatch } from '../modules/sending/sending.jobs.js';
 import type { Logger } from '../shared/logger.js';
 
 /**
@@ -57,9 +58,11 @@ export function createJobs(config: Config, databaseUrl: string, logger: Logger):
     },
     async start(services) {
       defineScoreJobs(agenda, services);
+      await defineSendingJobs(agenda, services);
       await agenda.start();
       started = true;
       await defineImportJobs(agenda, services);
+      await scheduleDispatch(agenda, services);
     },
     async stop() {
       // drain, not stop: running jobs finish (bounded by SHUTDOWN_TIMEOUT_MS) instead of being

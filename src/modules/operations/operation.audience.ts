@@ -7,7 +7,7 @@ import { targetEnvOf } from '../segments/segment.members.js';
 import { matchSql } from '../targeting/audience.js';
 import { Params } from '../targeting/criterion.compile.js';
 import type { Criterion } from '../targeting/criterion.js';
-import { lockTargeting } from '../targeting/target-env.js';
+import { lockTargeting, type TargetEnv } from '../targeting/target-env.js';
 import type { Audience, OperationKind } from './operation.entity.js';
 
 export const MAX_AUDIENCE_SEGMENTS = 20;
@@ -90,31 +90,45 @@ const anyOf = (segmentIds: string[]): Criterion => ({
 });
 
 /**
- * The statement counting an audience: distinct addresses (lower(email) for an Emailing, phone for
- * an SMS) among the account's contacts in the union of the segments (or all of them), not in an
- * excluded segment, that have the address and, for email, are not unsubscribed, hard-bounced or
- * complained. Contacts carry no SMS opt-out yet (STOP replies come with issue 13): for SMS only
- * the phone is required. Segments that vanished in the meantime are left out.
+ * The WHERE clauses of an audience's members over `contact c`, before any address or status
+ * filter: the account's contacts in the union of the segments (or all of them), not in an
+ * excluded segment. Segments that vanished in the meantime are left out; null: nobody. The count
+ * and the sending engine's freeze both build on it, so they agree on who is in.
  */
-export function audienceCountStatement(
-  env: Awaited<ReturnType<typeof targetEnvOf>>,
-  kind: OperationKind,
+export function audienceMembers(
+  env: TargetEnv,
   audience: Audience,
-): { sql: string; params: unknown[] } | null {
+  params: Params,
+): string[] | null {
   const known = (list: string[]) => list.filter((id) => env.segments.has(id));
   const include = known(audience.segmentIds);
   const exclude = known(audience.excludedSegmentIds);
   if (!audience.allContacts && !include.length) return null;
-  const params = new Params([env.accountId]);
-  const where = ['c.account_id = $1::uuid'];
+  const where = [`c.account_id = ${params.add(env.accountId, 'uuid')}`];
+  if (!audience.allContacts) where.push(`(${matchSql(env, anyOf(include), params, 'set', '$1::uuid')})`);
+  if (exclude.length) where.push(`not (${matchSql(env, anyOf(exclude), params, 'set', '$1::uuid')})`);
+  return where;
+}
+
+/**
+ * The statement counting an audience: distinct addresses (lower(email) for an Emailing, phone for
+ * an SMS) among its members that have the address and, for email, are not unsubscribed,
+ * hard-bounced or complained. Contacts carry no SMS opt-out yet: for SMS only the phone is required.
+ */
+export function audienceCountStatement(
+  env: TargetEnv,
+  kind: OperationKind,
+  audience: Audience,
+): { sql: string; params: unknown[] } | null {
+  const params = new Params();
+  const where = audienceMembers(env, audience, params);
+  if (!where) return null;
   if (kind === 'EMAILING') {
     where.push(
       "c.email is not null and c.email <> ''",
       `c.email_status not in (${UNREACHABLE_EMAIL.map((s) => `'${s}'`).join(', ')})`,
     );
   } else where.push("c.phone is not null and c.phone <> ''");
-  if (!audience.allContacts) where.push(`(${matchSql(env, anyOf(include), params, 'set', '$1::uuid')})`);
-  if (exclude.length) where.push(`not (${matchSql(env, anyOf(exclude), params, 'set', '$1::uuid')})`);
   const address = kind === 'EMAILING' ? 'lower(c.email)' : 'c.phone';
   return {
     sql: `select count(distinct ${address})::bigint as n from contact c where ${where.join(' and ')}`,

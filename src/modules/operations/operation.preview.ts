@@ -25,34 +25,48 @@ export interface RenderedSms extends SmsInfo {
 export type RenderedMessage = { kind: 'EMAILING'; email: RenderedEmail } | { kind: 'SMS'; sms: RenderedSms };
 
 /**
- * The one renderer of an operation's message for one contact: the preview, the test send and (next
- * issue) the engine all call it, so a preview is what is delivered. Templates are compiled here per
- * call; the engine will keep the compiled parts for a whole send. The text part, when not given,
- * is derived from the HTML template first (htmlToText keeps Liquid spans) and then rendered plain.
+ * The one renderer of an operation's message for one contact: the preview, the test send and the
+ * sending engine all call it, so a preview is what is delivered. The text part, when not given, is
+ * derived from the HTML template first (htmlToText keeps Liquid spans) and then rendered plain.
  */
 export function renderOperationMessage(
   kind: OperationKind,
   content: OperationContent,
   data: MergeData,
 ): RenderedMessage {
-  const plain = (part: string, source: string) => compileTemplate(part, source, { html: false }).render(data);
+  return compileOperationMessage(kind, content)(data);
+}
+
+/** The renderer with its templates parsed once: what the engine keeps for a whole send. */
+export function compileOperationMessage(
+  kind: OperationKind,
+  content: OperationContent,
+): (data: MergeData) => RenderedMessage {
+  const plain = (part: string, source: string) => compileTemplate(part, source, { html: false });
   if (kind === 'SMS') {
     const c = content as SmsContent;
     const text = plain('text', c.text ?? '');
-    return { kind, sms: { text, senderId: c.senderId ?? '', ...smsInfo(text) } };
+    return (data) => {
+      const filled = text.render(data);
+      return { kind, sms: { text: filled, senderId: c.senderId ?? '', ...smsInfo(filled) } };
+    };
   }
   const c = content as EmailContent;
-  return {
+  const subject = plain('subject', c.subject ?? '');
+  const preheader = c.preheader == null ? null : plain('preheader', c.preheader);
+  const html = compileTemplate('html', c.html ?? '', { html: true });
+  const text = plain('text', textPart(c) ?? '');
+  return (data) => ({
     kind,
     email: {
-      subject: plain('subject', c.subject ?? ''),
-      preheader: c.preheader == null ? null : plain('preheader', c.preheader),
-      html: compileTemplate('html', c.html ?? '', { html: true }).render(data),
-      text: plain('text', textPart(c) ?? ''),
+      subject: subject.render(data),
+      preheader: preheader?.render(data) ?? null,
+      html: html.render(data),
+      text: text.render(data),
       from: { name: c.fromName, address: c.fromEmail ?? '' },
       replyTo: c.replyTo,
     },
-  };
+  });
 }
 
 /**

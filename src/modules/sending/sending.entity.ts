@@ -1,0 +1,86 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { Account } from '../account/account.entity.js';
+import { Operation } from '../operations/operation.entity.js';
+
+/**
+ * A recipient's state in a send. PENDING (frozen, not tried), CLAIMED (a worker holds it until
+ * due_at, its lease), DEFERRED (to retry at due_at), SENT, FAILED (reason), EXCLUDED (never
+ * sent: reason), CANCELLED (the operation was cancelled before it was tried).
+ */
+export const RECIPIENT_STATUSES = [
+  'PENDING',
+  'CLAIMED',
+  'DEFERRED',
+  'SENT',
+  'FAILED',
+  'EXCLUDED',
+  'CANCELLED',
+] as const;
+export type RecipientStatus = (typeof RECIPIENT_STATUSES)[number];
+
+/** Why a contact of the audience is not sent to, counted at freeze. */
+export const EXCLUSION_REASONS = [
+  'NO_ADDRESS',
+  'UNSUBSCRIBED',
+  'HARD_BOUNCED',
+  'COMPLAINED',
+  'DUPLICATE_ADDRESS',
+] as const;
+export type ExclusionReason = (typeof EXCLUSION_REASONS)[number];
+
+/**
+ * The frozen audience of a send: one row per (operation, contact), written once, set-based, when
+ * the operation starts. The primary key is the no-double-send guarantee at rest: a contact cannot
+ * be a recipient of one operation twice, whatever a worker, a retry or a rerun does.
+ */
+export const OperationRecipient = defineEntity({
+  name: 'OperationRecipient',
+  tableName: 'operation_recipient',
+  properties: {
+    operation: () => p.manyToOne(Operation).deleteRule('cascade').primary(),
+    contactId: p.bigint('string').primary(),
+    accountId: p.uuid(),
+    /** lower(email) or phone as frozen; '' when the contact had none. */
+    address: p.string().length(320),
+    status: p.enum([...RECIPIENT_STATUSES]),
+    /** An exclusion reason, or why it FAILED (HARD_BOUNCE, MAX_ATTEMPTS_REACHED, CONTACT_DELETED). */
+    reason: p.string().length(30).nullable(),
+    attempts: p.smallint().default(0),
+    /** When it may be claimed: the freeze (PENDING), the retry (DEFERRED), the lease's end (CLAIMED). */
+    dueAt: p.datetime().nullable(),
+    claimedBy: p.string().length(80).nullable(),
+    lastError: p.text().nullable(),
+    sentAt: p.datetime().nullable(),
+  },
+  indexes: [
+    {
+      // The claim's only index: what is left to try, by due time, and nothing else (sent rows
+      // leave it, so it shrinks as the send progresses).
+      name: 'operation_recipient_claimable_index',
+      expression:
+        "create index operation_recipient_claimable_index on operation_recipient (operation_id, due_at) where status in ('PENDING', 'DEFERRED', 'CLAIMED')",
+    },
+  ],
+});
+
+export type OperationRecipientRow = InferEntity<typeof OperationRecipient>;
+
+/** One per sending operation: the freeze's figures and the counters workers keep per batch. */
+export const OperationSend = defineEntity({
+  name: 'OperationSend',
+  tableName: 'operation_send',
+  properties: {
+    operation: () => p.manyToOne(Operation).deleteRule('cascade').primary(),
+    account: () => p.manyToOne(Account).deleteRule('cascade'),
+    frozenAt: p.datetime(),
+    /** Contacts frozen to be sent to (not excluded). */
+    recipients: p.integer(),
+    /** Excluded at freeze, by reason. */
+    excluded: p.json<Partial<Record<ExclusionReason, number>>>(),
+    sent: p.integer().default(0),
+    failed: p.integer().default(0),
+    hardBounces: p.integer().default(0),
+    /** Attempts that were deferred (4xx, no answer): a recipient may count several times. */
+    deferrals: p.integer().default(0),
+  },
+});

