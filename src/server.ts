@@ -25,6 +25,7 @@ import { createMailer } from './modules/mail/mailer.js';
 import { createSegmentExport } from './modules/segments/segment.export.js';
 import { createSenderConfirm } from './modules/senders/sender.confirm.js';
 import { closeTransports } from './modules/transport/transports.js';
+import { unsubscribeLink } from './modules/unsubscribe/unsubscribe.js';
 import { cachedViewer } from './modules/users/auth.service.js';
 import { createAppPubSub } from './realtime/pubsub.js';
 import { attachWebSockets } from './realtime/ws.js';
@@ -177,6 +178,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     if (tracking(req, res)) return; // /t/...: open pixel and click redirects, plain HTTP
     if (exportSegment(req, res)) return; // /export/segments/<id>.csv: streamed CSV, bearer token
     if (confirmSender(req, res)) return; // /senders/confirm/<token>: public HTML page and form
+    if (unsubscribeLink(services, req, res, ipOf)) return; // /u/<token>: one-click unsubscribe (RFC 8058), public
     const length = Number(req.headers['content-length'] ?? 0);
     const multipart = req.headers['content-type']?.startsWith('multipart/form-data') ?? false;
     if (length > bodyLimitOf(req.headers.authorization, multipart)) {

@@ -14,9 +14,14 @@ export interface TrackingPayload {
   o?: string;
   /** Click target (http or https); clicks only. */
   u?: string;
-  /** o: open pixel, c: click redirect. A token works only on its own endpoint. */
-  k: 'o' | 'c';
+  /**
+   * o: open pixel, c: click redirect, u: unsubscribe link (src/modules/unsubscribe/). A token
+   * works only on its own endpoint: a forwarded open pixel must never unsubscribe its reader.
+   */
+  k: TokenKind;
 }
+
+export type TokenKind = 'o' | 'c' | 'u';
 
 /** Prefix of the signed text: a later token format changes it, so old and new never collide. */
 const VERSION = 'v1.';
@@ -32,7 +37,7 @@ export function signTrackingToken(key: Buffer, payload: TrackingPayload): string
 }
 
 /** The payload of a token this server signed, for endpoint kind `k`; null for anything else. */
-export function verifyTrackingToken(key: Buffer, token: string, k: 'o' | 'c'): TrackingPayload | null {
+export function verifyTrackingToken(key: Buffer, token: string, k: TokenKind): TrackingPayload | null {
   const dot = token.indexOf('.');
   if (dot <= 0 || token.length > 4096) return null;
   const body = token.slice(0, dot);
@@ -72,7 +77,7 @@ function invalid(p: TrackingPayload): string | null {
   if (typeof p.a !== 'string' || !isUuid(p.a)) return 'a must be an account id';
   if (typeof p.c !== 'string' || !isRowId(p.c)) return 'c must be a contact id';
   if (p.o !== undefined && (typeof p.o !== 'string' || !isUuid(p.o))) return 'o must be an operation id';
-  if (p.k !== 'o' && p.k !== 'c') return 'k must be o or c';
+  if (p.k !== 'o' && p.k !== 'c' && p.k !== 'u') return 'k must be o, c or u';
   if (p.k === 'c') {
     if (typeof p.u !== 'string' || p.u.length > 2000)
       return 'a click needs its url (at most 2000 characters)';
@@ -83,7 +88,7 @@ function invalid(p: TrackingPayload): string | null {
       return 'u is not a URL';
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'u must be http or https';
-  } else if (p.u !== undefined) return 'an open has no url';
+  } else if (p.u !== undefined) return p.k === 'o' ? 'an open has no url' : 'an unsubscribe link has no url';
   return null;
 }
 
