@@ -44,6 +44,7 @@ const VALUE_TYPES = [
   'SmsInfo', // computed from its SmsContent's text
   'OperationLinkStat', // a link's counts in its operation's stats
   'OperationStatCount', // a total and unique pair of its operation's stats
+  'SendExclusion', // a reason and count of its send's figures
   'OperationPreview', // the one-off answer of renderOperationPreview, and its parts:
   'RenderedEmail',
   'RenderedSms',

@@ -133,6 +133,7 @@ describe('hostile arguments on every subscription, over graphql-ws and SSE', () 
     const fields = new Set(cases.map((c) => c.field));
     expect([...fields].sort()).toEqual([
       'Subscription.importProgress',
+      'Subscription.operationProgress',
       'Subscription.operationStatsUpdated',
       'Subscription.scoreRunProgress',
       'Subscription.scoreUpdated',

@@ -110,6 +110,7 @@ export const ID_KIND: Record<string, keyof AccountObjects> = {
   'Mutation.sendTestOperation(contactId:)': 'contactId',
   'Query.renderOperationPreview(contactId:)': 'contactId',
   'Subscription.operationStatsUpdated(id:)': 'operationId',
+  'Subscription.operationProgress(id:)': 'operationId',
   'UpdateOperationInput.id': 'operationId',
   'Mutation.deleteOperations(ids:)': 'operationId',
   'Mutation.submitOperation(id:)': 'operationId',

@@ -33,7 +33,7 @@ const LinkStatRef = builder.objectRef<LinkStat>('OperationLinkStat').implement({
   }),
 });
 
-const StatsRef = builder.objectRef<OperationStats>('OperationStats').implement({
+export const StatsRef = builder.objectRef<OperationStats>('OperationStats').implement({
   description:
     "What the behaviour events carrying the operation's id say, from aggregates kept at ingest (README, Statistics). Delivered, failed, machine opens, complaints, SMS parts and STOP replies come with the sending engine (issue 13). Identified by its operation's id.",
   fields: (t) => ({

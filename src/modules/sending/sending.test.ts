@@ -5,7 +5,15 @@
  * behind the API behave as documented. The dispatcher runs every second here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Actor, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
+import {
+  type Actor,
+  nextResults,
+  ok,
+  signUpOwner,
+  startTestApp,
+  type TestApp,
+  viewerWith,
+} from '../../../test/harness.js';
 import { emailing, ops, verifiedSender } from '../operations/testing/helpers.js';
 import { startSmtpSink } from './testing/smtp-sink.js';
 
@@ -142,13 +150,34 @@ describe('a validated Emailing scheduled now', () => {
       failed: 0,
     });
     // The EMAIL_SENT events carry the operation: its stats count them.
+    type Stats = {
+      sent: number;
+      send: {
+        recipients: number;
+        excluded: { reason: string; count: number }[];
+        delivered: number;
+        failed: number;
+        remaining: number;
+      };
+    };
     const stats = ok(
-      await t.gql<{ operation: { stats: { sent: number } } }, Record<string, unknown>>(
-        'query($id: ID!) { operation(id: $id) { stats { sent } } }',
+      await t.gql<{ operation: { stats: Stats } }, Record<string, unknown>>(
+        'query($id: ID!) { operation(id: $id) { stats { sent send { recipients excluded { reason count } delivered failed remaining } } } }',
         { id },
         owner.token,
       ),
     );
+    expect(stats.operation.stats.send).toEqual({
+      recipients: 27,
+      excluded: [
+        { reason: 'UNSUBSCRIBED', count: 2 },
+        { reason: 'DUPLICATE_ADDRESS', count: 1 },
+        { reason: 'HARD_BOUNCED', count: 1 },
+      ],
+      delivered: 27,
+      failed: 0,
+      remaining: 0,
+    });
     expect(stats.operation.stats.sent).toBe(27);
   });
 
@@ -176,11 +205,58 @@ describe('a validated Emailing scheduled now', () => {
         [id],
       );
       expect(rows[0].n).toBe(1);
+      const { rows: send } = await t.sql.query(
+        'select sent, failed, hard_bounces, deferrals from operation_send where operation_id = $1',
+        [id],
+      );
+      // c2 was deferred twice, then failed at its third attempt.
+      expect(send[0]).toEqual({ sent: 4, failed: 2, hard_bounces: 1, deferrals: 2 });
     } finally {
       hard.clear();
       soft.clear();
     }
   }, 60_000);
+});
+
+describe('operationProgress', () => {
+  it('streams null before the send, then the figures once frozen; FORBIDDEN across kinds', async () => {
+    await contacts('eps', 40);
+    const id = await validated('eps', false);
+    const q =
+      'subscription($id: ID!) { operationProgress(id: $id) { id recipients delivered failed remaining } }';
+    type P = {
+      operationProgress: { id: string; recipients: number; delivered: number; remaining: number } | null;
+    };
+    const ws = t.ws(owner.token);
+    try {
+      // Two messages for sure (before, then once frozen); how many batches a poll sees is timing.
+      const sub = nextResults<P>(ws, q, 2, { id });
+      await new Promise((r) => setTimeout(r, 500));
+      ok(await ops(t).step(owner, 'scheduleOperation', id, ', now: true'));
+      const [first, second] = await sub.results;
+      sub.stop();
+      expect(first.data?.operationProgress).toBeNull();
+      expect(second.data?.operationProgress).toMatchObject({ id, recipients: 40 });
+      const p = second.data!.operationProgress!;
+      expect(p.delivered + p.remaining).toBe(40);
+    } finally {
+      await ws.dispose();
+    }
+    expect(await until(id, ['SENT'])).toBe('SENT');
+    const smsOnly = await viewerWith(t, owner, { SMS: 'GUEST' }, async (email) => {
+      const got = sink.inbox.findLast((m) => m.rcpt.includes(email));
+      const m = /token=([A-Za-z0-9_%-]+)/.exec(got?.mail.text ?? '');
+      if (!m) throw new Error(`no invitation for ${email}`);
+      return decodeURIComponent(m[1]);
+    });
+    const ws2 = t.ws(smsOnly.token);
+    try {
+      const [r] = await nextResults(ws2, q, 1, { id }).results;
+      expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    } finally {
+      await ws2.dispose();
+    }
+  });
 });
 
 describe('what the dispatcher refuses to send', () => {
