@@ -142,6 +142,30 @@ describe('tracking endpoints', () => {
     expect((await events()).length - before).toBe(200);
   });
 
+  it('an unsubscribe token (kind u) is never an open or a click, and an open or click token never unsubscribes', async () => {
+    const unsub = sign({ a: accountId, c: contactId, o: OPERATION, k: 'u' });
+    const open = sign({ a: accountId, c: contactId, o: OPERATION, k: 'o' });
+    const click = sign({ a: accountId, c: contactId, u: 'https://a.example/', k: 'c' });
+    expect(verifyTrackingToken(key, unsub, 'u')).toEqual({
+      a: accountId,
+      c: contactId,
+      o: OPERATION,
+      k: 'u',
+    });
+    expect(verifyTrackingToken(key, unsub, 'o')).toBeNull();
+    expect(verifyTrackingToken(key, unsub, 'c')).toBeNull();
+    expect(verifyTrackingToken(key, open, 'u')).toBeNull();
+    expect(verifyTrackingToken(key, click, 'u')).toBeNull();
+    expect(() => sign({ a: accountId, c: contactId, u: 'https://a.example/', k: 'u' })).toThrow(/no url/);
+    const before = await events();
+    expect((await get(`/t/o/${unsub}.gif`)).status).toBe(200); // the pixel answers, records nothing
+    expect((await get(`/t/c/${unsub}`)).status).toBe(404);
+    for (const token of [open, click]) {
+      expect((await fetch(`${origin}/u/${token}`, { method: 'POST' })).status).toBe(404);
+    }
+    expect(await events()).toEqual(before);
+  });
+
   it('signs only well-formed payloads and verifies with timing-safe comparison of the signature', () => {
     expect(() => sign({ a: accountId, c: contactId, u: 'javascript:alert(1)', k: 'c' })).toThrow(/http/);
     expect(() => sign({ a: 'x', c: contactId, k: 'o' })).toThrow(/account/);
