@@ -72,7 +72,7 @@ async function validated(tag: string, scheduleNow = true): Promise<string> {
     email: {
       ...emailing().email,
       subject: 'Hi {{ contact.firstName }}',
-      html: '<p>Dear {{ contact.firstName }}</p>',
+      html: '<p>Dear {{ contact.firstName }}, see <a href="https://shop.example/sale?a=1&amp;b=2">the sale</a></p>',
     },
   };
   const id = ok(await o.create(owner, input)).createOperation.id;
@@ -133,7 +133,20 @@ describe('a validated Emailing scheduled now', () => {
     const c7 = sink.inbox.find((m) => m.rcpt.includes('c7@alpha.test'))!.mail;
     expect(c7.subject).toBe('Hi F7');
     expect(c7.html).toContain('Dear F7');
+    // The link is a signed click link that redirects to the link as written.
+    const click = /<a href="([^"]+\/t\/c\/[^"]+)">the sale<\/a>/.exec(String(c7.html))?.[1];
+    expect(click).toBeDefined();
     expect(c7.headers.get('precedence')).toBe('bulk');
+    const raw = (name: string) =>
+      c7.headerLines
+        .find((h) => h.key === name)
+        ?.line.replace(/^[^:]+:\s*/, '')
+        .replace(/\r?\n\s+/g, '') ?? '';
+    expect(raw('list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
+    const unsubscribe = /^<(http:\/\/[^>]+\/u\/[^>]+)>$/.exec(raw('list-unsubscribe'))?.[1];
+    expect(unsubscribe, raw('list-unsubscribe')).toBeDefined();
+    expect(c7.html).toContain(`href="${unsubscribe}"`);
+    expect(c7.text).toContain(`Unsubscribe: ${unsubscribe}`);
     const { rows: ids } = await t.sql.query(
       `select id from contact where account_id = $1 and email = 'c7@alpha.test'`,
       [owner.accountId],
@@ -149,6 +162,32 @@ describe('a validated Emailing scheduled now', () => {
       sent: 27,
       failed: 0,
     });
+    // The links work on this server: a GET of the unsubscribe link changes nothing, a POST
+    // (RFC 8058 one-click) unsubscribes; the open pixel and the click link record with the operation.
+    const local = (u: string) => u.replace(/^http:\/\/[^/]+/, new URL(t.url).origin);
+    expect((await fetch(local(unsubscribe!))).status).toBe(200);
+    const c7Status = async () =>
+      (await t.sql.query(`select email_status from contact where id = $1`, [ids[0].id])).rows[0].email_status;
+    expect(await c7Status()).toBe('VALID');
+    const post = await fetch(local(unsubscribe!), { method: 'POST', body: 'List-Unsubscribe=One-Click' });
+    expect(post.status).toBe(200);
+    expect(await c7Status()).toBe('UNSUBSCRIBED');
+    const pixel = /<img src="([^"]+\/t\/o\/[^"]+)"/.exec(String(c7.html))?.[1];
+    expect((await fetch(local(pixel!))).headers.get('content-type')).toBe('image/gif');
+    const { rows: evs } = await t.sql.query(
+      'select type from contact_event where operation_id = $1 and contact_id = $2 order by id',
+      [id, ids[0].id],
+    );
+    const hop = await fetch(local(click!), { redirect: 'manual' });
+    expect(hop.status).toBe(302);
+    expect(hop.headers.get('location')).toBe('https://shop.example/sale?a=1&b=2');
+    const { rows: evs2 } = await t.sql.query(
+      'select type from contact_event where operation_id = $1 and contact_id = $2 order by id',
+      [id, ids[0].id],
+    );
+    // EMAIL_SENT, UNSUBSCRIBE, EMAIL_OPEN, EMAIL_CLICK
+    expect(evs2.map((e) => e.type)).toEqual([7, 6, 0, 1]);
+    expect(evs.length).toBe(3);
     // The EMAIL_SENT events carry the operation: its stats count them.
     type Stats = {
       sent: number;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { AppServices } from '../../context.js';
+import { trackingKey } from '../events/tracking.token.js';
 import type { MergeData } from '../messaging/template.js';
 import type { OperationContent, OperationKind } from '../operations/operation.entity.js';
 import { compileOperationMessage, type RenderedMessage } from '../operations/operation.preview.js';
@@ -15,6 +16,7 @@ import {
   recordOutcomes,
   remaining,
 } from './sending.claims.js';
+import { decorate } from './sending.message.js';
 
 /** One worker job's run ends after this long, so a shutdown or a pause never waits on a long loop. */
 export const SLICE_MS = 10_000;
@@ -55,6 +57,7 @@ export async function sendSlice(
   const workerId = `${os.hostname()}:${process.pid}:${slot}:${randomUUID().slice(0, 8)}`;
   const render = compileOperationMessage(op.kind, op.content);
   const transports = transportsFor(config);
+  const key = await trackingKey(config, app.logger.warn);
   const started = Date.now();
   while (Date.now() - started < SLICE_MS) {
     const batch = await claimBatch(pool, op.id, workerId, config.sendBatchSize, config.sendLeaseSeconds);
@@ -70,7 +73,7 @@ export async function sendSlice(
       batch.map((b) => b.contactId),
     );
     const outcomes = await inParallel(batch, config.sendConcurrency, (r) =>
-      deliver(app, op, render, data.get(r.contactId), r, transports),
+      deliver(app, op, render, data.get(r.contactId), r, transports, key),
     );
     await recordOutcomes(pool, op, outcomes, config.sendRetrySeconds);
     await touch();
@@ -85,6 +88,7 @@ async function deliver(
   data: MergeData | undefined,
   r: Claimed,
   transports: { email: EmailTransport; sms: SmsTransport },
+  key: Buffer,
 ): Promise<Outcome> {
   if (!data) return { contactId: r.contactId, kind: 'gone' };
   let message: RenderedMessage;
@@ -99,15 +103,21 @@ async function deliver(
   try {
     if (message.kind === 'EMAILING') {
       const m = message.email;
+      const d = decorate(
+        app.config,
+        key,
+        { accountId: op.accountId, contactId: r.contactId, operationId: op.id },
+        m,
+      );
       const sent = await transports.email.send(em, {
         accountId: op.accountId,
         from: m.from,
         replyTo: m.replyTo,
         to: r.address,
         subject: m.subject,
-        html: m.html,
-        text: m.text,
-        headers: { Precedence: 'bulk', 'X-Cible-Operation': op.id },
+        html: d.html,
+        text: d.text,
+        headers: { ...d.headers, 'X-Cible-Operation': op.id },
         messageId: messageIdOf(op.id, r.contactId, m.from.address),
         kind: 'OPERATION',
       });

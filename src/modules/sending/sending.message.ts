@@ -1,0 +1,66 @@
+import type { Config } from '../../config.js';
+import { hasControlChars, signTrackingToken } from '../events/tracking.token.js';
+import { unsubscribeUrl } from '../unsubscribe/unsubscribe.js';
+
+export interface Recipient {
+  accountId: string;
+  contactId: string;
+  operationId: string;
+}
+
+export interface Decorated {
+  html: string;
+  text: string;
+  headers: Record<string, string>;
+}
+
+// An opening <a ...> tag's href: quoted with " or ', absolute http(s) only (mailto:, tel:, anchors
+// and relative links are left as they are; a relative link means nothing in a mail anyway).
+const HREF = /(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?:\/\/[^"']+)\2/gi;
+
+const decodeEntities = (u: string) =>
+  u
+    .replace(/&amp;/g, '&')
+    .replace(/&#x2F;/gi, '/')
+    .replace(/&#47;/g, '/')
+    .replace(/&quot;/g, '"');
+
+/**
+ * What a real send adds to the rendered message of one recipient (never a preview or a test send):
+ * - each http(s) link of the HTML becomes a signed click link (`/t/c/<token>`) that records an
+ *   EMAIL_CLICK with the operation and redirects to the link as written (entities decoded);
+ * - an open pixel (`/t/o/<token>.gif`) before </body> (or at the end);
+ * - an unsubscribe link in a footer of both parts, and RFC 8058's `List-Unsubscribe` (the same
+ *   URL: a POST there unsubscribes at once, a GET only shows a button) with
+ *   `List-Unsubscribe-Post: List-Unsubscribe=One-Click`, and `Precedence: bulk`.
+ */
+export function decorate(
+  config: Config,
+  key: Buffer,
+  r: Recipient,
+  message: { html: string; text: string },
+): Decorated {
+  const base = { a: r.accountId, c: r.contactId, o: r.operationId };
+  const track = (url: string) =>
+    `${config.publicUrl}/t/c/${signTrackingToken(key, { ...base, u: url, k: 'c' })}`;
+  const html = message.html.replace(HREF, (whole, head: string, quote: string, raw: string) => {
+    const url = decodeEntities(raw);
+    if (hasControlChars(url) || url.length > 2000) return whole;
+    return `${head}${quote}${track(url)}${quote}`;
+  });
+  const unsubscribe = unsubscribeUrl(config, key, r);
+  const pixel = `<img src="${config.publicUrl}/t/o/${signTrackingToken(key, { ...base, k: 'o' })}.gif" width="1" height="1" alt="" style="display:block;border:0">`;
+  const footer = `<p style="font-size:12px;color:#666">You receive this message as a contact of ours. <a href="${unsubscribe}">Unsubscribe</a></p>`;
+  const at = html.search(/<\/body>/i);
+  const decoratedHtml =
+    at >= 0 ? `${html.slice(0, at)}${footer}${pixel}${html.slice(at)}` : `${html}${footer}${pixel}`;
+  return {
+    html: decoratedHtml,
+    text: `${message.text}\n\n--\nUnsubscribe: ${unsubscribe}\n`,
+    headers: {
+      'List-Unsubscribe': `<${unsubscribe}>`,
+      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+      Precedence: 'bulk',
+    },
+  };
+}
