@@ -24,9 +24,9 @@ export type LinkState =
  * opt-out, and the stronger one (deliverability reports count complaints, and it must not turn
  * into a mere unsubscribe); it excludes the contact from every audience just the same.
  * HARD_BOUNCED is not here on purpose: a hard bounce says the address failed, not that its owner
- * refused mail, and it can be cleared (the address corrected, the status reset). An unsubscribe is
- * consent withdrawn, which must survive that, so it replaces the hard bounce (the bounce itself
- * stays in the contact's bounce history and last bounce).
+ * refused mail, and it is the kind of status that gets cleared (a corrected address; no API does it
+ * yet). An unsubscribe is consent withdrawn, which must survive that, so it replaces the hard
+ * bounce (the bounce itself stays in the contact's bounce history and last bounce).
  */
 const ALREADY_OUT = new Set(['UNSUBSCRIBED', 'COMPLAINED']);
 
