@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
 import { eventCode } from '../events/event.entity.js';
@@ -133,6 +134,23 @@ describe('POST /u/<token> (RFC 8058 one-click)', () => {
       body: 'x'.repeat(MAX_BODY_BYTES + 1),
     });
     expect(res.status).toBe(413);
+    expect(await statusOf(id)).toBe('VALID');
+    expect(await eventsOf(id)).toEqual([]);
+  });
+
+  it('refuses a chunked body once it passes the limit, without waiting for its end', async () => {
+    const id = await contact(owner.accountId);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${origin}${pathOf(owner.accountId, id)}`, { method: 'POST' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      // Chunked (no Content-Length), and never ended: only the count can stop it.
+      req.write('x'.repeat(MAX_BODY_BYTES));
+      req.write('x'.repeat(1024));
+    });
+    expect(status).toBe(413);
     expect(await statusOf(id)).toBe('VALID');
     expect(await eventsOf(id)).toEqual([]);
   });
