@@ -39,7 +39,7 @@ describe('bodies', () => {
 });
 
 describe('links that name nobody we know', () => {
-  it('forged, altered or f.other kinds of tokens answer 404 and write nothing', async () => {
+  it('forged, altered or other kinds of tokens answer 404 and write nothing', async () => {
     const id = await contact(f.owner.accountId);
     const good = pathOf(f.owner.accountId, id).slice('/u/'.length);
     const [body, sig] = good.split('.');
