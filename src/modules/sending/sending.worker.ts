@@ -62,6 +62,11 @@ export async function sendSlice(
   while (Date.now() - started < SLICE_MS) {
     const batch = await claimBatch(pool, op.id, workerId, config.sendBatchSize, config.sendLeaseSeconds);
     if (batch.length === 0) {
+      // Paused or cancelled: stop; resume wakes the workers again (the dispatcher).
+      const { rows } = await pool.query<{ status: string }>('select status from operation where id = $1', [
+        op.id,
+      ]);
+      if (rows[0]?.status !== 'SENDING') return { kind: 'stopped' };
       const { left, nextDue } = await remaining(pool, op.id);
       if (left === 0) return { kind: 'done' };
       // Deferred retries or another worker's claims: come back when the first is due.
