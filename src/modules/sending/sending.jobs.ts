@@ -6,7 +6,7 @@ import type { OperationContent, OperationKind } from '../operations/operation.en
 import { findOperation } from '../operations/operation.repository.js';
 import { remaining } from './sending.claims.js';
 import { freezeAudience } from './sending.freeze.js';
-import { sendSlice } from './sending.worker.js';
+import { sendSlice, WORKER_LOCK_MS } from './sending.worker.js';
 
 export const DISPATCH_JOB = 'sending:dispatch';
 export const WORKER_JOB = 'sending:worker';
@@ -140,8 +140,11 @@ export async function defineSendingJobs(agenda: Agenda, app: AppServices): Promi
       else if (end.kind === 'later') job.schedule(end.at);
       else if (end.kind === 'more') job.schedule(new Date());
     },
-    // Touched after every batch: a process that dies frees its jobs within a minute.
-    { concurrency: app.config.sendWorkers, lockLifetime: 60_000 },
+    // One worker job at a time per process, so the SEND_WORKERS slots of a send spread over the
+    // processes instead of the first one to poll taking them all (parallelism inside a process
+    // is SEND_CONCURRENCY). Touched every few seconds while it sends: a process that dies frees
+    // its job within 20 s.
+    { concurrency: 1, lockLifetime: WORKER_LOCK_MS },
   );
 }
 

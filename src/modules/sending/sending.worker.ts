@@ -20,6 +20,9 @@ import { decorate } from './sending.message.js';
 
 /** One worker job's run ends after this long, so a shutdown or a pause never waits on a long loop. */
 export const SLICE_MS = 10_000;
+/** The worker job's Agenda lock lifetime, and how often it is renewed while the job runs. */
+export const WORKER_LOCK_MS = 20_000;
+const TOUCH_MS = 5_000;
 
 export interface SendingOperation {
   id: string;
@@ -59,6 +62,14 @@ export async function sendSlice(
   const transports = transportsFor(config);
   const key = await trackingKey(config, app.logger.warn);
   const started = Date.now();
+  // Keeps the job's Agenda lock alive while messages go out (at most every TOUCH_MS), so a dead
+  // process's jobs are free again within WORKER_LOCK_MS, not after a whole slow batch.
+  let touched = Date.now();
+  const keepAlive = async () => {
+    if (Date.now() - touched < TOUCH_MS) return;
+    touched = Date.now();
+    await touch();
+  };
   while (Date.now() - started < SLICE_MS) {
     const batch = await claimBatch(pool, op.id, workerId, config.sendBatchSize, config.sendLeaseSeconds);
     if (batch.length === 0) {
@@ -78,10 +89,10 @@ export async function sendSlice(
       batch.map((b) => b.contactId),
     );
     const outcomes = await inParallel(batch, config.sendConcurrency, (r) =>
-      deliver(app, op, render, data.get(r.contactId), r, transports, key),
+      deliver(app, op, render, data.get(r.contactId), r, transports, key).finally(keepAlive),
     );
     await recordOutcomes(pool, op, outcomes, config.sendRetrySeconds);
-    await touch();
+    await keepAlive();
   }
   return { kind: 'more' };
 }
