@@ -13,6 +13,7 @@ import { Migration20261202180000_OperationStats } from '../../migrations/Migrati
 import { Migration20261202180847_Transports } from '../../migrations/Migration20261202180847_Transports.js';
 import { Migration20261202192741_OperationTestSends } from '../../migrations/Migration20261202192741_OperationTestSends.js';
 import { Migration20261202195153_Sending } from '../../migrations/Migration20261202195153_Sending.js';
+import { Migration20261202204422_SendParts } from '../../migrations/Migration20261202204422_SendParts.js';
 
 /**
  * Migrations imported statically: MikroORM would otherwise import the files with Node's own
@@ -36,4 +37,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202180847_Transports', class: Migration20261202180847_Transports },
   { name: 'Migration20261202192741_OperationTestSends', class: Migration20261202192741_OperationTestSends },
   { name: 'Migration20261202195153_Sending', class: Migration20261202195153_Sending },
+  { name: 'Migration20261202204422_SendParts', class: Migration20261202204422_SendParts },
 ];

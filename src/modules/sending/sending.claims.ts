@@ -77,7 +77,7 @@ export async function mergeDataOfMany(
 }
 
 export type Outcome =
-  | { contactId: string; kind: 'sent' }
+  | { contactId: string; kind: 'sent'; parts?: number }
   | { contactId: string; kind: 'rejected'; error: string }
   | { contactId: string; kind: 'deferred'; error: string; attempts: number }
   | { contactId: string; kind: 'gone' };
@@ -87,6 +87,8 @@ export interface BatchCounts {
   failed: number;
   hardBounces: number;
   deferrals: number;
+  /** SMS parts handed to the gateway (what SMS credits are counted in). */
+  parts: number;
 }
 
 /**
@@ -107,15 +109,17 @@ export async function recordOutcomes(
   try {
     await client.query('begin');
     const sentType = eventCode(op.kind === 'EMAILING' ? 'EMAIL_SENT' : 'SMS_SENT');
-    const sent = await client.query(
-      `with s as (update operation_recipient set status = 'SENT', sent_at = now(), due_at = null, last_error = null
-                   where operation_id = $1 and contact_id = any($2::bigint[]) and status = 'CLAIMED'
-                   returning contact_id),
+    const delivered = outcomes.filter((o) => o.kind === 'sent') as Extract<Outcome, { kind: 'sent' }>[];
+    const sent = await client.query<{ n: number; parts: number }>(
+      `with s as (update operation_recipient r set status = 'SENT', sent_at = now(), due_at = null, last_error = null
+                    from unnest($2::bigint[], $5::int[]) x(contact_id, parts)
+                   where r.operation_id = $1 and r.contact_id = x.contact_id and r.status = 'CLAIMED'
+                   returning r.contact_id, x.parts),
             e as (insert into contact_event (account_id, contact_id, type, occurred_at, operation_id)
                   select $3, s.contact_id, $4, now(), $1 from s
                    where exists (select 1 from contact c where c.id = s.contact_id and c.account_id = $3))
-       select count(*)::int as n from s`,
-      [op.id, ids('sent'), op.accountId, sentType],
+       select count(*)::int as n, coalesce(sum(parts), 0)::int as parts from s`,
+      [op.id, delivered.map((o) => o.contactId), op.accountId, sentType, delivered.map((o) => o.parts ?? 0)],
     );
     const rejected = outcomes.filter((o) => o.kind === 'rejected');
     const bounced = await client.query(
@@ -163,11 +167,12 @@ export async function recordOutcomes(
       failed: bounced.rows[0].n + maxed + (gone.rowCount ?? 0),
       hardBounces: bounced.rows[0].n,
       deferrals: retry.rows.length - maxed,
+      parts: sent.rows[0].parts,
     };
     await client.query(
       `update operation_send set sent = sent + $2, failed = failed + $3, hard_bounces = hard_bounces + $4,
-              deferrals = deferrals + $5 where operation_id = $1`,
-      [op.id, counts.sent, counts.failed, counts.hardBounces, counts.deferrals],
+              deferrals = deferrals + $5, parts = parts + $6 where operation_id = $1`,
+      [op.id, counts.sent, counts.failed, counts.hardBounces, counts.deferrals, counts.parts],
     );
     await client.query('commit');
     return counts;

@@ -82,5 +82,7 @@ export const OperationSend = defineEntity({
     hardBounces: p.integer().default(0),
     /** Attempts that were deferred (4xx, no answer): a recipient may count several times. */
     deferrals: p.integer().default(0),
+    /** SMS parts handed to the gateway (0 for an Emailing). */
+    parts: p.integer().default(0),
   },
 });

@@ -62,6 +62,9 @@ const SendRef = builder.objectRef<SendFigures>('OperationSendStats').implement({
         'Attempts refused temporarily (4xx, no answer) and retried later; a recipient may count more than once',
       resolve: (s) => s.deferrals,
     }),
+    parts: t.exposeInt('parts', {
+      description: 'SMS parts sent (160/153 GSM-7, 70/67 UCS-2 characters each); 0 for an Emailing',
+    }),
     remaining: t.exposeInt('remaining', { description: 'Not final yet: waiting, being sent or to retry' }),
   }),
 });

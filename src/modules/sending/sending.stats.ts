@@ -12,6 +12,8 @@ export interface SendFigures {
   failed: number;
   hardBounces: number;
   deferrals: number;
+  /** SMS parts sent (0 for an Emailing). */
+  parts: number;
   /** Not final yet: pending, claimed or deferred. */
   remaining: number;
 }
@@ -24,6 +26,7 @@ interface Row {
   failed: number;
   hard_bounces: number;
   deferrals: number;
+  parts: number;
 }
 
 const figures = (r: Row): SendFigures => ({
@@ -36,6 +39,7 @@ const figures = (r: Row): SendFigures => ({
   failed: r.failed,
   hardBounces: r.hard_bounces,
   deferrals: r.deferrals,
+  parts: r.parts,
   remaining: Math.max(0, r.recipients - r.sent - r.failed),
 });
 
@@ -47,7 +51,7 @@ export async function sendFiguresOf(
 ): Promise<SendFigures | null> {
   const all = await batched(em, 'sending.figures', operationId, async (ids) => {
     const rows = await em.execute<Row[]>(
-      `select operation_id, recipients, excluded, sent, failed, hard_bounces, deferrals
+      `select operation_id, recipients, excluded, sent, failed, hard_bounces, deferrals, parts
          from operation_send where account_id = ? and operation_id in (?)`,
       [accountId, [...ids]],
     );

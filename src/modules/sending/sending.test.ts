@@ -14,7 +14,7 @@ import {
   type TestApp,
   viewerWith,
 } from '../../../test/harness.js';
-import { emailing, ops, verifiedSender } from '../operations/testing/helpers.js';
+import { emailing, ops, smsOp, verifiedSender } from '../operations/testing/helpers.js';
 import { startSmtpSink } from './testing/smtp-sink.js';
 
 let t: TestApp;
@@ -255,6 +255,55 @@ describe('a validated Emailing scheduled now', () => {
       soft.clear();
     }
   }, 60_000);
+});
+
+describe('an SMS operation', () => {
+  it('reaches every contact with a phone once, personalised, through the SMS outbox; parts counted', async () => {
+    await t.sql.query(
+      `insert into contact (account_id, email, phone, first_name, unique_value)
+       select $1, 's' || g || '@zeta.test', case when g <= 4 then '+3361000000' || g end, 'S' || g, 's' || g || '@zeta.test'
+         from generate_series(1, 5) g`,
+      [owner.accountId],
+    );
+    const o = ops(t);
+    // 150 characters of text plus the name: over 160, so two GSM-7 parts each.
+    const text = `Hi {{ contact.firstName }}, ${'x'.repeat(150)} STOP 36111`;
+    const id = ok(
+      await o.create(owner, {
+        ...smsOp('zeta'),
+        audience: { segmentIds: [await segmentOf('zeta')] },
+        sms: { text, senderId: 'ACME' },
+      }),
+    ).createOperation.id;
+    ok(await o.step(owner, 'submitOperation', id));
+    ok(await o.step(owner, 'validateOperation', id, ', scheduleNow: true'));
+    expect(await until(id, ['SENT', 'FAILED'])).toBe('SENT');
+    const { rows } = await t.sql.query(
+      `select "to", sender_id, text, kind from sms_outbox_message where account_id = $1 and "to" like '+336100%' order by "to"`,
+      [owner.accountId],
+    );
+    expect(rows.map((r) => r.to)).toEqual(['+33610000001', '+33610000002', '+33610000003', '+33610000004']);
+    expect(rows[0]).toMatchObject({ sender_id: 'ACME', kind: 'OPERATION' });
+    expect(rows[0].text.startsWith('Hi S1, xxx')).toBe(true);
+    const send = ok(
+      await t.gql<
+        {
+          operation: {
+            stats: { sent: number; send: { recipients: number; excluded: unknown[]; parts: number } };
+          };
+        },
+        Record<string, unknown>
+      >(
+        'query($id: ID!) { operation(id: $id) { stats { sent send { recipients excluded { reason count } parts } } } }',
+        { id },
+        owner.token,
+      ),
+    ).operation.stats;
+    expect(send).toEqual({
+      sent: 4,
+      send: { recipients: 4, excluded: [{ reason: 'NO_ADDRESS', count: 1 }], parts: 8 },
+    });
+  });
 });
 
 describe('operationProgress', () => {

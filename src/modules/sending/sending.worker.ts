@@ -149,7 +149,7 @@ async function deliver(
       messageId: `${op.id}.${r.contactId}`,
       kind: 'OPERATION',
     });
-    return { contactId: r.contactId, kind: 'sent' };
+    return { contactId: r.contactId, kind: 'sent', parts: message.sms.parts };
   } catch (err) {
     const e = err as Error & { responseCode?: number };
     // A gateway's 4xx other than 429 is about this message: retrying would not help.
