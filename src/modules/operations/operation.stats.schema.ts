@@ -1,7 +1,7 @@
-import { Repeater } from 'graphql-yoga';
 import { builder, needSome } from '../../builder.js';
 import type { AuthedContext, Context } from '../../context.js';
 import { liveRule } from '../../realtime/live.js';
+import { pollStream } from '../../realtime/poll.js';
 import { forbidden } from '../../shared/errors.js';
 import type { OperationKind } from './operation.entity.js';
 import { featureOf, mayDo, OPERATION_FEATURES } from './operation.rights.js';
@@ -94,23 +94,11 @@ builder.subscriptionField('operationStatsUpdated', (t) =>
       // than a pub/sub topic: events arrive by many paths (API, tracking, bounces, the engine)
       // and processes, and the counter moves in their own transactions, so a commit anywhere is
       // seen here within a second with nothing to publish, and bursts coalesce by themselves.
-      return new Repeater<OperationStats>(async (push, stop) => {
-        let last: string | null = null;
-        let timer: NodeJS.Timeout | undefined;
-        stop.then(() => clearTimeout(timer));
-        let stopped = false;
-        stop.then(() => {
-          stopped = true;
-        });
-        while (!stopped) {
-          const v = await statsVersion(ctx.em, accountId, op.id);
-          if (v !== last) {
-            last = v;
-            await push(await operationStats(ctx.em, accountId, op.id, op.kind));
-          }
-          await Promise.race([new Promise((r) => (timer = setTimeout(r, STATS_POLL_MS))), stop]);
-        }
-      });
+      return pollStream(
+        () => statsVersion(ctx.em, accountId, op.id),
+        () => operationStats(ctx.em, accountId, op.id, op.kind),
+        STATS_POLL_MS,
+      );
     },
     extensions: liveRule<OperationStats, null>({
       start: () => null,

@@ -1,7 +1,7 @@
-import { Repeater } from 'graphql-yoga';
 import { builder, needSome } from '../../builder.js';
 import type { AuthedContext, Context } from '../../context.js';
 import { liveRule } from '../../realtime/live.js';
+import { pollStream } from '../../realtime/poll.js';
 import { forbidden } from '../../shared/errors.js';
 import type { OperationKind } from '../operations/operation.entity.js';
 import { featureOf, mayDo, OPERATION_FEATURES } from '../operations/operation.rights.js';
@@ -94,23 +94,11 @@ builder.subscriptionField('operationProgress', (t) =>
       const { accountId } = ctx.viewer;
       // Polls the send row's counters, moved by each batch's own transaction on any process (see
       // operationStatsUpdated for why polling beats publishing here).
-      return new Repeater<SendFigures | null>(async (push, stop) => {
-        let last: string | null = null;
-        let timer: NodeJS.Timeout | undefined;
-        let stopped = false;
-        stop.then(() => {
-          stopped = true;
-          clearTimeout(timer);
-        });
-        while (!stopped) {
-          const v = await progressVersion(ctx.em, accountId, op.id);
-          if (v !== last) {
-            last = v;
-            await push(await sendFiguresOf(ctx.em, accountId, op.id));
-          }
-          await Promise.race([new Promise((r) => (timer = setTimeout(r, STATS_POLL_MS))), stop]);
-        }
-      });
+      return pollStream(
+        () => progressVersion(ctx.em, accountId, op.id),
+        () => sendFiguresOf(ctx.em, accountId, op.id),
+        STATS_POLL_MS,
+      );
     },
     extensions: liveRule<SendFigures | null, null>({
       start: () => null,
