@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { BounceClassification } from '../bounces/classifier/types.js';
 import { eventCode } from '../events/event.entity.js';
 import type { MergeData } from '../messaging/template.js';
 import { contactMergeData } from '../messaging/template.js';
@@ -78,7 +79,7 @@ export async function mergeDataOfMany(
 
 export type Outcome =
   | { contactId: string; kind: 'sent'; parts?: number }
-  | { contactId: string; kind: 'rejected'; error: string }
+  | { contactId: string; kind: 'rejected'; error: string; bounce?: BounceClassification | null }
   | { contactId: string; kind: 'deferred'; error: string; attempts: number }
   | { contactId: string; kind: 'gone' };
 
@@ -140,6 +141,7 @@ export async function recordOutcomes(
         eventCode('BOUNCE'),
       ],
     );
+    await storeBounces(client, op.accountId, rejected);
     const deferred = outcomes.filter((o) => o.kind === 'deferred') as Extract<
       Outcome,
       { kind: 'deferred' }
@@ -195,4 +197,54 @@ export async function remaining(
     [operationId],
   );
   return { left: rows[0].left, nextDue: rows[0].next };
+}
+
+/**
+ * The classified refusals at RCPT, as bounces of their contacts (the bounce table, the contact's
+ * last bounce and email status), in the batch's transaction. The contacts are locked in id order,
+ * the order of every contact write. A hard bounce marks the contact HARD_BOUNCED unless it is
+ * already unsubscribed or complained (a stronger "no" that must not be lost); a soft one only
+ * marks a VALID contact SOFT_BOUNCED.
+ */
+async function storeBounces(client: pg.PoolClient, accountId: string, rejected: Outcome[]): Promise<void> {
+  const rows = rejected.flatMap((o) =>
+    o.kind === 'rejected' && o.bounce ? [{ contact_id: o.contactId, ...bounceColumns(o.bounce) }] : [],
+  );
+  if (!rows.length) return;
+  await client.query(
+    'select id from contact where account_id = $1 and id = any($2::bigint[]) order by id for update',
+    [accountId, rows.map((r) => r.contact_id)],
+  );
+  await client.query(
+    `with b as (
+       insert into bounce (account_id, contact_id, recipient, received_at, status, reply_code, reason, hard, type, diagnostic)
+       select $1, x.contact_id, x.recipient, now(), x.status, x.reply_code, x.reason, x.hard, x.type, x.diagnostic
+         from jsonb_to_recordset($2::jsonb) as x(contact_id bigint, recipient text, status text, reply_code text,
+              reason text, hard boolean, type text, diagnostic text)
+        where exists (select 1 from contact c where c.id = x.contact_id and c.account_id = $1)
+       returning id, contact_id, hard)
+     update contact c
+        set last_bounce_id = b.id, updated_at = now(),
+            email_status = case
+              when c.email_status in ('UNSUBSCRIBED', 'COMPLAINED') then c.email_status
+              when b.hard then 'HARD_BOUNCED'
+              when c.email_status = 'VALID' then 'SOFT_BOUNCED'
+              else c.email_status end
+       from b where c.account_id = $1 and c.id = b.contact_id`,
+    [accountId, JSON.stringify(rows)],
+  );
+}
+
+const cut = (v: string | null, n: number) => (v === null ? null : v.replace(/\u0000/g, '').slice(0, n));
+
+function bounceColumns(b: BounceClassification) {
+  return {
+    recipient: cut(b.recipient, 320),
+    status: cut(b.status, 20),
+    reply_code: cut(b.replyCode, 10),
+    reason: cut(b.reason, 40) ?? 'undefined',
+    hard: b.hard,
+    type: b.type,
+    diagnostic: cut(b.diagnostic, 2000),
+  };
 }

@@ -248,6 +248,13 @@ describe('a validated Emailing scheduled now', () => {
         'select sent, failed, hard_bounces, deferrals from operation_send where operation_id = $1',
         [id],
       );
+      // The refusal went through the bounce classifier: a bounce row, the contact HARD_BOUNCED.
+      const { rows: b } = await t.sql.query(
+        `select c.email_status, b.hard, b.reason, b.reply_code from contact c join bounce b on b.id = c.last_bounce_id
+          where c.account_id = $1 and c.email = 'c1@beta.test'`,
+        [owner.accountId],
+      );
+      expect(b[0]).toMatchObject({ email_status: 'HARD_BOUNCED', hard: true, reply_code: '550' });
       // c2 was deferred twice, then failed at its third attempt.
       expect(send[0]).toEqual({ sent: 4, failed: 2, hard_bounces: 1, deferrals: 2 });
     } finally {

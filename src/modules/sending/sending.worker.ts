@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { AppServices } from '../../context.js';
+import { classifyMessage } from '../bounces/bounce.service.js';
 import { trackingKey } from '../events/tracking.token.js';
 import type { MergeData } from '../messaging/template.js';
 import type { OperationContent, OperationKind } from '../operations/operation.entity.js';
@@ -137,9 +138,13 @@ async function deliver(
         messageId: messageIdOf(op.id, r.contactId, m.from.address),
         kind: 'OPERATION',
       });
-      return sent.rejected.length
-        ? { contactId: r.contactId, kind: 'rejected', error: sent.response.slice(0, 1000) }
-        : { contactId: r.contactId, kind: 'sent' };
+      if (!sent.rejected.length) return { contactId: r.contactId, kind: 'sent' };
+      return {
+        contactId: r.contactId,
+        kind: 'rejected',
+        error: sent.response.slice(0, 1000),
+        bounce: await classifyReply(app, sent.response, r.address),
+      };
     }
     await transports.sms.send(em, {
       accountId: op.accountId,
@@ -164,6 +169,21 @@ async function deliver(
       error: e.message.slice(0, 1000),
       attempts: r.attempts,
     };
+  }
+}
+
+/**
+ * The RCPT refusal read by the bounce classifier (as recordBounce reads a bare SMTP reply), so a
+ * refusal at send time and a DSN received later are recorded alike. Null when it cannot say
+ * (busy worker pool, or not understood): the recipient still fails, without a bounce row.
+ */
+async function classifyReply(app: AppServices, reply: string, address: string) {
+  try {
+    const results = await classifyMessage(reply.includes('@') ? reply : `${reply} <${address}>`, app.config);
+    return results.find((x) => x.reason !== 'delivered' && x.reason !== 'vacation') ?? null;
+  } catch (err) {
+    app.logger.debug('RCPT reply not classified', { error: (err as Error).message });
+    return null;
   }
 }
 
