@@ -14,6 +14,7 @@ import { Migration20261202180847_Transports } from '../../migrations/Migration20
 import { Migration20261202192741_OperationTestSends } from '../../migrations/Migration20261202192741_OperationTestSends.js';
 import { Migration20261202195153_Sending } from '../../migrations/Migration20261202195153_Sending.js';
 import { Migration20261202204422_SendParts } from '../../migrations/Migration20261202204422_SendParts.js';
+import { Migration20261202205200_BounceOperation } from '../../migrations/Migration20261202205200_BounceOperation.js';
 
 /**
  * Migrations imported statically: MikroORM would otherwise import the files with Node's own
@@ -38,4 +39,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202192741_OperationTestSends', class: Migration20261202192741_OperationTestSends },
   { name: 'Migration20261202195153_Sending', class: Migration20261202195153_Sending },
   { name: 'Migration20261202204422_SendParts', class: Migration20261202204422_SendParts },
+  { name: 'Migration20261202205200_BounceOperation', class: Migration20261202205200_BounceOperation },
 ];

@@ -17,6 +17,8 @@ export const Bounce = defineEntity({
     hard: p.boolean(),
     type: p.enum([...BOUNCE_TYPES]),
     diagnostic: p.text().nullable(),
+    /** The operation whose message bounced, when the bounce names it (X-Cible-Operation). */
+    operationId: p.uuid().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
   indexes: [{ properties: ['accountId', 'contactId', 'receivedAt'] }],
