@@ -24,7 +24,11 @@ interface BounceSqlRow extends Omit<BounceClassification, 'feedbackType' | 'repl
 }
 
 /** One row to insert. */
-export type NewBounce = Omit<BounceSqlRow, 'id' | 'account_id' | 'received_at'> & { received_at: string };
+export type NewBounce = Omit<BounceSqlRow, 'id' | 'account_id' | 'received_at'> & {
+  received_at: string;
+  /** The operation the bounced message belonged to, when it says so. */
+  operation_id?: string | null;
+};
 
 const COLUMNS = `id::text, account_id, contact_id::text, recipient, received_at, status, reply_code, reason, hard, type, diagnostic`;
 
@@ -53,10 +57,10 @@ export async function insertBounces(
   rows: NewBounce[],
 ): Promise<BounceEvent[]> {
   const stored = await em.execute<BounceSqlRow[]>(
-    `insert into bounce (account_id, contact_id, recipient, received_at, status, reply_code, reason, hard, type, diagnostic)
-     select ?, x.contact_id, x.recipient, x.received_at, x.status, x.reply_code, x.reason, x.hard, x.type, x.diagnostic
+    `insert into bounce (account_id, contact_id, recipient, received_at, status, reply_code, reason, hard, type, diagnostic, operation_id)
+     select ?, x.contact_id, x.recipient, x.received_at, x.status, x.reply_code, x.reason, x.hard, x.type, x.diagnostic, x.operation_id
        from jsonb_to_recordset(?::jsonb) as x(contact_id bigint, recipient text, received_at timestamptz, status text,
-            reply_code text, reason text, hard boolean, type text, diagnostic text)
+            reply_code text, reason text, hard boolean, type text, diagnostic text, operation_id uuid)
      returning ${COLUMNS}`,
     [accountId, JSON.stringify(rows)],
     'all',

@@ -95,6 +95,7 @@ export async function recordBounce(
   // Understood, but nothing failed: there is no bounce to keep.
   if (results.length === 0) return [];
   const accountId = ctx.viewer.accountId;
+  const operationId = await operationNamed(ctx, input.message);
 
   // The lock order of every contact write (contact.locks.ts): the account, then the contacts in
   // id order (lockContactsByEmail); rerun on a deadlock. Published only once committed.
@@ -116,6 +117,7 @@ export async function recordBounce(
         hard: r.hard,
         type: r.type,
         diagnostic: r.diagnostic === null ? null : storable(r.diagnostic),
+        operation_id: operationId,
       };
       if (matched.length === 0) rows.push({ ...row, contact_id: null });
       for (const c of matched) rows.push({ ...row, contact_id: c.id });
@@ -128,7 +130,7 @@ export async function recordBounce(
         contact_id: b.contactId,
         type: eventCode('BOUNCE'),
         occurred_at: b.receivedAt,
-        operation_id: null,
+        operation_id: operationId,
         form_id: null,
         url: null,
       }));
@@ -167,6 +169,24 @@ export async function recordBounce(
   });
   for (const b of stored) ctx.app.pubsub.publish('bounces', accountId, b);
   return stored;
+}
+
+/**
+ * The operation a bounce returns: our messages carry `X-Cible-Operation`, and DSNs and ARF
+ * complaints usually include the original headers. Kept only when it is one of the account's
+ * operations, so another account's id (or a forged one) never counts for anything.
+ */
+async function operationNamed(ctx: AuthedContext, message: string): Promise<string | null> {
+  const m =
+    /^X-Cible-Operation:[ \t]*([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\s*$/im.exec(
+      message,
+    );
+  if (!m) return null;
+  const rows = await ctx.em.execute<{ id: string }[]>(
+    'select id from operation where account_id = ? and id = ?',
+    [ctx.viewer.accountId, m[1].toLowerCase()],
+  );
+  return rows[0]?.id ?? null;
 }
 
 /** A contact's last bounce, batched over every contact resolved by the operation. */

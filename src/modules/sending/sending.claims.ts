@@ -141,7 +141,7 @@ export async function recordOutcomes(
         eventCode('BOUNCE'),
       ],
     );
-    await storeBounces(client, op.accountId, rejected);
+    await storeBounces(client, op, rejected);
     const deferred = outcomes.filter((o) => o.kind === 'deferred') as Extract<
       Outcome,
       { kind: 'deferred' }
@@ -206,7 +206,12 @@ export async function remaining(
  * already unsubscribed or complained (a stronger "no" that must not be lost); a soft one only
  * marks a VALID contact SOFT_BOUNCED.
  */
-async function storeBounces(client: pg.PoolClient, accountId: string, rejected: Outcome[]): Promise<void> {
+async function storeBounces(
+  client: pg.PoolClient,
+  op: { id: string; accountId: string },
+  rejected: Outcome[],
+): Promise<void> {
+  const accountId = op.accountId;
   const rows = rejected.flatMap((o) =>
     o.kind === 'rejected' && o.bounce ? [{ contact_id: o.contactId, ...bounceColumns(o.bounce) }] : [],
   );
@@ -217,8 +222,8 @@ async function storeBounces(client: pg.PoolClient, accountId: string, rejected: 
   );
   await client.query(
     `with b as (
-       insert into bounce (account_id, contact_id, recipient, received_at, status, reply_code, reason, hard, type, diagnostic)
-       select $1, x.contact_id, x.recipient, now(), x.status, x.reply_code, x.reason, x.hard, x.type, x.diagnostic
+       insert into bounce (account_id, contact_id, recipient, received_at, status, reply_code, reason, hard, type, diagnostic, operation_id)
+       select $1, x.contact_id, x.recipient, now(), x.status, x.reply_code, x.reason, x.hard, x.type, x.diagnostic, $3::uuid
          from jsonb_to_recordset($2::jsonb) as x(contact_id bigint, recipient text, status text, reply_code text,
               reason text, hard boolean, type text, diagnostic text)
         where exists (select 1 from contact c where c.id = x.contact_id and c.account_id = $1)
@@ -231,7 +236,7 @@ async function storeBounces(client: pg.PoolClient, accountId: string, rejected: 
               when c.email_status = 'VALID' then 'SOFT_BOUNCED'
               else c.email_status end
        from b where c.account_id = $1 and c.id = b.contact_id`,
-    [accountId, JSON.stringify(rows)],
+    [accountId, JSON.stringify(rows), op.id],
   );
 }
 

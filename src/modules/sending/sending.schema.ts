@@ -65,6 +65,9 @@ const SendRef = builder.objectRef<SendFigures>('OperationSendStats').implement({
     parts: t.exposeInt('parts', {
       description: 'SMS parts sent (160/153 GSM-7, 70/67 UCS-2 characters each); 0 for an Emailing',
     }),
+    complaints: t.exposeInt('complaints', {
+      description: 'Distinct contacts who reported one of its messages as spam (feedback reports naming it)',
+    }),
     remaining: t.exposeInt('remaining', { description: 'Not final yet: waiting, being sent or to retry' }),
   }),
 });

@@ -14,6 +14,8 @@ export interface SendFigures {
   deferrals: number;
   /** SMS parts sent (0 for an Emailing). */
   parts: number;
+  /** Distinct contacts who reported a message of it as spam (ARF complaints naming it). */
+  complaints: number;
   /** Not final yet: pending, claimed or deferred. */
   remaining: number;
 }
@@ -29,7 +31,7 @@ interface Row {
   parts: number;
 }
 
-const figures = (r: Row): SendFigures => ({
+const figures = (r: Row, complaints: number): SendFigures => ({
   operationId: r.operation_id,
   recipients: r.recipients,
   excluded: Object.entries(r.excluded)
@@ -40,6 +42,7 @@ const figures = (r: Row): SendFigures => ({
   hardBounces: r.hard_bounces,
   deferrals: r.deferrals,
   parts: r.parts,
+  complaints,
   remaining: Math.max(0, r.recipients - r.sent - r.failed),
 });
 
@@ -55,7 +58,14 @@ export async function sendFiguresOf(
          from operation_send where account_id = ? and operation_id in (?)`,
       [accountId, [...ids]],
     );
-    return new Map(rows.map((r) => [r.operation_id, figures(r)]));
+    // Complaints come back as bounces (reason feedback) that name the operation: few rows.
+    const complained = await em.execute<{ operation_id: string; n: number }[]>(
+      `select operation_id, count(distinct contact_id)::int as n from bounce
+        where account_id = ? and operation_id in (?) and reason = 'feedback' group by operation_id`,
+      [accountId, [...ids]],
+    );
+    const by = new Map(complained.map((c) => [c.operation_id, c.n]));
+    return new Map(rows.map((r) => [r.operation_id, figures(r, by.get(r.operation_id) ?? 0)]));
   });
   return all ?? null;
 }

@@ -264,6 +264,80 @@ describe('a validated Emailing scheduled now', () => {
   }, 60_000);
 });
 
+describe('bounces and complaints that come back later', () => {
+  it("name their operation through X-Cible-Operation: counted in its stats, never another account's", async () => {
+    await contacts('eta', 3);
+    const id = await validated('eta');
+    expect(await until(id, ['SENT'])).toBe('SENT');
+    const original = sink.inbox.find((m) => m.rcpt.includes('c2@eta.test'))!.mail;
+    expect(original.headers.get('x-cible-operation')).toBe(id);
+    const arf = (operation: string) => `From: <fbl@isp.example>
+To: <abuse@acme.example>
+Subject: FW: complaint
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="b1"
+
+--b1
+Content-Type: text/plain
+
+This is an email abuse report.
+
+--b1
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: FBL/1.0
+Version: 1
+Original-Rcpt-To: <c2@eta.test>
+
+--b1
+Content-Type: message/rfc822
+
+From: news@acme.example
+To: c2@eta.test
+Subject: Hi F2
+X-Cible-Operation: ${operation}
+
+Dear F2
+--b1--
+`;
+    const record = (message: string, token = owner.token) =>
+      t.gql<{ recordBounce: { id: string; reason: string }[] }, Record<string, unknown>>(
+        'mutation($input: RecordBounceInput!) { recordBounce(input: $input) { id reason } }',
+        { input: { message } },
+        token,
+      );
+    expect(ok(await record(arf(id))).recordBounce[0].reason).toBe('feedback');
+    type S = { operation: { stats: { bounces: number; send: { complaints: number } } } };
+    const stats = async () =>
+      ok(
+        await t.gql<S, Record<string, unknown>>(
+          'query($id: ID!) { operation(id: $id) { stats { bounces send { complaints } } } }',
+          { id },
+          owner.token,
+        ),
+      ).operation.stats;
+    expect(await stats()).toEqual({ bounces: 1, send: { complaints: 1 } });
+    const { rows } = await t.sql.query(
+      `select email_status from contact where account_id = $1 and email = 'c2@eta.test'`,
+      [owner.accountId],
+    );
+    expect(rows[0].email_status).toBe('COMPLAINED');
+    // Another account naming this operation in a report counts nothing for it.
+    const stranger = await signUpOwner(t, 'Stranger');
+    await t.sql.query(
+      `insert into contact (account_id, email, unique_value) values ($1, 'c2@eta.test', 'c2@eta.test')`,
+      [stranger.accountId],
+    );
+    ok(await record(arf(id), stranger.token));
+    expect(await stats()).toEqual({ bounces: 1, send: { complaints: 1 } });
+    const { rows: theirs } = await t.sql.query('select operation_id from bounce where account_id = $1', [
+      stranger.accountId,
+    ]);
+    expect(theirs).toEqual([{ operation_id: null }]);
+  });
+});
+
 describe('an SMS operation', () => {
   it('reaches every contact with a phone once, personalised, through the SMS outbox; parts counted', async () => {
     await t.sql.query(

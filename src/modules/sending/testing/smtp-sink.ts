@@ -22,7 +22,12 @@ export async function startSmtpSink(
       const code = opts.refuse?.(address.address) ?? null;
       if (code)
         return cb(
-          Object.assign(new Error(code >= 500 ? '5.1.1 Recipient address rejected: User unknown' : '4.2.0 Try again later'), { responseCode: code }),
+          Object.assign(
+            new Error(
+              code >= 500 ? '5.1.1 Recipient address rejected: User unknown' : '4.2.0 Try again later',
+            ),
+            { responseCode: code },
+          ),
         );
       cb();
     },
