@@ -1,9 +1,9 @@
 /**
  * The delivery guarantee with real server processes (`node --import tsx src/main.ts`) on one
  * database, sending to real SMTP sinks in this process: a process SIGKILLed in the middle of a send
- * loses no recipient, and the only duplicates are messages of the batches it had in flight (at most
- * SEND_BATCH_SIZE: a process runs one worker job at a time), each with the Message-ID of its first copy; two processes
- * started before a send share it, with no recipient twice. No app runs in this process: its
+ * loses no recipient, and the only duplicates are messages of the batch it had in flight (at most
+ * SEND_BATCH_SIZE: a process runs one worker job at a time), each with the Message-ID of its first
+ * copy; two processes started before a send share it, with no recipient twice. No app runs in this process: its
  * Agenda would take a share of the send.
  */
 import type { ChildProcess } from 'node:child_process';
