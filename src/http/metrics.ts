@@ -102,8 +102,22 @@ export function createMetrics(config: Config): Metrics {
     watch(services) {
       watched = services;
       const { agenda } = services.jobs;
-      agenda.on('success', (job) => jobs.inc({ job: job.attrs.name, outcome: 'success' }));
-      agenda.on('fail', (_err, job) => jobs.inc({ job: job.attrs.name, outcome: 'failure' }));
+      // Agenda also re-emits other processes' job events (a notification, remote = true, with
+      // jobName and no attrs): counting them would count every job once per process, and reading
+      // attrs on them threw inside the listener, which killed this process whenever another
+      // one finished a job. Only this process's own runs are counted.
+      const nameOf = (job: unknown, remote: unknown): string | null => {
+        if (remote === true) return null;
+        return (job as { attrs?: { name?: string } } | undefined)?.attrs?.name ?? null;
+      };
+      agenda.on('success', (job: unknown, remote?: unknown) => {
+        const name = nameOf(job, remote);
+        if (name) jobs.inc({ job: name, outcome: 'success' });
+      });
+      agenda.on('fail', (_err: unknown, job: unknown, remote?: unknown) => {
+        const name = nameOf(job, remote);
+        if (name) jobs.inc({ job: name, outcome: 'failure' });
+      });
     },
     close() {
       registry.clear();
