@@ -245,6 +245,13 @@ describe('metrics', () => {
     });
     expect(sample(text, 'cible_jobs_total', { job: 'metrics-test-ok', outcome: 'success' })).toBe(1);
     expect(sample(text, 'cible_jobs_total', { job: 'metrics-test-ok', outcome: 'failure' })).toBeNull();
+    // Another process's job, as Agenda re-emits it here (a notification, remote = true): not
+    // counted, and above all not a crash of this process (it once was).
+    agenda.emit('success', { jobName: 'metrics-test-ok', type: 'success' }, true);
+    agenda.emit('fail', { jobName: 'metrics-test-fail', type: 'fail' }, true);
+    const after = await metricsText();
+    expect(sample(after, 'cible_jobs_total', { job: 'metrics-test-ok', outcome: 'success' })).toBe(1);
+    expect(sample(after, 'cible_jobs_total', { job: 'metrics-test-fail', outcome: 'failure' })).toBe(1);
   });
 
   it('keeps operation names bounded', async () => {
