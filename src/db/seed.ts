@@ -13,7 +13,11 @@ export async function seedDemoOwner(orm: MikroORM): Promise<{ email: string; pas
   if ((await em.count(Account, {})) > 0) return null;
   const password = randomBytes(12).toString('base64url');
   const passwordHash = await hashPassword(password);
-  await em.transactional(async (tem) => {
+  const seeded = await em.transactional(async (tem) => {
+    // Two processes started at once on an empty database both saw no account: the lock makes
+    // the second wait, find the first one's, and seed nothing (it used to die on the unique email).
+    await tem.execute(`select pg_advisory_xact_lock(hashtextextended('cible:seed-demo-owner', 0))`);
+    if ((await tem.count(Account, {})) > 0) return false;
     const account = tem.create(Account, {
       name: 'Demo',
       settings: { ...DEFAULT_SETTINGS },
@@ -32,6 +36,7 @@ export async function seedDemoOwner(orm: MikroORM): Promise<{ email: string; pas
       createdAt: now,
       updatedAt: now,
     });
+    return true;
   });
-  return { email: DEMO_EMAIL, password };
+  return seeded ? { email: DEMO_EMAIL, password } : null;
 }
