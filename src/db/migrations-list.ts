@@ -15,6 +15,7 @@ import { Migration20261202192741_OperationTestSends } from '../../migrations/Mig
 import { Migration20261202195153_Sending } from '../../migrations/Migration20261202195153_Sending.js';
 import { Migration20261202204422_SendParts } from '../../migrations/Migration20261202204422_SendParts.js';
 import { Migration20261202205200_BounceOperation } from '../../migrations/Migration20261202205200_BounceOperation.js';
+import { Migration20261202210123_SmsStatus } from '../../migrations/Migration20261202210123_SmsStatus.js';
 
 /**
  * Migrations imported statically: MikroORM would otherwise import the files with Node's own
@@ -40,4 +41,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202195153_Sending', class: Migration20261202195153_Sending },
   { name: 'Migration20261202204422_SendParts', class: Migration20261202204422_SendParts },
   { name: 'Migration20261202205200_BounceOperation', class: Migration20261202205200_BounceOperation },
+  { name: 'Migration20261202210123_SmsStatus', class: Migration20261202210123_SmsStatus },
 ];

@@ -28,6 +28,9 @@ export const EMAIL_STATUSES = [
 ] as const;
 export type EmailStatus = (typeof EMAIL_STATUSES)[number];
 
+/** OPTED_OUT: the number replied STOP (src/modules/sms-replies/); START puts it back. */
+export const SMS_STATUSES = ['SUBSCRIBED', 'OPTED_OUT'] as const;
+
 /**
  * A contact. Standard fields are columns; custom fields live in `fields` (jsonb, NUMBER values as
  * decimal strings so they stay exact). `unique_value` holds the normalised value of the account's
@@ -51,6 +54,7 @@ export const Contact = defineEntity({
     fields: p.json<Record<string, string | boolean | null>>().defaultRaw(`'{}'`),
     uniqueValue: p.string().length(400).nullable(),
     emailStatus: p.enum([...EMAIL_STATUSES]).default('VALID'),
+    smsStatus: p.enum([...SMS_STATUSES]).default('SUBSCRIBED'),
     lastBounceId: p.bigint('string').nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
     updatedAt: p.datetime().defaultRaw('now()'),

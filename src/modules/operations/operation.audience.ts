@@ -95,11 +95,7 @@ const anyOf = (segmentIds: string[]): Criterion => ({
  * excluded segment. Segments that vanished in the meantime are left out; null: nobody. The count
  * and the sending engine's freeze both build on it, so they agree on who is in.
  */
-export function audienceMembers(
-  env: TargetEnv,
-  audience: Audience,
-  params: Params,
-): string[] | null {
+export function audienceMembers(env: TargetEnv, audience: Audience, params: Params): string[] | null {
   const known = (list: string[]) => list.filter((id) => env.segments.has(id));
   const include = known(audience.segmentIds);
   const exclude = known(audience.excludedSegmentIds);
@@ -113,7 +109,7 @@ export function audienceMembers(
 /**
  * The statement counting an audience: distinct addresses (lower(email) for an Emailing, phone for
  * an SMS) among its members that have the address and, for email, are not unsubscribed,
- * hard-bounced or complained. Contacts carry no SMS opt-out yet: for SMS only the phone is required.
+ * hard-bounced or complained, for SMS not opted out by a STOP reply.
  */
 export function audienceCountStatement(
   env: TargetEnv,
@@ -128,7 +124,7 @@ export function audienceCountStatement(
       "c.email is not null and c.email <> ''",
       `c.email_status not in (${UNREACHABLE_EMAIL.map((s) => `'${s}'`).join(', ')})`,
     );
-  } else where.push("c.phone is not null and c.phone <> ''");
+  } else where.push("c.phone is not null and c.phone <> ''", "c.sms_status <> 'OPTED_OUT'");
   const address = kind === 'EMAILING' ? 'lower(c.email)' : 'c.phone';
   return {
     sql: `select count(distinct ${address})::bigint as n from contact c where ${where.join(' and ')}`,

@@ -16,8 +16,9 @@ export interface Frozen {
  * transaction that moves it to SENDING: every member of the audience as it is now, each PENDING
  * or EXCLUDED with its reason. Later segment or contact changes do not change it.
  *
- * Exclusions, in this order: no address; (email) unsubscribed, hard-bounced, complained; a
- * duplicate address (among the reachable contacts sharing it, the lowest id is sent to). The
+ * Exclusions, in this order: no address; (email) unsubscribed, hard-bounced, complained; (SMS)
+ * opted out by a STOP reply, as UNSUBSCRIBED; a duplicate address (among the reachable contacts
+ * sharing it, the lowest id is sent to). The
  * primary key (operation, contact) makes a second freeze of the same operation fail rather than
  * double anyone.
  */
@@ -32,7 +33,7 @@ export async function freezeAudience(em: EntityManager, op: OperationView): Prom
     ? `when c.email_status = 'UNSUBSCRIBED' then 'UNSUBSCRIBED'
        when c.email_status = 'HARD_BOUNCED' then 'HARD_BOUNCED'
        when c.email_status = 'COMPLAINED' then 'COMPLAINED'`
-    : '';
+    : `when c.sms_status = 'OPTED_OUT' then 'UNSUBSCRIBED'`;
   const statement = where
     ? toOrmBindings(
         `with m as (
