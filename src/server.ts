@@ -24,6 +24,7 @@ import { createTracking } from './modules/events/tracking.js';
 import { createMailer } from './modules/mail/mailer.js';
 import { createSegmentExport } from './modules/segments/segment.export.js';
 import { createSenderConfirm } from './modules/senders/sender.confirm.js';
+import { smsInbound } from './modules/sms-replies/sms-inbound.js';
 import { closeTransports } from './modules/transport/transports.js';
 import { unsubscribeLink } from './modules/unsubscribe/unsubscribe.js';
 import { cachedViewer } from './modules/users/auth.service.js';
@@ -179,6 +180,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     if (exportSegment(req, res)) return; // /export/segments/<id>.csv: streamed CSV, bearer token
     if (confirmSender(req, res)) return; // /senders/confirm/<token>: public HTML page and form
     if (unsubscribeLink(services, req, res, ipOf)) return; // /u/<token>: one-click unsubscribe (RFC 8058), public
+    if (smsInbound(services, req, res, ipOf)) return; // /sms/inbound: signed STOP/START replies from the SMS gateway, public
     const length = Number(req.headers['content-length'] ?? 0);
     const multipart = req.headers['content-type']?.startsWith('multipart/form-data') ?? false;
     if (length > bodyLimitOf(req.headers.authorization, multipart)) {
