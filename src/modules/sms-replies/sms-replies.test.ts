@@ -18,7 +18,7 @@ const PHONE = '+33612345601';
 
 let t: TestApp & { databaseUrl: string };
 let a: Actor; // sent PHONE an SMS operation
-let b: Actor; // has a contact with PHONE, never texted it
+let b: Actor; // has a contact with PHONE, texted another number only
 let opId: string;
 let held: string; // validated, never sent: for its live audienceCount
 /** A's contacts: `first` got the SMS; `twin` has the same phone, excluded as a duplicate; `other` another phone. */
@@ -36,8 +36,11 @@ beforeAll(async () => {
   c.first = await contact(a, 'first@sr.test', PHONE);
   c.twin = await contact(a, 'twin@sr.test', PHONE);
   c.other = await contact(a, 'other@sr.test', '+33612345602');
-  c.stranger = await contact(b, 'stranger@sr.test', PHONE);
+  // B texts another number (so it has SMS recipients), never PHONE: its segment is @sr.test.
+  c.stranger = await contact(b, 'stranger@elsewhere.test', PHONE);
+  await contact(b, 'bee@sr.test', '+33612345699');
   opId = await sendSms(a, 'First text');
+  await sendSms(b, 'B text');
 }, 120_000);
 afterAll(async () => {
   await t?.close();
