@@ -242,6 +242,15 @@ describe('STOP and START', () => {
     expect(audit[1].diff).toEqual({ smsStatus: { from: 'OPTED_OUT', to: 'SUBSCRIBED' } });
     expect(await count()).toBe(2);
   });
+  it('six concurrent STOPs opt out once: one new event per contact, the changes counted once', async () => {
+    const answers = await Promise.all(Array.from({ length: 6 }, () => inbound(reply('STOP'))));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const changed = answers.map((r) => JSON.parse(r.body).contacts as number);
+    expect(changed.reduce((x, y) => x + y, 0)).toBe(2);
+    expect(await eventsOf(c.first)).toHaveLength(2); // the first STOP's, and this one
+    expect(await eventsOf(c.twin)).toHaveLength(2);
+    expect((await auditOf(c.first)).map((e) => e.action)).toEqual(['smsOptOut', 'smsOptIn', 'smsOptOut']);
+  });
 });
 
 // Last: a second server on this database leaves the shared dispatch job locked when it closes
