@@ -71,6 +71,10 @@ export function createJobs(config: Config, databaseUrl: string, logger: Logger):
         const r = await agenda.drain({ timeout: config.shutdownTimeoutMs });
         if (r.timedOut)
           logger.warn('shutdown: jobs still running at SHUTDOWN_TIMEOUT_MS', { running: r.running });
+        // drain leaves the jobs this process had locked for a later run (the next dispatcher
+        // tick) locked until their lifetime ends: other processes would wait that long to run
+        // them. stop() unlocks them, and by now nothing of ours runs that it could cut.
+        await agenda.stop(false).catch((err: Error) => logger.warn(`agenda stop: ${err.message}`));
       }
       await Promise.all([...tasks]);
       await pool.end();

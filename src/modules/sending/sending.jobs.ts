@@ -117,7 +117,8 @@ export async function dispatch(app: AppServices): Promise<void> {
 }
 
 export async function defineSendingJobs(agenda: Agenda, app: AppServices): Promise<void> {
-  agenda.define(DISPATCH_JOB, () => dispatch(app), { concurrency: 1, lockLifetime: 5 * 60_000 });
+  // A tick takes well under a second; a process that dies holding it frees it within 30 s.
+  agenda.define(DISPATCH_JOB, () => dispatch(app), { concurrency: 1, lockLifetime: 30_000 });
   agenda.define<WorkerData>(
     WORKER_JOB,
     async (job) => {
