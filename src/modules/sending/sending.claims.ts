@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { clip, storable } from '../../shared/text.js';
 import type { BounceClassification } from '../bounces/classifier/types.js';
 import { eventCode } from '../events/event.entity.js';
 import type { MergeData } from '../messaging/template.js';
@@ -240,7 +241,8 @@ async function storeBounces(
   );
 }
 
-const cut = (v: string | null, n: number) => (v === null ? null : v.replace(/\u0000/g, '').slice(0, n));
+// storable: no NUL, no lone surrogate (PostgreSQL text refuses both), as recordBounce stores them.
+const cut = (v: string | null, n: number) => (v === null ? null : clip(storable(v), n));
 
 function bounceColumns(b: BounceClassification) {
   return {
