@@ -3,7 +3,7 @@ import { batched } from '../../shared/batch.js';
 import { describedValues } from '../../shared/enum-values.js';
 import { connection, pageInOrder } from '../../shared/pagination.js';
 import { contactOrderName, contactsAfter } from './contact.cursor.js';
-import { EMAIL_STATUSES, FIELD_TYPES } from './contact.entity.js';
+import { EMAIL_STATUSES, FIELD_TYPES, SMS_STATUSES } from './contact.entity.js';
 import {
   CONTACT_ORDERS,
   type ContactView,
@@ -34,6 +34,14 @@ export const EmailStatusEnum = builder.enumType('EmailStatus', {
     HARD_BOUNCED: 'A permanent failure: the address does not work',
     COMPLAINED: 'The recipient reported a mail as spam (an ARF complaint)',
     UNSUBSCRIBED: 'The contact asked not to receive mail',
+  }),
+});
+
+export const SmsStatusEnum = builder.enumType('SmsStatus', {
+  description: 'SUBSCRIBED until the contact replies STOP to one of our SMS.',
+  values: describedValues(SMS_STATUSES, {
+    SUBSCRIBED: 'SMS may be sent to this contact',
+    OPTED_OUT: 'The contact replied STOP (or a like word); START opts back in',
   }),
 });
 
@@ -82,6 +90,11 @@ export const ContactRef = builder.objectRef<ContactView>('Contact').implement({
       type: EmailStatusEnum,
       description: 'Whether mail to this contact can be sent, as bounces and complaints tell',
       resolve: (c) => c.email_status as (typeof EMAIL_STATUSES)[number],
+    }),
+    smsStatus: t.field({
+      type: SmsStatusEnum,
+      description: 'Whether SMS to this contact can be sent, as its STOP and START replies tell',
+      resolve: (c) => c.sms_status as (typeof SMS_STATUSES)[number],
     }),
     fields: t.field({
       type: [FieldValueRef],

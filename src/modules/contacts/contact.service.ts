@@ -29,6 +29,7 @@ export interface ContactView {
   country: string | null;
   fields: Record<string, string | boolean>;
   email_status: string;
+  sms_status: string;
   last_bounce_id: string | null;
   created_at: Date;
   updated_at: Date;

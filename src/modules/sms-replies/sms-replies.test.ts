@@ -193,6 +193,13 @@ describe('STOP and START', () => {
     expect(await smsStatus(c.first)).toBe('OPTED_OUT');
     expect(await smsStatus(c.twin)).toBe('OPTED_OUT');
     expect(await smsStatus(c.other)).toBe('SUBSCRIBED');
+    // What a client reads of it.
+    const seen = await t.gql<{ contact: { smsStatus: string } }, Record<string, unknown>>(
+      'query($id: ID!) { contact(id: $id) { smsStatus } }',
+      { id: c.first },
+      a.token,
+    );
+    expect(seen.data?.contact.smsStatus).toBe('OPTED_OUT');
     // first got the SMS: its event names the operation; twin was excluded as a duplicate: none.
     expect(await eventsOf(c.first)).toEqual([{ type: UNSUBSCRIBE, operation_id: opId }]);
     expect(await eventsOf(c.twin)).toEqual([{ type: UNSUBSCRIBE, operation_id: null }]);
