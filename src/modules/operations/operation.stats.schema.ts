@@ -1,11 +1,6 @@
 import { builder, needSome } from '../../builder.js';
-import type { AuthedContext, Context } from '../../context.js';
-import { liveRule } from '../../realtime/live.js';
-import { pollStream } from '../../realtime/poll.js';
-import { forbidden } from '../../shared/errors.js';
-import type { OperationKind } from './operation.entity.js';
-import { featureOf, mayDo, OPERATION_FEATURES } from './operation.rights.js';
-import { readOperation } from './operation.service.js';
+import type { AuthedContext } from '../../context.js';
+import { OPERATION_FEATURES } from './operation.rights.js';
 import {
   type LinkStat,
   type OperationStats,
@@ -14,6 +9,7 @@ import {
   statsVersion,
   TOP_LINKS,
 } from './operation.stats.js';
+import { operationStreamRule, pollOperation } from './operation.stream.js';
 import { OperationRef } from './operation.types.js';
 
 const StatCountRef = builder.objectRef<StatCount>('OperationStatCount').implement({
@@ -75,39 +71,23 @@ builder.objectField(OperationRef, 'stats', (t) =>
   }),
 );
 
-/** How often a stream looks for changes: at most one message per second per subscription. */
-export const STATS_POLL_MS = 1_000;
-// The kind each stream's operation has, found by subscribe, read by the live re-check.
-const kinds = new WeakMap<Context, OperationKind>();
-
 builder.subscriptionField('operationStatsUpdated', (t) =>
   t.withAuth(needSome(OPERATION_FEATURES, 'GUEST')).field({
     type: StatsRef,
     description:
       "The stats of one operation: now, then whenever they change (at most one message per second). NOT_FOUND for other accounts' ids; FORBIDDEN without GUEST in its kind, then or later.",
     args: { id: t.arg.id({ required: true, description: 'The operation' }) },
-    subscribe: async (_r, args, ctx) => {
-      const op = await readOperation(ctx, String(args.id));
-      kinds.set(ctx, op.kind);
-      const { accountId } = ctx.viewer;
-      // Polls the aggregates' change counter (a primary-key read of at most 8 rows per key) rather
-      // than a pub/sub topic: events arrive by many paths (API, tracking, bounces, the engine)
-      // and processes, and the counter moves in their own transactions, so a commit anywhere is
-      // seen here within a second with nothing to publish, and bursts coalesce by themselves.
-      return pollStream(
-        () => statsVersion(ctx.em, accountId, op.id),
-        () => operationStats(ctx.em, accountId, op.id, op.kind),
-        STATS_POLL_MS,
-      );
-    },
-    extensions: liveRule<OperationStats, null>({
-      start: () => null,
-      allowed: (ctx) => {
-        const kind = kinds.get(ctx);
-        if (!kind || mayDo(ctx.viewer, kind, 'GUEST')) return null;
-        return forbidden(`Reading the stats of an ${kind} operation needs ${featureOf(kind)} >= GUEST`);
-      },
-    }),
+    // Polls the aggregates' change counter (a primary-key read of at most 8 rows per key) rather
+    // than a pub/sub topic: events arrive by many paths (API, tracking, bounces, the engine)
+    // and processes, and the counter moves in their own transactions.
+    subscribe: (_r, args, ctx) =>
+      pollOperation(
+        ctx,
+        String(args.id),
+        (op) => statsVersion(ctx.em, op.accountId, op.id),
+        (op) => operationStats(ctx.em, op.accountId, op.id, op.kind),
+      ),
+    extensions: operationStreamRule('stats'),
     resolve: (s) => s,
   }),
 );

@@ -1,12 +1,8 @@
 import { builder, needSome } from '../../builder.js';
-import type { AuthedContext, Context } from '../../context.js';
-import { liveRule } from '../../realtime/live.js';
-import { pollStream } from '../../realtime/poll.js';
-import { forbidden } from '../../shared/errors.js';
-import type { OperationKind } from '../operations/operation.entity.js';
-import { featureOf, mayDo, OPERATION_FEATURES } from '../operations/operation.rights.js';
-import { readOperation } from '../operations/operation.service.js';
-import { STATS_POLL_MS, StatsRef } from '../operations/operation.stats.schema.js';
+import type { AuthedContext } from '../../context.js';
+import { OPERATION_FEATURES } from '../operations/operation.rights.js';
+import { StatsRef } from '../operations/operation.stats.schema.js';
+import { operationStreamRule, pollOperation } from '../operations/operation.stream.js';
 import { EXCLUSION_REASONS } from './sending.entity.js';
 import { progressVersion, type SendFigures, sendFiguresOf } from './sending.stats.js';
 
@@ -82,8 +78,6 @@ builder.objectField(StatsRef, 'send', (t) =>
   }),
 );
 
-const kinds = new WeakMap<Context, OperationKind>();
-
 builder.subscriptionField('operationProgress', (t) =>
   t.withAuth(needSome(OPERATION_FEATURES, 'GUEST')).field({
     type: SendRef,
@@ -91,26 +85,15 @@ builder.subscriptionField('operationProgress', (t) =>
     description:
       "Delivered, failed and remaining of one operation's send: now (null before it starts), then after each batch recorded (at most one message per second). NOT_FOUND for other accounts' ids; FORBIDDEN without GUEST in its kind, then or later.",
     args: { id: t.arg.id({ required: true, description: 'The operation' }) },
-    subscribe: async (_r, args, ctx) => {
-      const op = await readOperation(ctx, String(args.id));
-      kinds.set(ctx, op.kind);
-      const { accountId } = ctx.viewer;
-      // Polls the send row's counters, moved by each batch's own transaction on any process (see
-      // operationStatsUpdated for why polling beats publishing here).
-      return pollStream(
-        () => progressVersion(ctx.em, accountId, op.id),
-        () => sendFiguresOf(ctx.em, accountId, op.id),
-        STATS_POLL_MS,
-      );
-    },
-    extensions: liveRule<SendFigures | null, null>({
-      start: () => null,
-      allowed: (ctx) => {
-        const kind = kinds.get(ctx);
-        if (!kind || mayDo(ctx.viewer, kind, 'GUEST')) return null;
-        return forbidden(`Reading the progress of an ${kind} operation needs ${featureOf(kind)} >= GUEST`);
-      },
-    }),
+    // The send row's counters move with each batch's own transaction, on any process.
+    subscribe: (_r, args, ctx) =>
+      pollOperation(
+        ctx,
+        String(args.id),
+        (op) => progressVersion(ctx.em, op.accountId, op.id),
+        (op) => sendFiguresOf(ctx.em, op.accountId, op.id),
+      ),
+    extensions: operationStreamRule('progress'),
     resolve: (s) => s,
   }),
 );
