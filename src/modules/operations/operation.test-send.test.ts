@@ -5,8 +5,6 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ParsedMail, simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Actor,
@@ -17,21 +15,18 @@ import {
   type TestApp,
   viewerWith,
 } from '../../../test/harness.js';
+import { type Received, startSmtpSink } from '../../../test/smtp-sink.js';
 import { signBody } from '../transport/sms.js';
 import { TEST_SENDS_PER_HOUR } from './operation.test-send.js';
 import { emailing, FROM, ops, smsOp, verifiedSender } from './testing/helpers.js';
 
-interface Mail {
-  rcpt: string[];
-  mail: ParsedMail;
-}
-const inbox: Mail[] = [];
 const refused = new Set<string>();
 const texts: { headers: IncomingMessage['headers']; body: string }[] = [];
 const refusedPhones = new Set<string>();
 const GATEWAY_TOKEN = 'gateway-secret';
 
-let smtp: SMTPServer;
+let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
+let inbox: Received[] = [];
 let gateway: Server;
 let t: TestApp;
 let owner: Actor;
@@ -48,24 +43,8 @@ const tokenFromSmtp = async (email: string) => {
 };
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onRcptTo(address, _s, cb) {
-      if (refused.has(address.address))
-        return cb(Object.assign(new Error('Mailbox unavailable'), { responseCode: 550 }));
-      cb();
-    },
-    onData(stream, session, cb) {
-      simpleParser(stream)
-        .then((mail) => {
-          inbox.push({ rcpt: session.envelope.rcptTo.map((r) => r.address), mail });
-          cb();
-        })
-        .catch(cb);
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', () => r()));
+  smtp = await startSmtpSink({ refuse: (a) => (refused.has(a) ? 550 : null) });
+  inbox = smtp.inbox;
   gateway = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => {
@@ -80,7 +59,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => gateway.listen(0, '127.0.0.1', () => r()));
   t = await startTestApp({
-    SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`,
+    SMTP_URL: smtp.url,
     SMS_GATEWAY_URL: `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/sms`,
     SMS_GATEWAY_TOKEN: GATEWAY_TOKEN,
   });
@@ -96,7 +75,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.close();
-  await new Promise<void>((r) => smtp.close(() => r()));
+  await smtp?.close();
   await new Promise<void>((r) => gateway.close(() => r()));
 });
 

@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
+import { startSmtpSink } from '../../../test/smtp-sink.js';
 import { emailing, ops, verifiedSender } from '../operations/testing/helpers.js';
-import { startSmtpSink } from './testing/smtp-sink.js';
 
 let t: TestApp;
 let owner: Actor;

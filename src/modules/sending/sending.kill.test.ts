@@ -10,6 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, signUpOwner } from '../../../test/harness.js';
 import { exited, type Started, startServer } from '../../../test/server-process.js';
+import type { Received } from '../../../test/smtp-sink.js';
 import { verifiedSender } from '../operations/testing/helpers.js';
 import { startKillSink } from './testing/kill-sink.js';
 import {
@@ -19,7 +20,6 @@ import {
   validatedNow,
   waitFor,
 } from './testing/server-fixture.js';
-import type { Received } from './testing/smtp-sink.js';
 
 const CHILD = ['--import', 'tsx', 'src/main.ts'];
 const BATCH = 20;

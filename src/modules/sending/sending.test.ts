@@ -14,8 +14,8 @@ import {
   type TestApp,
   viewerWith,
 } from '../../../test/harness.js';
+import { startSmtpSink } from '../../../test/smtp-sink.js';
 import { emailing, ops, smsOp, verifiedSender } from '../operations/testing/helpers.js';
-import { startSmtpSink } from './testing/smtp-sink.js';
 
 let t: TestApp;
 let owner: Actor;

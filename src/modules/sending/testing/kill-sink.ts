@@ -1,11 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import type { Received } from './smtp-sink.js';
+import type { Received } from '../../../../test/smtp-sink.js';
 
 /**
  * An SMTP sink that survives its clients being SIGKILLed: smtp-server re-emits a socket reset in
- * the middle of a transaction (after MAIL FROM) as an 'error' on the server, which testing/smtp-sink.ts
+ * the middle of a transaction (after MAIL FROM) as an 'error' on the server, which test/smtp-sink.ts
  * does not listen to, so a killed sender crashes the test process with an uncaught ECONNRESET.
  * Here that reset is counted instead. Each message is held `delayMs` before its 250, so a send
  * lasts long enough to be killed in its middle.
