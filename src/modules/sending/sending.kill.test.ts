@@ -53,8 +53,8 @@ async function server(smtpUrl: string): Promise<Started> {
   return s;
 }
 
-async function sink(): Promise<Sink> {
-  const s = await startKillSink({ delayMs: SINK_DELAY_MS });
+async function sink(delayMs = SINK_DELAY_MS): Promise<Sink> {
+  const s = await startKillSink({ delayMs });
   sinks.push(s);
   return s;
 }
@@ -189,7 +189,10 @@ describe('two server processes started before a send', () => {
     // Only these two send (the survivor of the test above would send to its own sink).
     await stopChildren();
     // One sink per process: where a message arrived says which process sent it.
-    boxes = [await sink(), await sink()];
+    // Slower sinks (40 ms a message): one process alone would need about 8 s, longer than
+    // Agenda's 3 s poll, so the other process's worker job starts before the send is over
+    // (at 8 ms, on a loaded CI machine, one process once sent all 1,000 before the other polled).
+    boxes = [await sink(40), await sink(40)];
     // One after the other, the owner made in between: two first starts on a database with no
     // user would both seed the demo owner, and the second dies on its unique email.
     pair = [await server(boxes[0].url)];
