@@ -65,6 +65,12 @@ export const Contact = defineEntity({
       name: 'contact_account_email_index',
       expression: 'create index contact_account_email_index on contact (account_id, lower(email))',
     },
+    {
+      // STOP / START replies find an account's contacts by phone (sms-replies).
+      name: 'contact_account_phone_index',
+      expression:
+        'create index contact_account_phone_index on contact (account_id, phone) where phone is not null',
+    },
   ],
   uniques: [{ name: 'contact_account_unique_value', properties: ['account', 'uniqueValue'] }],
 });

@@ -60,6 +60,13 @@ export const OperationRecipient = defineEntity({
       expression:
         "create index operation_recipient_claimable_index on operation_recipient (operation_id, due_at) where status in ('PENDING', 'DEFERRED', 'CLAIMED')",
     },
+    {
+      // A STOP reply names only a phone: which accounts texted it (sms-replies) without a scan
+      // of every recipient row ever sent.
+      name: 'operation_recipient_sent_address_index',
+      expression:
+        "create index operation_recipient_sent_address_index on operation_recipient (address) where status = 'SENT'",
+    },
   ],
 });
 
