@@ -142,10 +142,12 @@ export async function defineSendingJobs(agenda: Agenda, app: AppServices): Promi
       else if (end.kind === 'more') job.schedule(new Date());
     },
     // One worker job at a time per process, so the SEND_WORKERS slots of a send spread over the
-    // processes instead of the first one to poll taking them all (parallelism inside a process
-    // is SEND_CONCURRENCY). Touched every few seconds while it sends: a process that dies frees
-    // its job within 20 s.
-    { concurrency: 1, lockLifetime: WORKER_LOCK_MS },
+    // processes (parallelism inside a process is SEND_CONCURRENCY). concurrency alone is not
+    // enough: Agenda still locks every due job into its local queue, so the first process to
+    // poll held all the slots and ran them one after another (a CI run sent 0 + 1000);
+    // lockLimit 1 leaves the other slots to the other processes. Touched every few seconds
+    // while it sends: a process that dies frees its job within 20 s.
+    { concurrency: 1, lockLimit: 1, lockLifetime: WORKER_LOCK_MS },
   );
 }
 
