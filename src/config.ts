@@ -52,6 +52,8 @@ export interface Config {
   sendRetrySeconds: number;
   /** How often the dispatcher looks for due operations and idle sends. */
   sendDispatchSeconds: number;
+  /** The free credits a new account starts with (src/modules/credits), per kind. */
+  freeCredits: { EMAIL: number; SMS: number };
 }
 
 export type WorkerSettings = Pick<Config, 'workerThreads' | 'workerQueueSize' | 'cpuCallTimeoutMs'>;
@@ -214,6 +216,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sendConcurrency: wholeNumber(env, 'SEND_CONCURRENCY', 5, 1, 100),
     sendRetrySeconds: wholeNumber(env, 'SEND_RETRY_SECONDS', 300, 1, 86_400),
     sendDispatchSeconds: wholeNumber(env, 'SEND_DISPATCH_SECONDS', 5, 1, 3_600),
+    freeCredits: {
+      EMAIL: wholeNumber(env, 'FREE_EMAIL_CREDITS', 10_000, 0, 1_000_000_000),
+      SMS: wholeNumber(env, 'FREE_SMS_CREDITS', 1_000, 0, 1_000_000_000),
+    },
     ...loadWorkerSettings(env),
   };
 }

@@ -23,7 +23,7 @@ async function main() {
 
   const setupOrm = await openOrm(url);
   await migrate(setupOrm);
-  const demo = await seedDemoOwner(setupOrm);
+  const demo = await seedDemoOwner(setupOrm, config.freeCredits);
   await setupOrm.close();
 
   const app = await buildApp(config, { databaseUrl: url, logger });

@@ -25,6 +25,7 @@ const VALUE_TYPES = [
   'ContactFieldValue', // a custom field value of its Contact
   'ContactImportRowResult', // a row result, read page by page through its import
   'ContactScore', // a contact's value for one score (scoreId alone is shared by every contact)
+  'CreditReservation', // what one operation holds of its CreditBalance
   'CriterionNode', // the criterion of its ScoreCondition, and its parts:
   'EmailStatusCriterion',
   'EventCriterion',

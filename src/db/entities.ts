@@ -7,6 +7,7 @@ import {
   ContactImport,
   ContactImportRow,
 } from '../modules/contacts/contact.entity.js';
+import { CreditBalance, CreditEntry, CreditReservation } from '../modules/credits/credit.entity.js';
 import { ContactEvent } from '../modules/events/event.entity.js';
 import { OutboxMessage } from '../modules/mail/outbox.entity.js';
 import { Operation, OperationTestSend } from '../modules/operations/operation.entity.js';
@@ -46,3 +47,6 @@ export const ENTITIES = [
   OperationSend,
   SmsOutboxMessage,
 ];
+  CreditEntry,
+  CreditBalance,
+  CreditReservation,

@@ -16,6 +16,7 @@ import { Migration20261202195153_Sending } from '../../migrations/Migration20261
 import { Migration20261202204422_SendParts } from '../../migrations/Migration20261202204422_SendParts.js';
 import { Migration20261202205200_BounceOperation } from '../../migrations/Migration20261202205200_BounceOperation.js';
 import { Migration20261202210123_SmsStatus } from '../../migrations/Migration20261202210123_SmsStatus.js';
+import { Migration20261203053627_Credits } from '../../migrations/Migration20261203053627_Credits.js';
 import { Migration20261203005356_PhoneIndexes } from '../../migrations/Migration20261203005356_PhoneIndexes.js';
 
 /**
@@ -44,4 +45,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202205200_BounceOperation', class: Migration20261202205200_BounceOperation },
   { name: 'Migration20261202210123_SmsStatus', class: Migration20261202210123_SmsStatus },
   { name: 'Migration20261203005356_PhoneIndexes', class: Migration20261203005356_PhoneIndexes },
+  { name: 'Migration20261203053627_Credits', class: Migration20261203053627_Credits },
 ];

@@ -2,13 +2,18 @@ import { randomBytes } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ownerRights } from '../modules/access/access.js';
 import { Account, DEFAULT_SETTINGS } from '../modules/account/account.entity.js';
+import type { CreditKind } from '../modules/credits/credit.entity.js';
+import { grantAllowance, ormExec } from '../modules/credits/credit.service.js';
 import { hashPassword } from '../modules/users/credentials.js';
 import { User } from '../modules/users/user.entity.js';
 
 export const DEMO_EMAIL = 'owner@demo.cible.local';
 
-/** On the first start of an empty database: a demo account and its owner, with a fresh password. */
-export async function seedDemoOwner(orm: MikroORM): Promise<{ email: string; password: string } | null> {
+/** On the first start of an empty database: a demo account (with the free credits) and its owner, with a fresh password. */
+export async function seedDemoOwner(
+  orm: MikroORM,
+  allowance: Record<CreditKind, number> = { EMAIL: 0, SMS: 0 },
+): Promise<{ email: string; password: string } | null> {
   const em = orm.em.fork();
   if ((await em.count(Account, {})) > 0) return null;
   const password = randomBytes(12).toString('base64url');
@@ -36,6 +41,8 @@ export async function seedDemoOwner(orm: MikroORM): Promise<{ email: string; pas
       createdAt: now,
       updatedAt: now,
     });
+    await tem.flush();
+    await grantAllowance(ormExec(tem), account.id, allowance);
     return true;
   });
   return seeded ? { email: DEMO_EMAIL, password } : null;

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { badInput, notFound } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
+import { releaseUnlessHolding } from './operation.credits.js';
 import type { Audience, OperationContent, OperationKind, OperationStatus } from './operation.entity.js';
 
 /**
@@ -146,6 +147,7 @@ export async function writeOperation(em: EntityManager, op: OperationView): Prom
     op.id,
     op.accountId,
   ]);
+  await releaseUnlessHolding(em, op);
 }
 
 export async function deleteOperationRows(

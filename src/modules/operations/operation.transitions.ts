@@ -6,6 +6,7 @@ import { type AccountSettings, DEFAULT_SETTINGS } from '../account/account.entit
 import { mutate } from '../audit/audit.service.js';
 import { refuseMissingSegments } from './operation.audience.js';
 import { checkComplete } from './operation.content.js';
+import { reserveForSchedule } from './operation.credits.js';
 import { notifyApprovers, notifySubmitter } from './operation.notify.js';
 import { findOperation, type OperationView, writeOperation } from './operation.repository.js';
 import { featureOf, requireKind } from './operation.rights.js';
@@ -198,9 +199,10 @@ export function rejectOperation(ctx: AuthedContext, id: string, reason: string):
 
 const scheduleStage = (at: Date): Stage => ({
   action: 'schedule',
-  apply: (op) => {
+  apply: async (op, em) => {
     refuseStaleValidation(op);
     Object.assign(op, { scheduledAt: at, failureReason: null });
+    await reserveForSchedule(em, op);
   },
 });
 

@@ -1,9 +1,11 @@
 import type pg from 'pg';
 import { clip, storable } from '../../shared/text.js';
 import type { BounceClassification } from '../bounces/classifier/types.js';
+import { pgExec, settleCredits } from '../credits/credit.service.js';
 import { eventCode } from '../events/event.entity.js';
 import type { MergeData } from '../messaging/template.js';
 import { contactMergeData } from '../messaging/template.js';
+import { creditKindOf } from '../operations/operation.credits.js';
 
 /** Attempts per recipient before MAX_ATTEMPTS_REACHED. */
 export const MAX_ATTEMPTS = 3;
@@ -91,6 +93,8 @@ export interface BatchCounts {
   deferrals: number;
   /** SMS parts handed to the gateway (what SMS credits are counted in). */
   parts: number;
+  /** Credits used beyond what the balance could cover (logged; the balance stays at zero). */
+  uncharged?: number;
 }
 
 /**
@@ -177,6 +181,16 @@ export async function recordOutcomes(
               deferrals = deferrals + $5, parts = parts + $6 where operation_id = $1`,
       [op.id, counts.sent, counts.failed, counts.hardBounces, counts.deferrals, counts.parts],
     );
+    // What was really sent is paid for in the batch's own transaction: one emails, SMS per part.
+    const used = op.kind === 'EMAILING' ? counts.sent : counts.parts;
+    counts.uncharged = (
+      await settleCredits(pgExec(client), {
+        accountId: op.accountId,
+        operationId: op.id,
+        kind: creditKindOf(op.kind),
+        used,
+      })
+    ).uncharged;
     await client.query('commit');
     return counts;
   } catch (err) {

@@ -1,6 +1,9 @@
 import type { Agenda } from 'agenda';
+import { GraphQLError } from 'graphql';
 import type { AppServices } from '../../context.js';
 import type { AuditEntryEvent } from '../audit/audit.service.js';
+import { ormExec, reserveCredits } from '../credits/credit.service.js';
+import { creditKindOf, perRecipientOf } from '../operations/operation.credits.js';
 import { markFailed, markSending, markSent } from '../operations/operation.engine.js';
 import type { OperationContent, OperationKind } from '../operations/operation.entity.js';
 import { findOperation } from '../operations/operation.repository.js';
@@ -30,30 +33,57 @@ const publish = (app: AppServices, entries: AuditEntryEvent[]) => {
  */
 export async function startSend(app: AppServices, accountId: string, id: string): Promise<boolean> {
   const entries: AuditEntryEvent[] = [];
-  const started = await app.orm.em.fork().transactional(async (em) => {
-    const op = await findOperation(em, accountId, id, true);
-    if (op.status !== 'SCHEDULED' || !op.scheduledAt) return false;
-    const [row] = await em.execute<{ h: number | null }[]>(
-      `select (settings->>'lateSendCutoffHours')::int as h from account where id = ?`,
-      [accountId],
-    );
-    const cutoffHours = row?.h ?? DEFAULT_LATE_CUTOFF_HOURS;
-    const lateBy = Date.now() - new Date(op.scheduledAt).getTime();
-    if (lateBy > cutoffHours * 3_600_000) {
-      const reason = `late: scheduled for ${new Date(op.scheduledAt).toISOString()}, more than ${cutoffHours} hours ago while no server was running; schedule it again`;
-      entries.push(...(await markFailed(em, accountId, id, reason)).entries);
+  const started = await app.orm.em
+    .fork()
+    .transactional(async (em) => {
+      const op = await findOperation(em, accountId, id, true);
+      if (op.status !== 'SCHEDULED' || !op.scheduledAt) return false;
+      const [row] = await em.execute<{ h: number | null }[]>(
+        `select (settings->>'lateSendCutoffHours')::int as h from account where id = ?`,
+        [accountId],
+      );
+      const cutoffHours = row?.h ?? DEFAULT_LATE_CUTOFF_HOURS;
+      const lateBy = Date.now() - new Date(op.scheduledAt).getTime();
+      if (lateBy > cutoffHours * 3_600_000) {
+        const reason = `late: scheduled for ${new Date(op.scheduledAt).toISOString()}, more than ${cutoffHours} hours ago while no server was running; schedule it again`;
+        entries.push(...(await markFailed(em, accountId, id, reason)).entries);
+        return false;
+      }
+      const step = await markSending(em, accountId, id);
+      entries.push(...step.entries);
+      if (!step.ok) return false;
+      const frozen = await freezeAudience(em, step.operation);
+      // The reservation made at schedule, resized to the recipients really frozen: a shortfall
+      // (the audience grew past the credits) rolls the start back and fails it below.
+      try {
+        await reserveCredits(ormExec(em), {
+          accountId,
+          operationId: id,
+          kind: creditKindOf(step.operation.kind),
+          recipients: frozen.recipients,
+          perRecipient: perRecipientOf(step.operation),
+        });
+      } catch (err) {
+        if (err instanceof GraphQLError && err.extensions.reason === 'INSUFFICIENT_CREDITS')
+          throw new ShortOfCredits(err.message);
+        throw err;
+      }
+      app.logger.info('send started', { operationId: id, ...frozen });
+      return true;
+    })
+    .catch(async (err) => {
+      if (!(err instanceof ShortOfCredits)) throw err;
+      await app.orm.em.fork().transactional(async (em) => {
+        entries.push(...(await markFailed(em, accountId, id, err.message)).entries);
+      });
       return false;
-    }
-    const step = await markSending(em, accountId, id);
-    entries.push(...step.entries);
-    if (!step.ok) return false;
-    const frozen = await freezeAudience(em, step.operation);
-    app.logger.info('send started', { operationId: id, ...frozen });
-    return true;
-  });
+    });
   publish(app, entries);
   return started;
 }
+
+/** The frozen audience needs more credits than the account has: the send fails, saying so. */
+class ShortOfCredits extends Error {}
 
 /** SENDING -> SENT once nothing is left to try (checked again under the row lock). */
 async function finish(app: AppServices, accountId: string, id: string): Promise<void> {

@@ -92,7 +92,12 @@ export async function sendSlice(
     const outcomes = await inParallel(batch, config.sendConcurrency, (r) =>
       deliver(app, op, render, data.get(r.contactId), r, transports, key).finally(keepAlive),
     );
-    await recordOutcomes(pool, op, outcomes, config.sendRetrySeconds);
+    const counts = await recordOutcomes(pool, op, outcomes, config.sendRetrySeconds);
+    if (counts.uncharged)
+      app.logger.warn('sent beyond the credits: the balance stopped at zero', {
+        operationId: op.id,
+        uncharged: counts.uncharged,
+      });
     await keepAlive();
   }
   return { kind: 'more' };

@@ -4,6 +4,7 @@ import type { AppServices, Context, Viewer } from '../../context.js';
 import { AppError, badInput, conflict } from '../../shared/errors.js';
 import { completeRights, ownerRights } from '../access/access.js';
 import { Account, DEFAULT_SETTINGS } from '../account/account.entity.js';
+import { grantAllowance, ormExec } from '../credits/credit.service.js';
 import { mutate } from '../audit/audit.service.js';
 import { recordSecurityEvent } from '../audit/security-log.js';
 import {
@@ -136,6 +137,7 @@ export async function signUp(
       updatedAt: now,
     });
     await em.flush();
+    await grantAllowance(ormExec(em), account.id, ctx.app.config.freeCredits);
     const token = openSession(em, user, ctx.ip);
     audit({
       action: 'signUp',
