@@ -167,7 +167,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     },
   });
 
-  const tracking = createTracking(services);
+  const tracking = createTracking(services, ipOf);
   const exportSegment = createSegmentExport(services, ipOf);
   const confirmSender = createSenderConfirm(services, ipOf);
   const server = createServer();

@@ -35,6 +35,11 @@ export const ContactEvent = defineEntity({
     operationId: p.uuid().nullable(),
     formId: p.uuid().nullable(),
     url: p.text().nullable(),
+    /**
+     * An open or click a proxy or scanner made (src/modules/events/tracking.machine.ts): kept out
+     * of the operation's unique opens and clicks, counted apart.
+     */
+    machine: p.boolean().default(false),
   },
   indexes: [
     {

@@ -31,7 +31,7 @@ const LinkStatRef = builder.objectRef<LinkStat>('OperationLinkStat').implement({
 
 export const StatsRef = builder.objectRef<OperationStats>('OperationStats').implement({
   description:
-    "What the behaviour events carrying the operation's id say, from aggregates kept at ingest (README, Statistics). Delivered, failed, machine opens, complaints, SMS parts and STOP replies come with the sending engine (issue 13). Identified by its operation's id.",
+    "What the behaviour events carrying the operation's id say, from aggregates kept at ingest (README, Statistics). Opens and clicks a proxy or scanner made (machine: true on the event) are kept out of opens, clicks, clicksPerLink and the rates, and counted in machineOpens and machineClicks. Identified by its operation's id.",
   fields: (t) => ({
     id: t.exposeID('operationId', { description: "The operation's id (one stats object per operation)" }),
     sent: t.exposeInt('sent', { description: 'EMAIL_SENT (or SMS_SENT) events of the operation' }),
@@ -39,18 +39,42 @@ export const StatsRef = builder.objectRef<OperationStats>('OperationStats').impl
       type: StatCountRef,
       nullable: true,
       description:
-        'EMAIL_OPEN events, machine-made ones included until issue 13 tells them apart; null for an SMS',
+        'EMAIL_OPEN events made by people (machine-made ones are in machineOpens); null for an SMS',
       resolve: (s) => s.opens,
     }),
     clicks: t.field({
       type: StatCountRef,
-      description: 'EMAIL_CLICK (or SMS_CLICK) events',
+      description:
+        'EMAIL_CLICK (or SMS_CLICK) events made by people (machine-made ones are in machineClicks)',
       resolve: (s) => s.clicks,
+    }),
+    machineOpens: t.field({
+      type: StatCountRef,
+      nullable: true,
+      description:
+        'EMAIL_OPEN events a privacy proxy or scanner made (Apple Mail Privacy Protection prefetches, security gateways, opens within seconds of the send); null for an SMS',
+      resolve: (s) => s.machineOpens,
+    }),
+    machineClicks: t.field({
+      type: StatCountRef,
+      description:
+        'Clicks a scanner made (known scanner user agents, clicks within seconds of the send, a contact clicking several links within seconds)',
+      resolve: (s) => s.machineClicks,
+    }),
+    openRate: t.float({
+      nullable: true,
+      description: 'Unique human opens per sent message (0 to 1); null for an SMS or before anything is sent',
+      resolve: (s) => s.openRate,
+    }),
+    clickRate: t.float({
+      nullable: true,
+      description: 'Unique human clicks per sent message (0 to 1); null before anything is sent',
+      resolve: (s) => s.clickRate,
     }),
     links: t.exposeInt('links', { description: 'Distinct links clicked' }),
     clicksPerLink: t.field({
       type: [LinkStatRef],
-      description: `The ${TOP_LINKS} most clicked links, by total clicks`,
+      description: `The ${TOP_LINKS} most clicked links, by total human clicks`,
       resolve: (s) => s.clicksPerLink,
     }),
     unsubscribes: t.exposeInt('unsubscribes', { description: 'Distinct contacts with an UNSUBSCRIBE event' }),
@@ -66,7 +90,8 @@ export const StatsRef = builder.objectRef<OperationStats>('OperationStats').impl
 builder.objectField(OperationRef, 'stats', (t) =>
   t.field({
     type: StatsRef,
-    description: 'Sent, opens, clicks (also per link), unsubscribes and bounces, read from aggregates',
+    description:
+      'Sent, opens, clicks (also per link) and their rates, machine opens and clicks apart, unsubscribes and bounces, read from aggregates',
     resolve: (o, _a, ctx) => operationStats(ctx.em, (ctx as AuthedContext).viewer.accountId, o.id, o.kind),
   }),
 );

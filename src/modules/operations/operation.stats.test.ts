@@ -64,12 +64,14 @@ function insertRandom(
       type: eventCode(type),
       operation_id: Math.random() < 0.9 ? operationId : null,
       url: type === 'EMAIL_CLICK' ? LINKS[Math.floor(Math.random() * LINKS.length)] : null,
+      // Machine opens and clicks (tracking.machine.ts) are counted apart.
+      machine: (type === 'EMAIL_OPEN' || type === 'EMAIL_CLICK') && Math.random() < 0.3,
     };
   });
   return db.query(
-    `insert into contact_event (account_id, contact_id, type, occurred_at, operation_id, url)
-     select $1, x.contact_id, x.type, now(), x.operation_id, x.url
-       from jsonb_to_recordset($2::jsonb) as x(contact_id bigint, type smallint, operation_id uuid, url text)`,
+    `insert into contact_event (account_id, contact_id, type, occurred_at, operation_id, url, machine)
+     select $1, x.contact_id, x.type, now(), x.operation_id, x.url, x.machine
+       from jsonb_to_recordset($2::jsonb) as x(contact_id bigint, type smallint, operation_id uuid, url text, machine boolean)`,
     [account, JSON.stringify(rows)],
   );
 }
@@ -115,6 +117,19 @@ describe('operation_stat triggers', () => {
     await agreeing();
     contacts = contacts.slice(6);
     await insertRandom(t.sql, 300);
+    await agreeing();
+    // Tracking flags a scanner's earlier clicks machine-made (an UPDATE): they move from the
+    // human counts to the machine ones, and back.
+    const flip = (to: boolean, n: number) =>
+      t.sql.query(
+        `update contact_event set machine = $2 where id in (select id from contact_event
+          where operation_id = $1 and type in (0, 1) and machine <> $2 order by random() limit $3)`,
+        [opId, to, n],
+      );
+    expect((await flip(true, 80)).rowCount).toBe(80);
+    await agreeing();
+    await flip(false, 30);
+    await t.sql.query('update contact_event set url = url where operation_id = $1', [opId]); // no flag changed
     await agreeing();
   });
 
@@ -166,7 +181,7 @@ describe('operation_stat triggers', () => {
   });
 
   it('Operation.stats reads them: the recount folded the same way, per kind', async () => {
-    const q = `query($id: ID!) { operation(id: $id) { stats { id sent opens { total unique } clicks { total unique } links clicksPerLink { url total unique } unsubscribes bounces } } }`;
+    const q = `query($id: ID!) { operation(id: $id) { stats { id sent opens { total unique } clicks { total unique } machineOpens { total unique } machineClicks { total unique } openRate clickRate links clicksPerLink { url total unique } unsubscribes bounces } } }`;
     const got = ok(
       await t.gql<{ operation: { stats: unknown } }, { id: string }>(q, { id: opId }, owner.token),
     );
@@ -177,6 +192,9 @@ describe('operation_stat triggers', () => {
     expect(want.sent).toBeGreaterThan(0);
     expect(want.clicksPerLink.map((l) => l.url).sort()).toEqual([...LINKS].sort());
     expect(want.opens?.unique).toBeLessThanOrEqual(contacts.length + 6);
+    expect(want.machineOpens?.total).toBeGreaterThan(0);
+    expect(want.machineClicks.total).toBeGreaterThan(0);
+    expect(want.openRate).toBe((want.opens?.unique ?? 0) / want.sent);
 
     // An SMS counts SMS_SENT and SMS_CLICK, not email types, and has no opens.
     await t.sql.query(
@@ -199,6 +217,10 @@ describe('operation_stat triggers', () => {
       sent: 2,
       opens: null,
       clicks: { total: 1, unique: 1 },
+      machineOpens: null,
+      machineClicks: { total: 0, unique: 0 },
+      openRate: null,
+      clickRate: 0.5,
       links: 1,
       clicksPerLink: [{ url: 'https://s.example/1', total: 1, unique: 1 }],
       unsubscribes: 0,
