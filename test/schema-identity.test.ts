@@ -40,6 +40,7 @@ const VALUE_TYPES = [
   'SegmentPreview', // the one-off answer of previewSegment for a criterion not saved
   'EmailContent', // the content of its Operation, replaced with it
   'OperationAudience', // the audience of its Operation
+  'OperationTrigger', // the trigger of its OperationAudience
   'OperationChange', // operationChanged messages
   'SmsContent', // the content of its SMS Operation
   'SmsInfo', // computed from its SmsContent's text

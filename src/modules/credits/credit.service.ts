@@ -131,6 +131,27 @@ export async function reserveCredits(exec: Exec, r: ReservationRequest): Promise
   return needed;
 }
 
+/**
+ * Adds `amount` to an operation's reservation (a trigger's new recipients) if what is available
+ * covers it; false, and nothing changed, if not.
+ */
+export async function growReservation(
+  exec: Exec,
+  g: { accountId: string; operationId: string; kind: CreditKind; amount: number; perRecipient: number },
+): Promise<boolean> {
+  if (g.amount <= 0) return true;
+  const b = await lockBalance(exec, g.accountId, g.kind);
+  if (b.balance - b.reserved < g.amount) return false;
+  b.reserved += g.amount;
+  await writeBalance(exec, g.accountId, b);
+  await exec(
+    `insert into credit_reservation (operation_id, account_id, kind, amount, per_recipient) values ($1, $2, $3, $4, $5)
+     on conflict (operation_id) do update set amount = credit_reservation.amount + excluded.amount, updated_at = now()`,
+    [g.operationId, g.accountId, g.kind, g.amount, g.perRecipient],
+  );
+  return true;
+}
+
 /** Returns what the operation still holds to the available credits (ended, cancelled, edited). */
 export async function releaseCredits(exec: Exec, operationId: string): Promise<number> {
   const [held] = await exec<{ account_id: string; kind: CreditKind }>(

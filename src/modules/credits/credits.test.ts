@@ -46,7 +46,9 @@ interface Balance {
 const CREDITS =
   'query { account { id credits { kind balance reserved available reservations { operationId amount } } } }';
 async function credits(who: Actor): Promise<Record<string, Balance>> {
-  const r = ok(await t.gql<{ account: { credits: Balance[] } }, Record<string, never>>(CREDITS, {}, who.token));
+  const r = ok(
+    await t.gql<{ account: { credits: Balance[] } }, Record<string, never>>(CREDITS, {}, who.token),
+  );
   return Object.fromEntries(r.account.credits.map((b) => [b.kind, b]));
 }
 
@@ -124,7 +126,13 @@ describe('credits', () => {
     const denied = await t.gql(CREDITS, {}, none.token);
     expect(code(denied)).toBe('FORBIDDEN');
     expect(JSON.stringify(denied.data ?? null)).not.toContain(String(EMAIL_ALLOWANCE));
-    const name = ok(await t.gql<{ account: { id: string } }, Record<string, never>>('query { account { id } }', {}, none.token));
+    const name = ok(
+      await t.gql<{ account: { id: string } }, Record<string, never>>(
+        'query { account { id } }',
+        {},
+        none.token,
+      ),
+    );
     expect(name.account.id).toBe(o.accountId);
   });
 

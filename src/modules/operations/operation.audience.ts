@@ -9,6 +9,7 @@ import { Params } from '../targeting/criterion.compile.js';
 import type { Criterion } from '../targeting/criterion.js';
 import { lockTargeting, type TargetEnv } from '../targeting/target-env.js';
 import type { Audience, OperationKind } from './operation.entity.js';
+import { checkTrigger } from './operation.trigger.js';
 
 export const MAX_AUDIENCE_SEGMENTS = 20;
 
@@ -31,6 +32,7 @@ export interface AudienceInput {
   segmentIds?: readonly (string | number)[] | null;
   excludedSegmentIds?: readonly (string | number)[] | null;
   allContacts?: boolean | null;
+  trigger?: { scoreId: string | number; threshold: string } | null;
 }
 
 export const emptyAudience = (): Audience => ({ segmentIds: [], excludedSegmentIds: [], allContacts: false });
@@ -63,6 +65,7 @@ export async function checkAudience(
   const both = audience.segmentIds.filter((id) => audience.excludedSegmentIds.includes(id));
   if (both.length)
     throw badInput(`audience: segment ${both[0]} is both included and excluded`, { field: 'segmentIds' });
+  if (raw.trigger) audience.trigger = await checkTrigger(em, accountId, raw.trigger);
   await refuseMissingSegments(em, accountId, audience);
   return audience;
 }

@@ -23,7 +23,10 @@ export const perRecipientOf = (op: Pick<OperationView, 'kind' | 'content'>): num
  * rolled back with it. The freeze resizes the reservation to the recipients really frozen.
  */
 export async function reserveForSchedule(em: EntityManager, op: OperationView): Promise<void> {
-  const statement = audienceCountStatement(await loadTargetEnv(em, op.accountId), op.kind, op.audience);
+  // A trigger reserves nothing yet: each run reserves for the contacts it adds.
+  const statement = op.audience.trigger
+    ? null
+    : audienceCountStatement(await loadTargetEnv(em, op.accountId), op.kind, op.audience);
   let recipients = 0;
   if (statement) {
     const b = toOrmBindings(statement.sql, statement.params);

@@ -19,11 +19,27 @@ export const OPERATION_STATUSES = [
 ] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
 
-/** Who receives it: the union of segments, minus the excluded ones; or every contact. */
+/**
+ * A score-threshold trigger: instead of one send to the audience, the operation sends to each of
+ * its members the first time their score crosses `threshold` upward in a score run (once per
+ * contact, ever). src/modules/triggers.
+ */
+export interface ScoreTrigger {
+  scoreId: string;
+  /** Exact decimal, as scores are. */
+  threshold: string;
+}
+
+/**
+ * Who receives it: the union of segments, minus the excluded ones; or every contact. With a
+ * trigger, only those of them whose score crosses the threshold. `trigger` is absent (not null)
+ * on one-off operations, so their content hash is what it was before triggers existed.
+ */
 export interface Audience {
   segmentIds: string[];
   excludedSegmentIds: string[];
   allContacts: boolean;
+  trigger?: ScoreTrigger;
 }
 
 export interface EmailContent {

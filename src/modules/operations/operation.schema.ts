@@ -29,6 +29,18 @@ import {
 } from './operation.transitions.js';
 import { OperationKindEnum, OperationRef, OperationStatusEnum } from './operation.types.js';
 
+const TriggerInput = builder.inputType('OperationTriggerInput', {
+  description: 'A score and the threshold whose upward crossing sends the operation to a contact.',
+  fields: (t) => ({
+    scoreId: t.id({ required: true, description: 'A score of the account; an unknown id is NOT_FOUND' }),
+    threshold: t.field({
+      type: 'Decimal',
+      required: true,
+      description: 'Sent when the score goes from below this value to this value or more in a run',
+    }),
+  }),
+});
+
 const AudienceInput = builder.inputType('OperationAudienceInput', {
   description: 'Who receives it: segments (union) less excluded segments, or every contact.',
   fields: (t) => ({
@@ -43,6 +55,12 @@ const AudienceInput = builder.inputType('OperationAudienceInput', {
     allContacts: t.boolean({
       required: false,
       description: 'Every contact (then no segmentIds); default false',
+    }),
+    trigger: t.field({
+      type: TriggerInput,
+      required: false,
+      description:
+        'Makes it a score-threshold trigger: once sending, it sends to each member the first time their score crosses the threshold upward in a score run (once per contact, ever)',
     }),
   }),
 });

@@ -10,6 +10,7 @@ import {
   type EmailContent,
   OPERATION_KINDS,
   OPERATION_STATUSES,
+  type ScoreTrigger,
   type SmsContent,
 } from './operation.entity.js';
 import type { OperationView } from './operation.repository.js';
@@ -56,6 +57,19 @@ const SmsInfoRef = builder.objectRef<SmsInfo>('SmsInfo').implement({
   }),
 });
 
+const TriggerRef = builder.objectRef<ScoreTrigger>('OperationTrigger').implement({
+  description:
+    'What makes a trigger operation send: a score crossing a threshold upward in a run. Part of its audience, so it has no id.',
+  fields: (t) => ({
+    scoreId: t.exposeID('scoreId', { description: 'The score watched' }),
+    threshold: t.field({
+      type: 'Decimal',
+      description: 'Sent when the score goes from below this to this or more',
+      resolve: (tr) => tr.threshold,
+    }),
+  }),
+});
+
 const AudienceRef = builder.objectRef<Audience>('OperationAudience').implement({
   description: 'Who receives the operation. Part of its operation, so it has no id of its own.',
   fields: (t) => ({
@@ -64,6 +78,12 @@ const AudienceRef = builder.objectRef<Audience>('OperationAudience').implement({
       description: 'Less the contacts of these segments',
     }),
     allContacts: t.exposeBoolean('allContacts', { description: 'Every contact instead of segments' }),
+    trigger: t.field({
+      type: TriggerRef,
+      nullable: true,
+      description: 'Set on a score-threshold trigger; null on a one-off send',
+      resolve: (a) => a.trigger ?? null,
+    }),
   }),
 });
 

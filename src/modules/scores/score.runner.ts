@@ -6,6 +6,7 @@ import type { Logger } from '../../shared/logger.js';
 import { type Criterion, scoreRefs } from '../targeting/criterion.js';
 import { expandSegments } from '../targeting/criterion.refs.js';
 import { loadTargetEnv } from '../targeting/target-env.js';
+import { afterScore, armedTriggers, beforeScore, fireTriggers } from '../triggers/triggers.js';
 import { type ConditionDef, compileScoreRun } from './score.compile.js';
 import type { RunStatus, RunTrigger } from './score.entity.js';
 import { PUBLISH_BATCH, PUBLISH_MAX, type ScoreChange } from './score.events.js';
@@ -141,6 +142,9 @@ async function compute(
     // Fields, segments and time zone as this transaction sees them: one snapshot for the run.
     const target = await loadTargetEnv(emOver(client), accountId);
     const scores = order(await loadScores(client, accountId, target.segments));
+    // Score-threshold triggers watch what this transaction changes (src/modules/triggers).
+    const em = emOver(client);
+    const triggers = await armedTriggers(em, accountId);
     total = scores.length;
     progress('RUNNING', 0, total, 0);
     for (const [i, score] of scores.entries()) {
@@ -156,6 +160,7 @@ async function compute(
       params[1] = score.id;
       params[2] = from;
       params[3] = watermark;
+      await beforeScore(em, triggers, score.id);
       let sample: [string, string | null, string][];
       if (plain) {
         // A score that reads no other score can compute its rows on a second session while this
@@ -178,9 +183,12 @@ async function compute(
       }
       for (const [contactId, oldValue, newValue] of sample)
         changes.push({ contactId, scoreId: score.id, oldValue, newValue });
+      await afterScore(em, triggers, score.id);
       await hooks.afterScore?.(i);
       progress('RUNNING', i + 1, total, changed);
     }
+    const fired = await fireTriggers(em, triggers);
+    if (fired.size) deps.logger.info('score triggers fired', { runId: run.id, ...Object.fromEntries(fired) });
     await client.query(
       `insert into score_state (account_id, event_watermark) values ($1, greatest($2::bigint, $3::bigint))
        on conflict (account_id) do update set event_watermark = excluded.event_watermark`,
@@ -285,7 +293,7 @@ function order<T extends { id: string; refs: Set<string> }>(scores: T[]): T[] {
 }
 
 /** The little of EntityManager that loadTargetEnv uses, over our own session. */
-function emOver(client: pg.PoolClient): EntityManager {
+export function emOver(client: pg.PoolClient): EntityManager {
   const execute = async (sql: string, params: unknown[] = []) => {
     let i = 0;
     return (

@@ -52,7 +52,12 @@ export async function startSend(app: AppServices, accountId: string, id: string)
       const step = await markSending(em, accountId, id);
       entries.push(...step.entries);
       if (!step.ok) return false;
-      const frozen = await freezeAudience(em, step.operation);
+      // A trigger starts with nobody: score runs add its recipients as they cross (triggers/).
+      const frozen = await freezeAudience(
+        em,
+        step.operation,
+        step.operation.audience.trigger ? 'arm' : 'all',
+      );
       // The reservation made at schedule, resized to the recipients really frozen: a shortfall
       // (the audience grew past the credits) rolls the start back and fails it below.
       try {
@@ -90,7 +95,8 @@ async function finish(app: AppServices, accountId: string, id: string): Promise<
   const entries: AuditEntryEvent[] = [];
   await app.orm.em.fork().transactional(async (em) => {
     const op = await findOperation(em, accountId, id, true);
-    if (op.status !== 'SENDING') return;
+    // A trigger never ends on its own: it keeps sending to whoever crosses, until cancelled.
+    if (op.status !== 'SENDING' || op.audience.trigger) return;
     if ((await remaining(app.jobs.pool, id)).left > 0) return;
     entries.push(...(await markSent(em, accountId, id)).entries);
   });
