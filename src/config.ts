@@ -1,3 +1,5 @@
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,11 +54,26 @@ export interface Config {
   sendRetrySeconds: number;
   /** How often the dispatcher looks for due operations and idle sends. */
   sendDispatchSeconds: number;
+  /** Messages per second one process hands to the SMTP server or gateway, all sends together; 0: no limit. */
+  sendRatePerSecond: number;
+  /** Domain of the VERP return paths (bounces+<token>@domain); null: each message's From domain. */
+  bounceDomain: string | null;
+  /** HMAC-SHA256 key of POST /bounces/inbound (X-Cible-Signature); null: the endpoint refuses all. */
+  bounceInboundToken: string | null;
+  /** DKIM key the SMTP transport signs every message with; null: messages go unsigned. */
+  dkim: DkimConfig | null;
   /** The free credits a new account starts with (src/modules/credits), per kind. */
   freeCredits: { EMAIL: number; SMS: number };
 }
 
 export type WorkerSettings = Pick<Config, 'workerThreads' | 'workerQueueSize' | 'cpuCallTimeoutMs'>;
+
+/** nodemailer's DKIM options: d= domainName, s= keySelector, the PEM private key. */
+export interface DkimConfig {
+  domainName: string;
+  keySelector: string;
+  privateKey: string;
+}
 
 /** One trusted proxy range; a single address is a /32 (IPv4) or /128 (IPv6). */
 export interface ProxyRange {
@@ -142,6 +159,64 @@ function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min
   return n;
 }
 
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+function parseDomain(env: NodeJS.ProcessEnv, name: string): string | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  if (!DOMAIN.test(raw))
+    throw new ConfigError(
+      `${name} must be a domain name like bounces.example.com, got ${JSON.stringify(raw)}`,
+    );
+  return raw.toLowerCase();
+}
+
+function secret(env: NodeJS.ProcessEnv, name: string, minLength: number): string | null {
+  const raw = env[name]?.trim() || null;
+  if (raw !== null && raw.length < minLength)
+    throw new ConfigError(`${name} must be at least ${minLength} characters long`);
+  return raw;
+}
+
+/**
+ * DKIM_DOMAIN, DKIM_SELECTOR and the key (DKIM_PRIVATE_KEY: the PEM text, `\n` accepted for line
+ * breaks as env files write them; or DKIM_PRIVATE_KEY_FILE: its path): all or none. The key is
+ * parsed here, so a bad one stops the start rather than every send.
+ */
+function parseDkim(env: NodeJS.ProcessEnv): DkimConfig | null {
+  const domain = env.DKIM_DOMAIN?.trim();
+  const selector = env.DKIM_SELECTOR?.trim();
+  const file = env.DKIM_PRIVATE_KEY_FILE?.trim();
+  let key = env.DKIM_PRIVATE_KEY?.trim().replace(/\\n/g, '\n');
+  if (!domain && !selector && !key && !file) return null;
+  if (!domain || !selector || (!key && !file))
+    throw new ConfigError(
+      'DKIM needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE)',
+    );
+  if (!DOMAIN.test(domain))
+    throw new ConfigError(`DKIM_DOMAIN must be a domain name, got ${JSON.stringify(domain)}`);
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(selector))
+    throw new ConfigError(
+      `DKIM_SELECTOR must be a DNS label such as mail2026, got ${JSON.stringify(selector)}`,
+    );
+  if (!key && file) {
+    try {
+      key = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`DKIM_PRIVATE_KEY_FILE cannot be read: ${(err as Error).message}`);
+    }
+  }
+  try {
+    const type = createPrivateKey(key as string).asymmetricKeyType;
+    if (type !== 'rsa' && type !== 'ed25519') throw new Error(`a ${type} key`);
+  } catch (err) {
+    throw new ConfigError(
+      `the DKIM private key is not an RSA or Ed25519 PEM key (${(err as Error).message})`,
+    );
+  }
+  return { domainName: domain.toLowerCase(), keySelector: selector, privateKey: key as string };
+}
+
 /**
  * By default one worker per core but one: the event loop keeps a core to answer other requests
  * while every worker is busy (at least one worker on a single core).
@@ -216,6 +291,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sendConcurrency: wholeNumber(env, 'SEND_CONCURRENCY', 5, 1, 100),
     sendRetrySeconds: wholeNumber(env, 'SEND_RETRY_SECONDS', 300, 1, 86_400),
     sendDispatchSeconds: wholeNumber(env, 'SEND_DISPATCH_SECONDS', 5, 1, 3_600),
+    sendRatePerSecond: wholeNumber(env, 'SEND_RATE_PER_SECOND', 0, 0, 100_000),
+    bounceDomain: parseDomain(env, 'BOUNCE_DOMAIN'),
+    bounceInboundToken: secret(env, 'BOUNCE_INBOUND_TOKEN', 16),
+    dkim: parseDkim(env),
     freeCredits: {
       EMAIL: wholeNumber(env, 'FREE_EMAIL_CREDITS', 10_000, 0, 1_000_000_000),
       SMS: wholeNumber(env, 'FREE_SMS_CREDITS', 1_000, 0, 1_000_000_000),

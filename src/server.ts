@@ -19,6 +19,7 @@ import { playgroundLanding, playgroundOptions, renderPlayground } from './http/p
 import { createProbes } from './http/probes.js';
 import { requestIdOf } from './http/request-id.js';
 import { createJobs } from './jobs/jobs.js';
+import { bounceInbound } from './modules/bounces/bounce.inbound.js';
 import { streamUpload } from './modules/contacts/upload.js';
 import { createTracking } from './modules/events/tracking.js';
 import { createMailer } from './modules/mail/mailer.js';
@@ -181,6 +182,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     if (confirmSender(req, res)) return; // /senders/confirm/<token>: public HTML page and form
     if (unsubscribeLink(services, req, res, ipOf)) return; // /u/<token>: one-click unsubscribe (RFC 8058), public
     if (smsInbound(services, req, res, ipOf)) return; // /sms/inbound: signed STOP/START replies from the SMS gateway, public
+    if (bounceInbound(services, req, res, ipOf)) return; // /bounces/inbound: signed raw DSNs from the bounce domain's MTA, public
     const length = Number(req.headers['content-length'] ?? 0);
     const multipart = req.headers['content-type']?.startsWith('multipart/form-data') ?? false;
     if (length > bodyLimitOf(req.headers.authorization, multipart)) {

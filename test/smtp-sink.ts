@@ -4,7 +4,11 @@ import { SMTPServer } from 'smtp-server';
 
 export interface Received {
   rcpt: string[];
+  /** The envelope sender (MAIL FROM): where a DSN of this message would go. */
+  from: string;
   mail: ParsedMail;
+  /** The message as received, byte for byte (what a DKIM verifier reads); this sink keeps it. */
+  raw?: Buffer;
 }
 
 /**
@@ -32,13 +36,25 @@ export async function startSmtpSink(
       cb();
     },
     onData(stream, session, cb) {
-      simpleParser(stream)
-        .then(async (mail) => {
-          if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
-          inbox.push({ rcpt: session.envelope.rcptTo.map((r) => r.address), mail });
-          cb();
-        })
-        .catch(cb);
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.once('error', cb);
+      stream.once('end', () => {
+        const raw = Buffer.concat(chunks);
+        simpleParser(raw)
+          .then(async (mail) => {
+            if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+            const mailFrom = session.envelope.mailFrom;
+            inbox.push({
+              rcpt: session.envelope.rcptTo.map((r) => r.address),
+              from: mailFrom ? mailFrom.address : '',
+              mail,
+              raw,
+            });
+            cb();
+          })
+          .catch(cb);
+      });
     },
   });
   // A client killed mid-message resets its connection: an error of the server, not of the test.

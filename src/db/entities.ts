@@ -14,6 +14,7 @@ import { Operation, OperationTestSend } from '../modules/operations/operation.en
 import { ContactScore, Score, ScoreCondition, ScoreRun, ScoreState } from '../modules/scores/score.entity.js';
 import { Segment } from '../modules/segments/segment.entity.js';
 import { Sender } from '../modules/senders/sender.entity.js';
+import { SendAllowance } from '../modules/sending/allowance.entity.js';
 import { OperationRecipient, OperationSend } from '../modules/sending/sending.entity.js';
 import { SmsOutboxMessage } from '../modules/transport/sms-outbox.entity.js';
 import { Invitation, LoginThrottle, SessionToken, User } from '../modules/users/user.entity.js';
@@ -45,8 +46,9 @@ export const ENTITIES = [
   OperationTestSend,
   OperationRecipient,
   OperationSend,
+  SendAllowance,
   SmsOutboxMessage,
-];
   CreditEntry,
   CreditBalance,
   CreditReservation,
+];

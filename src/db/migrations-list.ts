@@ -18,6 +18,7 @@ import { Migration20261202205200_BounceOperation } from '../../migrations/Migrat
 import { Migration20261202210123_SmsStatus } from '../../migrations/Migration20261202210123_SmsStatus.js';
 import { Migration20261203053627_Credits } from '../../migrations/Migration20261203053627_Credits.js';
 import { Migration20261203005356_PhoneIndexes } from '../../migrations/Migration20261203005356_PhoneIndexes.js';
+import { Migration20261203054038_SendAllowance } from '../../migrations/Migration20261203054038_SendAllowance.js';
 import { Migration20261203060000_MachineEvents } from '../../migrations/Migration20261203060000_MachineEvents.js';
 
 /**
@@ -47,5 +48,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202210123_SmsStatus', class: Migration20261202210123_SmsStatus },
   { name: 'Migration20261203005356_PhoneIndexes', class: Migration20261203005356_PhoneIndexes },
   { name: 'Migration20261203053627_Credits', class: Migration20261203053627_Credits },
+  { name: 'Migration20261203054038_SendAllowance', class: Migration20261203054038_SendAllowance },
   { name: 'Migration20261203060000_MachineEvents', class: Migration20261203060000_MachineEvents },
 ];

@@ -13,8 +13,8 @@ export type BounceEvent = Omit<BounceClassification, 'feedbackType'> & {
   receivedAt: string;
 };
 
-/** A bounce row as stored. */
-interface BounceSqlRow extends Omit<BounceClassification, 'feedbackType' | 'replyCode' | 'recipient'> {
+/** A bounce row as stored (selected with BOUNCE_COLUMNS). */
+export interface BounceSqlRow extends Omit<BounceClassification, 'feedbackType' | 'replyCode' | 'recipient'> {
   id: string;
   account_id: string;
   contact_id: string | null;
@@ -30,9 +30,9 @@ export type NewBounce = Omit<BounceSqlRow, 'id' | 'account_id' | 'received_at'> 
   operation_id?: string | null;
 };
 
-const COLUMNS = `id::text, account_id, contact_id::text, recipient, received_at, status, reply_code, reason, hard, type, diagnostic`;
+export const BOUNCE_COLUMNS = `id::text, account_id, contact_id::text, recipient, received_at, status, reply_code, reason, hard, type, diagnostic`;
 
-function toEvent(r: BounceSqlRow): BounceEvent {
+export function toBounceEvent(r: BounceSqlRow): BounceEvent {
   return {
     id: r.id,
     accountId: r.account_id,
@@ -61,11 +61,11 @@ export async function insertBounces(
      select ?, x.contact_id, x.recipient, x.received_at, x.status, x.reply_code, x.reason, x.hard, x.type, x.diagnostic, x.operation_id
        from jsonb_to_recordset(?::jsonb) as x(contact_id bigint, recipient text, received_at timestamptz, status text,
             reply_code text, reason text, hard boolean, type text, diagnostic text, operation_id uuid)
-     returning ${COLUMNS}`,
+     returning ${BOUNCE_COLUMNS}`,
     [accountId, JSON.stringify(rows)],
     'all',
   );
-  return stored.map(toEvent).sort(byId);
+  return stored.map(toBounceEvent).sort(byId);
 }
 
 /** A contact a bounce is about, locked until the transaction ends, with its current last bounce. */
@@ -99,6 +99,22 @@ export async function lockContactsByEmail(
   );
 }
 
+/** The contact a return path (VERP) names, locked as lockContactsByEmail locks; [] when gone. */
+export async function lockContactById(
+  em: EntityManager,
+  accountId: string,
+  id: string,
+): Promise<BouncedContact[]> {
+  return em.execute<BouncedContact[]>(
+    `select c.id::text, lower(c.email) as email, c.email_status, c.last_bounce_id::text, lb.received_at as last_received_at
+       from contact c left join bounce lb on lb.id = c.last_bounce_id
+      where c.account_id = ? and c.id = ?
+      for update of c`,
+    [accountId, id],
+    'all',
+  );
+}
+
 /**
  * Sets the status and last bounce of contacts locked by lockContactsByEmail, in id order (the
  * order of every multi-row contact lock), so the UPDATE never takes a row out of that order.
@@ -126,10 +142,10 @@ export async function bouncesByIds(
   ids: string[],
 ): Promise<Map<string, BounceEvent>> {
   const rows = await em.execute<BounceSqlRow[]>(
-    `select ${COLUMNS} from bounce where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
+    `select ${BOUNCE_COLUMNS} from bounce where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)`,
     [accountId, JSON.stringify(ids)],
   );
-  return new Map(rows.map((r) => [r.id, toEvent(r)]));
+  return new Map(rows.map((r) => [r.id, toBounceEvent(r)]));
 }
 
 /**
@@ -153,7 +169,7 @@ export async function bouncesOfContacts(
   const rows = await em.execute<BounceSqlRow[]>(
     `select b.* from jsonb_array_elements_text(?::jsonb) as k(contact_id)
        cross join lateral (
-         select ${COLUMNS}, received_at as sort_at, id as sort_id from bounce b
+         select ${BOUNCE_COLUMNS}, received_at as sort_at, id as sort_id from bounce b
           where b.account_id = ? and b.contact_id = k.contact_id::bigint ${keyset}
           order by b.received_at desc, b.id desc limit ?
        ) b
@@ -163,7 +179,7 @@ export async function bouncesOfContacts(
   const out = new Map<string, BounceEvent[]>();
   for (const r of rows) {
     const list = out.get(r.contact_id as string) ?? [];
-    list.push(toEvent(r));
+    list.push(toBounceEvent(r));
     out.set(r.contact_id as string, list);
   }
   return out;

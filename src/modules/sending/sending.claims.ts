@@ -1,5 +1,11 @@
 import type pg from 'pg';
 import { clip, storable } from '../../shared/text.js';
+import {
+  BOUNCE_COLUMNS,
+  type BounceEvent,
+  type BounceSqlRow,
+  toBounceEvent,
+} from '../bounces/bounce.repository.js';
 import type { BounceClassification } from '../bounces/classifier/types.js';
 import { pgExec, settleCredits } from '../credits/credit.service.js';
 import { eventCode } from '../events/event.entity.js';
@@ -83,7 +89,14 @@ export async function mergeDataOfMany(
 export type Outcome =
   | { contactId: string; kind: 'sent'; parts?: number }
   | { contactId: string; kind: 'rejected'; error: string; bounce?: BounceClassification | null }
-  | { contactId: string; kind: 'deferred'; error: string; attempts: number }
+  | {
+      contactId: string;
+      kind: 'deferred';
+      error: string;
+      attempts: number;
+      /** On the last attempt: the MAX_ATTEMPTS_REACHED bounce stored if the recipient fails. */
+      bounce?: BounceClassification | null;
+    }
   | { contactId: string; kind: 'gone' };
 
 export interface BatchCounts {
@@ -95,6 +108,8 @@ export interface BatchCounts {
   parts: number;
   /** Credits used beyond what the balance could cover (logged; the balance stays at zero). */
   uncharged?: number;
+  /** The bounces stored, to publish on bounceReceived once committed. */
+  bounces?: BounceEvent[];
 }
 
 /**
@@ -146,12 +161,11 @@ export async function recordOutcomes(
         eventCode('BOUNCE'),
       ],
     );
-    await storeBounces(client, op, rejected);
     const deferred = outcomes.filter((o) => o.kind === 'deferred') as Extract<
       Outcome,
       { kind: 'deferred' }
     >[];
-    const retry = await client.query<{ failed: boolean }>(
+    const retry = await client.query<{ contact_id: string; failed: boolean }>(
       `update operation_recipient r
           set status = case when r.attempts >= $4 then 'FAILED' else 'DEFERRED' end,
               reason = case when r.attempts >= $4 then 'MAX_ATTEMPTS_REACHED' end,
@@ -160,9 +174,16 @@ export async function recordOutcomes(
               last_error = x.error
          from unnest($2::bigint[], $3::text[]) x(contact_id, error)
         where r.operation_id = $1 and r.contact_id = x.contact_id and r.status = 'CLAIMED'
-        returning r.status = 'FAILED' as failed`,
+        returning r.contact_id::text, r.status = 'FAILED' as failed`,
       [op.id, deferred.map((o) => o.contactId), deferred.map((o) => o.error), MAX_ATTEMPTS, retrySeconds],
     );
+    const maxedIds = new Set(retry.rows.filter((r) => r.failed).map((r) => r.contact_id));
+    // One call for the refusals and the recipients out of attempts (with their BOUNCE event): the
+    // contacts are locked once, in id order, the order of every contact write.
+    const bounces = await storeBounces(client, op, [
+      ...rejected.map((o) => ({ o, event: false })),
+      ...deferred.filter((o) => maxedIds.has(o.contactId)).map((o) => ({ o, event: true })),
+    ]);
     const gone = await client.query(
       `update operation_recipient set status = 'FAILED', reason = 'CONTACT_DELETED', due_at = null
         where operation_id = $1 and contact_id = any($2::bigint[]) and status = 'CLAIMED'`,
@@ -175,6 +196,7 @@ export async function recordOutcomes(
       hardBounces: bounced.rows[0].n,
       deferrals: retry.rows.length - maxed,
       parts: sent.rows[0].parts,
+      bounces,
     };
     await client.query(
       `update operation_send set sent = sent + $2, failed = failed + $3, hard_bounces = hard_bounces + $4,
@@ -215,44 +237,56 @@ export async function remaining(
 }
 
 /**
- * The classified refusals at RCPT, as bounces of their contacts (the bounce table, the contact's
- * last bounce and email status), in the batch's transaction. The contacts are locked in id order,
- * the order of every contact write. A hard bounce marks the contact HARD_BOUNCED unless it is
- * already unsubscribed or complained (a stronger "no" that must not be lost); a soft one only
- * marks a VALID contact SOFT_BOUNCED.
+ * The classified refusals at RCPT and the recipients out of attempts (MAX_ATTEMPTS_REACHED), as
+ * bounces of their contacts (the bounce table, the contact's last bounce and email status, and a
+ * BOUNCE event with the operation for those marked `event`: a refusal has its event already), in
+ * the batch's transaction; returns the rows stored. The contacts are locked in id order, the order
+ * of every contact write. A hard bounce marks the contact HARD_BOUNCED unless it is already
+ * unsubscribed or complained (a stronger "no" that must not be lost); a soft one only marks a
+ * VALID contact SOFT_BOUNCED.
  */
 async function storeBounces(
   client: pg.PoolClient,
   op: { id: string; accountId: string },
-  rejected: Outcome[],
-): Promise<void> {
+  items: { o: Outcome; event: boolean }[],
+): Promise<BounceEvent[]> {
   const accountId = op.accountId;
-  const rows = rejected.flatMap((o) =>
-    o.kind === 'rejected' && o.bounce ? [{ contact_id: o.contactId, ...bounceColumns(o.bounce) }] : [],
+  const rows = items.flatMap(({ o, event }) =>
+    (o.kind === 'rejected' || o.kind === 'deferred') && o.bounce
+      ? [{ contact_id: o.contactId, event, ...bounceColumns(o.bounce) }]
+      : [],
   );
-  if (!rows.length) return;
+  if (!rows.length) return [];
   await client.query(
     'select id from contact where account_id = $1 and id = any($2::bigint[]) order by id for update',
     [accountId, rows.map((r) => r.contact_id)],
   );
-  await client.query(
-    `with b as (
+  const stored = await client.query<BounceSqlRow>(
+    `with x as (
+       select * from jsonb_to_recordset($2::jsonb) as x(contact_id bigint, event boolean, recipient text, status text,
+              reply_code text, reason text, hard boolean, type text, diagnostic text)
+        where exists (select 1 from contact c where c.id = x.contact_id and c.account_id = $1)),
+     b as (
        insert into bounce (account_id, contact_id, recipient, received_at, status, reply_code, reason, hard, type, diagnostic, operation_id)
        select $1, x.contact_id, x.recipient, now(), x.status, x.reply_code, x.reason, x.hard, x.type, x.diagnostic, $3::uuid
-         from jsonb_to_recordset($2::jsonb) as x(contact_id bigint, recipient text, status text, reply_code text,
-              reason text, hard boolean, type text, diagnostic text)
-        where exists (select 1 from contact c where c.id = x.contact_id and c.account_id = $1)
-       returning id, contact_id, hard)
-     update contact c
-        set last_bounce_id = b.id, updated_at = now(),
-            email_status = case
-              when c.email_status in ('UNSUBSCRIBED', 'COMPLAINED') then c.email_status
-              when b.hard then 'HARD_BOUNCED'
-              when c.email_status = 'VALID' then 'SOFT_BOUNCED'
-              else c.email_status end
-       from b where c.account_id = $1 and c.id = b.contact_id`,
-    [accountId, JSON.stringify(rows), op.id],
+         from x
+       returning ${BOUNCE_COLUMNS}),
+     u as (
+       update contact c
+          set last_bounce_id = b.id::bigint, updated_at = now(),
+              email_status = case
+                when c.email_status in ('UNSUBSCRIBED', 'COMPLAINED') then c.email_status
+                when b.hard then 'HARD_BOUNCED'
+                when c.email_status = 'VALID' then 'SOFT_BOUNCED'
+                else c.email_status end
+         from b where c.account_id = $1 and c.id = b.contact_id::bigint),
+     e as (
+       insert into contact_event (account_id, contact_id, type, occurred_at, operation_id)
+       select $1, x.contact_id, $4, now(), $3::uuid from x where x.event)
+     select * from b`,
+    [accountId, JSON.stringify(rows), op.id, eventCode('BOUNCE')],
   );
+  return stored.rows.map(toBounceEvent);
 }
 
 // storable: no NUL, no lone surrogate (PostgreSQL text refuses both), as recordBounce stores them.

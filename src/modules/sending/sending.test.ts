@@ -243,7 +243,8 @@ describe('a validated Emailing scheduled now', () => {
         `select count(*)::int as n from contact_event where operation_id = $1 and type = 9`,
         [id],
       );
-      expect(rows[0].n).toBe(1);
+      // Two BOUNCE events: c1's refusal, and c2's MAX_ATTEMPTS_REACHED bounce.
+      expect(rows[0].n).toBe(2);
       const { rows: send } = await t.sql.query(
         'select sent, failed, hard_bounces, deferrals from operation_send where operation_id = $1',
         [id],

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { AppServices } from '../../context.js';
 import { classifyMessage } from '../bounces/bounce.service.js';
+import { verpAddress } from '../bounces/bounce.verp.js';
+import type { BounceClassification } from '../bounces/classifier/types.js';
 import { trackingKey } from '../events/tracking.token.js';
 import type { MergeData } from '../messaging/template.js';
 import type { OperationContent, OperationKind } from '../operations/operation.entity.js';
@@ -12,12 +14,14 @@ import { transportsFor } from '../transport/transports.js';
 import {
   type Claimed,
   claimBatch,
+  MAX_ATTEMPTS,
   mergeDataOfMany,
   type Outcome,
   recordOutcomes,
   remaining,
 } from './sending.claims.js';
 import { decorate } from './sending.message.js';
+import { processPacer, refundAllowance, takeAllowance } from './sending.rate.js';
 
 /** One worker job's run ends after this long, so a shutdown or a pause never waits on a long loop. */
 export const SLICE_MS = 10_000;
@@ -72,7 +76,13 @@ export async function sendSlice(
     await touch();
   };
   while (Date.now() - started < SLICE_MS) {
-    const batch = await claimBatch(pool, op.id, workerId, config.sendBatchSize, config.sendLeaseSeconds);
+    // The account's rate sizes the claim: nothing is claimed that may not go out now. With none
+    // left, the job comes back later and the process runs other sends meanwhile.
+    const allowance = await takeAllowance(pool, op.accountId, config.sendBatchSize);
+    if (allowance.granted === 0) return { kind: 'later', at: new Date(Date.now() + allowance.waitMs) };
+    const batch = await claimBatch(pool, op.id, workerId, allowance.granted, config.sendLeaseSeconds);
+    if (allowance.ratePerMinute !== null)
+      await refundAllowance(pool, op.accountId, allowance.ratePerMinute, allowance.granted - batch.length);
     if (batch.length === 0) {
       // Paused or cancelled: stop; resume wakes the workers again (the dispatcher).
       const { rows } = await pool.query<{ status: string }>('select status from operation where id = $1', [
@@ -93,6 +103,8 @@ export async function sendSlice(
       deliver(app, op, render, data.get(r.contactId), r, transports, key).finally(keepAlive),
     );
     const counts = await recordOutcomes(pool, op, outcomes, config.sendRetrySeconds);
+    // Committed: subscribers hear of the bounces now, as recordBounce publishes its own.
+    for (const b of counts.bounces ?? []) app.pubsub.publish('bounces', op.accountId, b);
     if (counts.uncharged)
       app.logger.warn('sent beyond the credits: the balance stopped at zero', {
         operationId: op.id,
@@ -123,6 +135,7 @@ async function deliver(
   }
   const em = app.orm.em.fork();
   try {
+    await processPacer(app.config)?.take();
     if (message.kind === 'EMAILING') {
       const m = message.email;
       const d = decorate(
@@ -142,6 +155,12 @@ async function deliver(
         headers: { ...d.headers, 'X-Cible-Operation': op.id },
         messageId: messageIdOf(op.id, r.contactId, m.from.address),
         kind: 'OPERATION',
+        // VERP: a DSN comes back to an address that names this operation and this contact.
+        envelopeFrom: verpAddress(
+          key,
+          { operationId: op.id, contactId: r.contactId },
+          app.config.bounceDomain ?? (m.from.address.split('@')[1] || 'cible.invalid'),
+        ),
       });
       if (!sent.rejected.length) return { contactId: r.contactId, kind: 'sent' };
       return {
@@ -173,6 +192,9 @@ async function deliver(
       kind: 'deferred',
       error: e.message.slice(0, 1000),
       attempts: r.attempts,
+      // The last attempt: recorded as a bounce of its own kind, not only as the recipient's status.
+      bounce:
+        r.attempts >= MAX_ATTEMPTS ? await exhausted(app, e.message.slice(0, 1000), r.address) : undefined,
     };
   }
 }
@@ -190,6 +212,25 @@ async function classifyReply(app: AppServices, reply: string, address: string) {
     app.logger.debug('RCPT reply not classified', { error: (err as Error).message });
     return null;
   }
+}
+
+/**
+ * The bounce of a recipient whose attempts all met a temporary failure: type MAX_ATTEMPTS_REACHED
+ * (our own retries are over, which the classifier never says), the reason the last reply gives
+ * when the classifier reads one (mailboxfull, toomanyconn...), else expired (Sisimai's word for
+ * "the retries ran out"). Soft: three 4xx say nothing final about the address.
+ */
+async function exhausted(app: AppServices, error: string, address: string): Promise<BounceClassification> {
+  const said = await classifyReply(app, error, address);
+  return {
+    recipient: address,
+    status: said?.status ?? null,
+    replyCode: said?.replyCode ?? null,
+    reason: said && said.reason !== 'undefined' ? said.reason : 'expired',
+    hard: false,
+    type: 'MAX_ATTEMPTS_REACHED',
+    diagnostic: error,
+  };
 }
 
 /** Maps with at most `limit` calls in flight; results in input order. */

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import nodemailer, { type Transporter } from 'nodemailer';
+import type { DkimConfig } from '../../config.js';
 import { OutboxMessage } from '../mail/outbox.entity.js';
 
 /** One message as the sending engine and test sends hand it over, already rendered. */
@@ -20,6 +21,11 @@ export interface EmailMessage {
   messageId: string;
   /** Written in the outbox's kind column: TEST or OPERATION. */
   kind: 'TEST' | 'OPERATION';
+  /**
+   * The envelope sender (SMTP MAIL FROM, which the receiving server writes as Return-Path and
+   * sends DSNs to): an operation's VERP address. Absent: the From address.
+   */
+  envelopeFrom?: string;
 }
 
 export interface EmailResult {
@@ -46,9 +52,11 @@ const formatFrom = (from: EmailMessage['from']) =>
  * nodemailer's pooled SMTP transport on SMTP_URL (connections are reused across messages, which
  * is what a bulk send needs); without SMTP_URL, the local outbox table, so a fresh install works and
  * tests read what would have gone out. Unlike the mailer (invitations), a refused recipient is
- * returned, not thrown: the engine records it as a bounce, a test send reports it.
+ * returned, not thrown: the engine records it as a bounce, a test send reports it. With a DKIM key
+ * (DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY) nodemailer signs every message, test sends too:
+ * one key for the install, d= its domain (see src/modules/sending/README.md for why not per sender).
  */
-export function createEmailTransport(smtpUrl: string | null): EmailTransport {
+export function createEmailTransport(smtpUrl: string | null, dkim: DkimConfig | null = null): EmailTransport {
   if (!smtpUrl) {
     return {
       kind: 'outbox',
@@ -78,7 +86,10 @@ export function createEmailTransport(smtpUrl: string | null): EmailTransport {
   // caller holding a transaction (test sends) or a claimed batch. A URL may still set its own.
   for (const [key, ms] of Object.entries(SMTP_TIMEOUTS_MS))
     if (!url.searchParams.has(key)) url.searchParams.set(key, String(ms));
-  const transport: Transporter = nodemailer.createTransport(url.toString());
+  const transport: Transporter = nodemailer.createTransport({
+    url: url.toString(),
+    ...(dkim ? { dkim } : {}),
+  });
   return {
     kind: 'smtp',
     async send(_em, m) {
@@ -92,6 +103,7 @@ export function createEmailTransport(smtpUrl: string | null): EmailTransport {
           text: m.text,
           headers: m.headers,
           messageId: m.messageId,
+          ...(m.envelopeFrom ? { envelope: { from: m.envelopeFrom, to: m.to } } : {}),
         });
         return {
           messageId: m.messageId,

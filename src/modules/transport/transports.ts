@@ -17,7 +17,7 @@ export function transportsFor(config: Config): Transports {
   let t = made.get(config);
   if (!t) {
     t = {
-      email: createEmailTransport(config.smtpUrl),
+      email: createEmailTransport(config.smtpUrl, config.dkim),
       sms: createSmsTransport(config.smsGatewayUrl, config.smsGatewayToken),
     };
     made.set(config, t);

@@ -20,7 +20,12 @@ export async function startKillSink(opts: { delayMs: number }) {
       simpleParser(stream)
         .then(async (mail) => {
           await new Promise((r) => setTimeout(r, opts.delayMs));
-          inbox.push({ rcpt: session.envelope.rcptTo.map((r) => r.address), mail });
+          const mailFrom = session.envelope.mailFrom;
+          inbox.push({
+            rcpt: session.envelope.rcptTo.map((r) => r.address),
+            from: mailFrom ? mailFrom.address : '',
+            mail,
+          });
           cb();
         })
         .catch(cb);

@@ -1,0 +1,147 @@
+/**
+ * The send rate limits. The limiters directly (the pacer on a virtual clock, the account's bucket
+ * on the real database at given instants, concurrent takers included), then one send of each
+ * through the engine to a real smtp-server, checked with counts: the messages the sink has by a
+ * time T can never exceed what the limiter let out by T, measured from before the send started
+ * (a message can arrive late, never early), so the check holds however loaded the machine is, and
+ * fails without the limit (everything arrives within a second or two).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Actor, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
+import { startSmtpSink } from '../../../test/smtp-sink.js';
+import { verifiedSender } from '../operations/testing/helpers.js';
+import { bucketSize, Pacer, takeAllowance } from './sending.rate.js';
+import { contactsInSql, validatedNow } from './testing/server-fixture.js';
+
+describe('Pacer (SEND_RATE_PER_SECOND)', () => {
+  it('spaces messages 1/rate apart in call order, without delaying the first', async () => {
+    let now = 1_000;
+    const slept: number[] = [];
+    const pacer = new Pacer(
+      4,
+      () => now,
+      async (ms) => {
+        slept.push(ms);
+      },
+    );
+    await Promise.all(Array.from({ length: 6 }, () => pacer.take()));
+    // All six asked at t=1000: they were given 0, 250, ... 1250 ms.
+    expect(slept).toEqual([250, 500, 750, 1000, 1250]);
+    now = 5_000; // idle for a while: no burst saved up
+    await pacer.take();
+    await pacer.take();
+    expect(slept.slice(5)).toEqual([250]);
+  });
+});
+
+describe('an account with settings.sendRatePerMinute', () => {
+  let t: TestApp;
+  let owner: Actor;
+  let other: Actor;
+  let sink: Awaited<ReturnType<typeof startSmtpSink>>;
+
+  beforeAll(async () => {
+    sink = await startSmtpSink();
+    t = await startTestApp({
+      SMTP_URL: sink.url,
+      SEND_DISPATCH_SECONDS: '1',
+      SEND_BATCH_SIZE: '20',
+      SEND_WORKERS: '2',
+    });
+    owner = await signUpOwner(t, 'Limited');
+    other = await signUpOwner(t, 'Other');
+    await verifiedSender(t, owner.accountId);
+  }, 120_000);
+  afterAll(async () => {
+    await t?.close();
+    await sink?.close();
+  });
+
+  const setRate = (accountId: string, perMinute: unknown) =>
+    t.sql.query(
+      `update account set settings = settings || jsonb_build_object('sendRatePerMinute', $2::jsonb) where id = $1`,
+      [accountId, JSON.stringify(perMinute)],
+    );
+
+  it('takes from a bucket of five seconds of the rate that refills continuously', async () => {
+    await setRate(other.accountId, 60); // one a second, a bucket of 5
+    expect(bucketSize(60)).toBe(5);
+    const t0 = new Date('2030-01-01T00:00:00Z');
+    const at = (s: number) => new Date(t0.getTime() + s * 1000);
+    const take = (wanted: number, s: number) => takeAllowance(t.sql, other.accountId, wanted, at(s));
+    expect(await take(100, 0)).toMatchObject({ granted: 5, ratePerMinute: 60 });
+    const empty = await take(100, 0);
+    expect(empty.granted).toBe(0);
+    // Back when half the bucket (3 messages) has come in.
+    expect(empty.waitMs).toBe(3000);
+    expect((await take(100, 1.5)).granted).toBe(1);
+    expect((await take(2, 3.5)).granted).toBe(2);
+    expect((await take(100, 60)).granted).toBe(5); // never more than the bucket
+    // Twenty concurrent takers at one instant share what is there, never more.
+    const all = await Promise.all(Array.from({ length: 20 }, () => take(1, 70)));
+    expect(all.reduce((n, a) => n + a.granted, 0)).toBe(5);
+    // No limit, or nonsense in the JSON: everything asked is granted, nothing stored.
+    await setRate(other.accountId, 'fast');
+    expect(await take(100, 80)).toEqual({ granted: 100, ratePerMinute: null, waitMs: 0 });
+    await setRate(owner.accountId, 0);
+    expect((await takeAllowance(t.sql, owner.accountId, 7)).granted).toBe(7);
+  });
+
+  it('a send of 180 at 600 a minute: by any time T at most the bucket + 10 a second since the start', async () => {
+    await setRate(owner.accountId, 600); // 10 a second, a bucket of 50
+    await contactsInSql(t, owner.accountId, 'slow', 180);
+    const mine = () => sink.inbox.filter((m) => m.rcpt[0]?.endsWith('@slow.test')).length;
+    const start = Date.now();
+    await validatedNow(t, owner, 'slow');
+    const seen: [number, number][] = [];
+    while (mine() < 180) {
+      const n = mine();
+      const elapsed = (Date.now() - start) / 1000;
+      seen.push([elapsed, n]);
+      expect(n, `${n} messages after ${elapsed.toFixed(2)} s`).toBeLessThanOrEqual(
+        50 + Math.ceil(10 * elapsed),
+      );
+      if (elapsed > 60) throw new Error(`only ${n} of 180 after a minute: ${JSON.stringify(seen.slice(-5))}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // 130 past the bucket at 10 a second: the send cannot have taken less than 13 s.
+    expect((Date.now() - start) / 1000).toBeGreaterThanOrEqual(13);
+    expect(
+      new Set(sink.inbox.filter((m) => m.rcpt[0]?.endsWith('@slow.test')).map((m) => m.rcpt[0])).size,
+    ).toBe(180);
+  }, 90_000);
+});
+
+describe('a process with SEND_RATE_PER_SECOND', () => {
+  let t: TestApp;
+  let owner: Actor;
+  let sink: Awaited<ReturnType<typeof startSmtpSink>>;
+
+  beforeAll(async () => {
+    sink = await startSmtpSink();
+    t = await startTestApp({ SMTP_URL: sink.url, SEND_DISPATCH_SECONDS: '1', SEND_RATE_PER_SECOND: '10' });
+    owner = await signUpOwner(t, 'Paced');
+    await verifiedSender(t, owner.accountId);
+  }, 120_000);
+  afterAll(async () => {
+    await t?.close();
+    await sink?.close();
+  });
+
+  it('hands at most 1 + 10 a second to the SMTP server, all workers together', async () => {
+    await contactsInSql(t, owner.accountId, 'paced', 60);
+    const mine = () => sink.inbox.filter((m) => m.rcpt[0]?.endsWith('@paced.test')).length;
+    const start = Date.now();
+    await validatedNow(t, owner, 'paced');
+    while (mine() < 60) {
+      const n = mine();
+      const elapsed = (Date.now() - start) / 1000;
+      expect(n, `${n} messages after ${elapsed.toFixed(2)} s`).toBeLessThanOrEqual(
+        1 + Math.ceil(10 * elapsed),
+      );
+      if (elapsed > 60) throw new Error(`only ${n} of 60 after a minute`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((Date.now() - start) / 1000).toBeGreaterThanOrEqual(59 / 10);
+  }, 90_000);
+});
