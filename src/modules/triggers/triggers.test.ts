@@ -4,6 +4,8 @@
  * score from below the threshold to at or above it; once per contact, ever, whatever reruns,
  * recomputations or later crossings do.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, code, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
 import { startSmtpSink } from '../../../test/smtp-sink.js';
@@ -172,4 +174,72 @@ describe('score-threshold triggers', () => {
     expect(mails('dan')).toBe(0);
     expect(Object.keys(await recipients())).not.toContain(c.dan);
   }, 60_000);
+
+  it('a run SIGKILLed after computing the watched score sends nothing; its rerun sends once', async () => {
+    const other = await signUpOwner(t, 'Killed run');
+    await verifiedSender(t, other.accountId);
+    const eve = await contact(t, other, { email: 'eve@killed.test' });
+    const score = ok(
+      await t.gql<{ createScore: { id: string } }, Record<string, unknown>>(
+        'mutation($input: CreateScoreInput!) { createScore(input: $input) { id } }',
+        {
+          input: {
+            name: 'Clicks',
+            conditions: [
+              { criterion: { event: { type: 'EMAIL_CLICK' } }, mode: 'FIXED_PER_EVENT', value: '10' },
+            ],
+          },
+        },
+        other.token,
+      ),
+    ).createScore.id;
+    const id = ok(
+      await ops(t).create(other, {
+        ...emailing('On crossing'),
+        audience: { allContacts: true, trigger: { scoreId: score, threshold: '15' } },
+      }),
+    ).createOperation.id;
+    ok(await ops(t).step(other, 'submitOperation', id));
+    ok(await ops(t).step(other, 'validateOperation', id, ', scheduleNow: true'));
+    await waitFor(
+      async () =>
+        (await t.sql.query('select status from operation where id = $1', [id])).rows[0].status === 'SENDING',
+    );
+    await events(t, other, [
+      { contactId: eve, type: 'EMAIL_CLICK' },
+      { contactId: eve, type: 'EMAIL_CLICK' },
+    ]);
+    // The child process computes the score (the crossing is found), then waits inside the
+    // transaction: killed there, nothing of the run may remain.
+    const url = (t.sql as unknown as { options: { connectionString: string } }).options.connectionString;
+    const child = fileURLToPath(new URL('../scores/testing/run-child.ts', import.meta.url));
+    const p = spawn(process.execPath, ['--import', 'tsx', child, url, other.accountId], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the child never paused')), 30_000);
+      p.stdout.on('data', (d) => {
+        if (String(d).includes('PAUSED')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      p.on('exit', (code) => reject(new Error(`the child exited (${code}) before pausing`)));
+    });
+    const exited = new Promise((resolve) => p.on('exit', resolve));
+    p.kill('SIGKILL');
+    await exited;
+    await sleep(1500);
+    const count = async () =>
+      (await t.sql.query('select count(*)::int as n from operation_recipient where operation_id = $1', [id]))
+        .rows[0].n;
+    expect(await count()).toBe(0);
+    expect(sink.inbox.filter((m) => m.rcpt.includes('eve@killed.test')).length).toBe(0);
+    expect((await runAndWait(t, other)).status).toBe('DONE');
+    await waitFor(() => sink.inbox.some((m) => m.rcpt.includes('eve@killed.test')));
+    expect((await runAndWait(t, other)).status).toBe('DONE');
+    await sleep(1500);
+    expect(sink.inbox.filter((m) => m.rcpt.includes('eve@killed.test')).length).toBe(1);
+    expect(await count()).toBe(1);
+  }, 90_000);
 });
