@@ -187,7 +187,7 @@ function parseDkim(env: NodeJS.ProcessEnv): DkimConfig | null {
   const domain = env.DKIM_DOMAIN?.trim();
   const selector = env.DKIM_SELECTOR?.trim();
   const file = env.DKIM_PRIVATE_KEY_FILE?.trim();
-  let key = env.DKIM_PRIVATE_KEY?.trim().replace(/\\n/g, '\n');
+  let key = env.DKIM_PRIVATE_KEY?.replace(/\\n/g, '\n').trim();
   if (!domain && !selector && !key && !file) return null;
   if (!domain || !selector || (!key && !file))
     throw new ConfigError(
