@@ -21,11 +21,11 @@ export interface BenchApp {
 }
 
 /**
- * A fresh embedded PostgreSQL (fsync on, like production) in a temporary directory, migrated,
- * and the real server on a free port: benches measure the same code paths clients use.
+ * A fresh embedded PostgreSQL (fsync on, like production) in a temporary directory (or `dir`,
+ * kept: a bench may reuse its generated data in a later run), migrated. For benches whose servers
+ * run as child processes.
  */
-export async function startBench(opts: { dir?: string } = {}): Promise<BenchApp> {
-  // A given directory is kept (a bench may reuse its generated data in a later run).
+export async function startBenchDatabase(opts: { dir?: string } = {}) {
   const dir = opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'cible-bench-')));
   if (opts.dir) await mkdir(opts.dir, { recursive: true });
   const db = await startEmbeddedPostgres({ dir });
@@ -34,6 +34,14 @@ export async function startBench(opts: { dir?: string } = {}): Promise<BenchApp>
   const orm = await openOrm(databaseUrl);
   await migrate(orm);
   await orm.close();
+  return { dir, db, databaseUrl };
+}
+
+/**
+ * startBenchDatabase and the real server on a free port: benches measure the same code paths clients use.
+ */
+export async function startBench(opts: { dir?: string } = {}): Promise<BenchApp> {
+  const { dir, db, databaseUrl } = await startBenchDatabase(opts);
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
