@@ -17,6 +17,7 @@ import { Migration20261202204422_SendParts } from '../../migrations/Migration202
 import { Migration20261202205200_BounceOperation } from '../../migrations/Migration20261202205200_BounceOperation.js';
 import { Migration20261202210123_SmsStatus } from '../../migrations/Migration20261202210123_SmsStatus.js';
 import { Migration20261203053627_Credits } from '../../migrations/Migration20261203053627_Credits.js';
+import { Migration20261203060023_CreditEntryOperationIndex } from '../../migrations/Migration20261203060023_CreditEntryOperationIndex.js';
 import { Migration20261203005356_PhoneIndexes } from '../../migrations/Migration20261203005356_PhoneIndexes.js';
 import { Migration20261203054038_SendAllowance } from '../../migrations/Migration20261203054038_SendAllowance.js';
 import { Migration20261203060000_MachineEvents } from '../../migrations/Migration20261203060000_MachineEvents.js';
@@ -50,4 +51,8 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203053627_Credits', class: Migration20261203053627_Credits },
   { name: 'Migration20261203054038_SendAllowance', class: Migration20261203054038_SendAllowance },
   { name: 'Migration20261203060000_MachineEvents', class: Migration20261203060000_MachineEvents },
+  {
+    name: 'Migration20261203060023_CreditEntryOperationIndex',
+    class: Migration20261203060023_CreditEntryOperationIndex,
+  },
 ];

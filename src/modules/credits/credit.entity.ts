@@ -31,7 +31,15 @@ export const CreditEntry = defineEntity({
     note: p.string().length(200).nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
-  indexes: [{ name: 'credit_entry_account_created_index', properties: ['account', 'kind', 'createdAt'] }],
+  indexes: [
+    { name: 'credit_entry_account_created_index', properties: ['account', 'kind', 'createdAt'] },
+    {
+      // Operation.credits: what one operation used, without reading the account's whole ledger.
+      name: 'credit_entry_operation_index',
+      expression:
+        'create index credit_entry_operation_index on credit_entry (operation_id) where operation_id is not null',
+    },
+  ],
 });
 
 /**

@@ -1,5 +1,8 @@
 import { builder, need } from '../../builder.js';
+import { batched } from '../../shared/batch.js';
 import { notFound } from '../../shared/errors.js';
+import { creditKindOf } from '../operations/operation.credits.js';
+import { OperationRef } from '../operations/operation.types.js';
 import { CREDIT_KINDS } from './credit.entity.js';
 import { type CreditsView, creditsOf, ormExec } from './credit.service.js';
 
@@ -81,6 +84,50 @@ builder.queryField('account', (t) =>
       );
       if (!row) throw notFound('Account');
       return { id: row.id, name: row.name, createdAt: row.created_at };
+    },
+  }),
+);
+
+interface OperationCredits {
+  operationId: string;
+  kind: 'EMAIL' | 'SMS';
+  reserved: number;
+  used: number;
+}
+
+const OperationCreditsRef = builder.objectRef<OperationCredits>('OperationCredits').implement({
+  description: "What an operation costs in credits, from the ledger. Identified by its operation's id.",
+  fields: (t) => ({
+    id: t.exposeID('operationId', { description: "The operation's id" }),
+    kind: t.field({ type: CreditKindEnum, description: 'Email or SMS credits', resolve: (c) => c.kind }),
+    reserved: t.exposeInt('reserved', { description: 'Still held for it (scheduled, sending)' }),
+    used: t.exposeInt('used', { description: 'Paid for what it sent: emails accepted, SMS parts' }),
+  }),
+});
+
+// Costs are invoice data: INVOICES >= GUEST on top of the operation's own right (issue 16).
+builder.objectField(OperationRef, 'credits', (t) =>
+  t.withAuth(need('INVOICES', 'GUEST')).field({
+    type: OperationCreditsRef,
+    description: 'Credits reserved and used by this operation (INVOICES >= GUEST)',
+    resolve: async (o, _args, ctx) => {
+      // One query for a page of operations.
+      const row = await batched(ctx.em, 'operation.credits', o.id, async (ids) => {
+        const rows = await ctx.em.execute<{ id: string; reserved: string | null; used: string | null }[]>(
+          `select o.id, (select amount from credit_reservation r where r.operation_id = o.id) as reserved,
+                  (select -sum(amount) from credit_entry e where e.operation_id = o.id and e.type = 'USAGE'
+                      and e.account_id = o.account_id) as used
+             from operation o where o.account_id = ? and o.id in (?)`,
+          [ctx.viewer.accountId, ids],
+        );
+        return new Map(rows.map((r) => [r.id, r]));
+      });
+      return {
+        operationId: o.id,
+        kind: creditKindOf(o.kind),
+        reserved: Number(row?.reserved ?? 0),
+        used: Number(row?.used ?? 0),
+      };
     },
   }),
 );

@@ -202,6 +202,16 @@ describe('credits', () => {
     );
     expect(rows[0].used).toBe(-100);
     expect(rows[0].n).toBeGreaterThanOrEqual(1);
+    const COST = 'query($id: ID!) { operation(id: $id) { id credits { id kind reserved used } } }';
+    const cost = ok(
+      await t.gql<{ operation: { credits: Record<string, unknown> } }, { id: string }>(COST, { id }, o.token),
+    );
+    expect(cost.operation.credits).toEqual({ id, kind: 'EMAIL', reserved: 0, used: 100 });
+    // An operation's cost is invoice data: its approver without INVOICES does not see it.
+    const none = await viewerWith(t, o, { EMAILINGS: 'APPROVER' }, invitationAtSink);
+    const denied = await t.gql(COST, { id }, none.token);
+    expect(code(denied)).toBe('FORBIDDEN');
+    expect(JSON.stringify(denied.data ?? null)).not.toContain('"used"');
   });
 
   it('SMS credits are parts: a two-part text reserves and uses two per recipient', async () => {
