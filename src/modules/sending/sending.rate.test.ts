@@ -119,7 +119,13 @@ describe('a process with SEND_RATE_PER_SECOND', () => {
 
   beforeAll(async () => {
     sink = await startSmtpSink();
-    t = await startTestApp({ SMTP_URL: sink.url, SEND_DISPATCH_SECONDS: '1', SEND_RATE_PER_SECOND: '10' });
+    // A 2 s lease: at 10 a second a claim must hold at most 5 (a quarter of the lease's worth).
+    t = await startTestApp({
+      SMTP_URL: sink.url,
+      SEND_DISPATCH_SECONDS: '1',
+      SEND_RATE_PER_SECOND: '10',
+      SEND_LEASE_SECONDS: '2',
+    });
     owner = await signUpOwner(t, 'Paced');
     await verifiedSender(t, owner.accountId);
   }, 120_000);
@@ -128,12 +134,18 @@ describe('a process with SEND_RATE_PER_SECOND', () => {
     await sink?.close();
   });
 
-  it('hands at most 1 + 10 a second to the SMTP server, all workers together', async () => {
+  it('hands at most 1 + 10 a second to the SMTP server, claims no more than it can send within the lease', async () => {
     await contactsInSql(t, owner.accountId, 'paced', 60);
     const mine = () => sink.inbox.filter((m) => m.rcpt[0]?.endsWith('@paced.test')).length;
     const start = Date.now();
-    await validatedNow(t, owner, 'paced');
+    const id = await validatedNow(t, owner, 'paced');
+    let claimed = 0;
     while (mine() < 60) {
+      const { rows } = await t.sql.query(
+        `select count(*)::int as n from operation_recipient where operation_id = $1 and status = 'CLAIMED'`,
+        [id],
+      );
+      claimed = Math.max(claimed, rows[0].n);
       const n = mine();
       const elapsed = (Date.now() - start) / 1000;
       expect(n, `${n} messages after ${elapsed.toFixed(2)} s`).toBeLessThanOrEqual(
@@ -143,5 +155,8 @@ describe('a process with SEND_RATE_PER_SECOND', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect((Date.now() - start) / 1000).toBeGreaterThanOrEqual(59 / 10);
+    expect(claimed).toBeGreaterThan(0);
+    expect(claimed).toBeLessThanOrEqual(5);
+    expect(new Set(sink.inbox.map((m) => m.rcpt[0]).filter((a) => a.endsWith('@paced.test'))).size).toBe(60);
   }, 90_000);
 });

@@ -78,7 +78,7 @@ export async function sendSlice(
   while (Date.now() - started < SLICE_MS) {
     // The account's rate sizes the claim: nothing is claimed that may not go out now. With none
     // left, the job comes back later and the process runs other sends meanwhile.
-    const allowance = await takeAllowance(pool, op.accountId, config.sendBatchSize);
+    const allowance = await takeAllowance(pool, op.accountId, claimSize(config));
     if (allowance.granted === 0) return { kind: 'later', at: new Date(Date.now() + allowance.waitMs) };
     const batch = await claimBatch(pool, op.id, workerId, allowance.granted, config.sendLeaseSeconds);
     if (allowance.ratePerMinute !== null)
@@ -114,6 +114,19 @@ export async function sendSlice(
   }
   return { kind: 'more' };
 }
+
+/**
+ * SEND_BATCH_SIZE, or less under SEND_RATE_PER_SECOND: a batch paced at that rate must end well
+ * within its lease (a quarter of it), or another worker would take its claims over and send them
+ * twice.
+ */
+const claimSize = (config: AppServices['config']) =>
+  config.sendRatePerSecond > 0
+    ? Math.min(
+        config.sendBatchSize,
+        Math.max(1, Math.floor((config.sendRatePerSecond * config.sendLeaseSeconds) / 4)),
+      )
+    : config.sendBatchSize;
 
 async function deliver(
   app: AppServices,
