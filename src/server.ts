@@ -26,6 +26,7 @@ import { createMailer } from './modules/mail/mailer.js';
 import { createSegmentExport } from './modules/segments/segment.export.js';
 import { createSenderConfirm } from './modules/senders/sender.confirm.js';
 import { smsInbound } from './modules/sms-replies/sms-inbound.js';
+import { smsStatus } from './modules/sms-reports/sms-status.js';
 import { closeTransports } from './modules/transport/transports.js';
 import { unsubscribeLink } from './modules/unsubscribe/unsubscribe.js';
 import { cachedViewer } from './modules/users/auth.service.js';
@@ -182,6 +183,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     if (confirmSender(req, res)) return; // /senders/confirm/<token>: public HTML page and form
     if (unsubscribeLink(services, req, res, ipOf)) return; // /u/<token>: one-click unsubscribe (RFC 8058), public
     if (smsInbound(services, req, res, ipOf)) return; // /sms/inbound: signed STOP/START replies from the SMS gateway, public
+    if (smsStatus(services, req, res)) return; // /sms/status: signed delivery reports from the SMS gateway, public
     if (bounceInbound(services, req, res, ipOf)) return; // /bounces/inbound: signed raw DSNs from the bounce domain's MTA, public
     const length = Number(req.headers['content-length'] ?? 0);
     const multipart = req.headers['content-type']?.startsWith('multipart/form-data') ?? false;

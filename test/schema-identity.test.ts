@@ -30,6 +30,7 @@ const VALUE_TYPES = [
   'EmailStatusCriterion',
   'EventCriterion',
   'FieldCriterion',
+  'FrequencyCap', // the frequency cap of its AccountSettings
   'ScoreCriterion',
   'SegmentCriterion',
   'PageInfo', // the page boundaries of its connection

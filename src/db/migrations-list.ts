@@ -16,10 +16,10 @@ import { Migration20261202195153_Sending } from '../../migrations/Migration20261
 import { Migration20261202204422_SendParts } from '../../migrations/Migration20261202204422_SendParts.js';
 import { Migration20261202205200_BounceOperation } from '../../migrations/Migration20261202205200_BounceOperation.js';
 import { Migration20261202210123_SmsStatus } from '../../migrations/Migration20261202210123_SmsStatus.js';
-import { Migration20261203053627_Credits } from '../../migrations/Migration20261203053627_Credits.js';
-import { Migration20261203060023_CreditEntryOperationIndex } from '../../migrations/Migration20261203060023_CreditEntryOperationIndex.js';
 import { Migration20261203005356_PhoneIndexes } from '../../migrations/Migration20261203005356_PhoneIndexes.js';
+import { Migration20261203053627_Credits } from '../../migrations/Migration20261203053627_Credits.js';
 import { Migration20261203054038_SendAllowance } from '../../migrations/Migration20261203054038_SendAllowance.js';
+import { Migration20261203054715_SmsDeliveryFrequencyCap } from '../../migrations/Migration20261203054715_SmsDeliveryFrequencyCap.js';
 import { Migration20261203060000_MachineEvents } from '../../migrations/Migration20261203060000_MachineEvents.js';
 
 /**
@@ -48,11 +48,11 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202205200_BounceOperation', class: Migration20261202205200_BounceOperation },
   { name: 'Migration20261202210123_SmsStatus', class: Migration20261202210123_SmsStatus },
   { name: 'Migration20261203005356_PhoneIndexes', class: Migration20261203005356_PhoneIndexes },
+  {
+    name: 'Migration20261203054715_SmsDeliveryFrequencyCap',
+    class: Migration20261203054715_SmsDeliveryFrequencyCap,
+  },
   { name: 'Migration20261203053627_Credits', class: Migration20261203053627_Credits },
   { name: 'Migration20261203054038_SendAllowance', class: Migration20261203054038_SendAllowance },
   { name: 'Migration20261203060000_MachineEvents', class: Migration20261203060000_MachineEvents },
-  {
-    name: 'Migration20261203060023_CreditEntryOperationIndex',
-    class: Migration20261203060023_CreditEntryOperationIndex,
-  },
 ];

@@ -321,7 +321,7 @@ export type EventInput = {
 
 /** What a contact did (or what was done to them), as recorded by recordEvents or tracking. */
 export type EventType =
-  /** An email to them bounced (recorded by recordBounce) */
+  /** A message to them bounced: an email (recordBounce, or refused when sent) or an SMS (refused by the gateway, or reported not delivered) */
   | 'BOUNCE'
   /** Clicked a link in an email (GET /t/c/...) */
   | 'EMAIL_CLICK'
@@ -335,6 +335,8 @@ export type EventType =
   | 'SITE_VISIT'
   /** Clicked a link in an SMS */
   | 'SMS_CLICK'
+  /** An SMS reached their phone (the gateway's delivery report) */
+  | 'SMS_DELIVERED'
   /** Was sent an SMS */
   | 'SMS_SENT'
   /** Unsubscribed */
@@ -348,11 +350,15 @@ export type ExclusionReason =
   | 'COMPLAINED'
   /** Another contact of the audience has the same address and got it */
   | 'DUPLICATE_ADDRESS'
-  /** Its address bounced permanently */
+  /** It already had the account's frequency cap of messages of this channel in its window (sent, or being sent by another operation) */
+  | 'FREQUENCY_CAP'
+  /** Its address bounced permanently, or (SMS) its number was reported undeliverable */
   | 'HARD_BOUNCED'
+  /** A trigger fired for it when the account had no credits left for it (a trigger sends once per contact, ever) */
+  | 'INSUFFICIENT_CREDITS'
   /** No email address (or phone, for an SMS) */
   | 'NO_ADDRESS'
-  /** Unsubscribed from email */
+  /** Unsubscribed from email, or (SMS) replied STOP */
   | 'UNSUBSCRIBED';
 
 /** A part of the account; each user has one access level per feature. */
@@ -398,6 +404,14 @@ export type FieldType =
   | 'NUMBER'
   /** Text, at most 1000 characters for a custom field */
   | 'TEXT';
+
+/** A frequency cap. A contact who already got `messages` messages of the channel within `days` (sent, or being sent by another operation) is EXCLUDED as FREQUENCY_CAP when an operation starts sending. */
+export type FrequencyCapInput = {
+  /** 1 to 90, default 7 */
+  days?: number | null | undefined;
+  /** 1 to 1000; 0 removes the cap */
+  messages: number;
+};
 
 /** Either rows or a CSV file. */
 export type ImportContactsInput = {
@@ -616,6 +630,8 @@ export type UpdateAccountSettingsInput = {
   accountName?: string | null | undefined;
   /** Four-eyes validation of operations. Turning it on needs at least two active users (CONFLICT otherwise): one alone could never validate anything */
   fourEyes?: boolean | null | undefined;
+  /** The frequency cap, applied to operations that start sending from now on (messages 0 removes it). BAD_USER_INPUT out of bounds */
+  frequencyCap?: FrequencyCapInput | null | undefined;
   /** true: duplicates of the unique key fail with CONFLICT; false: they merge */
   rejectDuplicates?: boolean | null | undefined;
   /** Hours between automatic score computations, 1 to 720 */

@@ -12,6 +12,17 @@ export interface AccountSettings {
    * or submitted, the owner included. Needs at least two active users to turn on.
    */
   fourEyes: boolean;
+  /**
+   * At most `messages` marketing messages of a channel (email, SMS) per contact within `days`:
+   * a contact who reached it is EXCLUDED as FREQUENCY_CAP when an operation's audience is frozen
+   * (sending/sending.freeze.ts). Null: no cap.
+   */
+  frequencyCap: FrequencyCap | null;
+}
+
+export interface FrequencyCap {
+  messages: number;
+  days: number;
 }
 
 export const DEFAULT_SETTINGS: AccountSettings = {
@@ -20,6 +31,7 @@ export const DEFAULT_SETTINGS: AccountSettings = {
   scoreIntervalHours: 24,
   timeZone: 'Europe/Paris',
   fourEyes: false,
+  frequencyCap: null,
 };
 
 export const Account = defineEntity({

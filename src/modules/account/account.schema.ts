@@ -6,6 +6,7 @@ import { diffOf, mutate } from '../audit/audit.service.js';
 import { rekeyContacts } from '../contacts/contact.locks.js';
 import { checkName } from '../users/credentials.js';
 import { Account, type AccountSettings, DEFAULT_SETTINGS } from './account.entity.js';
+import { checkFrequencyCap, FrequencyCapInput, FrequencyCapRef } from './account.frequency-cap.js';
 
 /**
  * How long a settings update waits for its lock on the account (and for each contact lock of a
@@ -63,6 +64,13 @@ const AccountSettingsRef = builder.objectRef<SettingsView>('AccountSettings').im
       description:
         'true: nobody validates an Emailing or SMS operation they created, last edited or submitted, the owner included (default false)',
     }),
+    frequencyCap: t.field({
+      type: FrequencyCapRef,
+      nullable: true,
+      description:
+        'At most this many messages of a channel per contact in a window of days; null: no cap (the default)',
+      resolve: (s) => s.frequencyCap,
+    }),
   }),
 });
 
@@ -91,6 +99,12 @@ const UpdateAccountSettingsInput = builder.inputType('UpdateAccountSettingsInput
       required: false,
       description:
         'Four-eyes validation of operations. Turning it on needs at least two active users (CONFLICT otherwise): one alone could never validate anything',
+    }),
+    frequencyCap: t.field({
+      type: FrequencyCapInput,
+      required: false,
+      description:
+        'The frequency cap, applied to operations that start sending from now on (messages 0 removes it). BAD_USER_INPUT out of bounds',
     }),
   }),
 });
@@ -183,6 +197,7 @@ builder.mutationField('updateAccountSettings', (t) =>
       }
       if (input.timeZone != null) next.timeZone = checkTimeZone(input.timeZone);
       if (input.fourEyes != null) next.fourEyes = input.fourEyes;
+      if (input.frequencyCap != null) next.frequencyCap = checkFrequencyCap(input.frequencyCap);
       // One transaction, rerun on a deadlock or serialization failure (db/retry.ts). Raw SQL
       // rather than the entity: a rerun must not see what the failed run assigned.
       return retryTransaction(() =>

@@ -28,8 +28,11 @@ export const EMAIL_STATUSES = [
 ] as const;
 export type EmailStatus = (typeof EMAIL_STATUSES)[number];
 
-/** OPTED_OUT: the number replied STOP (src/modules/sms-replies/); START puts it back. */
-export const SMS_STATUSES = ['SUBSCRIBED', 'OPTED_OUT'] as const;
+/**
+ * OPTED_OUT: the number replied STOP (src/modules/sms-replies/); START puts it back. INVALID: the
+ * gateway reported an SMS to it FAILED, i.e. the number cannot receive (src/modules/sms-reports/).
+ */
+export const SMS_STATUSES = ['SUBSCRIBED', 'OPTED_OUT', 'INVALID'] as const;
 
 /**
  * A contact. Standard fields are columns; custom fields live in `fields` (jsonb, NUMBER values as

@@ -38,10 +38,13 @@ export const EmailStatusEnum = builder.enumType('EmailStatus', {
 });
 
 export const SmsStatusEnum = builder.enumType('SmsStatus', {
-  description: 'SUBSCRIBED until the contact replies STOP to one of our SMS.',
+  description:
+    'SUBSCRIBED until the contact replies STOP to one of our SMS, or the gateway reports the number undeliverable.',
   values: describedValues(SMS_STATUSES, {
     SUBSCRIBED: 'SMS may be sent to this contact',
     OPTED_OUT: 'The contact replied STOP (or a like word); START opts back in',
+    INVALID:
+      'An SMS to the number was reported undeliverable (FAILED) by the gateway; not sent to until a START reply',
   }),
 });
 

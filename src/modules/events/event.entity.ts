@@ -12,6 +12,7 @@ export const EVENT_TYPES = [
   'EMAIL_SENT',
   'SMS_SENT',
   'BOUNCE',
+  'SMS_DELIVERED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 export const eventCode = (t: EventType) => EVENT_TYPES.indexOf(t);

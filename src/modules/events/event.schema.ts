@@ -15,7 +15,9 @@ export const EventTypeEnum = builder.enumType('EventType', {
     UNSUBSCRIBE: 'Unsubscribed',
     EMAIL_SENT: 'Was sent an email',
     SMS_SENT: 'Was sent an SMS',
-    BOUNCE: 'An email to them bounced (recorded by recordBounce)',
+    BOUNCE:
+      'A message to them bounced: an email (recordBounce, or refused when sent) or an SMS (refused by the gateway, or reported not delivered)',
+    SMS_DELIVERED: "An SMS reached their phone (the gateway's delivery report)",
   }),
 });
 

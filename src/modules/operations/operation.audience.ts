@@ -112,7 +112,9 @@ export function audienceMembers(env: TargetEnv, audience: Audience, params: Para
 /**
  * The statement counting an audience: distinct addresses (lower(email) for an Emailing, phone for
  * an SMS) among its members that have the address and, for email, are not unsubscribed,
- * hard-bounced or complained, for SMS not opted out by a STOP reply.
+ * hard-bounced or complained, for SMS not opted out by a STOP reply nor reported undeliverable
+ * (sms_status SUBSCRIBED). The frequency cap is not applied: it depends on what is sent by the
+ * time the operation starts, and is counted at its freeze (Operation.stats.send).
  */
 export function audienceCountStatement(
   env: TargetEnv,
@@ -127,7 +129,7 @@ export function audienceCountStatement(
       "c.email is not null and c.email <> ''",
       `c.email_status not in (${UNREACHABLE_EMAIL.map((s) => `'${s}'`).join(', ')})`,
     );
-  } else where.push("c.phone is not null and c.phone <> ''", "c.sms_status <> 'OPTED_OUT'");
+  } else where.push("c.phone is not null and c.phone <> ''", "c.sms_status = 'SUBSCRIBED'");
   const address = kind === 'EMAILING' ? 'lower(c.email)' : 'c.phone';
   return {
     sql: `select count(distinct ${address})::bigint as n from contact c where ${where.join(' and ')}`,

@@ -25,8 +25,14 @@ export const EXCLUSION_REASONS = [
   'HARD_BOUNCED',
   'COMPLAINED',
   'DUPLICATE_ADDRESS',
+  'FREQUENCY_CAP',
+  'INSUFFICIENT_CREDITS',
 ] as const;
 export type ExclusionReason = (typeof EXCLUSION_REASONS)[number];
+
+/** What a gateway's delivery report can say became of an SMS (src/modules/sms-reports). */
+export const SMS_DELIVERY_STATUSES = ['DELIVERED', 'FAILED', 'EXPIRED', 'REJECTED'] as const;
+export type SmsDeliveryStatus = (typeof SMS_DELIVERY_STATUSES)[number];
 
 /**
  * The frozen audience of a send: one row per (operation, contact), written once, set-based, when
@@ -51,6 +57,12 @@ export const OperationRecipient = defineEntity({
     claimedBy: p.string().length(80).nullable(),
     lastError: p.text().nullable(),
     sentAt: p.datetime().nullable(),
+    /**
+     * An SMS's delivery report from the gateway (POST /sms/status), the first final one only:
+     * DELIVERED, FAILED, EXPIRED or REJECTED; null until one came. The status stays SENT (it was
+     * handed over); this says what became of it.
+     */
+    delivery: p.enum([...SMS_DELIVERY_STATUSES]).nullable(),
   },
   indexes: [
     {
@@ -66,6 +78,13 @@ export const OperationRecipient = defineEntity({
       name: 'operation_recipient_sent_address_index',
       expression:
         "create index operation_recipient_sent_address_index on operation_recipient (address) where status = 'SENT'",
+    },
+    {
+      // The frequency cap at freeze: an account's recent sends, with their contact and operation,
+      // read from the index alone (sending.freeze.ts capOf). Inserted at the right edge as sends go.
+      name: 'operation_recipient_sent_index',
+      expression:
+        "create index operation_recipient_sent_index on operation_recipient (account_id, sent_at) include (contact_id, operation_id) where status = 'SENT'",
     },
   ],
 });
@@ -91,5 +110,9 @@ export const OperationSend = defineEntity({
     deferrals: p.integer().default(0),
     /** SMS parts handed to the gateway (0 for an Emailing). */
     parts: p.integer().default(0),
+    /** SMS the gateway reported DELIVERED to the handset (POST /sms/status). */
+    smsDelivered: p.integer().default(0),
+    /** SMS the gateway reported not delivered: FAILED, EXPIRED or REJECTED. */
+    smsFailed: p.integer().default(0),
   },
 });

@@ -14,10 +14,14 @@ const ExclusionReasonEnum = builder.enumType('ExclusionReason', {
       {
         description: {
           NO_ADDRESS: 'No email address (or phone, for an SMS)',
-          UNSUBSCRIBED: 'Unsubscribed from email',
-          HARD_BOUNCED: 'Its address bounced permanently',
+          UNSUBSCRIBED: 'Unsubscribed from email, or (SMS) replied STOP',
+          HARD_BOUNCED: 'Its address bounced permanently, or (SMS) its number was reported undeliverable',
           COMPLAINED: 'It reported a message as spam',
           DUPLICATE_ADDRESS: 'Another contact of the audience has the same address and got it',
+          FREQUENCY_CAP:
+            "It already had the account's frequency cap of messages of this channel in its window (sent, or being sent by another operation)",
+          INSUFFICIENT_CREDITS:
+            'A trigger fired for it when the account had no credits left for it (a trigger sends once per contact, ever)',
         }[r],
       },
     ]),
@@ -65,6 +69,14 @@ const SendRef = builder.objectRef<SendFigures>('OperationSendStats').implement({
       description: 'Distinct contacts who reported one of its messages as spam (feedback reports naming it)',
     }),
     remaining: t.exposeInt('remaining', { description: 'Not final yet: waiting, being sent or to retry' }),
+    smsDelivered: t.exposeInt('smsDelivered', {
+      description:
+        'SMS the gateway reported DELIVERED to the phone (its delivery reports, POST /sms/status; each recipient counted once); 0 for an Emailing',
+    }),
+    smsFailed: t.exposeInt('smsFailed', {
+      description:
+        'SMS the gateway reported not delivered: FAILED (the number is then marked INVALID), EXPIRED or REJECTED; 0 for an Emailing',
+    }),
   }),
 });
 

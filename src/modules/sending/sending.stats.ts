@@ -18,6 +18,9 @@ export interface SendFigures {
   complaints: number;
   /** Not final yet: pending, claimed or deferred. */
   remaining: number;
+  /** SMS the gateway reported delivered, and not delivered (POST /sms/status); 0 for an Emailing. */
+  smsDelivered: number;
+  smsFailed: number;
 }
 
 interface Row {
@@ -29,6 +32,8 @@ interface Row {
   hard_bounces: number;
   deferrals: number;
   parts: number;
+  sms_delivered: number;
+  sms_failed: number;
 }
 
 const figures = (r: Row, complaints: number): SendFigures => ({
@@ -44,6 +49,8 @@ const figures = (r: Row, complaints: number): SendFigures => ({
   parts: r.parts,
   complaints,
   remaining: Math.max(0, r.recipients - r.sent - r.failed),
+  smsDelivered: r.sms_delivered,
+  smsFailed: r.sms_failed,
 });
 
 /** The figures of these operations of the account, one statement for a whole page of them. */
@@ -54,7 +61,7 @@ export async function sendFiguresOf(
 ): Promise<SendFigures | null> {
   const all = await batched(em, 'sending.figures', operationId, async (ids) => {
     const rows = await em.execute<Row[]>(
-      `select operation_id, recipients, excluded, sent, failed, hard_bounces, deferrals, parts
+      `select operation_id, recipients, excluded, sent, failed, hard_bounces, deferrals, parts, sms_delivered, sms_failed
          from operation_send where account_id = ? and operation_id in (?)`,
       [accountId, [...ids]],
     );
@@ -70,14 +77,14 @@ export async function sendFiguresOf(
   return all ?? null;
 }
 
-/** What changes whenever a batch is recorded: what operationProgress polls. */
+/** What changes whenever a batch or a delivery report is recorded: what operationProgress polls. */
 export async function progressVersion(
   em: EntityManager,
   accountId: string,
   operationId: string,
 ): Promise<string> {
   const [row] = await em.execute<{ v: string | null }[]>(
-    `select (sent + failed + deferrals)::text || ':' || recipients::text as v
+    `select (sent + failed + deferrals + sms_delivered + sms_failed)::text || ':' || recipients::text as v
        from operation_send where account_id = ? and operation_id = ?`,
     [accountId, operationId],
   );
