@@ -636,6 +636,8 @@ export type UpdateAccountSettingsInput = {
   rejectDuplicates?: boolean | null | undefined;
   /** Hours between automatic score computations, 1 to 720 */
   scoreIntervalHours?: number | null | undefined;
+  /** Messages a minute for all the account's sends, 1 to 1,000,000; 0 removes the limit. Sends in progress follow it from their next batch */
+  sendRatePerMinute?: number | null | undefined;
   /** An IANA time zone name such as Europe/Paris or America/New_York */
   timeZone?: string | null | undefined;
   /** email, phone, or the name of a custom TEXT, NUMBER or DATE field. Every contact is re-keyed in one statement; CONFLICT while two contacts share a value of the new key */

@@ -18,6 +18,11 @@ export interface AccountSettings {
    * (sending/sending.freeze.ts). Null: no cap.
    */
   frequencyCap: FrequencyCap | null;
+  /**
+   * At most this many messages a minute for all the account's sends together, every process
+   * alike (sending/sending.rate.ts: a token bucket in PostgreSQL sizes each claim). Null: no limit.
+   */
+  sendRatePerMinute: number | null;
 }
 
 export interface FrequencyCap {
@@ -32,6 +37,7 @@ export const DEFAULT_SETTINGS: AccountSettings = {
   timeZone: 'Europe/Paris',
   fourEyes: false,
   frequencyCap: null,
+  sendRatePerMinute: null,
 };
 
 export const Account = defineEntity({

@@ -16,6 +16,8 @@ import { checkFrequencyCap, FrequencyCapInput, FrequencyCapRef } from './account
 export const SETTINGS_LOCK_TIMEOUT_MS = 10_000;
 export const settingsLock = { timeoutMs: SETTINGS_LOCK_TIMEOUT_MS };
 const LOCK_NOT_AVAILABLE = new Set(['55P03']);
+/** A million a minute is past what one install sends; more is a typo, not a plan. */
+export const MAX_SEND_RATE_PER_MINUTE = 1_000_000;
 
 /**
  * CONFLICT reason CONCURRENT_CHANGE, as when a deadlock is lost too often (db/retry.ts), rather
@@ -71,6 +73,10 @@ const AccountSettingsRef = builder.objectRef<SettingsView>('AccountSettings').im
         'At most this many messages of a channel per contact in a window of days; null: no cap (the default)',
       resolve: (s) => s.frequencyCap,
     }),
+    sendRatePerMinute: t.exposeInt('sendRatePerMinute', {
+      nullable: true,
+      description: `At most this many messages a minute for all the account's sends together (email and SMS, every server process), with bursts of at most 5 seconds' worth; null: no limit (the default)`,
+    }),
   }),
 });
 
@@ -105,6 +111,10 @@ const UpdateAccountSettingsInput = builder.inputType('UpdateAccountSettingsInput
       required: false,
       description:
         'The frequency cap, applied to operations that start sending from now on (messages 0 removes it). BAD_USER_INPUT out of bounds',
+    }),
+    sendRatePerMinute: t.int({
+      required: false,
+      description: `Messages a minute for all the account's sends, 1 to ${MAX_SEND_RATE_PER_MINUTE.toLocaleString('en')}; 0 removes the limit. Sends in progress follow it from their next batch`,
     }),
   }),
 });
@@ -198,6 +208,14 @@ builder.mutationField('updateAccountSettings', (t) =>
       if (input.timeZone != null) next.timeZone = checkTimeZone(input.timeZone);
       if (input.fourEyes != null) next.fourEyes = input.fourEyes;
       if (input.frequencyCap != null) next.frequencyCap = checkFrequencyCap(input.frequencyCap);
+      if (input.sendRatePerMinute != null) {
+        const rate = input.sendRatePerMinute;
+        if (!Number.isInteger(rate) || rate < 0 || rate > MAX_SEND_RATE_PER_MINUTE)
+          throw badInput(`sendRatePerMinute must be between 0 (no limit) and ${MAX_SEND_RATE_PER_MINUTE}`, {
+            field: 'sendRatePerMinute',
+          });
+        next.sendRatePerMinute = rate === 0 ? null : rate;
+      }
       // One transaction, rerun on a deadlock or serialization failure (db/retry.ts). Raw SQL
       // rather than the entity: a rerun must not see what the failed run assigned.
       return retryTransaction(() =>

@@ -7,7 +7,7 @@
  * fails without the limit (everything arrives within a second or two).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Actor, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
+import { type Actor, code, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
 import { startSmtpSink } from '../../../test/smtp-sink.js';
 import { verifiedSender } from '../operations/testing/helpers.js';
 import { bucketSize, Pacer, takeAllowance } from './sending.rate.js';
@@ -88,7 +88,18 @@ describe('an account with settings.sendRatePerMinute', () => {
   });
 
   it('a send of 180 at 600 a minute: by any time T at most the bucket + 10 a second since the start', async () => {
-    await setRate(owner.accountId, 600); // 10 a second, a bucket of 50
+    // Through the API: 10 a second, a bucket of 50; out of range is refused, 0 removes it.
+    type S = { updateAccountSettings: { sendRatePerMinute: number | null } };
+    const update = (rate: number) =>
+      t.gql<S, Record<string, unknown>>(
+        'mutation($input: UpdateAccountSettingsInput!) { updateAccountSettings(input: $input) { sendRatePerMinute } }',
+        { input: { sendRatePerMinute: rate } },
+        owner.token,
+      );
+    expect(code(await update(-1))).toBe('BAD_USER_INPUT');
+    expect(code(await update(1_000_001))).toBe('BAD_USER_INPUT');
+    expect(ok(await update(0)).updateAccountSettings.sendRatePerMinute).toBeNull();
+    expect(ok(await update(600)).updateAccountSettings.sendRatePerMinute).toBe(600);
     await contactsInSql(t, owner.accountId, 'slow', 180);
     const mine = () => sink.inbox.filter((m) => m.rcpt[0]?.endsWith('@slow.test')).length;
     const start = Date.now();
