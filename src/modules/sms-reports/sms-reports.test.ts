@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
 import { eventCode } from '../events/event.entity.js';
-import { ops, smsOp } from '../operations/testing/helpers.js';
+import { sendSmsTo } from '../operations/testing/helpers.js';
 import { signBody } from '../transport/sms.js';
 
 const TOKEN = 'gateway-secret-for-report-tests';
@@ -52,8 +52,8 @@ beforeAll(async () => {
   for (const [i, name] of ['delivered', 'twice', 'failed', 'expired', 'rejected'].entries())
     c[name] = await contact(a, `${name}@rep.test`, `+3361234570${i}`);
   c.bee = await contact(b, 'bee@rep.test', '+33612345799');
-  opA = await sendSms(a, 'A text');
-  opB = await sendSms(b, 'B text');
+  opA = await sendSmsTo(t, a, '@rep.test', 'A text');
+  opB = await sendSmsTo(t, b, '@rep.test', 'B text');
 }, 120_000);
 afterAll(async () => {
   await t?.close();
@@ -66,34 +66,6 @@ async function contact(who: Actor, email: string, phone: string) {
     [who.accountId, email, phone],
   );
   return { id: rows[0].id as string, phone };
-}
-
-/** An SMS operation to the account's @rep.test contacts, scheduled now and waited for until SENT. */
-async function sendSms(who: Actor, name: string): Promise<string> {
-  const segment = ok(
-    await t.gql<{ createSegment: { id: string } }, Record<string, unknown>>(
-      'mutation($input: CreateSegmentInput!) { createSegment(input: $input) { id } }',
-      {
-        input: {
-          name: `rep ${name}`,
-          criterion: { field: { name: 'email', op: 'CONTAINS', value: '@rep.test' } },
-        },
-      },
-      who.token,
-    ),
-  ).createSegment.id;
-  const o = ops(t);
-  const id = ok(await o.create(who, { ...smsOp(name), audience: { segmentIds: [segment] } })).createOperation
-    .id;
-  ok(await o.step(who, 'submitOperation', id));
-  ok(await o.step(who, 'validateOperation', id, ', scheduleNow: true'));
-  for (const end = Date.now() + 40_000; ; ) {
-    const { rows } = await t.sql.query('select status from operation where id = $1', [id]);
-    if (rows[0].status === 'SENT') return id;
-    if (rows[0].status === 'FAILED' || Date.now() > end)
-      throw new Error(`operation ${id}: ${rows[0].status}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** The reference the gateway received for this contact's SMS of this operation. */
@@ -303,7 +275,7 @@ describe('recorded reports', () => {
   });
 
   it('the INVALID number is EXCLUDED as HARD_BOUNCED from the next SMS operation, the others are sent', async () => {
-    const next = await sendSms(a, 'Second text');
+    const next = await sendSmsTo(t, a, '@rep.test', 'Second text');
     const { rows } = await t.sql.query(
       'select contact_id::text as id, status, reason from operation_recipient where operation_id = $1 order by contact_id',
       [next],

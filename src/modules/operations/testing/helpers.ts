@@ -92,3 +92,42 @@ export const smsOp = (name = 'Flash') => ({
   audience: { allContacts: true },
   sms: { text: 'Flash sale today! STOP 36111', senderId: 'ACME' },
 });
+
+/**
+ * An SMS operation to the account's contacts whose email contains `domain`: created through the
+ * API, submitted, validated with scheduleNow, then waited for until the engine has SENT it
+ * (SEND_DISPATCH_SECONDS=1 keeps that to a few seconds). Throws on FAILED or after 40 s.
+ */
+export async function sendSmsTo(t: TestApp, who: Actor, domain: string, name: string): Promise<string> {
+  const segment = await t.gql<{ createSegment: { id: string } }, Record<string, unknown>>(
+    'mutation($input: CreateSegmentInput!) { createSegment(input: $input) { id } }',
+    {
+      input: {
+        name: `${domain} ${name}`,
+        criterion: { field: { name: 'email', op: 'CONTAINS', value: domain } },
+      },
+    },
+    who.token,
+  );
+  const o = ops(t);
+  const created = await o.create(who, {
+    ...smsOp(name),
+    audience: { segmentIds: [segment.data?.createSegment.id] },
+  });
+  const id = created.data?.createOperation.id;
+  if (!id) throw new Error(`createOperation: ${JSON.stringify(segment.errors ?? created.errors)}`);
+  for (const [step, extra] of [
+    ['submitOperation', ''],
+    ['validateOperation', ', scheduleNow: true'],
+  ]) {
+    const r = await o.step(who, step, id, extra);
+    if (r.errors?.length) throw new Error(`${step}: ${JSON.stringify(r.errors)}`);
+  }
+  for (const end = Date.now() + 40_000; ; ) {
+    const { rows } = await t.sql.query('select status from operation where id = $1', [id]);
+    if (rows[0].status === 'SENT') return id;
+    if (rows[0].status === 'FAILED' || Date.now() > end)
+      throw new Error(`operation ${id}: ${rows[0].status}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
