@@ -91,7 +91,13 @@ export class Migration20261203060000_MachineEvents extends Migration {
     this.addSql('alter table "contact_event" add column "machine" boolean not null default false;');
     this.addSql(fn('operation_stat_add', add('new_rows', true)));
     this.addSql(fn('operation_stat_remove', remove('old_rows', true)));
-    this.addSql(fn('operation_stat_machine', remove(CHANGED_OLD, true) + add(CHANGED_NEW, true)));
+    // Tracking's statement always runs its UPDATE, which mostly changes nothing: skip at once then.
+    this.addSql(
+      fn(
+        'operation_stat_machine',
+        `\n  if not exists (select 1 from new_rows) then return null; end if;${remove(CHANGED_OLD, true)}${add(CHANGED_NEW, true)}`,
+      ),
+    );
     this.addSql(
       'create trigger contact_event_operation_stat_update after update on contact_event referencing old table as old_rows new table as new_rows for each statement execute function operation_stat_machine();',
     );

@@ -248,6 +248,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
         if (unfinished) logger.warn('shutdown: requests cut at SHUTDOWN_TIMEOUT_MS', { unfinished });
         await services.jobs.stop();
         await services.reads.end();
+        await tracking.close();
         await services.pubsub.close();
         services.mailer.close();
         closeTransports(config);

@@ -1,4 +1,11 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createSecretKey,
+  type KeyObject,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../config.js';
@@ -33,7 +40,7 @@ export function signTrackingToken(key: Buffer, payload: TrackingPayload): string
     (payload.u !== undefined && hasControlChars(payload.u) ? 'u holds control characters' : null);
   if (problem) throw new Error(`cannot sign a tracking token: ${problem}`);
   const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
-  return `${body}.${mac(key, body).toString('base64url')}`;
+  return `${body}.${mac(key, body, 'base64url')}`;
 }
 
 /** The payload of a token this server signed, for endpoint kind `k`; null for anything else. */
@@ -43,7 +50,7 @@ export function verifyTrackingToken(key: Buffer, token: string, k: TokenKind): T
   const body = token.slice(0, dot);
   // Compared as text: base64url decoding is lenient, so decoding first would accept variants.
   const given = Buffer.from(token.slice(dot + 1), 'utf8');
-  const expected = Buffer.from(mac(key, body).toString('base64url'), 'utf8');
+  const expected = Buffer.from(mac(key, body, 'base64url'), 'utf8');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
   let payload: TrackingPayload;
   try {
@@ -68,8 +75,19 @@ export const hasControlChars = (u: string) => {
   return false;
 };
 
-function mac(key: Buffer, body: string): Buffer {
-  return createHmac('sha256', key).update(VERSION).update(body).digest();
+/**
+ * The key imported once per key Buffer: createHmac given a Buffer imports it on every call, which
+ * was half the cost of verifying a token (14 us against 6.5 us; every tracking hit verifies one).
+ */
+const keyObjects = new WeakMap<Buffer, KeyObject>();
+
+function mac(key: Buffer, body: string, encoding: 'base64url'): string {
+  let k = keyObjects.get(key);
+  if (!k) {
+    k = createSecretKey(key);
+    keyObjects.set(key, k);
+  }
+  return createHmac('sha256', k).update(VERSION).update(body).digest(encoding);
 }
 
 function invalid(p: TrackingPayload): string | null {

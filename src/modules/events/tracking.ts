@@ -1,26 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppServices } from '../../context.js';
-import { retryTransaction } from '../../db/retry.js';
 import { eventCode } from './event.entity.js';
 import { type HitKind, machineReason } from './tracking.machine.js';
-import { type HitRow, insertHits } from './tracking.repository.js';
 import { hasControlChars, trackingKey, verifyTrackingToken } from './tracking.token.js';
+import { type HitResult, HitWriter } from './tracking.writer.js';
 
 /** The smallest transparent GIF (1x1, 43 bytes). */
 export const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 const OPEN = /^\/t\/o\/([A-Za-z0-9_-]{1,4000}\.[A-Za-z0-9_-]{1,100})\.gif(?:\?.*)?$/;
 const CLICK = /^\/t\/c\/([A-Za-z0-9_-]{1,4000}\.[A-Za-z0-9_-]{1,100})(?:\?.*)?$/;
-/** Hits written by one statement at most. */
-const MAX_BATCH = 5000;
-/** Writes in flight at once (each holds one pooled connection while it runs). */
-const MAX_WRITERS = 4;
-
-type Result = 'recorded' | 'unknown' | 'failed';
-interface Hit {
-  accountId: string;
-  row: HitRow;
-  done(result: Result): void;
-}
 const OPEN_TYPE = eventCode('EMAIL_OPEN');
 const CLICK_TYPE = eventCode('EMAIL_CLICK');
 /** The same headers on every answer: built once, not per hit. */
@@ -41,7 +29,7 @@ const TEXT_HEADERS = { 'content-type': 'text/plain; charset=utf-8', ...NO_STORE 
 export function createTracking(
   app: AppServices,
   ipOf: (req: IncomingMessage) => string | null = (req) => req.socket.remoteAddress ?? null,
-): (req: IncomingMessage, res: ServerResponse) => boolean {
+): Tracking {
   // Read on the first hit, so a server that never serves one never creates DATA_DIR/tracking.key.
   let keyP: Promise<Buffer> | null = null;
   let key: Buffer | null = null;
@@ -50,7 +38,7 @@ export function createTracking(
     app.logger.error('tracking request failed', err);
     if (!res.headersSent) res.writeHead(500).end();
   };
-  return (req, res) => {
+  const tracking = (req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '';
     if (!path.startsWith('/t/')) return false;
     if (key) handle(req, res, path, key, writer, ipOf).catch(fail(res));
@@ -65,7 +53,11 @@ export function createTracking(
     }
     return true;
   };
+  return Object.assign(tracking, { close: () => writer.close() });
 }
+
+/** Handles a request when it is a tracking hit (true), and ends the writer's pool at shutdown. */
+export type Tracking = ((req: IncomingMessage, res: ServerResponse) => boolean) & { close(): Promise<void> };
 
 async function handle(
   req: IncomingMessage,
@@ -75,17 +67,22 @@ async function handle(
   writer: HitWriter,
   ipOf: (req: IncomingMessage) => string | null,
 ): Promise<void> {
-  req.resume();
+  // No req.resume(): a GET has no body, and the server dumps any unread body once the answer ends.
   const record = req.method === 'GET';
   if (!record && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' }).end();
     return;
   }
-  const machine = (kind: HitKind) => machineReason(kind, req.headers['user-agent'], ipOf(req)) !== null;
   if (path.startsWith('/t/o/')) {
     const m = OPEN.exec(path);
     const payload = m ? verifyTrackingToken(key, m[1], 'o') : null;
-    if (payload && record) await writer.record(payload, OPEN_TYPE, null, machine('open'));
+    if (payload && record)
+      await writer.record(payload, {
+        type: OPEN_TYPE,
+        operation_id: payload.o ?? null,
+        url: null,
+        machine: isMachine(req, 'open', ipOf),
+      });
     res.writeHead(200, GIF_HEADERS);
     res.end(req.method === 'HEAD' ? undefined : PIXEL);
     return;
@@ -97,8 +94,15 @@ async function handle(
     return;
   }
   // A valid token whose write failed still redirects: the reader must reach the link.
-  const result: Result =
-    payload && record ? await writer.record(payload, CLICK_TYPE, payload.u!, machine('click')) : 'failed';
+  const result: HitResult =
+    payload && record
+      ? await writer.record(payload, {
+          type: CLICK_TYPE,
+          operation_id: payload.o ?? null,
+          url: payload.u!,
+          machine: isMachine(req, 'click', ipOf),
+        })
+      : 'failed';
   if (!payload || result === 'unknown') {
     res.writeHead(404, TEXT_HEADERS).end('Not found');
     return;
@@ -108,67 +112,5 @@ async function handle(
   res.writeHead(302, { location: new URL(payload.u!).href, ...NO_STORE }).end();
 }
 
-/**
- * Writes hits by group commit: each write takes every hit queued so far, and a few writes may run
- * at once on their own connections, so PostgreSQL flushes their commits together. One hit alone
- * is written at once; under load each statement carries many (PERF-NOTES: batches, never row by
- * row), and the commit wait is shared instead of paid per hit.
- */
-class HitWriter {
-  private queue: Hit[] = [];
-  private writers = 0;
-  constructor(private app: AppServices) {}
-
-  record(
-    p: { a: string; c: string; o?: string },
-    type: number,
-    url: string | null,
-    machine: boolean,
-  ): Promise<Result> {
-    return new Promise((done) => {
-      this.queue.push({
-        accountId: p.a,
-        row: { contact_id: p.c, type, operation_id: p.o ?? null, url, machine },
-        done,
-      });
-      if (this.writers < MAX_WRITERS) void this.run();
-    });
-  }
-
-  private async run(): Promise<void> {
-    this.writers++;
-    try {
-      while (this.queue.length) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        try {
-          await this.write(batch);
-        } catch (err) {
-          this.app.logger.error('tracking events were not recorded', err);
-          for (const h of batch) h.done('failed');
-        }
-      }
-    } finally {
-      this.writers--;
-    }
-  }
-
-  private async write(batch: Hit[]): Promise<void> {
-    const em = this.app.orm.em.fork();
-    const byAccount = new Map<string, Hit[]>();
-    for (const h of batch) {
-      const list = byAccount.get(h.accountId);
-      if (list) list.push(h);
-      else byAccount.set(h.accountId, [h]);
-    }
-    for (const [accountId, hits] of byAccount) {
-      // The signature proves we issued the link; the contact may since have been deleted, and a
-      // token must never write into an account that does not own its contact: insertHits writes
-      // only the events of the account's existing contacts, in one statement.
-      const rows = hits.map((h) => h.row);
-      // One autocommit statement: a deadlock (with deleteContacts, say) rolled it back whole, so
-      // it is rerun like any transaction (insertHits locks in id order, which makes it rare).
-      const known = await retryTransaction(() => insertHits(em, accountId, rows));
-      for (const h of hits) h.done(known.has(h.row.contact_id) ? 'recorded' : 'unknown');
-    }
-  }
-}
+const isMachine = (req: IncomingMessage, kind: HitKind, ipOf: (req: IncomingMessage) => string | null) =>
+  machineReason(kind, req.headers['user-agent'], ipOf(req)) !== null;
