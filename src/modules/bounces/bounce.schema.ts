@@ -68,7 +68,8 @@ export const BounceRef = builder.objectRef<BounceEvent>('Bounce').implement({
     type: t.field({ type: BounceTypeEnum, description: 'The kind of failure', resolve: (b) => b.type }),
     contactId: t.exposeID('contactId', {
       nullable: true,
-      description: 'The contact it was matched to by email; null when none matched',
+      description:
+        "The contact it was matched to: by the return path of our message (VERP) when the bounce carries one of this account's, else by email; null when none matched",
     }),
   }),
 });
@@ -148,7 +149,7 @@ builder.mutationField('recordBounce', (t) =>
   t.withAuth(need('CONTACTS', 'EDITOR')).field({
     type: [BounceRef],
     description:
-      'Classifies a raw bounce and stores one bounce per failed recipient and contact with that email (or unmatched, kept in history). Updates the contacts: emailStatus (hard: HARD_BOUNCED; complaint: COMPLAINED; soft: SOFT_BOUNCED unless a stronger status is set), lastBounce (only to a newer date), a BOUNCE event. Auto-replies and delivery notices store nothing and return []. Not a bounce: BAD_USER_INPUT, nothing written. Select contact on each bounce to refresh the contacts in a client cache.',
+      'Classifies a raw bounce and stores one bounce per failed recipient and contact with that email (or unmatched, kept in history). Updates the contacts: emailStatus (hard: HARD_BOUNCED; complaint: COMPLAINED; soft: SOFT_BOUNCED unless a stronger status is set), lastBounce (only to a newer date), a BOUNCE event. A bounce that carries the return path of a message of this account (VERP) is matched to that exact send: its contact (even if the bounce names a forwarded address) and its operation, whose recipient is marked HARD_BOUNCE or SOFT_BOUNCE and counted in hardBounces once. Auto-replies and delivery notices store nothing and return []. Not a bounce: BAD_USER_INPUT, nothing written. Select contact on each bounce to refresh the contacts in a client cache.',
     args: { input: t.arg({ type: RecordBounceInput, required: true, description: 'The bounce' }) },
     resolve: (_r, { input }, ctx) => recordBounce(ctx, input),
   }),
