@@ -171,3 +171,49 @@ describe('a process with SEND_RATE_PER_SECOND', () => {
     expect(new Set(sink.inbox.map((m) => m.rcpt[0]).filter((a) => a.endsWith('@paced.test'))).size).toBe(60);
   }, 90_000);
 });
+
+describe('one account sending from two server processes', () => {
+  let a: TestApp & { databaseUrl: string };
+  let b: TestApp;
+  let owner: Actor;
+  const sinks: Awaited<ReturnType<typeof startSmtpSink>>[] = [];
+
+  beforeAll(async () => {
+    sinks.push(await startSmtpSink(), await startSmtpSink());
+    const env = { SEND_DISPATCH_SECONDS: '1', SEND_BATCH_SIZE: '10', SEND_WORKERS: '2' };
+    a = await startTestApp({ ...env, SMTP_URL: sinks[0].url });
+    b = await startTestApp({ ...env, SMTP_URL: sinks[1].url }, { databaseUrl: a.databaseUrl });
+    owner = await signUpOwner(a, 'Shared');
+    await verifiedSender(a, owner.accountId);
+  }, 120_000);
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+    for (const s of sinks) await s.close();
+  });
+
+  it('shares the bucket: both sinks together never exceed it, every address once', async () => {
+    await a.sql.query(
+      `update account set settings = settings || '{"sendRatePerMinute": 300}'::jsonb where id = $1`,
+      [owner.accountId],
+    );
+    await contactsInSql(a, owner.accountId, 'two', 100);
+    const mine = () => sinks.map((s) => s.inbox.filter((m) => m.rcpt[0]?.endsWith('@two.test')).length);
+    const start = Date.now();
+    await validatedNow(a, owner, 'two');
+    // 5 a second with a bucket of 25, whichever process claims.
+    for (let n = 0; n < 100; ) {
+      n = mine().reduce((x, y) => x + y, 0);
+      const elapsed = (Date.now() - start) / 1000;
+      expect(n, `${mine().join(' + ')} after ${elapsed.toFixed(2)} s`).toBeLessThanOrEqual(
+        25 + Math.ceil(5 * elapsed),
+      );
+      if (elapsed > 60) throw new Error(`only ${n} of 100 after a minute`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const all = sinks.flatMap((s) => s.inbox.map((m) => m.rcpt[0])).filter((x) => x.endsWith('@two.test'));
+    expect(all.length).toBe(100);
+    expect(new Set(all).size).toBe(100);
+    console.info(`two processes, one bucket: ${mine().join(' + ')} messages`);
+  }, 90_000);
+});
