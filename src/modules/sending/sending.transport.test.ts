@@ -155,6 +155,14 @@ describe('an operation sent through SMTP', () => {
         [id],
       );
       expect(r2[0]).toEqual({ status: 'FAILED', reason: 'MAX_ATTEMPTS_REACHED', attempts: 3 });
+      // Read from the server's own last reply, whose words are vague: its codes, reason expired.
+      const { rows: b2 } = await t.sql.query(
+        `select reason, status, reply_code, diagnostic from bounce where operation_id = $1 and type = 'MAX_ATTEMPTS_REACHED'`,
+        [id],
+      );
+      expect(b2).toEqual([
+        { reason: 'expired', status: '4.2.0', reply_code: '451', diagnostic: '451 4.2.0 Try again later' },
+      ]);
     } finally {
       hard.clear();
       soft.clear();

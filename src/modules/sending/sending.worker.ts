@@ -193,7 +193,7 @@ async function deliver(
     });
     return { contactId: r.contactId, kind: 'sent', parts: message.sms.parts };
   } catch (err) {
-    const e = err as Error & { responseCode?: number };
+    const e = err as Error & { responseCode?: number; response?: string };
     // A gateway's 4xx other than 429 is about this message: retrying would not help.
     if (err instanceof SmsGatewayError && err.status >= 400 && err.status < 500 && err.status !== 429)
       return { contactId: r.contactId, kind: 'rejected', error: e.message };
@@ -207,7 +207,9 @@ async function deliver(
       attempts: r.attempts,
       // The last attempt: recorded as a bounce of its own kind, not only as the recipient's status.
       bounce:
-        r.attempts >= MAX_ATTEMPTS ? await exhausted(app, e.message.slice(0, 1000), r.address) : undefined,
+        r.attempts >= MAX_ATTEMPTS
+          ? await exhausted(app, (e.response || e.message).slice(0, 1000), r.address)
+          : undefined,
     };
   }
 }
@@ -229,17 +231,20 @@ async function classifyReply(app: AppServices, reply: string, address: string) {
 
 /**
  * The bounce of a recipient whose attempts all met a temporary failure: type MAX_ATTEMPTS_REACHED
- * (our own retries are over, which the classifier never says), the reason the last reply gives
- * when the classifier reads one (mailboxfull, toomanyconn...), else expired (Sisimai's word for
- * "the retries ran out"). Soft: three 4xx say nothing final about the address.
+ * (our own retries are over, which the classifier never says), read from the server's last reply
+ * (its codes, and its reason when specific: mailboxfull, toomanyconn...), else reason expired
+ * (Sisimai's word for "the retries ran out"). Soft: three 4xx say nothing final about the address.
  */
+const VAGUE = new Set(['undefined', 'onhold']);
+
 async function exhausted(app: AppServices, error: string, address: string): Promise<BounceClassification> {
   const said = await classifyReply(app, error, address);
   return {
     recipient: address,
     status: said?.status ?? null,
     replyCode: said?.replyCode ?? null,
-    reason: said && said.reason !== 'undefined' ? said.reason : 'expired',
+    // Vague words (onhold, undefined) say less than "the retries ran out".
+    reason: said && !VAGUE.has(said.reason) ? said.reason : 'expired',
     hard: false,
     type: 'MAX_ATTEMPTS_REACHED',
     diagnostic: error,
