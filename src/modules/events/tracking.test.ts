@@ -142,6 +142,60 @@ describe('tracking endpoints', () => {
     expect((await events()).length - before).toBe(200);
   });
 
+  it('a burst of concurrent opens and clicks of many contacts is committed whole, machine ones apart', async () => {
+    const made = await t.sql.query<{ id: string }>(
+      `insert into contact (account_id, email) select $1, 'burst' || i || '@track.test' from generate_series(1, 50) i returning id::text`,
+      [accountId],
+    );
+    const ids = made.rows.map((r) => r.id);
+    const op = '0b7e4c1a-9d2f-4e3b-8a6c-5f1e2d3c4b5a';
+    const N = 600;
+    // Contact i % 50; even hits open with a mail client, odd ones click one link; every fifth
+    // is a scanner's (its user agent): the writer batches them all, and the flags survive it.
+    const all = await Promise.all(
+      Array.from({ length: N }, (_, i) => {
+        const c = ids[i % ids.length];
+        const headers = {
+          'user-agent':
+            i % 5 === 0 ? 'Mimecast URL Protect' : 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0',
+        };
+        return i % 2 === 0
+          ? fetch(`${origin}/t/o/${sign({ a: accountId, c, o: op, k: 'o' })}.gif`, { headers })
+          : fetch(
+              `${origin}/t/c/${sign({ a: accountId, c, o: op, u: 'https://shop.example.com/x', k: 'c' })}`,
+              {
+                headers,
+                redirect: 'manual',
+              },
+            );
+      }),
+    );
+    expect(all.filter((r, i) => r.status === (i % 2 === 0 ? 200 : 302)).length).toBe(N);
+    const counts = await t.sql.query<{ type: number; machine: boolean; n: number; contacts: number }>(
+      `select type, machine, count(*)::int as n, count(distinct contact_id)::int as contacts from contact_event
+        where operation_id = $1 group by type, machine order by type, machine`,
+      [op],
+    );
+    // i % 5 === 0 is a scanner: 60 of the 300 opens (even i), 60 of the 300 clicks (odd i).
+    expect(counts.rows.map((r) => [r.type, r.machine, r.n])).toEqual([
+      [0, false, 240],
+      [0, true, 60],
+      [1, false, 240],
+      [1, true, 60],
+    ]);
+    const stats = await t.sql.query<{ type: number; total: string }>(
+      `select type, sum(total)::text as total from operation_stat
+        where operation_id = $1 and url_key = '00000000-0000-0000-0000-000000000000' group by type order by type`,
+      [op],
+    );
+    expect(stats.rows).toEqual([
+      { type: 0, total: '240' },
+      { type: 1, total: '240' },
+      { type: 100, total: '60' },
+      { type: 101, total: '60' },
+    ]);
+  });
+
   it('an unsubscribe token (kind u) is never an open or a click, and an open or click token never unsubscribes', async () => {
     const unsub = sign({ a: accountId, c: contactId, o: OPERATION, k: 'u' });
     const open = sign({ a: accountId, c: contactId, o: OPERATION, k: 'o' });
