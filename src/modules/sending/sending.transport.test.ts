@@ -96,10 +96,32 @@ describe('an operation sent through SMTP', () => {
       expect(verified.results[0]).toMatchObject({ signingDomain: 'acme.example', selector: 'cible2026' });
       expect(verified.results[0].status.result).toBe('pass');
     }
-    // The verifier does check: the same message with its subject changed fails.
-    const raw = (got[0].raw as Buffer).toString('latin1').replace(/^Subject: Hi /m, 'Subject: Ho ');
-    const forged = await dkimVerify(Buffer.from(raw, 'latin1'), { resolver });
-    expect(forged.results[0].status.result).toBe('fail');
+    // The signature covers the one-click unsubscribe headers (RFC 8058 requires it): the verifier
+    // fails the same message with its subject, or its List-Unsubscribe-Post, changed.
+    const original = (got[0].raw as Buffer).toString('latin1');
+    const signed = /^DKIM-Signature:[^]*?\bh=([^;]+);/im
+      .exec(original)?.[1]
+      .replace(/\s+/g, '')
+      .toLowerCase();
+    expect(signed?.split(':')).toEqual(
+      expect.arrayContaining([
+        'list-unsubscribe',
+        'list-unsubscribe-post',
+        'from',
+        'subject',
+        'x-cible-operation',
+      ]),
+    );
+    for (const [from, to] of [
+      [/^Subject: Hi /m, 'Subject: Ho '],
+      [
+        /^List-Unsubscribe-Post: List-Unsubscribe=One-Click/m,
+        'List-Unsubscribe-Post: List-Unsubscribe=Two-Clicks',
+      ],
+    ] as const) {
+      const forged = await dkimVerify(Buffer.from(original.replace(from, to), 'latin1'), { resolver });
+      expect(forged.results[0].status.result).toBe('fail');
+    }
   });
 
   it('publishes RCPT-time bounces on bounceReceived after the commit; three 4xx make a MAX_ATTEMPTS_REACHED bounce', async () => {

@@ -43,6 +43,44 @@ export interface EmailTransport {
   close(): void;
 }
 
+/**
+ * The header fields signed: nodemailer's default list, plus List-Unsubscribe-Post, which RFC 8058
+ * (section 4) requires a DKIM signature to cover with List-Unsubscribe, and receivers (Gmail,
+ * Yahoo) check before offering one-click unsubscribe; and X-Cible-Operation, which a bounce names.
+ */
+export const DKIM_SIGNED_HEADERS = [
+  'From',
+  'Sender',
+  'Reply-To',
+  'Subject',
+  'Date',
+  'Message-ID',
+  'To',
+  'Cc',
+  'MIME-Version',
+  'Content-Type',
+  'Content-Transfer-Encoding',
+  'Content-ID',
+  'Content-Description',
+  'Resent-Date',
+  'Resent-From',
+  'Resent-Sender',
+  'Resent-To',
+  'Resent-Cc',
+  'Resent-Message-ID',
+  'In-Reply-To',
+  'References',
+  'List-Id',
+  'List-Help',
+  'List-Unsubscribe',
+  'List-Unsubscribe-Post',
+  'List-Subscribe',
+  'List-Post',
+  'List-Owner',
+  'List-Archive',
+  'X-Cible-Operation',
+].join(':');
+
 export const SMTP_TIMEOUTS_MS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
 
 const formatFrom = (from: EmailMessage['from']) =>
@@ -88,7 +126,7 @@ export function createEmailTransport(smtpUrl: string | null, dkim: DkimConfig | 
     if (!url.searchParams.has(key)) url.searchParams.set(key, String(ms));
   const transport: Transporter = nodemailer.createTransport({
     url: url.toString(),
-    ...(dkim ? { dkim } : {}),
+    ...(dkim ? { dkim: { ...dkim, headerFieldNames: DKIM_SIGNED_HEADERS } } : {}),
   });
   return {
     kind: 'smtp',
