@@ -74,6 +74,9 @@ function numberOf(to: string): string {
   }
 }
 
+/** Gateways write E.164 with or without its '+': 33612345678 is +33612345678. */
+const sameNumber = (a: string, b: string) => a !== '' && a.replace(/^\+/, '') === b.replace(/^\+/, '');
+
 interface Recipient {
   account_id: string;
   address: string;
@@ -111,7 +114,7 @@ export async function applyDeliveryReport(app: AppServices, report: DeliveryRepo
         [operationId, contactId],
         'all',
       );
-      if (!r || (report.to !== null && report.to !== r.address)) return 'UNKNOWN';
+      if (!r || (report.to !== null && !sameNumber(report.to, r.address))) return 'UNKNOWN';
       if (r.delivery) return 'DUPLICATE';
       const delivered = report.status === 'DELIVERED';
       if (report.status === 'FAILED') await lockAccountForContactWrite(em, r.account_id);

@@ -213,6 +213,8 @@ describe('recorded reports', () => {
     // The same report again, and one saying otherwise: the first one stands.
     expect(await report(body)).toEqual({ status: 200, body: { recorded: false } });
     expect(await report({ reference, status: 'FAILED' })).toEqual({ status: 200, body: { recorded: false } });
+    // E.164 without its '+' is the same number.
+    expect(await report({ ...body, to: '33612345700' })).toEqual({ status: 200, body: { recorded: false } });
     expect(await events(c.delivered, DELIVERED)).toHaveLength(1);
     expect(await events(c.delivered, BOUNCE)).toHaveLength(0);
     expect(await figures(a, opA)).toEqual({ delivered: 5, smsDelivered: 1, smsFailed: 0 });
