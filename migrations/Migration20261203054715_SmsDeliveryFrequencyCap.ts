@@ -5,7 +5,8 @@ import { Migration } from '@mikro-orm/migrations';
  * operation_send.sms_delivered / sms_failed, contact.sms_status INVALID (a number reported
  * undeliverable). The frequency cap's index (sending/sending.freeze.ts): an account's SENT rows
  * by time, with their contact and operation. The nullable column and the counters' constant
- * defaults change only the catalogue; the index is built once over the SENT rows.
+ * defaults change only the catalogue; the wider sms_status check is validated by one scan of
+ * contact, and the index is built once over the SENT rows, both under this migration's locks.
  */
 export class Migration20261203054715_SmsDeliveryFrequencyCap extends Migration {
   override async up(): Promise<void> {
