@@ -269,6 +269,35 @@ describe('recorded reports', () => {
     expect(await figures(a, opA)).toEqual({ delivered: 5, smsDelivered: 2, smsFailed: 3 });
   });
 
+  it('a row still CLAIMED (the report beat the batch record) is recorded; one never handed over is not ours', async () => {
+    const { rows } = await t.sql.query(
+      `insert into operation (account_id, kind, name, status, audience, content, content_hash)
+       values ($1, 'SMS', 'in flight', 'SENDING', '{"segmentIds":[],"excludedSegmentIds":[],"allContacts":true}', '{}', 'h')
+       returning id`,
+      [a.accountId],
+    );
+    const op = rows[0].id as string;
+    await t.sql.query(
+      `insert into operation_send (operation_id, account_id, frozen_at, recipients, excluded) values ($1, $2, now(), 2, '{}')`,
+      [op, a.accountId],
+    );
+    await t.sql.query(
+      `insert into operation_recipient (operation_id, contact_id, account_id, address, status, attempts, due_at)
+       values ($1, $2, $3, $4, 'CLAIMED', 1, now() + interval '1 minute'), ($1, $5, $3, $6, 'PENDING', 0, now() + interval '1 hour')`,
+      [op, c.delivered.id, a.accountId, c.delivered.phone, c.twice.id, c.twice.phone],
+    );
+    expect((await report({ reference: `${op}.${c.delivered.id}`, status: 'DELIVERED' })).body).toEqual({
+      recorded: true,
+    });
+    expect(await report({ reference: `${op}.${c.twice.id}`, status: 'DELIVERED' })).toEqual({
+      status: 404,
+      body: { error: 'unknown message' },
+    });
+    expect(await recipient(op, c.delivered)).toMatchObject({ status: 'CLAIMED', delivery: 'DELIVERED' });
+    expect(await figures(a, op)).toMatchObject({ smsDelivered: 1, smsFailed: 0 });
+    await t.sql.query(`update operation set status = 'CANCELLED' where id = $1`, [op]);
+  });
+
   it("a report on B's message moves B's figures only", async () => {
     expect((await report({ reference: ref(opB, c.bee), status: 'FAILED' })).body).toEqual({ recorded: true });
     expect(await figures(b, opB)).toEqual({ delivered: 1, smsDelivered: 0, smsFailed: 1 });
