@@ -26,6 +26,8 @@ import { Migration20261203060000_MachineEvents } from '../../migrations/Migratio
  * Migrations imported statically: MikroORM would otherwise import the files with Node's own
  * loader, which rejects `.ts` under vitest. Add each new migration here, in order.
  */
+import { Migration20261203060023_CreditEntryOperationIndex } from '../../migrations/Migration20261203060023_CreditEntryOperationIndex.js';
+
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111533_Initial', class: Migration20261123111533_Initial },
   { name: 'Migration20261123113809_Contacts', class: Migration20261123113809_Contacts },
@@ -48,11 +50,15 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202205200_BounceOperation', class: Migration20261202205200_BounceOperation },
   { name: 'Migration20261202210123_SmsStatus', class: Migration20261202210123_SmsStatus },
   { name: 'Migration20261203005356_PhoneIndexes', class: Migration20261203005356_PhoneIndexes },
+  { name: 'Migration20261203053627_Credits', class: Migration20261203053627_Credits },
+  { name: 'Migration20261203054038_SendAllowance', class: Migration20261203054038_SendAllowance },
   {
     name: 'Migration20261203054715_SmsDeliveryFrequencyCap',
     class: Migration20261203054715_SmsDeliveryFrequencyCap,
   },
-  { name: 'Migration20261203053627_Credits', class: Migration20261203053627_Credits },
-  { name: 'Migration20261203054038_SendAllowance', class: Migration20261203054038_SendAllowance },
   { name: 'Migration20261203060000_MachineEvents', class: Migration20261203060000_MachineEvents },
+  {
+    name: 'Migration20261203060023_CreditEntryOperationIndex',
+    class: Migration20261203060023_CreditEntryOperationIndex,
+  },
 ];
