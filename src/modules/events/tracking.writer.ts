@@ -60,6 +60,9 @@ export class HitWriter {
       this.pool = new pg.Pool({
         connectionString: this.app.orm.config.get('clientUrl'),
         max: MAX_WRITERS,
+        // A database out of reach fails the batch (the pixel is still served, the click still
+        // redirected) instead of holding every hit until it comes back.
+        connectionTimeoutMillis: 10_000,
       });
       this.pool.on('error', (err) => this.app.logger.debug(`idle tracking session closed: ${err.message}`));
     }
