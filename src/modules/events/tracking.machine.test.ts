@@ -70,6 +70,7 @@ const flags = async (c: string) =>
 describe('machineReason (the request rules)', () => {
   it('tells Apple Mail Privacy Protection, scanners and tools from mail clients and browsers', () => {
     expect(machineReason('open', 'Mozilla/5.0', '203.0.113.9')).toBe('apple-proxy');
+    expect(machineReason('click', 'Mozilla/5.0', '203.0.113.9')).toBe('scanner');
     expect(machineReason('open', SAFARI, '17.58.0.1')).toBe('apple-proxy');
     expect(machineReason('open', SAFARI, '::ffff:17.1.2.3')).toBe('apple-proxy');
     // A click from Apple's addresses may be a person behind iCloud Private Relay.

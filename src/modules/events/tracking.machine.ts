@@ -99,7 +99,9 @@ export function machineReason(
   const ua = userAgent?.trim() ?? '';
   if (!ua) return 'no-user-agent';
   if (SCANNER.test(ua)) return 'scanner';
-  if (kind === 'open' && (ua === 'Mozilla/5.0' || (ip !== null && isApple(ip)))) return 'apple-proxy';
+  // No browser sends the bare token; Apple's proxy does, for images only (it never follows links).
+  if (ua === 'Mozilla/5.0') return kind === 'open' ? 'apple-proxy' : 'scanner';
+  if (kind === 'open' && ip !== null && isApple(ip)) return 'apple-proxy';
   return null;
 }
 
