@@ -473,6 +473,8 @@ export type OperationAudienceInput = {
   excludedSegmentIds?: Array<string> | null | undefined;
   /** Segments of the account, at most 20; an unknown id is NOT_FOUND */
   segmentIds?: Array<string> | null | undefined;
+  /** Makes it a score-threshold trigger: once sending, it sends to each member the first time their score crosses the threshold upward in a score run (once per contact, ever) */
+  trigger?: OperationTriggerInput | null | undefined;
 };
 
 /** What an operation sends; its rights are those of the feature of that kind. */
@@ -504,6 +506,14 @@ export type OperationStatus =
   | 'SENT'
   /** Validated as it is now (its version and content hash recorded), not scheduled yet */
   | 'VALIDATED';
+
+/** A score and the threshold whose upward crossing sends the operation to a contact. */
+export type OperationTriggerInput = {
+  /** A score of the account; an unknown id is NOT_FOUND */
+  scoreId: string;
+  /** Sent when the score goes from below this value to this value or more in a run */
+  threshold: string;
+};
 
 /** A raw bounce to classify and store. */
 export type RecordBounceInput = {
