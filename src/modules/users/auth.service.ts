@@ -4,9 +4,9 @@ import type { AppServices, Context, Viewer } from '../../context.js';
 import { AppError, badInput, conflict } from '../../shared/errors.js';
 import { completeRights, ownerRights } from '../access/access.js';
 import { Account, DEFAULT_SETTINGS } from '../account/account.entity.js';
-import { grantAllowance, ormExec } from '../credits/credit.service.js';
 import { mutate } from '../audit/audit.service.js';
 import { recordSecurityEvent } from '../audit/security-log.js';
+import { grantAllowance, ormExec } from '../credits/credit.service.js';
 import {
   checkName,
   checkPassword,
