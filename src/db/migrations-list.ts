@@ -27,6 +27,7 @@ import { Migration20261203060000_MachineEvents } from '../../migrations/Migratio
  * loader, which rejects `.ts` under vitest. Add each new migration here, in order.
  */
 import { Migration20261203060023_CreditEntryOperationIndex } from '../../migrations/Migration20261203060023_CreditEntryOperationIndex.js';
+import { Migration20261203070000_ClaimIndexOrder } from '../../migrations/Migration20261203070000_ClaimIndexOrder.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111533_Initial', class: Migration20261123111533_Initial },
@@ -61,4 +62,5 @@ export const migrationsList: MigrationObject[] = [
     name: 'Migration20261203060023_CreditEntryOperationIndex',
     class: Migration20261203060023_CreditEntryOperationIndex,
   },
+  { name: 'Migration20261203070000_ClaimIndexOrder', class: Migration20261203070000_ClaimIndexOrder },
 ];

@@ -66,11 +66,13 @@ export const OperationRecipient = defineEntity({
   },
   indexes: [
     {
-      // The claim's only index: what is left to try, by due time, and nothing else (sent rows
-      // leave it, so it shrinks as the send progresses).
+      // The claim's only index: what is left to try, in the claim's order (due time, then
+      // contact), and nothing else (sent rows leave it, so it shrinks as the send progresses).
+      // contact_id is in it because every row of a freeze has the same due_at: without it, each
+      // claim sorted everything left to take its batch (bench/sending.ts).
       name: 'operation_recipient_claimable_index',
       expression:
-        "create index operation_recipient_claimable_index on operation_recipient (operation_id, due_at) where status in ('PENDING', 'DEFERRED', 'CLAIMED')",
+        "create index operation_recipient_claimable_index on operation_recipient (operation_id, due_at, contact_id) where status in ('PENDING', 'DEFERRED', 'CLAIMED')",
     },
     {
       // A STOP reply names only a phone: which accounts texted it (sms-replies) without a scan
