@@ -48,6 +48,8 @@ export interface Config {
   sendLeaseSeconds: number;
   /** Worker jobs per sending operation: Agenda spreads them over the server processes. */
   sendWorkers: number;
+  /** Worker jobs one process runs at once (of every send): 1 spreads a send's slots over processes. */
+  sendProcessSlots: number;
   /** Messages one worker hands to the transport at once. */
   sendConcurrency: number;
   /** The first retry of a deferred message (4xx, no answer); each next one waits 4 times longer. */
@@ -287,7 +289,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queryTimeoutMs: wholeNumber(env, 'QUERY_TIMEOUT_MS', 15_000, 10, 600_000),
     sendBatchSize: wholeNumber(env, 'SEND_BATCH_SIZE', 100, 1, 10_000),
     sendLeaseSeconds: wholeNumber(env, 'SEND_LEASE_SECONDS', 120, 1, 86_400),
-    sendWorkers: wholeNumber(env, 'SEND_WORKERS', 2, 1, 64),
+    sendWorkers: wholeNumber(env, 'SEND_WORKERS', 4, 1, 64),
+    sendProcessSlots: wholeNumber(env, 'SEND_PROCESS_SLOTS', 2, 1, 64),
     sendConcurrency: wholeNumber(env, 'SEND_CONCURRENCY', 5, 1, 100),
     sendRetrySeconds: wholeNumber(env, 'SEND_RETRY_SECONDS', 300, 1, 86_400),
     sendDispatchSeconds: wholeNumber(env, 'SEND_DISPATCH_SECONDS', 5, 1, 3_600),

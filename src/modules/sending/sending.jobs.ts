@@ -195,7 +195,13 @@ export async function defineSendingJobs(agenda: Agenda, app: AppServices): Promi
     // poll held all the slots and ran them one after another (a CI run sent 0 + 1000);
     // lockLimit 1 leaves the other slots to the other processes. Touched every few seconds
     // while it sends: a process that dies frees its job within 20 s.
-    { concurrency: 1, lockLimit: 1, lockLifetime: WORKER_LOCK_MS },
+    // SEND_PROCESS_SLOTS > 1 lets one process overlap several slots (one claims and records while
+    // another sends), at the price of holding that many of a send's slots.
+    {
+      concurrency: app.config.sendProcessSlots,
+      lockLimit: app.config.sendProcessSlots,
+      lockLifetime: WORKER_LOCK_MS,
+    },
   );
 }
 

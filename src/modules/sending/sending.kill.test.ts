@@ -41,6 +41,9 @@ const childEnv = (smtpUrl: string) => ({
   SEND_LEASE_SECONDS: String(LEASE_SECONDS),
   SEND_BATCH_SIZE: String(BATCH),
   SEND_WORKERS: String(WORKERS),
+  // One worker job per process, so the two processes share a send and the in-flight window is
+  // one batch per process (the default, 2, lets one process hold both slots).
+  SEND_PROCESS_SLOTS: '1',
   SEND_RETRY_SECONDS: '1',
   // The same secret in every child: links signed by one are valid on the other.
   TRACKING_SECRET: 'kill-test-tracking-secret-0123456789',
@@ -155,7 +158,7 @@ describe('a server process SIGKILLed in the middle of a send', () => {
     const messages = [...per.values()].reduce((n, l) => n + l.length, 0);
     const duplicates = [...per.values()].filter((l) => l.length > 1).length;
     // At most one batch per worker job running in the one process alive at the kill: a process
-    // runs one worker job at a time (sending.jobs.ts, concurrency 1), whatever SEND_WORKERS is.
+    // runs one worker job at a time here (SEND_PROCESS_SLOTS=1 in childEnv), whatever SEND_WORKERS is.
     const window = BATCH * 1 * 1;
     console.log(
       `SIGKILL test: recipients ${N}, reached ${per.size}, messages ${messages}, duplicates ${duplicates}, ` +

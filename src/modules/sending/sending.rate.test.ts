@@ -53,7 +53,7 @@ describe('Pacer (SEND_RATE_PER_SECOND)', () => {
 });
 
 describe('an account with settings.sendRatePerMinute', () => {
-  const app = sendingApp('Limited', { SEND_BATCH_SIZE: '20', SEND_WORKERS: '2' });
+  const app = sendingApp('Limited', { SEND_BATCH_SIZE: '20', SEND_WORKERS: '2', SEND_PROCESS_SLOTS: '1' });
   let t: TestApp;
   let owner: Actor;
   let other: Actor;
@@ -132,7 +132,11 @@ describe('an account with settings.sendRatePerMinute', () => {
 describe('a process with SEND_RATE_PER_SECOND', () => {
   // A 2 s lease: at 10 a second a claim must hold at most 5 (a quarter of the lease's worth), so
   // even a batch claimed ahead of the one going out is sent within its lease.
-  const app = sendingApp('Paced', { SEND_RATE_PER_SECOND: '10', SEND_LEASE_SECONDS: '2' });
+  const app = sendingApp('Paced', {
+    SEND_RATE_PER_SECOND: '10',
+    SEND_LEASE_SECONDS: '2',
+    SEND_PROCESS_SLOTS: '1',
+  });
   let t: TestApp;
   let owner: Actor;
   let sink: Sink;
@@ -176,7 +180,12 @@ describe('one account sending from two server processes', () => {
 
   beforeAll(async () => {
     sinks.push(await startSmtpSink(), await startSmtpSink());
-    const env = { SEND_DISPATCH_SECONDS: '1', SEND_BATCH_SIZE: '10', SEND_WORKERS: '2' };
+    const env = {
+      SEND_DISPATCH_SECONDS: '1',
+      SEND_BATCH_SIZE: '10',
+      SEND_WORKERS: '2',
+      SEND_PROCESS_SLOTS: '1',
+    };
     a = await startTestApp({ ...env, SMTP_URL: sinks[0].url });
     b = await startTestApp({ ...env, SMTP_URL: sinks[1].url }, { databaseUrl: a.databaseUrl });
     owner = await signUpOwner(a, 'Shared');
