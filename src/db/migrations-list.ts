@@ -28,6 +28,7 @@ import { Migration20261203060000_MachineEvents } from '../../migrations/Migratio
  */
 import { Migration20261203060023_CreditEntryOperationIndex } from '../../migrations/Migration20261203060023_CreditEntryOperationIndex.js';
 import { Migration20261203070000_ClaimIndexOrder } from '../../migrations/Migration20261203070000_ClaimIndexOrder.js';
+import { Migration20261203072000_ActivitySmsDelivered } from '../../migrations/Migration20261203072000_ActivitySmsDelivered.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111533_Initial', class: Migration20261123111533_Initial },
@@ -63,4 +64,8 @@ export const migrationsList: MigrationObject[] = [
     class: Migration20261203060023_CreditEntryOperationIndex,
   },
   { name: 'Migration20261203070000_ClaimIndexOrder', class: Migration20261203070000_ClaimIndexOrder },
+  {
+    name: 'Migration20261203072000_ActivitySmsDelivered',
+    class: Migration20261203072000_ActivitySmsDelivered,
+  },
 ];
