@@ -1,5 +1,5 @@
 /**
- * `npm run bench:sending [-- --contacts 1000000] [--audience 100000] [--connections 10] [--cpu-prof <dir>]`: the
+ * `npm run bench:sending [-- --contacts 1000000] [--audience 100000] [--connections 10] [--cpu-prof <dir>] [--only freeze]`: the
  * sending engine against nodemailer's own pool, the freeze of a whole account, and the server's
  * memory during a send (issue 13, Performance).
  *
@@ -54,6 +54,8 @@ const AUDIENCE = Number(arg('audience', '100000'));
 const CONNECTIONS = Number(arg('connections', '10'));
 /** `--cpu-prof <dir>`: each server process writes a V8 CPU profile in <dir> when it stops. */
 const CPU_PROF = arg('cpu-prof', '');
+/** `--only freeze`: the data and the freeze alone (for working on the freeze). */
+const ONLY = arg('only', '');
 const STEP = Math.max(1, Math.floor(N / AUDIENCE));
 const SECRET = 'bench-secret-bench-secret-bench-secret';
 const PUBLIC_URL = 'https://cible.bench.example';
@@ -278,10 +280,16 @@ try {
     };
   };
 
-  const base1 = await baseline(AUDIENCE);
-  const run = await ours(big, 'FR');
-  const base2 = await baseline(AUDIENCE);
-  const tenth = await ours(small, 'BE');
+  const sends =
+    ONLY === 'freeze'
+      ? null
+      : await (async () => {
+          const base1 = await baseline(AUDIENCE);
+          const run = await ours(big, 'FR');
+          const base2 = await baseline(AUDIENCE);
+          const tenth = await ours(small, 'BE');
+          return { base1, run, base2, tenth };
+        })();
 
   log(`freeze: an Emailing to all ${fmt(N)} contacts (rolled back)`);
   const orm = await openOrm(databaseUrl);
@@ -304,58 +312,73 @@ try {
     await orm.close();
   }
 
-  const best = base1.seconds <= base2.seconds ? base1 : base2;
-  const baseSeconds = best.seconds;
-  const rate = run.n / run.seconds;
-  const baseRate = AUDIENCE / baseSeconds;
-  console.log(
-    `\nSending bench: ${fmt(N)} contacts, a ${fmt(run.n)}-recipient segment, ${CONNECTIONS} pooled SMTP ` +
-      `connections to a discarding smtp-server; ours timed from scheduleOperation to the last message at the sink.\n`,
-  );
-  table(
-    ['send', 'messages', 'seconds', 'messages/s', 'baseline messages/s', 'ratio (target >= 0.8)'],
-    [
+  if (!sends) {
+    table(
+      ['freeze', 'recipients', 'seconds', 'target'],
+      [['freezeAudience, whole account', fmt(N), (freezeMs / 1000).toFixed(2), '<= 5 s']],
+    );
+  } else {
+    const { base1, run, base2, tenth } = sends;
+    const best = base1.seconds <= base2.seconds ? base1 : base2;
+    const baseSeconds = best.seconds;
+    const rate = run.n / run.seconds;
+    const baseRate = AUDIENCE / baseSeconds;
+    console.log(
+      `\nSending bench: ${fmt(N)} contacts, a ${fmt(run.n)}-recipient segment, ${CONNECTIONS} pooled SMTP ` +
+        `connections to a discarding smtp-server; ours timed from scheduleOperation to the last message at the sink.\n`,
+    );
+    table(
+      ['send', 'messages', 'seconds', 'messages/s', 'baseline messages/s', 'ratio (target >= 0.8)'],
       [
-        'ours (API, engine, tracking)',
-        fmt(run.n),
-        run.seconds.toFixed(1),
-        fmt(rate),
-        `${fmt(baseRate)} (nodemailer pool; runs ${fmt(AUDIENCE / base1.seconds)}, ${fmt(AUDIENCE / base2.seconds)})`,
-        (rate / baseRate).toFixed(2),
+        [
+          'ours (API, engine, tracking)',
+          fmt(run.n),
+          run.seconds.toFixed(1),
+          fmt(rate),
+          `${fmt(baseRate)} (nodemailer pool; runs ${fmt(AUDIENCE / base1.seconds)}, ${fmt(AUDIENCE / base2.seconds)})`,
+          (rate / baseRate).toFixed(2),
+        ],
       ],
-    ],
-  );
-  console.log(
-    `\n(ours between the first and the last message: ${fmt(run.steady)} messages/s; the schedule waits for a dispatcher tick, 1 s here)\n`,
-  );
-  const cpuRow = (name: string, c: Cpu) => [
-    name,
-    c.sender.toFixed(2),
-    c.sink.toFixed(2),
-    c.pg.toFixed(2),
-    (c.sender + c.sink + c.pg).toFixed(2),
-  ];
-  table(
-    ['CPU ms per message', 'sender process', 'sink', 'PostgreSQL', 'all'],
-    [cpuRow('ours (server process)', run.cpu), cpuRow('baseline (nodemailer, faster run)', best.cpu)],
-  );
-  console.log('');
-  table(
-    ['freeze', 'recipients', 'seconds', 'target'],
-    [['freezeAudience, whole account', fmt(N), (freezeMs / 1000).toFixed(2), '<= 5 s']],
-  );
-  console.log('');
-  table(
-    ['server RSS, MiB', 'recipients', 'before the send', 'peak during the send (sampled)', 'growth', 'VmHWM'],
-    [tenth, run].map((r) => [
-      'one send, fresh process',
-      fmt(r.n),
-      mib(r.idle),
-      mib(r.peak),
-      mib(r.peak - r.idle),
-      mib(r.hwm),
-    ]),
-  );
+    );
+    console.log(
+      `\n(ours between the first and the last message: ${fmt(run.steady)} messages/s; the schedule waits for a dispatcher tick, 1 s here)\n`,
+    );
+    const cpuRow = (name: string, c: Cpu) => [
+      name,
+      c.sender.toFixed(2),
+      c.sink.toFixed(2),
+      c.pg.toFixed(2),
+      (c.sender + c.sink + c.pg).toFixed(2),
+    ];
+    table(
+      ['CPU ms per message', 'sender process', 'sink', 'PostgreSQL', 'all'],
+      [cpuRow('ours (server process)', run.cpu), cpuRow('baseline (nodemailer, faster run)', best.cpu)],
+    );
+    console.log('');
+    table(
+      ['freeze', 'recipients', 'seconds', 'target'],
+      [['freezeAudience, whole account', fmt(N), (freezeMs / 1000).toFixed(2), '<= 5 s']],
+    );
+    console.log('');
+    table(
+      [
+        'server RSS, MiB',
+        'recipients',
+        'before the send',
+        'peak during the send (sampled)',
+        'growth',
+        'VmHWM',
+      ],
+      [tenth, run].map((r) => [
+        'one send, fresh process',
+        fmt(r.n),
+        mib(r.idle),
+        mib(r.peak),
+        mib(r.peak - r.idle),
+        mib(r.hwm),
+      ]),
+    );
+  }
   console.log('');
   log(`failures: ${failures}`);
   if (failures) process.exitCode = 1;
