@@ -29,6 +29,7 @@ import { Migration20261203060000_MachineEvents } from '../../migrations/Migratio
 import { Migration20261203060023_CreditEntryOperationIndex } from '../../migrations/Migration20261203060023_CreditEntryOperationIndex.js';
 import { Migration20261203070000_ClaimIndexOrder } from '../../migrations/Migration20261203070000_ClaimIndexOrder.js';
 import { Migration20261203072000_ActivitySmsDelivered } from '../../migrations/Migration20261203072000_ActivitySmsDelivered.js';
+import { Migration20261203074142_RecipientCascadeTrigger } from '../../migrations/Migration20261203074142_RecipientCascadeTrigger.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111533_Initial', class: Migration20261123111533_Initial },
@@ -67,5 +68,9 @@ export const migrationsList: MigrationObject[] = [
   {
     name: 'Migration20261203072000_ActivitySmsDelivered',
     class: Migration20261203072000_ActivitySmsDelivered,
+  },
+  {
+    name: 'Migration20261203074142_RecipientCascadeTrigger',
+    class: Migration20261203074142_RecipientCascadeTrigger,
   },
 ];
