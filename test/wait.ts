@@ -1,5 +1,8 @@
 import type pg from 'pg';
 
+/** Waits a fixed time: for what must NOT happen within it (no second mail, no more sends). */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /**
  * Polls `condition` until it holds; fails with `what` once `timeoutMs` has passed, so a test whose
  * expected state never comes fails with a clear message rather than hanging until vitest's limit.

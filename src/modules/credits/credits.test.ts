@@ -15,6 +15,7 @@ import {
   viewerWith,
 } from '../../../test/harness.js';
 import { startSmtpSink } from '../../../test/smtp-sink.js';
+import { sleep, waitUntil } from '../../../test/wait.js';
 import { emailing, ops, smsOp, verifiedSender } from '../operations/testing/helpers.js';
 
 let t: TestApp;
@@ -63,7 +64,7 @@ async function ledger(accountId: string, kind: string): Promise<number> {
 
 /** The invitation's token, from the mail at the SMTP server (quoted-printable undone). */
 async function invitationAtSink(email: string): Promise<string> {
-  await waitFor(async () => sink.inbox.some((m) => m.rcpt.includes(email)));
+  await waitUntil(async () => sink.inbox.some((m) => m.rcpt.includes(email)), 'the invitation mail');
   const raw = (sink.inbox.find((m) => m.rcpt.includes(email)) as { raw: Buffer }).raw
     .toString()
     .replace(/=\r?\n/g, '')
@@ -104,14 +105,6 @@ const statusOf = async (id: string) =>
     status: string;
     failure_reason: string | null;
   };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(check: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(100);
-  }
-}
 
 describe('credits', () => {
   it('a new account starts with the free allowance, in the ledger; INVOICES = NONE cannot read it', async () => {
@@ -182,7 +175,7 @@ describe('credits', () => {
     );
     const id = await validated(o, emailing('settle'));
     ok(await ops(t).step(o, 'scheduleOperation', id, ', now: true'));
-    await waitFor(async () => (await statusOf(id)).status === 'SENT');
+    await waitUntil(async () => (await statusOf(id)).status === 'SENT', 'the send to end SENT');
     const delivered = sink.inbox.filter((m) => m.rcpt[0].endsWith('@settle.test')).length;
     expect(delivered).toBe(100);
     const c = await credits(o);
@@ -216,7 +209,7 @@ describe('credits', () => {
     ok(await ops(t).step(o, 'scheduleOperation', id, IN_A_DAY));
     expect((await credits(o)).SMS).toMatchObject({ reserved: 24, available: SMS_ALLOWANCE - 24 });
     ok(await ops(t).step(o, 'scheduleOperation', id, ', now: true'));
-    await waitFor(async () => (await statusOf(id)).status === 'SENT');
+    await waitUntil(async () => (await statusOf(id)).status === 'SENT', 'the SMS send to end SENT');
     expect((await credits(o)).SMS).toMatchObject({ balance: SMS_ALLOWANCE - 24, reserved: 0 });
     const { rows } = await t.sql.query('select parts from operation_send where operation_id = $1', [id]);
     expect(rows[0].parts).toBe(24);
@@ -233,7 +226,7 @@ describe('credits', () => {
       [o.accountId],
     );
     await t.sql.query(`update operation set scheduled_at = now() where id = $1`, [id]);
-    await waitFor(async () => (await statusOf(id)).status === 'FAILED');
+    await waitUntil(async () => (await statusOf(id)).status === 'FAILED', 'the start to fail');
     expect((await statusOf(id)).failure_reason).toMatch(
       /Not enough EMAIL credits: this send needs 600.*500 are available/,
     );
@@ -260,18 +253,22 @@ describe('credits', () => {
     // Now all ten send at once, concurrent batches settling against one balance.
     await t.sql.query('update operation set scheduled_at = now() where id = any($1::uuid[])', [won]);
     let lowest = Number.POSITIVE_INFINITY;
-    await waitFor(async () => {
-      const { rows } = await t.sql.query(
-        "select balance::int, reserved::int from credit_balance where account_id = $1 and kind = 'EMAIL'",
-        [o.accountId],
-      );
-      lowest = Math.min(lowest, rows[0].balance - rows[0].reserved, rows[0].balance);
-      const { rows: s } = await t.sql.query(
-        "select count(*)::int as n from operation where id = any($1::uuid[]) and status = 'SENT'",
-        [won],
-      );
-      return s[0].n === 10;
-    }, 60_000);
+    await waitUntil(
+      async () => {
+        const { rows } = await t.sql.query(
+          "select balance::int, reserved::int from credit_balance where account_id = $1 and kind = 'EMAIL'",
+          [o.accountId],
+        );
+        lowest = Math.min(lowest, rows[0].balance - rows[0].reserved, rows[0].balance);
+        const { rows: s } = await t.sql.query(
+          "select count(*)::int as n from operation where id = any($1::uuid[]) and status = 'SENT'",
+          [won],
+        );
+        return s[0].n === 10;
+      },
+      'the ten sends to end SENT',
+      60_000,
+    );
     expect(lowest).toBeGreaterThanOrEqual(0);
     expect(sink.inbox.filter((m) => m.rcpt[0].endsWith('@race.test')).length).toBe(500);
     expect((await credits(o)).EMAIL).toMatchObject({ balance: 0, reserved: 0, available: 0 });

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
 import { startSmtpSink } from '../../../test/smtp-sink.js';
+import { sleep, waitUntil } from '../../../test/wait.js';
 import { emailing, ops, verifiedSender } from '../operations/testing/helpers.js';
 
 let t: TestApp;
@@ -53,22 +54,13 @@ async function scheduled(tag: string, n: number): Promise<string> {
 }
 
 const received = (tag: string) => sink.inbox.filter((m) => m.rcpt[0].endsWith(`@${tag}.test`)).length;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(check: () => Promise<boolean> | boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(100);
-  }
-}
 const statusOf = async (id: string) =>
   (await t.sql.query('select status from operation where id = $1', [id])).rows[0].status as string;
 
 describe('steering a send', () => {
   it('pause stops claiming (at most the batch in flight arrives after it); resume finishes, once each', async () => {
     const id = await scheduled('pause', 60);
-    await waitFor(() => received('pause') >= 10);
+    await waitUntil(() => received('pause') >= 10, '10 messages at the sink');
     const paused = ok(await ops(t).step(owner, 'pauseOperation', id)).pauseOperation;
     expect(paused.status).toBe('PAUSED');
     const atPause = received('pause');
@@ -79,7 +71,7 @@ describe('steering a send', () => {
     expect(received('pause')).toBe(settled);
     expect(settled).toBeLessThan(60);
     ok(await ops(t).step(owner, 'resumeOperation', id));
-    await waitFor(async () => (await statusOf(id)) === 'SENT');
+    await waitUntil(async () => (await statusOf(id)) === 'SENT', 'the send to end SENT');
     const counts = [...sink.counts()].filter(([a]) => a.endsWith('@pause.test'));
     expect(counts.length).toBe(60);
     expect(counts.every(([, n]) => n === 1)).toBe(true);
@@ -87,15 +79,15 @@ describe('steering a send', () => {
 
   it('cancel stops the rest: they end CANCELLED, never sent', async () => {
     const id = await scheduled('cancel', 60);
-    await waitFor(() => received('cancel') >= 10);
+    await waitUntil(() => received('cancel') >= 10, '10 messages at the sink');
     ok(await ops(t).step(owner, 'cancelOperation', id));
-    await waitFor(async () => {
+    await waitUntil(async () => {
       const { rows } = await t.sql.query(
         `select count(*)::int as n from operation_recipient where operation_id = $1 and status in ('PENDING', 'DEFERRED')`,
         [id],
       );
       return rows[0].n === 0;
-    });
+    }, 'nothing PENDING or DEFERRED left');
     await sleep(1000);
     const sent = received('cancel');
     expect(sent).toBeLessThan(60);

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, code, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
 import { startSmtpSink } from '../../../test/smtp-sink.js';
+import { sleep, waitUntil } from '../../../test/wait.js';
 import { emailing, ops, verifiedSender } from '../operations/testing/helpers.js';
 import { contact, events, runAndWait } from '../scores/testing/helpers.js';
 
@@ -19,15 +20,9 @@ let scoreId: string;
 let trigger: string;
 const c: Record<string, string> = {};
 
-beforeAll(async () => {
-  sink = await startSmtpSink();
-  t = await startTestApp({ SMTP_URL: sink.url, SEND_DISPATCH_SECONDS: '1' });
-  owner = await signUpOwner(t, 'Triggers');
-  await verifiedSender(t, owner.accountId);
-  for (const name of ['ann', 'bob', 'cat', 'dan'])
-    c[name] = await contact(t, owner, { email: `${name}@trig.test` });
-  await t.sql.query(`update contact set email_status = 'UNSUBSCRIBED' where id = $1`, [c.cat]);
-  scoreId = ok(
+/** A score of 10 per email click: two clicks cross the tests' threshold of 15. */
+const clickScore = async (who: Actor) =>
+  ok(
     await t.gql<{ createScore: { id: string } }, Record<string, unknown>>(
       'mutation($input: CreateScoreInput!) { createScore(input: $input) { id } }',
       {
@@ -38,9 +33,19 @@ beforeAll(async () => {
           ],
         },
       },
-      owner.token,
+      who.token,
     ),
   ).createScore.id;
+
+beforeAll(async () => {
+  sink = await startSmtpSink();
+  t = await startTestApp({ SMTP_URL: sink.url, SEND_DISPATCH_SECONDS: '1' });
+  owner = await signUpOwner(t, 'Triggers');
+  await verifiedSender(t, owner.accountId);
+  for (const name of ['ann', 'bob', 'cat', 'dan'])
+    c[name] = await contact(t, owner, { email: `${name}@trig.test` });
+  await t.sql.query(`update contact set email_status = 'UNSUBSCRIBED' where id = $1`, [c.cat]);
+  scoreId = await clickScore(owner);
 }, 120_000);
 afterAll(async () => {
   await t?.close();
@@ -48,14 +53,6 @@ afterAll(async () => {
 });
 
 const mails = (name: string) => sink.inbox.filter((m) => m.rcpt.includes(`${name}@trig.test`)).length;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(check: () => Promise<boolean> | boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(100);
-  }
-}
 const clicks = (name: string, n: number) =>
   events(
     t,
@@ -73,13 +70,13 @@ const recipients = async () =>
   );
 /** Waits until nothing of the trigger is left to send (its workers are woken every second). */
 const drained = () =>
-  waitFor(async () => {
+  waitUntil(async () => {
     const { rows } = await t.sql.query(
       `select count(*)::int as n from operation_recipient where operation_id = $1 and status in ('PENDING', 'CLAIMED', 'DEFERRED')`,
       [trigger],
     );
     return rows[0].n === 0;
-  });
+  }, "the trigger's recipients to be sent");
 
 describe('score-threshold triggers', () => {
   it('saves the trigger in the audience (validated with it); an unknown score is NOT_FOUND', async () => {
@@ -109,10 +106,10 @@ describe('score-threshold triggers', () => {
     expect(read.operation.audience.trigger).toEqual({ scoreId, threshold: '15' });
     ok(await ops(t).step(owner, 'submitOperation', trigger));
     ok(await ops(t).step(owner, 'validateOperation', trigger, ', scheduleNow: true'));
-    await waitFor(async () => {
+    await waitUntil(async () => {
       const { rows } = await t.sql.query('select status from operation where id = $1', [trigger]);
       return rows[0].status === 'SENDING';
-    });
+    }, 'the trigger to be SENDING');
     // Armed with nobody: no mail before any run.
     await sleep(1500);
     expect(sink.inbox.filter((m) => m.rcpt[0].endsWith('@trig.test')).length).toBe(0);
@@ -179,20 +176,7 @@ describe('score-threshold triggers', () => {
     const other = await signUpOwner(t, 'Killed run');
     await verifiedSender(t, other.accountId);
     const eve = await contact(t, other, { email: 'eve@killed.test' });
-    const score = ok(
-      await t.gql<{ createScore: { id: string } }, Record<string, unknown>>(
-        'mutation($input: CreateScoreInput!) { createScore(input: $input) { id } }',
-        {
-          input: {
-            name: 'Clicks',
-            conditions: [
-              { criterion: { event: { type: 'EMAIL_CLICK' } }, mode: 'FIXED_PER_EVENT', value: '10' },
-            ],
-          },
-        },
-        other.token,
-      ),
-    ).createScore.id;
+    const score = await clickScore(other);
     const id = ok(
       await ops(t).create(other, {
         ...emailing('On crossing'),
@@ -201,9 +185,10 @@ describe('score-threshold triggers', () => {
     ).createOperation.id;
     ok(await ops(t).step(other, 'submitOperation', id));
     ok(await ops(t).step(other, 'validateOperation', id, ', scheduleNow: true'));
-    await waitFor(
+    await waitUntil(
       async () =>
         (await t.sql.query('select status from operation where id = $1', [id])).rows[0].status === 'SENDING',
+      'the trigger to be SENDING',
     );
     await events(t, other, [
       { contactId: eve, type: 'EMAIL_CLICK' },
@@ -236,7 +221,7 @@ describe('score-threshold triggers', () => {
     expect(await count()).toBe(0);
     expect(sink.inbox.filter((m) => m.rcpt.includes('eve@killed.test')).length).toBe(0);
     expect((await runAndWait(t, other)).status).toBe('DONE');
-    await waitFor(() => sink.inbox.some((m) => m.rcpt.includes('eve@killed.test')));
+    await waitUntil(() => sink.inbox.some((m) => m.rcpt.includes('eve@killed.test')), "eve's mail");
     expect((await runAndWait(t, other)).status).toBe('DONE');
     await sleep(1500);
     expect(sink.inbox.filter((m) => m.rcpt.includes('eve@killed.test')).length).toBe(1);
