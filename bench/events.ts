@@ -1,12 +1,16 @@
 /**
  * `npm run bench:events [-- --events 200000 --hits 30000 --concurrency 64 --copy 1000000]`:
  * behaviour events ingested per second through `recordEvents` (batches of 10,000 over HTTP) and
- * through the open-pixel endpoint (concurrent GETs from a worker thread, so the load generator
- * does not share the server's event loop), against a raw COPY into `contact_event` in the same run.
+ * through the open-pixel endpoint (concurrent GETs from a child process, so the load generator
+ * shares neither the server's event loop nor its CPU count), against a raw COPY into
+ * `contact_event` in the same run; and the CPU a hit costs in the server process, in PostgreSQL
+ * and in the load generator (all three share the box's cores).
  */
+
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Worker } from 'node:worker_threads';
 import { from as copyFrom } from 'pg-copy-streams';
 import { signTrackingToken, trackingKey } from '../src/modules/events/tracking.token.js';
 import { arg, fmt, signUp, startBench, table } from './lib.js';
@@ -29,8 +33,11 @@ const OPERATION = '6f1c9a52-0d7e-4b8e-9a43-2f5d7e8c1b00';
  */
 const LOAD = `
 const net = require('node:net');
-const { parentPort, workerData } = require('node:worker_threads');
-const { port, paths, concurrency } = workerData;
+let port, paths, concurrency, t0;
+const finish = (failed) => {
+  const u = process.cpuUsage(t0);
+  process.send({ failed, cpu: u.user + u.system }, () => process.exit(0));
+};
 const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)';
 let next = 0, failed = 0, lanes = 0;
 function lane() {
@@ -39,7 +46,7 @@ function lane() {
   socket.setNoDelay(true);
   let buf = Buffer.alloc(0);
   const send = () => {
-    if (next >= paths.length) { socket.end(); if (--lanes === 0) parentPort.postMessage(failed); return; }
+    if (next >= paths.length) { socket.end(); if (--lanes === 0) finish(failed); return; }
     socket.write('GET ' + paths[next++] + ' HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nUser-Agent: ' + UA + '\\r\\n\\r\\n');
   };
   socket.on('data', (chunk) => {
@@ -59,11 +66,20 @@ function lane() {
   socket.on('error', (err) => { throw err; });
   send();
 }
-for (let i = 0; i < concurrency; i++) lane();
+process.on('message', (m) => {
+  if (m !== 'go') {
+    ({ port, paths, concurrency } = m);
+    process.send('ready');
+    return;
+  }
+  t0 = process.cpuUsage();
+  for (let i = 0; i < concurrency; i++) lane();
+});
 `;
 
 const b = await startBench();
 const results: (string | number)[][] = [];
+const cpu: string[][] = [];
 try {
   const { token, accountId } = await signUp(b, 'Events');
   await b.pool.query(
@@ -98,15 +114,32 @@ try {
     (_, i) =>
       `/t/o/${signTrackingToken(key, { a: accountId, c: ids[i % ids.length], o: OPERATION, k: 'o' })}.gif`,
   );
-  t0 = performance.now();
-  const failed = await new Promise<number>((resolve, reject) => {
-    const port = Number(new URL(b.origin).port);
-    const w = new Worker(LOAD, { eval: true, workerData: { port, paths, concurrency: CONCURRENCY } });
-    w.once('message', resolve);
-    w.once('error', reject);
+  const load = spawn(process.execPath, ['-e', LOAD], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = new Promise((resolve) => load.once('message', resolve));
+  load.send({ port: Number(new URL(b.origin).port), paths, concurrency: CONCURRENCY });
+  await ready;
+  const answer = new Promise<{ failed: number; cpu: number }>((resolve, reject) => {
+    load.once('message', (m) => resolve(m as { failed: number; cpu: number }));
+    load.once('error', reject);
+    load.once('exit', (code) => reject(new Error(`load generator exited (${code})`)));
   });
+  const pgBefore = await postgresCpu();
+  const nodeBefore = process.cpuUsage();
+  t0 = performance.now();
+  load.send('go');
+  const { failed, cpu: loadCpu } = await answer;
   const pixelSeconds = (performance.now() - t0) / 1000;
+  const nodeUsage = process.cpuUsage(nodeBefore);
+  const pgCpu = (await postgresCpu()) - pgBefore;
   if (failed || (await count()) !== EVENTS + HITS) throw new Error(`tracking lost hits (${failed} failed)`);
+  const perHit = (us: number) => `${Math.round(us / HITS)} us`;
+  cpu.push([
+    `open pixel GET, ${CONCURRENCY} concurrent`,
+    perHit(nodeUsage.user + nodeUsage.system),
+    perHit(pgCpu),
+    perHit(loadCpu),
+    perHit(nodeUsage.user + nodeUsage.system + pgCpu + loadCpu),
+  ]);
 
   // 3. Baseline: COPY straight into the same table, same indexes and triggers; then, to show what
   // keeping contact_activity costs at ingest, the same COPY with its insert trigger disabled.
@@ -133,6 +166,25 @@ try {
   await b.close();
 }
 table(['path', 'events', 'seconds', 'events/s', 'COPY events/s (same run)', 'ratio to COPY'], results);
+console.log();
+table(['CPU per hit', 'server process', 'PostgreSQL', 'load generator', 'all'], cpu);
+
+/**
+ * CPU microseconds used so far by the database's processes (backends and background processes, as
+ * pg_stat_activity lists them), from /proc: the share of a hit PostgreSQL spends beside the server's.
+ */
+async function postgresCpu(): Promise<number> {
+  const { rows } = await b.pool.query<{ pid: number }>('select pid from pg_stat_activity');
+  let ticks = 0;
+  for (const { pid } of rows) {
+    try {
+      // "pid (comm) state ppid ...": utime and stime are fields 14 and 15, 11 and 12 after ')'.
+      const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {} // ended meanwhile
+  }
+  return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
+}
 
 /** COPY_ROWS events into contact_event in one COPY; returns the seconds it took. */
 async function copyRows(accountId: string, ids: string[]): Promise<number> {
