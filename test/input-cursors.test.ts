@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { moveHits } from '../src/modules/events/tracking.repository.js';
 import { signTrackingToken, trackingKey } from '../src/modules/events/tracking.token.js';
 import { type Actor, code, type GqlResult, ok, signUpOwner, startTestApp, type TestApp } from './harness.js';
 
@@ -111,6 +112,7 @@ describe('click links', () => {
       expect(res.headers.get('set-cookie')).toBeNull();
       expect(await res.text()).not.toBe('');
     }
+    await moveHits(t.sql); // what was staged reaches contact_event (tracking.writer.ts)
     const n = await t.sql.query('select count(*) from contact_event where contact_id = $1', [contact()]);
     expect(Number(n.rows[0].count)).toBe(0);
   });

@@ -30,6 +30,7 @@ import { Migration20261203060023_CreditEntryOperationIndex } from '../../migrati
 import { Migration20261203070000_ClaimIndexOrder } from '../../migrations/Migration20261203070000_ClaimIndexOrder.js';
 import { Migration20261203072000_ActivitySmsDelivered } from '../../migrations/Migration20261203072000_ActivitySmsDelivered.js';
 import { Migration20261203074142_RecipientCascadeTrigger } from '../../migrations/Migration20261203074142_RecipientCascadeTrigger.js';
+import { Migration20261203083000_TrackingHitStage } from '../../migrations/Migration20261203083000_TrackingHitStage.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111533_Initial', class: Migration20261123111533_Initial },
@@ -73,4 +74,5 @@ export const migrationsList: MigrationObject[] = [
     name: 'Migration20261203074142_RecipientCascadeTrigger',
     class: Migration20261203074142_RecipientCascadeTrigger,
   },
+  { name: 'Migration20261203083000_TrackingHitStage', class: Migration20261203083000_TrackingHitStage },
 ];

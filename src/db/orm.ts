@@ -22,6 +22,7 @@ export function ormOptions(clientUrl: string, opts: { debug?: boolean; pool?: nu
         'contact_recent',
         'operation_contact_stat',
         'operation_stat',
+        'tracking_hit',
       ],
     },
     migrations: {

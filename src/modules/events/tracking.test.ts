@@ -6,6 +6,7 @@ import { CreateContactDocument } from '../../../test/generated/graphql.js';
 import { type Actor, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
 import { loadConfig } from '../../config.js';
 import { PIXEL } from './tracking.js';
+import { moveHits } from './tracking.repository.js';
 import {
   signTrackingToken,
   type TrackingPayload,
@@ -40,12 +41,15 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const events = async () =>
-  (
+/** The events recorded so far, the hits still staged moved first (as the writer does within MOVE_EVERY_MS). */
+const events = async () => {
+  await moveHits(t.sql);
+  return (
     await t.sql.query(
       'select account_id, contact_id::text, type, operation_id, url from contact_event order by id',
     )
   ).rows;
+};
 const get = (p: string) => fetch(`${origin}${p}`, { redirect: 'manual' });
 const sign = (p: TrackingPayload) => signTrackingToken(key, p);
 
@@ -171,6 +175,7 @@ describe('tracking endpoints', () => {
       }),
     );
     expect(all.filter((r, i) => r.status === (i % 2 === 0 ? 200 : 302)).length).toBe(N);
+    await moveHits(t.sql);
     const counts = await t.sql.query<{ type: number; machine: boolean; n: number; contacts: number }>(
       `select type, machine, count(*)::int as n, count(distinct contact_id)::int as contacts from contact_event
         where operation_id = $1 group by type, machine order by type, machine`,
