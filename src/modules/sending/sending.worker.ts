@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { AppServices } from '../../context.js';
 import { classifyMessage } from '../bounces/bounce.service.js';
-import { verpAddress } from '../bounces/bounce.verp.js';
 import type { BounceClassification } from '../bounces/classifier/types.js';
 import { trackingKey } from '../events/tracking.token.js';
 import type { MergeData } from '../messaging/template.js';
 import type { OperationContent, OperationKind } from '../operations/operation.entity.js';
-import { compileOperationMessage, type RenderedMessage } from '../operations/operation.preview.js';
-import type { EmailTransport } from '../transport/email.js';
+import {
+  compileOperationMessage,
+  type RenderedEmail,
+  type RenderedMessage,
+} from '../operations/operation.preview.js';
+import type { EmailResult } from '../transport/email.js';
 import { SmsGatewayError, type SmsTransport } from '../transport/sms.js';
 import { transportsFor } from '../transport/transports.js';
 import {
@@ -20,7 +23,7 @@ import {
   recordOutcomes,
   remaining,
 } from './sending.claims.js';
-import { decorate } from './sending.message.js';
+import { operationMailer } from './sending.message.js';
 import { processPacer, refundAllowance, takeAllowance } from './sending.rate.js';
 
 /** One worker job's run ends after this long, so a shutdown or a pause never waits on a long loop. */
@@ -35,10 +38,6 @@ export interface SendingOperation {
   kind: OperationKind;
   content: OperationContent;
 }
-
-/** The Message-ID of an operation's message to a contact: the same on every attempt. */
-export const messageIdOf = (operationId: string, contactId: string, from: string) =>
-  `<${operationId}.${contactId}@${from.split('@')[1] || 'cible.invalid'}>`;
 
 export type SliceEnd =
   | { kind: 'done' }
@@ -66,6 +65,7 @@ export async function sendSlice(
   const render = compileOperationMessage(op.kind, op.content);
   const transports = transportsFor(config);
   const key = await trackingKey(config, app.logger.warn);
+  const mail = operationMailer(app, key, op, transports.email);
   const started = Date.now();
   // Keeps the job's Agenda lock alive while messages go out (at most every TOUCH_MS), so a dead
   // process's jobs are free again within WORKER_LOCK_MS, not after a whole slow batch.
@@ -100,7 +100,7 @@ export async function sendSlice(
       batch.map((b) => b.contactId),
     );
     const outcomes = await inParallel(batch, config.sendConcurrency, (r) =>
-      deliver(app, op, render, data.get(r.contactId), r, transports, key).finally(keepAlive),
+      deliver(app, op, render, data.get(r.contactId), r, mail, transports.sms).finally(keepAlive),
     );
     const counts = await recordOutcomes(pool, op, outcomes, config.sendRetrySeconds);
     // Committed: subscribers hear of the bounces now, as recordBounce publishes its own.
@@ -134,8 +134,8 @@ async function deliver(
   render: (data: MergeData) => RenderedMessage,
   data: MergeData | undefined,
   r: Claimed,
-  transports: { email: EmailTransport; sms: SmsTransport },
-  key: Buffer,
+  mail: (m: RenderedEmail, r: Claimed) => Promise<EmailResult>,
+  sms: SmsTransport,
 ): Promise<Outcome> {
   if (!data) return { contactId: r.contactId, kind: 'gone' };
   let message: RenderedMessage;
@@ -146,35 +146,10 @@ async function deliver(
     // breaks a limit fails this recipient only, as a permanent refusal (retrying changes nothing).
     return { contactId: r.contactId, kind: 'rejected', error: `render: ${(err as Error).message}` };
   }
-  const em = app.orm.em.fork();
   try {
     await processPacer(app.config)?.take();
     if (message.kind === 'EMAILING') {
-      const m = message.email;
-      const d = decorate(
-        app.config,
-        key,
-        { accountId: op.accountId, contactId: r.contactId, operationId: op.id },
-        m,
-      );
-      const sent = await transports.email.send(em, {
-        accountId: op.accountId,
-        from: m.from,
-        replyTo: m.replyTo,
-        to: r.address,
-        subject: m.subject,
-        html: d.html,
-        text: d.text,
-        headers: { ...d.headers, 'X-Cible-Operation': op.id },
-        messageId: messageIdOf(op.id, r.contactId, m.from.address),
-        kind: 'OPERATION',
-        // VERP: a DSN comes back to an address that names this operation and this contact.
-        envelopeFrom: verpAddress(
-          key,
-          { operationId: op.id, contactId: r.contactId },
-          app.config.bounceDomain ?? (m.from.address.split('@')[1] || 'cible.invalid'),
-        ),
-      });
+      const sent = await mail(message.email, r);
       if (!sent.rejected.length) return { contactId: r.contactId, kind: 'sent' };
       return {
         contactId: r.contactId,
@@ -183,7 +158,8 @@ async function deliver(
         bounce: await classifyReply(app, sent.response, r.address),
       };
     }
-    await transports.sms.send(em, {
+    // The SMS outbox writes through an EntityManager of its own; the SMTP path needs none.
+    await sms.send(app.orm.em.fork(), {
       accountId: op.accountId,
       from: message.sms.senderId,
       to: r.address,

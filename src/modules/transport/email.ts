@@ -37,9 +37,21 @@ export interface EmailResult {
   rejected: string[];
 }
 
+/** A message already written as MIME (src/modules/transport/mime.ts), with its envelope. */
+export interface RawEmail {
+  raw: Buffer;
+  messageId: string;
+  envelope: { from: string; to: string };
+}
+
 export interface EmailTransport {
   readonly kind: 'smtp' | 'outbox';
   send(em: EntityManager, message: EmailMessage): Promise<EmailResult>;
+  /**
+   * SMTP only (undefined for the outbox, which stores parts, not MIME): hands the raw message to
+   * the pool as it is, DKIM-signed like any other, without an EntityManager.
+   */
+  sendRaw?(message: RawEmail): Promise<EmailResult>;
   close(): void;
 }
 
@@ -128,6 +140,18 @@ export function createEmailTransport(smtpUrl: string | null, dkim: DkimConfig | 
     url: url.toString(),
     ...(dkim ? { dkim: { ...dkim, headerFieldNames: DKIM_SIGNED_HEADERS } } : {}),
   });
+  /** A refused recipient is returned, not thrown: nodemailer throws when no recipient is left. */
+  const refused = (err: unknown, messageId: string, to: string): EmailResult => {
+    const e = err as { command?: string; responseCode?: number; response?: string };
+    if (e.command === 'RCPT TO' && (e.responseCode ?? 0) >= 500)
+      return { messageId, response: e.response ?? String(e.responseCode), rejected: [to] };
+    throw err;
+  };
+  const result = (messageId: string, info: { response?: unknown; rejected?: unknown[] }): EmailResult => ({
+    messageId,
+    response: String(info.response ?? ''),
+    rejected: (info.rejected ?? []).map(String),
+  });
   return {
     kind: 'smtp',
     async send(_em, m) {
@@ -143,17 +167,16 @@ export function createEmailTransport(smtpUrl: string | null, dkim: DkimConfig | 
           messageId: m.messageId,
           ...(m.envelopeFrom ? { envelope: { from: m.envelopeFrom, to: m.to } } : {}),
         });
-        return {
-          messageId: m.messageId,
-          response: String(info.response ?? ''),
-          rejected: (info.rejected ?? []).map(String),
-        };
+        return result(m.messageId, info);
       } catch (err) {
-        const e = err as { command?: string; responseCode?: number; response?: string };
-        // A single recipient refused at RCPT: nodemailer throws (no recipient left to send to).
-        if (e.command === 'RCPT TO' && (e.responseCode ?? 0) >= 500)
-          return { messageId: m.messageId, response: e.response ?? String(e.responseCode), rejected: [m.to] };
-        throw err;
+        return refused(err, m.messageId, m.to);
+      }
+    },
+    async sendRaw(m) {
+      try {
+        return result(m.messageId, await transport.sendMail({ raw: m.raw, envelope: m.envelope }));
+      } catch (err) {
+        return refused(err, m.messageId, m.envelope.to);
       }
     },
     close: () => transport.close(),
