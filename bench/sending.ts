@@ -36,6 +36,7 @@ import { compileOperationMessage } from '../src/modules/operations/operation.pre
 import { findOperation } from '../src/modules/operations/operation.repository.js';
 import { mergeDataOfMany } from '../src/modules/sending/sending.claims.js';
 import { freezeAudience } from '../src/modules/sending/sending.freeze.js';
+import { linkSigner } from '../src/modules/sending/sending.links.js';
 import { decorate } from '../src/modules/sending/sending.message.js';
 import { log } from './generate.js';
 import { arg, fmt, startBenchDatabase, table } from './lib.js';
@@ -203,12 +204,10 @@ try {
   const data = (await mergeDataOfMany(pool, accountId, [first.id])).get(first.id);
   const rendered = compileOperationMessage('EMAILING', stored.content)(data!);
   if (rendered.kind !== 'EMAILING') throw new Error('not an email');
-  const d = decorate(
-    config,
-    key,
-    { accountId, contactId: first.id, operationId: big },
-    { html: rendered.email.html, text: rendered.email.text },
-  );
+  const d = decorate(linkSigner(config, key, accountId, big), first.id, {
+    html: rendered.email.html,
+    text: rendered.email.text,
+  });
   const message: PreRendered = {
     from: FROM,
     to: 'baseline@sink.test',

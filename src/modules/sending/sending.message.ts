@@ -1,17 +1,9 @@
-import type { Config } from '../../config.js';
 import type { AppServices } from '../../context.js';
 import { verpAddress } from '../bounces/bounce.verp.js';
-import { hasControlChars, signTrackingToken } from '../events/tracking.token.js';
 import type { RenderedEmail } from '../operations/operation.preview.js';
 import type { EmailResult, EmailTransport } from '../transport/email.js';
 import { type MimeComposer, mimeComposer } from '../transport/mime.js';
-import { unsubscribeUrl } from '../unsubscribe/unsubscribe.js';
-
-export interface Recipient {
-  accountId: string;
-  contactId: string;
-  operationId: string;
-}
+import { type LinkSigner, linkSigner } from './sending.links.js';
 
 export interface Decorated {
   html: string;
@@ -24,14 +16,17 @@ export interface Decorated {
 const HREF = /(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?:\/\/[^"']+)\2/gi;
 
 const decodeEntities = (u: string) =>
-  u
-    .replace(/&amp;/g, '&')
-    .replace(/&#x2F;/gi, '/')
-    .replace(/&#47;/g, '/')
-    .replace(/&quot;/g, '"');
+  u.includes('&')
+    ? u
+        .replace(/&amp;/g, '&')
+        .replace(/&#x2F;/gi, '/')
+        .replace(/&#47;/g, '/')
+        .replace(/&quot;/g, '"')
+    : u;
 
 /**
- * What a real send adds to the rendered message of one recipient (never a preview or a test send):
+ * What a real send adds to the rendered message of one recipient (never a preview or a test send),
+ * with the send's link signer (sending.links.ts):
  * - each http(s) link of the HTML becomes a signed click link (`/t/c/<token>`) that records an
  *   EMAIL_CLICK with the operation and redirects to the link as written (entities decoded);
  * - an open pixel (`/t/o/<token>.gif`) before </body> (or at the end);
@@ -40,21 +35,16 @@ const decodeEntities = (u: string) =>
  *   `List-Unsubscribe-Post: List-Unsubscribe=One-Click`, and `Precedence: bulk`.
  */
 export function decorate(
-  config: Config,
-  key: Buffer,
-  r: Recipient,
+  links: LinkSigner,
+  contactId: string,
   message: { html: string; text: string },
 ): Decorated {
-  const base = { a: r.accountId, c: r.contactId, o: r.operationId };
-  const track = (url: string) =>
-    `${config.publicUrl}/t/c/${signTrackingToken(key, { ...base, u: url, k: 'c' })}`;
   const html = message.html.replace(HREF, (whole, head: string, quote: string, raw: string) => {
-    const url = decodeEntities(raw);
-    if (hasControlChars(url) || url.length > 2000) return whole;
-    return `${head}${quote}${track(url)}${quote}`;
+    const tracked = links.click(contactId, decodeEntities(raw));
+    return tracked === null ? whole : `${head}${quote}${tracked}${quote}`;
   });
-  const unsubscribe = unsubscribeUrl(config, key, r);
-  const pixel = `<img src="${config.publicUrl}/t/o/${signTrackingToken(key, { ...base, k: 'o' })}.gif" width="1" height="1" alt="" style="display:block;border:0">`;
+  const unsubscribe = links.unsubscribe(contactId);
+  const pixel = `<img src="${links.open(contactId)}" width="1" height="1" alt="" style="display:block;border:0">`;
   const footer = `<p style="font-size:12px;color:#666">You receive this message as a contact of ours. <a href="${unsubscribe}">Unsubscribe</a></p>`;
   const at = html.search(/<\/body>/i);
   const decoratedHtml =
@@ -87,15 +77,11 @@ export function operationMailer(
   transport: EmailTransport,
 ): (m: RenderedEmail, r: { contactId: string; address: string }) => Promise<EmailResult> {
   const fixed = { ...BULK_HEADERS, 'X-Cible-Operation': op.id };
+  const links = linkSigner(app.config, key, op.accountId, op.id);
   // From and Reply-To are the operation's (the content's, not templated): one composer per send.
   let composer: MimeComposer | null | undefined;
   return (m, r) => {
-    const d = decorate(
-      app.config,
-      key,
-      { accountId: op.accountId, contactId: r.contactId, operationId: op.id },
-      m,
-    );
+    const d = decorate(links, r.contactId, m);
     const messageId = messageIdOf(op.id, r.contactId, m.from.address);
     const envelopeFrom = verpAddress(
       key,

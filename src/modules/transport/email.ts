@@ -174,7 +174,10 @@ export function createEmailTransport(smtpUrl: string | null, dkim: DkimConfig | 
     },
     async sendRaw(m) {
       try {
-        return result(m.messageId, await transport.sendMail({ raw: m.raw, envelope: m.envelope }));
+        // messageId only names the message to nodemailer (a raw message's headers are its own):
+        // without it, nodemailer draws a random one from five randomBytes calls per message.
+        const info = await transport.sendMail({ raw: m.raw, envelope: m.envelope, messageId: m.messageId });
+        return result(m.messageId, info);
       } catch (err) {
         return refused(err, m.messageId, m.envelope.to);
       }

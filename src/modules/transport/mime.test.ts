@@ -4,10 +4,12 @@
  * (accents, another script, long lines, lines starting with a dot, mixed line endings), and the
  * form RFC 5322 and 2045 require (CRLF only, body lines within 76 characters, the boundary in no part).
  */
+
+import { decode as qpDecode } from 'libqp';
 import { type AddressObject, simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { describe, expect, it } from 'vitest';
-import { type MimeFixed, type MimeMessage, mimeComposer } from './mime.js';
+import { type MimeFixed, type MimeMessage, mimeComposer, quotedPrintable } from './mime.js';
 
 const fixed: MimeFixed = {
   from: { name: 'Zoë "the" Shop', address: 'news@shop.example' },
@@ -53,6 +55,7 @@ const cases: [string, Partial<MimeMessage>][] = [
     'lines starting with a dot, mixed line endings, trailing spaces',
     { html: '<p>a</p>\n.\n..b\r\n.c \r<p>end</p>', text: '.\nline \r\n..two\rthree  ' },
   ],
+  ['long lines without a letter (base64)', { html: `<p>${'1234 '.repeat(40)}</p>`, text: '+'.repeat(90) }],
   // (The engine's text part is never empty: it carries the unsubscribe footer at least.)
   ['a line break in the subject', { subject: 'one\r\ntwo' }],
 ];
@@ -81,10 +84,11 @@ describe('mimeComposer', () => {
     const m = { ...base, ...change };
     const raw = compose?.(m);
     expect(raw).toBeInstanceOf(Buffer);
-    const [ours, theirs] = await Promise.all([
-      simpleParser(raw as Buffer),
-      simpleParser(await nodemailerOf(m)),
-    ]);
+    const nodemailers = await nodemailerOf(m);
+    const [ours, theirs] = await Promise.all([simpleParser(raw as Buffer), simpleParser(nodemailers)]);
+    // The same encoding chosen for each part (7bit, quoted-printable or base64).
+    const encodings = (b: Buffer) => b.toString('latin1').match(/^Content-Transfer-Encoding: .*$/gim);
+    expect(encodings(raw as Buffer)).toEqual(encodings(nodemailers));
     expect(ours.subject).toBe(theirs.subject);
     expect(addresses(ours.from)).toEqual(addresses(theirs.from));
     expect(addresses(ours.from)).toEqual([['Zoë "the" Shop', 'news@shop.example']]);
@@ -129,5 +133,34 @@ describe('mimeComposer', () => {
   it('writes a message from an address without a name as the address alone', async () => {
     const raw = mimeComposer({ ...fixed, from: { name: null, address: 'news@shop.example' } })?.(base);
     expect((raw as Buffer).toString()).toMatch(/^From: news@shop.example\r$/m);
+  });
+});
+
+describe('quotedPrintable', () => {
+  // Characters that matter: the literal range, "=", blanks, line breaks, controls, Latin-1, a
+  // three-byte and a four-byte (surrogate pair) character, and a lone surrogate.
+  const alphabet = ['a', 'Z', '.', '=', ' ', '\t', '\r\n', '\x01', '\x7f', 'é', '€', '😀', '\ud800', '-'];
+  const random = (seed: number) => {
+    let x = seed;
+    const next = () => {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      return x;
+    };
+    return Array.from({ length: next() % 400 }, () => alphabet[next() % alphabet.length]).join('');
+  };
+
+  it('decodes back to the UTF-8 of its input, lines within 76, no blank before a line end', () => {
+    for (let seed = 1; seed <= 500; seed++) {
+      const s = random(seed);
+      const qp = quotedPrintable(s);
+      expect(qpDecode(qp).equals(Buffer.from(s, 'utf8')), JSON.stringify(s)).toBe(true);
+      expect(qp).toMatch(/^[\x20-\x7e\r\n\t]*$/);
+      for (const line of qp.split('\r\n')) {
+        expect(line.length).toBeLessThanOrEqual(76);
+        expect(line).not.toMatch(/[ \t]$/);
+        // A soft break never cuts an =XX in two.
+        expect(line).not.toMatch(/=[0-9A-F]$/);
+      }
+    }
   });
 });
