@@ -1,0 +1,122 @@
+/**
+ * freezeAudience of a whole account on real PostgreSQL, called as the dispatcher calls it (in the
+ * transaction that starts the send): each member PENDING or EXCLUDED with its reason, the
+ * duplicates of an address found among the reachable members only (the lowest id keeps it, case
+ * folded), the counts returned and stored by reason, and the caller's work_mem left as it was.
+ */
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Actor, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
+import { openOrm } from '../../db/orm.js';
+import { findOperation } from '../operations/operation.repository.js';
+import { freezeAudience } from './sending.freeze.js';
+
+let t: TestApp;
+let orm: MikroORM;
+let a: Actor;
+
+beforeAll(async () => {
+  const app = await startTestApp();
+  t = app;
+  orm = await openOrm(app.databaseUrl);
+  a = await signUpOwner(t, 'Freeze');
+}, 120_000);
+afterAll(async () => {
+  await orm?.close();
+  await t?.close();
+});
+
+/** Contacts in this order (so ids ascend): [name, email, email status]. */
+const people: [string, string | null, string][] = [
+  ['first', 'Dup@fz.test', 'VALID'],
+  ['second', 'dup@fz.test', 'VALID'],
+  ['third', 'DUP@FZ.TEST', 'VALID'],
+  ['gone', 'shared@fz.test', 'UNSUBSCRIBED'],
+  ['kept', 'Shared@fz.test', 'VALID'],
+  ['bounced', 'b@fz.test', 'HARD_BOUNCED'],
+  ['complained', 'c@fz.test', 'COMPLAINED'],
+  ['empty', '', 'VALID'],
+  ['none', null, 'VALID'],
+  ['plain', 'p@fz.test', 'VALID'],
+];
+
+describe('freezeAudience (all)', () => {
+  it('writes every member once with its reason, counts them, and leaves work_mem as it was', async () => {
+    const ids: Record<string, string> = {};
+    for (const [name, email, status] of people) {
+      const { rows } = await t.sql.query(
+        `insert into contact (account_id, email, email_status, unique_value) values ($1, $2, $3, $4) returning id::text`,
+        [a.accountId, email, status, name],
+      );
+      ids[name] = rows[0].id;
+    }
+    const { rows } = await t.sql.query(
+      `insert into operation (account_id, kind, name, status, audience, content, content_hash)
+       values ($1, 'EMAILING', 'freeze', 'VALIDATED', '{"segmentIds":[],"excludedSegmentIds":[],"allContacts":true}', '{}', 'h')
+       returning id`,
+      [a.accountId],
+    );
+    const opId: string = rows[0].id;
+
+    const { frozen, workMem } = await orm.em.fork().transactional(async (em) => {
+      await em.execute("set local work_mem = '4MB'");
+      const op = await findOperation(em, a.accountId, opId, true);
+      const frozen = await freezeAudience(em, op);
+      const [{ work_mem }] = await em.execute<{ work_mem: string }[]>('show work_mem');
+      return { frozen, workMem: work_mem };
+    });
+
+    expect(workMem).toBe('4MB');
+    expect(frozen).toEqual({
+      recipients: 3,
+      excluded: { DUPLICATE_ADDRESS: 2, UNSUBSCRIBED: 1, HARD_BOUNCED: 1, COMPLAINED: 1, NO_ADDRESS: 2 },
+    });
+    const { rows: got } = await t.sql.query(
+      `select contact_id::text as id, address, status, reason, due_at is not null as due
+         from operation_recipient where operation_id = $1`,
+      [opId],
+    );
+    const byName = Object.fromEntries(
+      got.map((r) => [Object.keys(ids).find((k) => ids[k] === r.id), [r.status, r.reason, r.address, r.due]]),
+    );
+    expect(byName).toEqual({
+      first: ['PENDING', null, 'dup@fz.test', true],
+      second: ['EXCLUDED', 'DUPLICATE_ADDRESS', 'dup@fz.test', false],
+      third: ['EXCLUDED', 'DUPLICATE_ADDRESS', 'dup@fz.test', false],
+      // An unreachable contact does not take the address from a reachable one.
+      gone: ['EXCLUDED', 'UNSUBSCRIBED', 'shared@fz.test', false],
+      kept: ['PENDING', null, 'shared@fz.test', true],
+      bounced: ['EXCLUDED', 'HARD_BOUNCED', 'b@fz.test', false],
+      complained: ['EXCLUDED', 'COMPLAINED', 'c@fz.test', false],
+      empty: ['EXCLUDED', 'NO_ADDRESS', '', false],
+      none: ['EXCLUDED', 'NO_ADDRESS', '', false],
+      plain: ['PENDING', null, 'p@fz.test', true],
+    });
+    const { rows: send } = await t.sql.query(
+      'select recipients, excluded from operation_send where operation_id = $1',
+      [opId],
+    );
+    expect(send).toEqual([{ recipients: 3, excluded: frozen.excluded }]);
+  });
+
+  it('an audience without duplicates stores no DUPLICATE_ADDRESS count', async () => {
+    const b = await signUpOwner(t, 'Unique');
+    await t.sql.query(
+      `insert into contact (account_id, email, unique_value)
+       select $1, 'u' || g || '@fz.test', 'u' || g from generate_series(1, 5) g`,
+      [b.accountId],
+    );
+    const { rows } = await t.sql.query(
+      `insert into operation (account_id, kind, name, status, audience, content, content_hash)
+       values ($1, 'EMAILING', 'freeze', 'VALIDATED', '{"segmentIds":[],"excludedSegmentIds":[],"allContacts":true}', '{}', 'h')
+       returning id`,
+      [b.accountId],
+    );
+    const frozen = await orm.em
+      .fork()
+      .transactional(async (em) =>
+        freezeAudience(em, await findOperation(em, b.accountId, rows[0].id, true)),
+      );
+    expect(frozen).toEqual({ recipients: 5, excluded: {} });
+  });
+});
