@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { loadWebhookConfig, type WebhookConfig } from './modules/webhooks/webhook.config.js';
 
 /** Every environment variable Cible reads, parsed and validated in one place. */
 export interface Config {
@@ -66,6 +67,8 @@ export interface Config {
   dkim: DkimConfig | null;
   /** The free credits a new account starts with (src/modules/credits), per kind. */
   freeCredits: { EMAIL: number; SMS: number };
+  /** Webhook deliveries (src/modules/webhooks/webhook.config.ts). */
+  webhooks: WebhookConfig;
 }
 
 export type WorkerSettings = Pick<Config, 'workerThreads' | 'workerQueueSize' | 'cpuCallTimeoutMs'>;
@@ -151,7 +154,13 @@ function parseCorsOrigins(raw: string | undefined): string[] {
   });
 }
 
-function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number) {
+export function wholeNumber(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+) {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
   const n = Number(raw);
@@ -266,11 +275,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (metricsToken !== null && metricsToken.length < 16) {
     throw new ConfigError('METRICS_TOKEN must be at least 16 characters long');
   }
+  const databaseUrl = parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   return {
     port,
     host,
     dataDir: path.resolve(env.DATA_DIR?.trim() || './.cible'),
-    databaseUrl: parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseUrl,
     publicUrl: publicUrl.replace(/\/$/, ''),
     smtpUrl: parseUrl(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     smsGatewayUrl: parseUrl(env, 'SMS_GATEWAY_URL', ['http:', 'https:']),
@@ -302,6 +312,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       EMAIL: wholeNumber(env, 'FREE_EMAIL_CREDITS', 10_000, 0, 1_000_000_000),
       SMS: wholeNumber(env, 'FREE_SMS_CREDITS', 1_000, 0, 1_000_000_000),
     },
+    webhooks: loadWebhookConfig(env, databaseUrl === null),
     ...loadWorkerSettings(env),
   };
 }

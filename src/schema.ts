@@ -22,6 +22,7 @@ import './modules/sending/sending.schema.js';
 import './modules/credits/credit.schema.js';
 import './modules/senders/sender.schema.js';
 import './modules/bounces/bounce.schema.js';
+import './modules/webhooks/webhook.schema.js';
 import { assertEveryRootFieldScoped, assertScopedDataFields } from './modules/access/scope-map.js';
 import { assertEverySubscriptionLive, liveSubscriptions } from './realtime/live.js';
 

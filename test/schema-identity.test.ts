@@ -53,6 +53,8 @@ const VALUE_TYPES = [
   'RenderedSms',
   'TestSendResult', // the one-off answer of sendTestOperation (its operation has an id), and its part:
   'TestSendRecipient',
+  'WebhookWithSecret', // the one-off answer of createWebhook/rotateWebhookSecret (its webhook has an id)
+  'WebhookDeliveryFailure', // webhookDeliveryFailed messages
 ].sort();
 
 describe('object identity for client caches', () => {
@@ -78,7 +80,7 @@ describe('object identity for client caches', () => {
       const named = getNamedType(field.type);
       if (isScalarType(named)) scalars[field.name] = String(field.type);
       // AuthPayload holds the user; a test send changes nothing cached and returns the operation it tested.
-      else if (named.name === 'AuthPayload' || named.name === 'TestSendResult') continue;
+      else if (['AuthPayload', 'TestSendResult', 'WebhookWithSecret'].includes(named.name)) continue;
       else if (!hasId(named.name)) wrong.push(`${field.name}: ${named.name} has no id`);
     }
     expect(wrong).toEqual([]);
@@ -90,9 +92,12 @@ describe('object identity for client caches', () => {
       deleteOperations: '[ID!]!',
       deleteSegments: '[ID!]!',
       deleteUser: 'ID!',
+      deleteWebhook: 'ID!',
       logout: 'Boolean!',
       recordEvents: 'Int!',
       removeSender: 'ID!',
+      // How many deliveries went back in line: a page of them is read again with webhookDeliveries.
+      replayWebhook: 'Int!',
     });
   });
 

@@ -15,6 +15,7 @@ import { ContactScore, Score, ScoreCondition, ScoreRun, ScoreState } from '../mo
 import { Segment } from '../modules/segments/segment.entity.js';
 import { Sender } from '../modules/senders/sender.entity.js';
 import { SendAllowance } from '../modules/sending/allowance.entity.js';
+import { Webhook, WebhookDelivery } from '../modules/webhooks/webhook.entity.js';
 import { OperationRecipient, OperationSend } from '../modules/sending/sending.entity.js';
 import { SmsOutboxMessage } from '../modules/transport/sms-outbox.entity.js';
 import { Invitation, LoginThrottle, SessionToken, User } from '../modules/users/user.entity.js';
@@ -51,4 +52,6 @@ export const ENTITIES = [
   CreditEntry,
   CreditBalance,
   CreditReservation,
+  Webhook,
+  WebhookDelivery,
 ];

@@ -30,6 +30,7 @@ import { Migration20261203060023_CreditEntryOperationIndex } from '../../migrati
 import { Migration20261203070000_ClaimIndexOrder } from '../../migrations/Migration20261203070000_ClaimIndexOrder.js';
 import { Migration20261203072000_ActivitySmsDelivered } from '../../migrations/Migration20261203072000_ActivitySmsDelivered.js';
 import { Migration20261203074142_RecipientCascadeTrigger } from '../../migrations/Migration20261203074142_RecipientCascadeTrigger.js';
+import { Migration20261203082911_WebhookOutbox } from '../../migrations/Migration20261203082911_WebhookOutbox.js';
 import { Migration20261203083000_TrackingHitStage } from '../../migrations/Migration20261203083000_TrackingHitStage.js';
 
 export const migrationsList: MigrationObject[] = [
@@ -74,5 +75,6 @@ export const migrationsList: MigrationObject[] = [
     name: 'Migration20261203074142_RecipientCascadeTrigger',
     class: Migration20261203074142_RecipientCascadeTrigger,
   },
+  { name: 'Migration20261203082911_WebhookOutbox', class: Migration20261203082911_WebhookOutbox },
   { name: 'Migration20261203083000_TrackingHitStage', class: Migration20261203083000_TrackingHitStage },
 ];

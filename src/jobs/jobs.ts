@@ -8,6 +8,11 @@ import type { AppServices } from '../context.js';
 import { defineImportJobs } from '../modules/contacts/import.recovery.js';
 import { defineScoreJobs } from '../modules/scores/score.jobs.js';
 import { defineSendingJobs, scheduleDispatch } from '../modules/sending/sending.jobs.js';
+import {
+  closeWebhookPoster,
+  defineWebhookJobs,
+  scheduleWebhookDispatch,
+} from '../modules/webhooks/webhook.jobs.js';
 import type { Logger } from '../shared/logger.js';
 
 /**
@@ -49,6 +54,7 @@ export function createJobs(config: Config, databaseUrl: string, logger: Logger):
   agenda.on('error', (err) => logger.error('agenda error', err));
   const tasks = new Set<Promise<unknown>>();
   let started = false;
+  let app: AppServices | null = null;
   return {
     pool,
     agenda,
@@ -57,12 +63,15 @@ export function createJobs(config: Config, databaseUrl: string, logger: Logger):
       tasks.add(t);
     },
     async start(services) {
+      app = services;
       defineScoreJobs(agenda, services);
       await defineSendingJobs(agenda, services);
+      defineWebhookJobs(agenda, services);
       await agenda.start();
       started = true;
       await defineImportJobs(agenda, services);
       await scheduleDispatch(agenda, services);
+      await scheduleWebhookDispatch(agenda, services);
     },
     async stop() {
       // drain, not stop: running jobs finish (bounded by SHUTDOWN_TIMEOUT_MS) instead of being
@@ -77,6 +86,7 @@ export function createJobs(config: Config, databaseUrl: string, logger: Logger):
         await agenda.stop(false).catch((err: Error) => logger.warn(`agenda stop: ${err.message}`));
       }
       await Promise.all([...tasks]);
+      if (app) await closeWebhookPoster(app);
       await pool.end();
     },
   };

@@ -6,6 +6,7 @@ import type { AuditEntryEvent } from '../modules/audit/audit.service.js';
 import type { BounceEvent } from '../modules/bounces/bounce.repository.js';
 import type { ImportView } from '../modules/contacts/import.repository.js';
 import type { ScoreRunProgressEvent, ScoreUpdateBatch } from '../modules/scores/score.events.js';
+import type { DeliveryFailedEvent } from '../modules/webhooks/webhook.view.js';
 
 /**
  * Every topic and its payload, in one typed map. Account-scoped topics take the account id as
@@ -20,6 +21,8 @@ export type Topics = {
   /** A contact import's counters, after each committed batch and when it ends. */
   importProgress: [accountId: string, progress: ImportView];
   bounces: [accountId: string, bounce: BounceEvent];
+  /** A webhook delivery attempt that failed (src/modules/webhooks). */
+  webhookDeliveryFailed: [accountId: string, failure: DeliveryFailedEvent];
   /** Sessions ended (logout, user deleted or disabled): open sockets of these close at once. */
   sessionsRevoked: [{ userId?: string; sessionIds?: string[] }];
   /**

@@ -29,6 +29,9 @@ export interface AccountObjects {
   importId: string;
   runId: string;
   bounceId: string;
+  /** An INACTIVE webhook, and the test delivery it was sent (refused by a closed port). */
+  webhookId: string;
+  deliveryId: string;
   /** Unique words written into this account's names, to find them in another account's answers. */
   markers: string[];
 }
@@ -166,6 +169,25 @@ async function populate(t: TestApp, label: string): Promise<AccountObjects> {
     { input: { message: `550 5.1.1 <${contactEmail}>: Recipient address rejected: User unknown` } },
     owner.token,
   );
+  const webhook = await gqlOk<{ createWebhook: { webhook: { id: string } } }>(
+    t,
+    'mutation($input: WebhookInput!) { createWebhook(input: $input) { webhook { id } } }',
+    {
+      input: {
+        name: `${mark}webhook`,
+        url: 'http://127.0.0.1:9/hooks',
+        eventTypes: ['EMAIL_OPEN'],
+        fields: ['email'],
+      },
+    },
+    owner.token,
+  );
+  const delivery = await gqlOk<{ sendTestWebhook: { id: string } }>(
+    t,
+    'mutation($id: ID!) { sendTestWebhook(id: $id) { id } }',
+    { id: webhook.createWebhook.webhook.id },
+    owner.token,
+  );
   return {
     owner,
     member,
@@ -179,6 +201,8 @@ async function populate(t: TestApp, label: string): Promise<AccountObjects> {
     importId: imported.importContacts.id,
     runId: run.runScoreComputation.id,
     bounceId: bounce.data?.recordBounce[0]?.id ?? '',
+    webhookId: webhook.createWebhook.webhook.id,
+    deliveryId: delivery.sendTestWebhook.id,
     markers: [mark],
   };
 }

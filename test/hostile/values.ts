@@ -122,6 +122,16 @@ export const ID_KIND: Record<string, keyof AccountObjects> = {
   'Mutation.cancelOperation(id:)': 'operationId',
   'Query.scoreRun(id:)': 'runId',
   'Subscription.scoreRunProgress(runId:)': 'runId',
+  'Query.webhook(id:)': 'webhookId',
+  'Query.webhookDeliveries(webhookId:)': 'webhookId',
+  'Mutation.updateWebhook(id:)': 'webhookId',
+  'Mutation.deleteWebhook(id:)': 'webhookId',
+  'Mutation.activateWebhook(id:)': 'webhookId',
+  'Mutation.deactivateWebhook(id:)': 'webhookId',
+  'Mutation.rotateWebhookSecret(id:)': 'webhookId',
+  'Mutation.replayWebhook(id:)': 'webhookId',
+  'Mutation.sendTestWebhook(id:)': 'webhookId',
+  'Mutation.redeliver(id:)': 'deliveryId',
 };
 /** Fields that delete or disable: their own ids never get A's real objects, only unknown ones. */
 export const DESTRUCTIVE = new Set([
@@ -133,6 +143,7 @@ export const DESTRUCTIVE = new Set([
   'Mutation.removeSender',
   'Mutation.deleteOperations',
   'Mutation.cancelOperation',
+  'Mutation.deleteWebhook',
 ]);
 
 function idOf(o: AccountObjects, kind: keyof AccountObjects): string {

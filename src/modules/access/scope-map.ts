@@ -7,7 +7,13 @@ export type ScopeMap = Record<string, unknown>;
  * Object fields holding another feature's data (an audit entry's diff shows contact emails):
  * start-up refuses a schema where one of them declares no scope of its own.
  */
-export const SCOPED_DATA_FIELDS = ['AuditEntry.diff', 'AuditEntry.changes', 'AuditEntry.objectId'] as const;
+export const SCOPED_DATA_FIELDS = [
+  'AuditEntry.diff',
+  'AuditEntry.changes',
+  'AuditEntry.objectId',
+  'WebhookDelivery.payload',
+  'Webhook.filter',
+] as const;
 
 /** A scope function that depends on the object the field is read on, with the shape it declares. */
 export type ParentScopes<P> = ((parent: P) => ScopeMap | boolean) & { declared: ScopeMap };

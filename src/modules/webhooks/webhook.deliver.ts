@@ -1,0 +1,277 @@
+import type pg from 'pg';
+import type { AppServices } from '../../context.js';
+import { matchSql } from '../targeting/audience.js';
+import { Params } from '../targeting/criterion.compile.js';
+import type { Criterion } from '../targeting/criterion.js';
+import { loadTargetEnv } from '../targeting/target-env.js';
+import { webhookClock } from './webhook.clock.js';
+import type { WebhookStatus } from './webhook.entity.js';
+import type { Poster, PostResult } from './webhook.http.js';
+import { notifyFailing } from './webhook.notify.js';
+import { msgIdOf, signedHeaders } from './webhook.sign.js';
+
+/**
+ * One webhook's deliveries: claim a batch, post each, record the outcomes. Claims hold a lease
+ * (lease_until) so two processes never post one row at the same time; a process that dies leaves
+ * its lease to expire and the rows are taken again (at least once: the receiver recognises a
+ * repeat by its `webhook-id`, the same at every attempt).
+ *
+ * Ordered webhooks (the default) post in id order, one at a time, and stop at the first failure:
+ * nothing after it is posted until it succeeds or has used its schedule (FAILED, kept). The others
+ * post a batch in parallel, each row with its own retries.
+ */
+
+/** After the n-th failed attempt, wait about BACKOFF_S[n - 1] seconds (±20% jitter). */
+export const BACKOFF_S = [5, 300, 1800, 7200, 18_000, 36_000, 50_400, 72_000, 86_400];
+/** The first attempt and one per back-off step; then FAILED. */
+export const MAX_ATTEMPTS = BACKOFF_S.length + 1;
+const BATCH = 100;
+const PARALLEL = 8;
+
+export interface HookRow {
+  id: string;
+  account_id: string;
+  name: string;
+  url: string;
+  status: WebhookStatus;
+  ordered: boolean;
+  filter: Criterion | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: Date | null;
+  failure_streak: number;
+  failing_since: Date | null;
+}
+
+interface Claimed {
+  id: string;
+  event_type: string;
+  payload: Record<string, unknown>;
+  occurred_at: Date;
+  attempts: number;
+  last_attempt_at: Date | null;
+}
+
+/** The body of a delivery: the same bytes at every attempt (jsonb's key order is fixed). */
+export const bodyOf = (d: Pick<Claimed, 'event_type' | 'payload' | 'occurred_at'>) =>
+  JSON.stringify({ type: d.event_type, timestamp: new Date(d.occurred_at).toISOString(), data: d.payload });
+
+export function backoffMs(failedAttempts: number, retryAfterS: number | null): number {
+  if (retryAfterS !== null) return Math.min(Math.max(retryAfterS, 1), 86_400) * 1000;
+  const base = BACKOFF_S[Math.min(failedAttempts, BACKOFF_S.length) - 1] * 1000;
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+export async function loadHook(pool: pg.Pool, id: string): Promise<HookRow | null> {
+  const { rows } = await pool.query<HookRow>('select * from webhook where id = $1', [id]);
+  return rows[0] ?? null;
+}
+
+async function claim(pool: pg.Pool, hook: HookRow, now: Date, leaseMs: number): Promise<Claimed[]> {
+  const until = new Date(now.getTime() + leaseMs);
+  if (!hook.ordered) {
+    const { rows } = await pool.query<Claimed>(
+      `update webhook_delivery d set lease_until = $3 from (
+         select id from webhook_delivery where webhook_id = $1 and status = 'PENDING' and next_attempt_at <= $2
+            and (lease_until is null or lease_until < $2) order by id limit $4 for update skip locked) c
+        where d.id = c.id returning d.id, d.event_type, d.payload, d.occurred_at, d.attempts, d.last_attempt_at`,
+      [hook.id, now, until, BATCH],
+    );
+    return rows.sort((a, b) => Number(a.id) - Number(b.id));
+  }
+  // In order: only from the head, and only when the head is due and nobody holds it.
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const { rows } = await client.query<Claimed & { next_attempt_at: Date; lease_until: Date | null }>(
+      `select id, event_type, payload, occurred_at, attempts, last_attempt_at, next_attempt_at, lease_until from webhook_delivery
+        where webhook_id = $1 and status = 'PENDING' order by id limit $2 for update`,
+      [hook.id, BATCH],
+    );
+    const free = (r: (typeof rows)[number]) => !r.lease_until || r.lease_until < now;
+    const head = rows[0];
+    let take: typeof rows = [];
+    if (head && head.next_attempt_at <= now && free(head)) {
+      const end = rows.findIndex((r) => !free(r));
+      take = end < 0 ? rows : rows.slice(0, end);
+      await client.query('update webhook_delivery set lease_until = $2 where id = any($1::bigint[])', [
+        take.map((r) => r.id),
+        until,
+      ]);
+    }
+    await client.query('commit');
+    return take;
+  } catch (err) {
+    await client.query('rollback').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** The claimed rows whose contact no longer matches the filter, on their first attempt. */
+async function filteredOut(app: AppServices, hook: HookRow, rows: Claimed[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  if (!hook.filter) return out;
+  // Never attempted (a redelivered row restarts its attempts but was checked before).
+  const firsts = rows.filter((r) => r.attempts === 0 && !r.last_attempt_at);
+  if (!firsts.length) return out;
+  const env = await loadTargetEnv(app.orm.em.fork(), hook.account_id);
+  const params = new Params([hook.account_id, [...new Set(firsts.map((r) => contactOf(r)).filter(Boolean))]]);
+  const match = matchSql(env, hook.filter, params, 'probe', '$1::uuid');
+  const { rows: hits } = await app.jobs.pool.query<{ id: string }>(
+    `select c.id::text as id from contact c where c.account_id = $1::uuid and c.id = any($2::bigint[]) and ${match}`,
+    params.values,
+  );
+  const matching = new Set(hits.map((h) => h.id));
+  // Events without a contact (operation status changes) are not filtered.
+  for (const r of firsts) if (contactOf(r) && !matching.has(contactOf(r) as string)) out.add(r.id);
+  return out;
+}
+
+const contactOf = (r: Claimed) => (r.payload.contactId as string | undefined) ?? null;
+
+export interface Outcome {
+  id: string;
+  result: PostResult;
+  attempts: number;
+  eventType: string;
+}
+
+async function post(poster: Poster, hook: HookRow, row: Claimed, now: Date): Promise<Outcome> {
+  const secrets = [hook.secret];
+  if (hook.previous_secret && hook.previous_secret_until && hook.previous_secret_until > now)
+    secrets.push(hook.previous_secret);
+  const body = bodyOf(row);
+  const result = await poster.post(hook.url, signedHeaders(secrets, msgIdOf(row.id), new Date(), body), body);
+  return { id: row.id, result, attempts: row.attempts + 1, eventType: row.event_type };
+}
+
+export const succeeded = (r: PostResult) => r.status !== null && r.status >= 200 && r.status < 300;
+
+/**
+ * One batch of a webhook: claimed, posted, recorded. Returns how many rows it claimed (0: nothing
+ * due now for this webhook).
+ */
+export async function deliverBatch(app: AppServices, poster: Poster, hookId: string): Promise<number> {
+  const pool = app.jobs.pool;
+  const hook = await loadHook(pool, hookId);
+  if (hook?.status !== 'ACTIVE') return 0;
+  const rows = await claim(pool, hook, webhookClock.now(), app.config.webhooks.leaseMs);
+  if (!rows.length) return 0;
+  const skip = await filteredOut(app, hook, rows);
+  const outcomes: Outcome[] = [];
+  const todo = rows.filter((r) => !skip.has(r.id));
+  // Stop taking rows at half the lease: one more whole attempt (at most half) still ends within
+  // it. What is left is released.
+  const started = performance.now();
+  const budget = app.config.webhooks.leaseMs / 2;
+  const inTime = () => performance.now() - started < budget;
+  if (hook.ordered) {
+    for (const r of todo) {
+      if (!inTime()) break;
+      const o = await post(poster, hook, r, webhookClock.now());
+      outcomes.push(o);
+      if (!succeeded(o.result) || o.result.status === 410) break;
+    }
+  } else {
+    let next = 0;
+    const lane = async () => {
+      while (next < todo.length && inTime())
+        outcomes.push(await post(poster, hook, todo[next++], webhookClock.now()));
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, todo.length) }, lane));
+  }
+  const released = rows
+    .filter((r) => !skip.has(r.id) && !outcomes.some((o) => o.id === r.id))
+    .map((r) => r.id);
+  await record(app, hook, outcomes, [...skip], released);
+  return rows.length;
+}
+
+/**
+ * The outcomes of a batch and their effect on the webhook, in one transaction: a success resets the
+ * failure streak; a 410 disables the webhook; failures for longer than WEBHOOK_FAILING_AFTER_HOURS
+ * without a success make it FAILING and tell the account's approvers (the mail in the same
+ * transaction). Failed attempts are then published on webhookDeliveryFailed.
+ */
+async function record(
+  app: AppServices,
+  hook: HookRow,
+  outcomes: Outcome[],
+  filtered: string[],
+  released: string[],
+): Promise<void> {
+  const now = webhookClock.now();
+  const rows = outcomes.map((o) => {
+    const ok = succeeded(o.result);
+    const final = !ok && o.attempts >= MAX_ATTEMPTS;
+    return {
+      id: o.id,
+      status: ok ? 'SUCCEEDED' : final ? 'FAILED' : 'PENDING',
+      attempts: o.attempts,
+      next: ok || final ? null : new Date(now.getTime() + backoffMs(o.attempts, o.result.retryAfter)),
+      code: o.result.status,
+      ms: o.result.ms,
+      body: o.result.body ?? null,
+      error: ok ? null : (o.result.error ?? `HTTP ${o.result.status}`),
+    };
+  });
+  const lastOk = outcomes.map((o) => succeeded(o.result)).lastIndexOf(true);
+  const failuresAfter = outcomes.length - 1 - lastOk;
+  const gone = outcomes.some((o) => o.result.status === 410);
+  const streak = lastOk >= 0 ? failuresAfter : hook.failure_streak + failuresAfter;
+  const failingSince = failuresAfter === 0 ? null : lastOk >= 0 ? now : (hook.failing_since ?? now);
+  const failingAfterMs = app.config.webhooks.failingAfterHours * 3_600_000;
+  const failing = !gone && failuresAfter > 0 && now.getTime() - failingSince!.getTime() >= failingAfterMs;
+  await app.orm.em.fork().transactional(async (em) => {
+    if (rows.length)
+      await em.execute(
+        `update webhook_delivery d set status = r.status, attempts = r.attempts, next_attempt_at = coalesce(r.next, d.next_attempt_at),
+                lease_until = null, last_attempt_at = ?, response_status = r.code, response_ms = r.ms,
+                response_body = r.body, last_error = r.error
+           from jsonb_to_recordset(?::jsonb) as r(id bigint, status text, attempts smallint, next timestamptz,
+                code smallint, ms int, body text, error text)
+          where d.id = r.id`,
+        [now, JSON.stringify(rows)],
+        'run',
+      );
+    if (filtered.length)
+      await em.execute(
+        `update webhook_delivery set status = 'FILTERED', lease_until = null where id in (?)`,
+        [filtered],
+        'run',
+      );
+    if (released.length)
+      await em.execute('update webhook_delivery set lease_until = null where id in (?)', [released], 'run');
+    if (!outcomes.length) return;
+    const status = gone ? 'DISABLED' : failing ? 'FAILING' : null;
+    const reason = gone
+      ? `the receiver answered 410 Gone at ${now.toISOString()}: disabled; an approver may activate it again`
+      : failing
+        ? `every attempt failed since ${failingSince!.toISOString()}: deliveries are kept, not attempted, until an approver activates it again`
+        : null;
+    const [changed] = await em.execute<{ status: WebhookStatus }[]>(
+      `update webhook set failure_streak = ?, failing_since = ?, last_delivery_at = coalesce(?, last_delivery_at),
+              status = case when status = 'ACTIVE' and ?::text is not null then ?::text else status end,
+              status_reason = case when status = 'ACTIVE' and ?::text is not null then ? else status_reason end
+        where id = ? returning status`,
+      [streak, failingSince, lastOk >= 0 ? now : null, status, status, status, reason, hook.id],
+    );
+    if (status === 'FAILING' && changed?.status === 'FAILING') await notifyFailing(app, em, hook, reason!);
+  });
+  for (const o of outcomes) {
+    if (succeeded(o.result)) continue;
+    const row = rows.find((r) => r.id === o.id)!;
+    app.pubsub.publish('webhookDeliveryFailed', hook.account_id, {
+      deliveryId: o.id,
+      webhookId: hook.id,
+      eventType: o.eventType,
+      attempts: o.attempts,
+      responseStatus: o.result.status,
+      error: row.error ?? '',
+      nextAttemptAt: row.next?.toISOString() ?? null,
+      final: row.status === 'FAILED',
+    });
+  }
+}
