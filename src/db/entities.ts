@@ -15,10 +15,10 @@ import { ContactScore, Score, ScoreCondition, ScoreRun, ScoreState } from '../mo
 import { Segment } from '../modules/segments/segment.entity.js';
 import { Sender } from '../modules/senders/sender.entity.js';
 import { SendAllowance } from '../modules/sending/allowance.entity.js';
-import { Webhook, WebhookDelivery } from '../modules/webhooks/webhook.entity.js';
 import { OperationRecipient, OperationSend } from '../modules/sending/sending.entity.js';
 import { SmsOutboxMessage } from '../modules/transport/sms-outbox.entity.js';
 import { Invitation, LoginThrottle, SessionToken, User } from '../modules/users/user.entity.js';
+import { Webhook, WebhookDelivery } from '../modules/webhooks/webhook.entity.js';
 
 /** Every entity MikroORM knows; each module owns its own definitions. */
 export const ENTITIES = [
