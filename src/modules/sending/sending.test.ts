@@ -15,6 +15,7 @@ import {
   viewerWith,
 } from '../../../test/harness.js';
 import { startSmtpSink } from '../../../test/smtp-sink.js';
+import { moveHits } from '../events/tracking.repository.js';
 import { emailing, ops, smsOp, verifiedSender } from '../operations/testing/helpers.js';
 
 let t: TestApp;
@@ -174,6 +175,8 @@ describe('a validated Emailing scheduled now', () => {
     expect(await c7Status()).toBe('UNSUBSCRIBED');
     const pixel = /<img src="([^"]+\/t\/o\/[^"]+)"/.exec(String(c7.html))?.[1];
     expect((await fetch(local(pixel!))).headers.get('content-type')).toBe('image/gif');
+    // A hit is answered once staged; moveHits brings what was staged into contact_event now.
+    await moveHits(t.sql);
     const { rows: evs } = await t.sql.query(
       'select type from contact_event where operation_id = $1 and contact_id = $2 order by id',
       [id, ids[0].id],
@@ -181,6 +184,7 @@ describe('a validated Emailing scheduled now', () => {
     const hop = await fetch(local(click!), { redirect: 'manual' });
     expect(hop.status).toBe(302);
     expect(hop.headers.get('location')).toBe('https://shop.example/sale?a=1&b=2');
+    await moveHits(t.sql);
     const { rows: evs2 } = await t.sql.query(
       'select type from contact_event where operation_id = $1 and contact_id = $2 order by id',
       [id, ids[0].id],
