@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inPoolTransaction } from '../../db/pool-tx.js';
 import { eventCode } from './event.entity.js';
 import { BURST_LINKS, BURST_SECONDS, SEND_WINDOW_SECONDS } from './tracking.machine.js';
 
@@ -114,18 +115,9 @@ export async function moveStagedHits(db: pg.ClientBase, limit: number): Promise<
  * move before it wrote (a burst split over two moves is seen) and every hit committed before the
  * call. A caller that must see its hits in contact_event at once (a test) calls it itself.
  */
-export async function moveHits(db: pg.Pool, limit = 20_000): Promise<number> {
-  const client = await db.connect();
-  try {
-    await client.query('begin');
+export function moveHits(db: pg.Pool, limit = 20_000): Promise<number> {
+  return inPoolTransaction(db, async (client) => {
     await client.query(`select pg_advisory_xact_lock(hashtextextended('cible:tracking-move', 0))`);
-    const n = await moveStagedHits(client, limit);
-    await client.query('commit');
-    return n;
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+    return moveStagedHits(client, limit);
+  });
 }

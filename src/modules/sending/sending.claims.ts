@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inPoolTransaction } from '../../db/pool-tx.js';
 import { clip, storable } from '../../shared/text.js';
 import {
   BOUNCE_COLUMNS,
@@ -126,9 +127,7 @@ export async function recordOutcomes(
   retrySeconds: number,
 ): Promise<BatchCounts> {
   const ids = (k: Outcome['kind']) => outcomes.filter((o) => o.kind === k).map((o) => o.contactId);
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  return inPoolTransaction(pool, async (client) => {
     const sentType = eventCode(op.kind === 'EMAILING' ? 'EMAIL_SENT' : 'SMS_SENT');
     const delivered = outcomes.filter((o) => o.kind === 'sent') as Extract<Outcome, { kind: 'sent' }>[];
     const sent = await client.query<{ n: number; parts: number }>(
@@ -213,14 +212,8 @@ export async function recordOutcomes(
         used,
       })
     ).uncharged;
-    await client.query('commit');
     return counts;
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** What is left of a send: recipients not final yet, and the earliest time one is due. */

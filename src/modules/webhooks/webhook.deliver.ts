@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { AppServices } from '../../context.js';
+import { inPoolTransaction } from '../../db/pool-tx.js';
 import { matchSql } from '../targeting/audience.js';
 import { Params } from '../targeting/criterion.compile.js';
 import type { Criterion } from '../targeting/criterion.js';
@@ -80,33 +81,23 @@ async function claim(pool: pg.Pool, hook: HookRow, now: Date, leaseMs: number): 
     return rows.sort((a, b) => Number(a.id) - Number(b.id));
   }
   // In order: only from the head, and only when the head is due and nobody holds it.
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  return inPoolTransaction(pool, async (client) => {
     const { rows } = await client.query<Claimed & { next_attempt_at: Date; lease_until: Date | null }>(
-      `select id, event_type, payload, occurred_at, attempts, last_attempt_at, next_attempt_at, lease_until from webhook_delivery
-        where webhook_id = $1 and status = 'PENDING' order by id limit $2 for update`,
+      `select id, event_type, payload, occurred_at, attempts, last_attempt_at, next_attempt_at, lease_until
+         from webhook_delivery where webhook_id = $1 and status = 'PENDING' order by id limit $2 for update`,
       [hook.id, BATCH],
     );
     const free = (r: (typeof rows)[number]) => !r.lease_until || r.lease_until < now;
     const head = rows[0];
-    let take: typeof rows = [];
-    if (head && head.next_attempt_at <= now && free(head)) {
-      const end = rows.findIndex((r) => !free(r));
-      take = end < 0 ? rows : rows.slice(0, end);
-      await client.query('update webhook_delivery set lease_until = $2 where id = any($1::bigint[])', [
-        take.map((r) => r.id),
-        until,
-      ]);
-    }
-    await client.query('commit');
+    if (!head || head.next_attempt_at > now || !free(head)) return [];
+    const end = rows.findIndex((r) => !free(r));
+    const take = end < 0 ? rows : rows.slice(0, end);
+    await client.query('update webhook_delivery set lease_until = $2 where id = any($1::bigint[])', [
+      take.map((r) => r.id),
+      until,
+    ]);
     return take;
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** The claimed rows whose contact no longer matches the filter, on their first attempt. */
