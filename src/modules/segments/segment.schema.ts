@@ -1,14 +1,12 @@
 import type { InputObjectRef, ObjectRef } from '@pothos/core';
 import { type BuilderTypes, builder, need } from '../../builder.js';
-import type { Context } from '../../context.js';
-import { batched } from '../../shared/batch.js';
 import { connection, type Page, pageInOrder } from '../../shared/pagination.js';
 import { contactOrderName, contactsAfter } from '../contacts/contact.cursor.js';
 import { ContactRef } from '../contacts/contact.schema.js';
 import type { ContactOrder, ContactView } from '../contacts/contact.service.js';
 import { MAX_EXPANDED_LEAVES } from '../targeting/criterion.refs.js';
 import { CriterionInput, CriterionNodeRef } from '../targeting/criterion.schema.js';
-import { User } from '../users/user.entity.js';
+import { colleagueOf, inUsers } from '../users/colleague.js';
 import { UserRef } from '../users/users.schema.js';
 import {
   contactSegments,
@@ -38,29 +36,6 @@ const ContactOrderRef = 'ContactOrder' as unknown as InputObjectRef<
   BuilderTypes,
   { field: ContactOrder; desc?: boolean | null }
 >;
-
-/** The users who wrote segments, for a page of them in one query; gone (deleted) users are null. */
-async function userOf(ctx: Context, id: string | null) {
-  const accountId = ctx.viewer?.accountId;
-  if (!accountId) return null;
-  if (!id) return null;
-  const found = await batched(ctx.em, 'segment.users', id, async (ids) => {
-    const users = await ctx.em.find(User, {
-      id: { $in: ids },
-      account: accountId,
-      status: { $ne: 'DELETED' },
-    });
-    return new Map(users.map((u) => [u.id, u]));
-  });
-  return found ?? null;
-}
-
-// A User shows every right and the email of a colleague: what USERS >= GUEST reads, not CONTACTS.
-const inUsers = {
-  authScopes: need('USERS', 'GUEST'),
-  unauthorizedError: () => 'hidden: USERS >= GUEST reads users',
-  unauthorizedResolver: () => null,
-} as const;
 
 export const SegmentRef = builder.objectRef<SegmentView>('Segment').implement({
   description:
@@ -122,7 +97,7 @@ export const SegmentRef = builder.objectRef<SegmentView>('Segment').implement({
       nullable: true,
       description:
         'Who created it; null when that user is deleted, or when you have less than USERS >= GUEST',
-      resolve: (s, _a, ctx) => userOf(ctx, s.createdBy),
+      resolve: (s, _a, ctx) => colleagueOf(ctx, s.createdBy),
     }),
     updatedBy: t.field({
       ...inUsers,
@@ -130,7 +105,7 @@ export const SegmentRef = builder.objectRef<SegmentView>('Segment').implement({
       nullable: true,
       description:
         'Who last changed it; null when that user is deleted, or when you have less than USERS >= GUEST',
-      resolve: (s, _a, ctx) => userOf(ctx, s.updatedBy),
+      resolve: (s, _a, ctx) => colleagueOf(ctx, s.updatedBy),
     }),
     createdAt: t.field({ type: 'DateTime', description: 'When it was created', resolve: (s) => s.createdAt }),
     updatedAt: t.field({

@@ -1,7 +1,5 @@
 import { builder, need } from '../../builder.js';
-import type { Context } from '../../context.js';
-import { batched } from '../../shared/batch.js';
-import { User } from '../users/user.entity.js';
+import { colleagueOf, inUsers } from '../users/colleague.js';
 import { UserRef } from '../users/users.schema.js';
 import {
   addSender,
@@ -21,21 +19,6 @@ const SenderStatusRef = builder.enumType('SenderStatus', {
   } as const,
 });
 
-/** The users who added senders, in one query; gone (deleted) users are null. */
-async function userOf(ctx: Context, id: string | null) {
-  const accountId = ctx.viewer?.accountId;
-  if (!accountId || !id) return null;
-  const found = await batched(ctx.em, 'sender.users', id, async (ids) => {
-    const users = await ctx.em.find(User, {
-      id: { $in: ids },
-      account: accountId,
-      status: { $ne: 'DELETED' },
-    });
-    return new Map(users.map((u) => [u.id, u]));
-  });
-  return found ?? null;
-}
-
 export const SenderRef = builder.objectRef<SenderView>('Sender').implement({
   description: 'An address the account may send operations from, once VERIFIED.',
   fields: (t) => ({
@@ -53,13 +36,11 @@ export const SenderRef = builder.objectRef<SenderView>('Sender').implement({
       resolve: (s) => s.status,
     }),
     createdBy: t.field({
-      authScopes: need('USERS', 'GUEST'),
-      unauthorizedError: () => 'hidden: USERS >= GUEST reads users',
-      unauthorizedResolver: () => null,
+      ...inUsers,
       type: UserRef,
       nullable: true,
       description: 'Who added it; null when that user is deleted, or when you have less than USERS >= GUEST',
-      resolve: (s, _a, ctx) => userOf(ctx, s.createdBy),
+      resolve: (s, _a, ctx) => colleagueOf(ctx, s.createdBy),
     }),
     createdAt: t.field({ type: 'DateTime', description: 'When it was added', resolve: (s) => s.createdAt }),
     verifiedAt: t.field({

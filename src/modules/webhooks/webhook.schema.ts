@@ -1,9 +1,7 @@
 import { builder, need } from '../../builder.js';
-import type { Context } from '../../context.js';
-import { batched } from '../../shared/batch.js';
 import { connection } from '../../shared/pagination.js';
 import { CriterionInput } from '../targeting/criterion.schema.js';
-import { User } from '../users/user.entity.js';
+import { colleagueOf, inUsers } from '../users/colleague.js';
 import { UserRef } from '../users/users.schema.js';
 import { MAX_ATTEMPTS } from './webhook.deliver.js';
 import {
@@ -75,21 +73,6 @@ const DeliveryStatusEnum = builder.enumType('WebhookDeliveryStatus', {
     REFUSED: { description: 'Never sent: its payload was over 256 KiB (lastError says so)' },
   } satisfies Record<(typeof DELIVERY_STATUSES)[number], unknown>,
 });
-
-async function userOf(ctx: Context, id: string | null) {
-  const accountId = ctx.viewer?.accountId;
-  if (!accountId || !id) return null;
-  return (
-    (await batched(ctx.em, 'webhook.users', id, async (ids) => {
-      const users = await ctx.em.find(User, {
-        id: { $in: ids },
-        account: accountId,
-        status: { $ne: 'DELETED' },
-      });
-      return new Map(users.map((u) => [u.id, u]));
-    })) ?? null
-  );
-}
 
 const DeliveryRef = builder.objectRef<DeliveryView>('WebhookDelivery').implement({
   description:
@@ -217,13 +200,11 @@ export const WebhookRef = builder.objectRef<WebhookView>('Webhook').implement({
       },
     }),
     createdBy: t.field({
-      authScopes: need('USERS', 'GUEST'),
-      unauthorizedError: () => 'hidden: USERS >= GUEST reads users',
-      unauthorizedResolver: () => null,
+      ...inUsers,
       type: UserRef,
       nullable: true,
       description: 'Who created it; null when deleted, or below USERS >= GUEST',
-      resolve: (w, _a, ctx) => userOf(ctx, w.createdBy),
+      resolve: (w, _a, ctx) => colleagueOf(ctx, w.createdBy),
     }),
     lastDeliveryAt: t.field({
       type: 'DateTime',
