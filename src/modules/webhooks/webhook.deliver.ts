@@ -173,9 +173,8 @@ export async function deliverBatch(app: AppServices, poster: Poster, hookId: str
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL, todo.length) }, lane));
   }
-  const released = rows
-    .filter((r) => !skip.has(r.id) && !outcomes.some((o) => o.id === r.id))
-    .map((r) => r.id);
+  const posted = new Set(outcomes.map((o) => o.id));
+  const released = rows.filter((r) => !skip.has(r.id) && !posted.has(r.id)).map((r) => r.id);
   await record(app, hook, outcomes, [...skip], released);
   return rows.length;
 }
@@ -242,18 +241,21 @@ async function record(
       : failing
         ? `every attempt failed since ${failingSince!.toISOString()}: deliveries are kept, not attempted, until an approver activates it again`
         : null;
-    const [changed] = await em.execute<{ status: WebhookStatus }[]>(
+    const [changed] = await em.execute<{ before: WebhookStatus; after: WebhookStatus }[]>(
       `update webhook set failure_streak = ?, failing_since = ?, last_delivery_at = coalesce(?, last_delivery_at),
               status = case when status = 'ACTIVE' and ?::text is not null then ?::text else status end,
               status_reason = case when status = 'ACTIVE' and ?::text is not null then ? else status_reason end
-        where id = ? returning status`,
+        where id = ? returning old.status as before, new.status as after`,
       [streak, failingSince, lastOk >= 0 ? now : null, status, status, status, reason, hook.id],
     );
-    if (status === 'FAILING' && changed?.status === 'FAILING') await notifyFailing(app, em, hook, reason!);
+    // Told once: only the update that made it FAILING mails (not one racing an approver's change).
+    if (changed?.before === 'ACTIVE' && changed.after === 'FAILING')
+      await notifyFailing(app, em, hook, reason!);
   });
-  for (const o of outcomes) {
+  // rows[i] is outcomes[i], recorded.
+  for (const [i, o] of outcomes.entries()) {
     if (succeeded(o.result)) continue;
-    const row = rows.find((r) => r.id === o.id)!;
+    const row = rows[i];
     app.pubsub.publish('webhookDeliveryFailed', hook.account_id, {
       deliveryId: o.id,
       webhookId: hook.id,

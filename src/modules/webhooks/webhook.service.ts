@@ -78,6 +78,9 @@ async function check(ctx: AuthedContext, em: EntityManager, input: WebhookInput)
   if (input.eventTypes != null) {
     if (!input.eventTypes.length)
       throw badInput('eventTypes must name at least one event type', { field: 'eventTypes' });
+    // TEST names sendTestWebhook's messages in deliveries; nothing happens that it could forward.
+    if (input.eventTypes.some((t) => !WEBHOOK_EVENT_TYPES[t]))
+      throw badInput('eventTypes: TEST is not an event to forward', { field: 'eventTypes' });
     out.eventTypes = [...new Set(input.eventTypes.map((t) => WEBHOOK_EVENT_TYPES[t]))];
   }
   if (input.fields != null) {

@@ -118,6 +118,7 @@ describe('rights and workflow', () => {
     expect(await bad({ url: 'not a url' })).toBe('BAD_USER_INPUT');
     expect(await bad({ url: 'https://user:pw@example.org/' })).toBe('BAD_USER_INPUT');
     expect(await bad({ eventTypes: [] })).toBe('BAD_USER_INPUT');
+    expect(await bad({ eventTypes: ['TEST'] })).toBe('BAD_USER_INPUT');
     expect(await bad({ fields: ['noSuchField'] })).toBe('BAD_USER_INPUT');
     expect(await bad({ filter: { field: { name: 'nope', op: 'EQ', value: 'x' } } })).toBe('BAD_USER_INPUT');
     expect(await bad({ name: '' })).toBe('BAD_USER_INPUT');
@@ -215,7 +216,6 @@ describe('deliveries', () => {
     ).toBe(1);
     await client.query('rollback');
     client.release();
-    await sleep(600);
     expect(await deliveries(t, id)).toEqual([]);
     const before = rx.hits.length;
     await t.sql.query(
