@@ -11,7 +11,7 @@ import { defineSendingJobs, scheduleDispatch } from '../modules/sending/sending.
 import {
   closeWebhookPoster,
   defineWebhookJobs,
-  scheduleWebhookDispatch,
+  startWebhookDispatch,
 } from '../modules/webhooks/webhook.jobs.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -55,6 +55,7 @@ export function createJobs(config: Config, databaseUrl: string, logger: Logger):
   const tasks = new Set<Promise<unknown>>();
   let started = false;
   let app: AppServices | null = null;
+  let stopWebhookDispatch: (() => Promise<void>) | null = null;
   return {
     pool,
     agenda,
@@ -71,11 +72,12 @@ export function createJobs(config: Config, databaseUrl: string, logger: Logger):
       started = true;
       await defineImportJobs(agenda, services);
       await scheduleDispatch(agenda, services);
-      await scheduleWebhookDispatch(agenda, services);
+      stopWebhookDispatch = await startWebhookDispatch(agenda, services);
     },
     async stop() {
       // drain, not stop: running jobs finish (bounded by SHUTDOWN_TIMEOUT_MS) instead of being
       // unlocked mid-way; what is left is unlocked when its lock lifetime ends.
+      await stopWebhookDispatch?.();
       if (started) {
         const r = await agenda.drain({ timeout: config.shutdownTimeoutMs });
         if (r.timedOut)

@@ -4,7 +4,8 @@ import { webhookClock } from './webhook.clock.js';
 import { deliverBatch } from './webhook.deliver.js';
 import { createPoster, type Poster } from './webhook.http.js';
 
-export const DISPATCH_JOB = 'webhooks:dispatch';
+/** The repeating Agenda job the dispatcher was before it became a timer; removed at start. */
+const OLD_DISPATCH_JOB = 'webhooks:dispatch';
 export const DELIVER_JOB = 'webhooks:deliver';
 /** A delivery job gives its slot back after this long, so many webhooks share a process fairly. */
 const SLICE_MS = 10_000;
@@ -46,7 +47,7 @@ async function kick(agenda: Agenda, webhookId: string): Promise<void> {
 let lastPrune = 0;
 
 /**
- * One tick (every WEBHOOK_DISPATCH_MS, one process at a time): wake the job of every active
+ * One tick (every WEBHOOK_DISPATCH_MS, in each process): wake the job of every active
  * webhook with a delivery due (for an ordered one, its head), and now and then delete old
  * successful and filtered deliveries. Reads only the tables, which the changes' own transactions
  * wrote: nothing to lose between a commit and this tick.
@@ -75,7 +76,6 @@ export async function dispatchWebhooks(app: AppServices): Promise<void> {
 }
 
 export function defineWebhookJobs(agenda: Agenda, app: AppServices): void {
-  agenda.define(DISPATCH_JOB, () => dispatchWebhooks(app), { concurrency: 1, lockLifetime: 30_000 });
   // As for the send workers (sending.jobs.ts): a run rescheduled for now by itself is announced
   // once unlocked, not left for Agenda's next poll.
   agenda.on(`complete:${DELIVER_JOB}`, (job, remote) => {
@@ -108,6 +108,25 @@ export function defineWebhookJobs(agenda: Agenda, app: AppServices): void {
   );
 }
 
-export async function scheduleWebhookDispatch(agenda: Agenda, app: AppServices): Promise<void> {
-  await agenda.every(app.config.webhooks.dispatchMs, DISPATCH_JOB);
+/**
+ * Starts the dispatcher's timer; the function returned stops it (and waits for a running tick).
+ * A timer in every process, not an Agenda `every` job: Agenda runs a repeating job only when it
+ * polls (every 3 s here) whatever its interval, so deliveries waited up to 3 s. A tick only reads
+ * the tables and upserts unique jobs: two processes ticking at once repeat a kick, nothing more.
+ */
+export async function startWebhookDispatch(agenda: Agenda, app: AppServices): Promise<() => Promise<void>> {
+  await agenda.cancel({ name: OLD_DISPATCH_JOB });
+  let running: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    running ??= dispatchWebhooks(app)
+      .catch((err: Error) => app.logger.warn(`webhook dispatch: ${err.message}`))
+      .finally(() => {
+        running = null;
+      });
+  }, app.config.webhooks.dispatchMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }

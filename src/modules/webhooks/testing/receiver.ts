@@ -25,6 +25,8 @@ export async function startReceiver(answer: (hit: Hit) => Answer = () => ({ stat
   const hits: Hit[] = [];
   const inFlight = new Map<string, number>();
   let overlaps = 0;
+  let open = 0;
+  let maxOpen = 0;
   const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -45,9 +47,11 @@ export async function startReceiver(answer: (hit: Hit) => Answer = () => ({ stat
       const n = (inFlight.get(hit.id) ?? 0) + 1;
       if (n > 1) overlaps++;
       inFlight.set(hit.id, n);
+      maxOpen = Math.max(maxOpen, ++open);
       const a = receiver.answer(hit);
       const reply = () => {
         inFlight.set(hit.id, (inFlight.get(hit.id) ?? 1) - 1);
+        open--;
         hits.push(hit);
         res.writeHead(a.status, { 'content-type': 'text/plain', ...a.headers });
         res.end(a.body ?? 'ok');
@@ -71,6 +75,8 @@ export async function startReceiver(answer: (hit: Hit) => Answer = () => ({ stat
     answer,
     /** Requests of one webhook-id that overlapped another of the same id. */
     overlaps: () => overlaps,
+    /** The most requests (of any id) the receiver was answering at one time. */
+    maxInFlight: () => maxOpen,
     /** Distinct webhook-ids received, and how many requests repeated one. */
     count() {
       const ids = new Set(hits.map((h) => h.id));
