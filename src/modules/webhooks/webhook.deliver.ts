@@ -27,6 +27,8 @@ export const BACKOFF_S = [5, 300, 1800, 7200, 18_000, 36_000, 50_400, 72_000, 86
 /** The first attempt and one per back-off step; then FAILED. */
 export const MAX_ATTEMPTS = BACKOFF_S.length + 1;
 const BATCH = 100;
+/** Outcomes recorded together: the most a dead process leaves posted but not recorded, per job. */
+export const FLUSH_EVERY = 10;
 const PARALLEL = 8;
 
 export interface HookRow {
@@ -151,31 +153,46 @@ export async function deliverBatch(app: AppServices, poster: Poster, hookId: str
   const rows = await claim(pool, hook, webhookClock.now(), app.config.webhooks.leaseMs);
   if (!rows.length) return 0;
   const skip = await filteredOut(app, hook, rows);
-  const outcomes: Outcome[] = [];
   const todo = rows.filter((r) => !skip.has(r.id));
+  // Outcomes are recorded every FLUSH_EVERY posts, not once per batch: a process that dies then
+  // leaves at most that many posted-but-unrecorded rows per webhook to be posted again.
+  const posted = new Set<string>();
+  let unrecorded: Outcome[] = [];
+  let recording: Promise<void> = Promise.resolve();
+  const flush = (extra: { filtered?: string[]; released?: string[] } = {}) => {
+    const chunk = unrecorded;
+    unrecorded = [];
+    recording = recording.then(() => record(app, hook, chunk, extra.filtered ?? [], extra.released ?? []));
+    recording.catch(() => {}); // awaited below; this only keeps it from counting as unhandled
+    return recording;
+  };
+  const done = async (o: Outcome) => {
+    posted.add(o.id);
+    unrecorded.push(o);
+    if (unrecorded.length >= FLUSH_EVERY) await flush();
+  };
   // Stop taking rows at half the lease: one more whole attempt (at most half) still ends within
   // it. What is left is released.
   const started = performance.now();
   const budget = app.config.webhooks.leaseMs / 2;
-  const inTime = () => performance.now() - started < budget;
+  const inTime = () => hook.status === 'ACTIVE' && performance.now() - started < budget;
   if (hook.ordered) {
     for (const r of todo) {
       if (!inTime()) break;
       const o = await post(poster, hook, r, webhookClock.now());
-      outcomes.push(o);
+      await done(o);
       if (!succeeded(o.result) || o.result.status === 410) break;
     }
   } else {
     let next = 0;
     const lane = async () => {
       while (next < todo.length && inTime())
-        outcomes.push(await post(poster, hook, todo[next++], webhookClock.now()));
+        await done(await post(poster, hook, todo[next++], webhookClock.now()));
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL, todo.length) }, lane));
   }
-  const posted = new Set(outcomes.map((o) => o.id));
-  const released = rows.filter((r) => !skip.has(r.id) && !posted.has(r.id)).map((r) => r.id);
-  await record(app, hook, outcomes, [...skip], released);
+  const released = todo.filter((r) => !posted.has(r.id)).map((r) => r.id);
+  await flush({ filtered: [...skip], released });
   return rows.length;
 }
 
@@ -251,7 +268,13 @@ async function record(
     // Told once: only the update that made it FAILING mails (not one racing an approver's change).
     if (changed?.before === 'ACTIVE' && changed.after === 'FAILING')
       await notifyFailing(app, em, hook, reason!);
+    if (changed) hook.status = changed.after;
   });
+  // The next flush of this batch counts on from here.
+  if (outcomes.length) {
+    hook.failure_streak = streak;
+    hook.failing_since = failingSince;
+  }
   // rows[i] is outcomes[i], recorded.
   for (const [i, o] of outcomes.entries()) {
     if (succeeded(o.result)) continue;
