@@ -45,6 +45,20 @@ export const exited = (proc: ChildProcess) =>
     else proc.on('exit', (c) => resolve(c));
   });
 
+export const alive = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
+
+/** SIGTERM every child still alive (SIGKILL after 10 s) and wait for their exits. */
+export async function stopProcesses(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.filter(alive).map(async (p) => {
+      p.kill('SIGTERM');
+      const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
+      await exited(p);
+      clearTimeout(timer);
+    }),
+  );
+}
+
 export function postmasterPid(dataDir: string): number {
   return Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
 }

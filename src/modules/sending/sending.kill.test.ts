@@ -9,7 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, signUpOwner } from '../../../test/harness.js';
-import { exited, type Started, startServer } from '../../../test/server-process.js';
+import { alive, exited, type Started, startServer, stopProcesses } from '../../../test/server-process.js';
 import type { Received } from '../../../test/smtp-sink.js';
 import { verifiedSender } from '../operations/testing/helpers.js';
 import { startKillSink } from './testing/kill-sink.js';
@@ -71,23 +71,11 @@ async function theOwner(): Promise<Actor> {
   return owner;
 }
 
-const alive = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
-
 beforeAll(async () => {
   remote = await remoteDatabase();
 }, 60_000);
 
-/** SIGTERM every child still alive (SIGKILL after 10 s) and wait for their exits. */
-async function stopChildren(): Promise<void> {
-  await Promise.all(
-    children.filter(alive).map(async (p) => {
-      p.kill('SIGTERM');
-      const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
-      await exited(p);
-      clearTimeout(t);
-    }),
-  );
-}
+const stopChildren = () => stopProcesses(children);
 
 afterAll(async () => {
   // Children first (they hold connections to the database dropped below), even after a failure.

@@ -9,7 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, signUpOwner } from '../../../test/harness.js';
-import { exited, type Started, startServer } from '../../../test/server-process.js';
+import { exited, type Started, startServer, stopProcesses } from '../../../test/server-process.js';
 import { waitUntil } from '../../../test/wait.js';
 import { type RemoteApp, remoteDatabase } from '../sending/testing/server-fixture.js';
 import { activeHook, clicks, contactsOf } from './testing/hooks.js';
@@ -48,19 +48,7 @@ async function receiver(delayMs: number): Promise<Receiver> {
   return r;
 }
 
-const alive = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
-
-/** SIGTERM every child still alive (SIGKILL after 10 s) and wait for their exits. */
-async function stopChildren(): Promise<void> {
-  await Promise.all(
-    children.filter(alive).map(async (p) => {
-      p.kill('SIGTERM');
-      const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
-      await exited(p);
-      clearTimeout(timer);
-    }),
-  );
-}
+const stopChildren = () => stopProcesses(children);
 
 beforeAll(async () => {
   remote = await remoteDatabase();
