@@ -64,8 +64,9 @@ export async function dispatchWebhooks(app: AppServices): Promise<void> {
     [now],
   );
   for (const r of rows) await kick(app.jobs.agenda, r.id);
-  if (Date.now() - lastPrune > PRUNE_EVERY_MS) {
-    lastPrune = Date.now();
+  // On the webhooks' clock, like the schedule: a test moving it a month on sees the pruning.
+  if (now.getTime() - lastPrune > PRUNE_EVERY_MS) {
+    lastPrune = now.getTime();
     const cutoff = new Date(now.getTime() - app.config.webhooks.retentionDays * 86_400_000);
     await app.jobs.pool.query(
       `delete from webhook_delivery where id in (select id from webhook_delivery
