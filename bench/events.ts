@@ -8,13 +8,12 @@
  */
 
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { signTrackingToken, trackingKey } from '../src/modules/events/tracking.token.js';
 import { sleep } from '../test/wait.js';
-import { arg, fmt, signUp, startBench, table } from './lib.js';
+import { arg, fmt, postgresCpu, signUp, startBench, table } from './lib.js';
 
 const EVENTS = Number(arg('events', '200000'));
 const HITS = Number(arg('hits', '30000'));
@@ -124,7 +123,7 @@ try {
     load.once('error', reject);
     load.once('exit', (code) => reject(new Error(`load generator exited (${code})`)));
   });
-  const pgBefore = await postgresCpu();
+  const pgBefore = await postgresCpu(b.pool);
   const nodeBefore = process.cpuUsage();
   t0 = performance.now();
   load.send('go');
@@ -137,7 +136,7 @@ try {
   while ((await count()) < EVENTS + HITS && performance.now() < deadline) await sleep(5);
   const moveLag = performance.now() - answered;
   const nodeUsage = process.cpuUsage(nodeBefore);
-  const pgCpu = (await postgresCpu()) - pgBefore;
+  const pgCpu = (await postgresCpu(b.pool)) - pgBefore;
   if (failed || (await count()) !== EVENTS + HITS) throw new Error(`tracking lost hits (${failed} failed)`);
   console.log(`the last hits reached contact_event ${Math.round(moveLag)} ms after the last answer`);
   const perHit = (us: number) => `${Math.round(us / HITS)} us`;
@@ -176,23 +175,6 @@ try {
 table(['path', 'events', 'seconds', 'events/s', 'COPY events/s (same run)', 'ratio to COPY'], results);
 console.log();
 table(['CPU per hit', 'server process', 'PostgreSQL', 'load generator', 'all'], cpu);
-
-/**
- * CPU microseconds used so far by the database's processes (backends and background processes, as
- * pg_stat_activity lists them), from /proc: the share of a hit PostgreSQL spends beside the server's.
- */
-async function postgresCpu(): Promise<number> {
-  const { rows } = await b.pool.query<{ pid: number }>('select pid from pg_stat_activity');
-  let ticks = 0;
-  for (const { pid } of rows) {
-    try {
-      // "pid (comm) state ppid ...": utime and stime are fields 14 and 15, 11 and 12 after ')'.
-      const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch {} // ended meanwhile
-  }
-  return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
-}
 
 /** COPY_ROWS events into contact_event in one COPY; returns the seconds it took. */
 async function copyRows(accountId: string, ids: string[]): Promise<number> {

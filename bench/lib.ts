@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -40,7 +40,9 @@ export async function startBenchDatabase(opts: { dir?: string } = {}) {
 /**
  * startBenchDatabase and the real server on a free port: benches measure the same code paths clients use.
  */
-export async function startBench(opts: { dir?: string } = {}): Promise<BenchApp> {
+export async function startBench(
+  opts: { dir?: string; env?: Record<string, string> } = {},
+): Promise<BenchApp> {
   const { dir, db, databaseUrl } = await startBenchDatabase(opts);
   const config = loadConfig({
     PORT: '0',
@@ -48,6 +50,7 @@ export async function startBench(opts: { dir?: string } = {}): Promise<BenchApp>
     LOG_LEVEL: 'warn',
     DATA_DIR: dir,
     TRACKING_SECRET: 'bench-secret-bench-secret-bench-secret',
+    ...opts.env,
   });
   const app = await buildApp(config, { databaseUrl, logger: createLogger('warn') });
   const url = await app.start();
@@ -133,4 +136,21 @@ export async function timeRuns(f: () => Promise<unknown>, runs: number): Promise
     xs.push(performance.now() - t);
   }
   return xs;
+}
+
+/**
+ * CPU microseconds used so far by the database's processes (backends and background processes, as
+ * pg_stat_activity lists them), from /proc: the share of a hit PostgreSQL spends beside the server's.
+ */
+export async function postgresCpu(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ pid: number }>('select pid from pg_stat_activity');
+  let ticks = 0;
+  for (const { pid } of rows) {
+    try {
+      // "pid (comm) state ppid ...": utime and stime are fields 14 and 15, 11 and 12 after ')'.
+      const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {} // ended meanwhile
+  }
+  return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
 }
