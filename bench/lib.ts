@@ -101,6 +101,21 @@ export async function signUp(b: BenchApp, name: string): Promise<{ token: string
   return { token: r.signUp.token, accountId: rows[0].account_id };
 }
 
+/** `n` contacts <prefix><i>@bench.test made in SQL, their ids in order. */
+export async function benchContacts(
+  b: BenchApp,
+  accountId: string,
+  n: number,
+  prefix: string,
+): Promise<string[]> {
+  const { rows } = await b.pool.query<{ id: string }>(
+    `insert into contact (account_id, email, unique_value)
+     select $1, $3 || g || '@bench.test', $3 || g || '@bench.test' from generate_series(1, $2) g returning id::text`,
+    [accountId, n, prefix],
+  );
+  return rows.map((r) => r.id).sort((a, b) => Number(a) - Number(b));
+}
+
 export function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
@@ -138,19 +153,25 @@ export async function timeRuns(f: () => Promise<unknown>, runs: number): Promise
   return xs;
 }
 
+/** The last CPU ticks read per PostgreSQL process, kept after it ends. */
+const pgTicks = new Map<number, number>();
+
 /**
  * CPU microseconds used so far by the database's processes (backends and background processes, as
  * pg_stat_activity lists them), from /proc: the share of a hit PostgreSQL spends beside the server's.
+ * A process that ended (an idle pool client closed) keeps its last reading, so the total never
+ * goes down between two calls.
  */
 export async function postgresCpu(pool: pg.Pool): Promise<number> {
   const { rows } = await pool.query<{ pid: number }>('select pid from pg_stat_activity');
-  let ticks = 0;
   for (const { pid } of rows) {
     try {
       // "pid (comm) state ppid ...": utime and stime are fields 14 and 15, 11 and 12 after ')'.
       const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
+      pgTicks.set(pid, Number(f[11]) + Number(f[12]));
     } catch {} // ended meanwhile
   }
+  let ticks = 0;
+  for (const v of pgTicks.values()) ticks += v;
   return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
 }
