@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { signTrackingToken, trackingKey } from '../src/modules/events/tracking.token.js';
 import { sleep } from '../test/wait.js';
-import { arg, fmt, postgresCpu, signUp, startBench, table } from './lib.js';
+import { arg, benchContacts, fmt, postgresCpu, signUp, startBench, table } from './lib.js';
 
 const EVENTS = Number(arg('events', '200000'));
 const HITS = Number(arg('hits', '30000'));
@@ -82,14 +82,7 @@ const results: (string | number)[][] = [];
 const cpu: string[][] = [];
 try {
   const { token, accountId } = await signUp(b, 'Events');
-  await b.pool.query(
-    `insert into contact (account_id, email, unique_value)
-     select $1, 'e' || g || '@bench.test', 'e' || g || '@bench.test' from generate_series(1, $2) g`,
-    [accountId, CONTACTS],
-  );
-  const ids: string[] = (
-    await b.pool.query('select id::text from contact where account_id = $1 order by id', [accountId])
-  ).rows.map((r) => r.id);
+  const ids = await benchContacts(b, accountId, CONTACTS, 'e');
   const count = async () => Number((await b.pool.query('select count(*) as n from contact_event')).rows[0].n);
 
   // 1. recordEvents over HTTP, 10,000 per call.

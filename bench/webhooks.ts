@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { bodyOf } from '../src/modules/webhooks/webhook.deliver.js';
 import { msgIdOf, newSecret, signedHeaders } from '../src/modules/webhooks/webhook.sign.js';
-import { arg, fmt, postgresCpu, signUp, startBench, table } from './lib.js';
+import { arg, benchContacts, fmt, postgresCpu, signUp, startBench, table } from './lib.js';
 
 const DELIVERIES = Number(arg('deliveries', '20000'));
 const EVENTS = Number(arg('events', '100000'));
@@ -96,14 +96,7 @@ const load = () => os.loadavg()[0].toFixed(2);
 const loadBefore = load();
 try {
   const { token, accountId } = await signUp(b, 'Webhooks');
-  await b.pool.query(
-    `insert into contact (account_id, email, unique_value)
-     select $1, 'w' || g || '@bench.test', 'w' || g || '@bench.test' from generate_series(1, $2) g`,
-    [accountId, CONTACTS],
-  );
-  const ids: string[] = (
-    await b.pool.query('select id::text from contact where account_id = $1 order by id', [accountId])
-  ).rows.map((r) => r.id);
+  const ids = await benchContacts(b, accountId, CONTACTS, 'w');
 
   /** A webhook collecting EMAIL_CLICK, made and activated through the API; returns its id. */
   async function hook(ordered: boolean): Promise<string> {
