@@ -27,8 +27,10 @@ export const BACKOFF_S = [5, 300, 1800, 7200, 18_000, 36_000, 50_400, 72_000, 86
 /** The first attempt and one per back-off step; then FAILED. */
 export const MAX_ATTEMPTS = BACKOFF_S.length + 1;
 const BATCH = 100;
-/** Outcomes recorded together: the most a dead process leaves posted but not recorded, per job. */
-export const FLUSH_EVERY = 10;
+/** Outcomes recorded together. */
+const FLUSH_EVERY = 10;
+/** The most a dead process leaves posted but not recorded, per webhook: a chunk being recorded and one filling. */
+export const UNRECORDED_AT_MOST = 2 * FLUSH_EVERY;
 const PARALLEL = 8;
 
 export interface HookRow {
@@ -155,7 +157,7 @@ export async function deliverBatch(app: AppServices, poster: Poster, hookId: str
   const skip = await filteredOut(app, hook, rows);
   const todo = rows.filter((r) => !skip.has(r.id));
   // Outcomes are recorded every FLUSH_EVERY posts, not once per batch: a process that dies then
-  // leaves at most that many posted-but-unrecorded rows per webhook to be posted again.
+  // leaves at most UNRECORDED_AT_MOST posted-but-unrecorded rows per webhook to be posted again.
   const posted = new Set<string>();
   let unrecorded: Outcome[] = [];
   let recording: Promise<void> = Promise.resolve();
@@ -166,10 +168,14 @@ export async function deliverBatch(app: AppServices, poster: Poster, hookId: str
     recording.catch(() => {}); // awaited below; this only keeps it from counting as unhandled
     return recording;
   };
+  // A flush runs beside the next posts (an ordered webhook would otherwise wait for every
+  // commit); the next one waits for it, so at most two chunks are ever unrecorded.
   const done = async (o: Outcome) => {
     posted.add(o.id);
     unrecorded.push(o);
-    if (unrecorded.length >= FLUSH_EVERY) await flush();
+    if (unrecorded.length < FLUSH_EVERY) return;
+    await recording;
+    void flush();
   };
   // Stop taking rows at half the lease: one more whole attempt (at most half) still ends within
   // it. What is left is released.

@@ -2,7 +2,7 @@
  * The delivery guarantee with real server processes (`node --import tsx src/main.ts`) on one
  * database, posting to a real receiver in this process: a process SIGKILLed while delivering
  * loses nothing, and the only repeats are rows it held a lease on at the kill (posted, maybe, but
- * not recorded: at most FLUSH_EVERY per webhook it was delivering), with the same webhook-id; two processes delivering at once never post one row
+ * not recorded: at most UNRECORDED_AT_MOST per webhook it was delivering), with the same webhook-id; two processes delivering at once never post one row
  * twice, at the same time or one after the other. No app runs in this process: its Agenda would
  * take a share of the deliveries.
  */
@@ -14,7 +14,7 @@ import { waitUntil } from '../../../test/wait.js';
 import { type RemoteApp, remoteDatabase } from '../sending/testing/server-fixture.js';
 import { activeHook, clicks, contactsOf } from './testing/hooks.js';
 import { type Receiver, startReceiver } from './testing/receiver.js';
-import { FLUSH_EVERY } from './webhook.deliver.js';
+import { UNRECORDED_AT_MOST } from './webhook.deliver.js';
 
 const CHILD = ['--import', 'tsx', 'src/main.ts'];
 /** deliverBatch claims at most this many rows: what a dead process can leave leased. */
@@ -101,12 +101,12 @@ describe('a server process SIGKILLed while delivering', () => {
     const repeated = [...seen].filter(([, n]) => n > 1).map(([id]) => id);
     console.log(
       `webhook SIGKILL test: events ${N}, received at the kill ${atKill}, delivered ${seen.size}, ` +
-        `repeated ${repeated.length} (at most ${FLUSH_EVERY}), held at the kill ${inFlight.size} (batch ${BATCH}), all delivered ${tookOverS.toFixed(1)} s after the kill`,
+        `repeated ${repeated.length} (at most ${UNRECORDED_AT_MOST}), held at the kill ${inFlight.size} (batch ${BATCH}), all delivered ${tookOverS.toFixed(1)} s after the kill`,
     );
     expect(seen.size).toBe(N);
     expect(Math.max(...seen.values())).toBeLessThanOrEqual(2);
     expect(inFlight.size).toBeLessThanOrEqual(BATCH);
-    expect(repeated.length).toBeLessThanOrEqual(FLUSH_EVERY);
+    expect(repeated.length).toBeLessThanOrEqual(UNRECORDED_AT_MOST);
     for (const id of repeated) expect(inFlight).toContain(id);
     await waitUntil(
       async () => (await statuses([hook.id])).every((s) => s.status === 'SUCCEEDED'),

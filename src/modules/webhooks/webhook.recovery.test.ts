@@ -95,6 +95,11 @@ describe('a receiver down for several back-off steps', () => {
       180_000,
     );
     await sleep(500); // nothing more may come
+    await waitUntil(
+      async () =>
+        (await state(parallel.id)).SUCCEEDED?.n === N && (await state(ordered.id)).SUCCEEDED?.n === N,
+      'every outcome recorded',
+    );
     for (const name of ['ordered', 'parallel']) {
       const ids = idsOf(name);
       expect(ids.length - new Set(ids).size, `${name}: duplicates`).toBe(0);

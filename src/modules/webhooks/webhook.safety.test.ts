@@ -146,6 +146,10 @@ describe('what is refused before any request', () => {
     await clicks(t, owner.accountId, [big], 1);
     await clicks(t, owner.accountId, [small], 1);
     await waitUntil(() => rx.hitsOf('big').length === 1, 'the small payload');
+    await waitUntil(
+      async () => (await deliveries(t, hook.id)).some((d) => d.status === 'SUCCEEDED'),
+      'its outcome recorded',
+    );
     const { rows } = await t.sql.query<{ status: string; last_error: string | null; size: number }>(
       `select status, last_error, octet_length(payload::text) as size from webhook_delivery where webhook_id = $1 order by id`,
       [hook.id],

@@ -165,6 +165,11 @@ describe('deliveries', () => {
     // In event order.
     const urls = mine.map((h) => JSON.parse(h.body).data.url);
     expect(urls).toEqual([...urls].sort((a, b) => Number(a.split('/').pop()) - Number(b.split('/').pop())));
+    // Outcomes are recorded after the answers, beside the next posts.
+    await waitUntil(
+      async () => (await deliveries(t, id)).every((d) => d.status === 'SUCCEEDED'),
+      'the outcomes recorded',
+    );
     const page = ok(
       await t.gql<
         {
