@@ -29,7 +29,11 @@ export const MAX_ATTEMPTS = BACKOFF_S.length + 1;
 const BATCH = 100;
 /** Outcomes recorded together. */
 const FLUSH_EVERY = 10;
-/** The most a dead process leaves posted but not recorded, per webhook: a chunk being recorded and one filling. */
+/**
+ * The most a dead process leaves posted but not recorded, per ordered webhook: a chunk being
+ * recorded and one filling. For an unordered one each chunk may also hold one post of each other
+ * lane (those that finished while it waited): 2 * (FLUSH_EVERY + PARALLEL - 1).
+ */
 export const UNRECORDED_AT_MOST = 2 * FLUSH_EVERY;
 const PARALLEL = 8;
 
@@ -169,13 +173,14 @@ export async function deliverBatch(app: AppServices, poster: Poster, hookId: str
     return recording;
   };
   // A flush runs beside the next posts (an ordered webhook would otherwise wait for every
-  // commit); the next one waits for it, so at most two chunks are ever unrecorded.
+  // commit); the next one waits for it, so at most two chunks are ever unrecorded (and, for an
+  // unordered webhook, what its other lanes posted meanwhile).
   const done = async (o: Outcome) => {
     posted.add(o.id);
     unrecorded.push(o);
     if (unrecorded.length < FLUSH_EVERY) return;
     await recording;
-    void flush();
+    if (unrecorded.length >= FLUSH_EVERY) void flush(); // another lane may have taken them
   };
   // Stop taking rows at half the lease: one more whole attempt (at most half) still ends within
   // it. What is left is released.
