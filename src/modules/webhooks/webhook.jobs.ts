@@ -69,8 +69,9 @@ export async function dispatchWebhooks(app: AppServices): Promise<void> {
     lastPrune = now.getTime();
     const cutoff = new Date(now.getTime() - app.config.webhooks.retentionDays * 86_400_000);
     await app.jobs.pool.query(
+      // Every process prunes now that each ticks: skip locked, so two never queue on the same rows.
       `delete from webhook_delivery where id in (select id from webhook_delivery
-        where status in ('SUCCEEDED', 'FILTERED') and created_at < $1 limit 10000)`,
+        where status in ('SUCCEEDED', 'FILTERED') and created_at < $1 limit 10000 for update skip locked)`,
       [cutoff],
     );
   }
