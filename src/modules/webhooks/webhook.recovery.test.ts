@@ -162,10 +162,13 @@ describe('a receiver failing for days', () => {
     const elapsedH = (webhookClock.now().getTime() - start) / 3_600_000;
     expect(elapsedH).toBeGreaterThanOrEqual(120);
     expect(elapsedH).toBeLessThan(150);
-    // The first delivery used its whole schedule and is kept FAILED; the others wait, PENDING.
+    // The first delivery used its whole schedule (60 to 91 h with the ±20% jitter) and is kept
+    // FAILED; so may the second, when both drew short jitters; the others wait, PENDING.
     const s = await state(hook.id);
-    expect(s.FAILED).toMatchObject({ n: 1, min_attempts: MAX_ATTEMPTS });
-    expect(s.PENDING?.n).toBe(2);
+    expect(s.FAILED).toMatchObject({ min_attempts: MAX_ATTEMPTS });
+    const kept = s.PENDING?.n ?? 0;
+    expect(s.FAILED?.n, 'FAILED deliveries').toBeOneOf([1, 2]);
+    expect(kept, 'PENDING deliveries').toBe(3 - (s.FAILED?.n ?? 0));
     const mails = await t.sql.query<{ to: string; subject: string }>(
       `select "to", subject from outbox_message where subject like 'Webhook "Failing ERP"%'`,
     );
@@ -178,12 +181,12 @@ describe('a receiver failing for days', () => {
     // The receiver is mended and an approver activates it: what waited goes, in order.
     answer = 200;
     ok(await t.gql(`mutation($id: ID!) { activateWebhook(id: $id) { id } }`, { id: hook.id }, owner.token));
-    await waitUntil(async () => (await state(hook.id)).SUCCEEDED?.n === 2, 'the two kept deliveries');
+    await waitUntil(async () => (await state(hook.id)).SUCCEEDED?.n === kept, 'the kept deliveries');
     const after = rx
       .hitsOf('failing')
       .slice(hits)
       .map((h) => h.id);
-    expect(after).toHaveLength(2);
+    expect(after).toHaveLength(kept);
     expect(after).toEqual([...after].sort((a, b) => Number(a.slice(4)) - Number(b.slice(4))));
     expect((await statusOf()).status).toBe('ACTIVE');
     expect(mails.rows).toHaveLength(1);
