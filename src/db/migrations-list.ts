@@ -32,6 +32,7 @@ import { Migration20261203072000_ActivitySmsDelivered } from '../../migrations/M
 import { Migration20261203074142_RecipientCascadeTrigger } from '../../migrations/Migration20261203074142_RecipientCascadeTrigger.js';
 import { Migration20261203082911_WebhookOutbox } from '../../migrations/Migration20261203082911_WebhookOutbox.js';
 import { Migration20261203083000_TrackingHitStage } from '../../migrations/Migration20261203083000_TrackingHitStage.js';
+import { Migration20261203144000_Invoices } from '../../migrations/Migration20261203144000_Invoices.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111533_Initial', class: Migration20261123111533_Initial },
@@ -77,4 +78,5 @@ export const migrationsList: MigrationObject[] = [
   },
   { name: 'Migration20261203082911_WebhookOutbox', class: Migration20261203082911_WebhookOutbox },
   { name: 'Migration20261203083000_TrackingHitStage', class: Migration20261203083000_TrackingHitStage },
+  { name: 'Migration20261203144000_Invoices', class: Migration20261203144000_Invoices },
 ];

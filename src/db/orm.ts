@@ -18,6 +18,12 @@ export function ormOptions(clientUrl: string, opts: { debug?: boolean; pool?: nu
     schemaGenerator: {
       skipTables: [
         'agenda_jobs',
+        // Invoices (issue 16): SQL-owned, see migrations/Migration20261203144000_Invoices.ts.
+        'billing_details',
+        'credit_purchase',
+        'invoice',
+        'invoice_line',
+        'invoice_series',
         'contact_activity',
         'contact_recent',
         'operation_contact_stat',
