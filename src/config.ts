@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { type FormConfig, loadFormConfig } from './modules/forms/form.config.js';
 import { loadWebhookConfig, type WebhookConfig } from './modules/webhooks/webhook.config.js';
 
 /** Every environment variable Cible reads, parsed and validated in one place. */
@@ -69,6 +70,8 @@ export interface Config {
   freeCredits: { EMAIL: number; SMS: number };
   /** Webhook deliveries (src/modules/webhooks/webhook.config.ts). */
   webhooks: WebhookConfig;
+  /** Public form submissions' rate limits (src/modules/forms/form.config.ts). */
+  forms: FormConfig;
 }
 
 export type WorkerSettings = Pick<Config, 'workerThreads' | 'workerQueueSize' | 'cpuCallTimeoutMs'>;
@@ -313,6 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       SMS: wholeNumber(env, 'FREE_SMS_CREDITS', 1_000, 0, 1_000_000_000),
     },
     webhooks: loadWebhookConfig(env, databaseUrl === null),
+    forms: loadFormConfig(env),
     ...loadWorkerSettings(env),
   };
 }

@@ -23,6 +23,7 @@ import './modules/credits/credit.schema.js';
 import './modules/senders/sender.schema.js';
 import './modules/bounces/bounce.schema.js';
 import './modules/webhooks/webhook.schema.js';
+import './modules/forms/form.schema.js';
 import { assertEveryRootFieldScoped, assertScopedDataFields } from './modules/access/scope-map.js';
 import { assertEverySubscriptionLive, liveSubscriptions } from './realtime/live.js';
 

@@ -55,6 +55,16 @@ const VALUE_TYPES = [
   'TestSendRecipient',
   'WebhookWithSecret', // the one-off answer of createWebhook/rotateWebhookSecret (its webhook has an id)
   'WebhookDeliveryFailure', // webhookDeliveryFailed messages
+  'FormField', // an input of its Form (or FormVersion), replaced with its definition
+  'SurveyQuestion',
+  'FormSettings',
+  'FormVersion', // the published version of its Form
+  'FormConsent', // a consent of its FormSubmission
+  'FormResults', // the results of its Form, and their parts:
+  'FormItemResult',
+  'FormChoiceCount',
+  'PublicForm', // the public view of a form, named by its publicId (its Form's id is not public)
+  'SubmitFormResult', // the one-off answer of submitForm (its submission id is in it)
 ].sort();
 
 describe('object identity for client caches', () => {
@@ -80,7 +90,10 @@ describe('object identity for client caches', () => {
       const named = getNamedType(field.type);
       if (isScalarType(named)) scalars[field.name] = String(field.type);
       // AuthPayload holds the user; a test send changes nothing cached and returns the operation it tested.
-      else if (['AuthPayload', 'TestSendResult', 'WebhookWithSecret'].includes(named.name)) continue;
+      else if (
+        ['AuthPayload', 'TestSendResult', 'WebhookWithSecret', 'SubmitFormResult'].includes(named.name)
+      )
+        continue;
       else if (!hasId(named.name)) wrong.push(`${field.name}: ${named.name} has no id`);
     }
     expect(wrong).toEqual([]);
@@ -88,6 +101,7 @@ describe('object identity for client caches', () => {
     // field of any object (scores follow at the next computation).
     expect(scalars).toEqual({
       deleteContacts: '[ID!]!',
+      deleteForm: 'ID!',
       deleteScores: '[ID!]!',
       deleteOperations: '[ID!]!',
       deleteSegments: '[ID!]!',

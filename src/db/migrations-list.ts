@@ -33,6 +33,7 @@ import { Migration20261203074142_RecipientCascadeTrigger } from '../../migration
 import { Migration20261203082911_WebhookOutbox } from '../../migrations/Migration20261203082911_WebhookOutbox.js';
 import { Migration20261203083000_TrackingHitStage } from '../../migrations/Migration20261203083000_TrackingHitStage.js';
 import { Migration20261203144000_Invoices } from '../../migrations/Migration20261203144000_Invoices.js';
+import { Migration20261204190000_Forms } from '../../migrations/Migration20261204190000_Forms.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111533_Initial', class: Migration20261123111533_Initial },
@@ -79,4 +80,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203082911_WebhookOutbox', class: Migration20261203082911_WebhookOutbox },
   { name: 'Migration20261203083000_TrackingHitStage', class: Migration20261203083000_TrackingHitStage },
   { name: 'Migration20261203144000_Invoices', class: Migration20261203144000_Invoices },
+  /** Forms and surveys, their versions and submissions; the UNCONFIRMED email status (issue 15). */
+  { name: 'Migration20261204190000_Forms', class: Migration20261204190000_Forms },
 ];

@@ -24,6 +24,10 @@ export function ormOptions(clientUrl: string, opts: { debug?: boolean; pool?: nu
         'invoice',
         'invoice_line',
         'invoice_series',
+        // Forms (issue 15): SQL-owned, see migrations/Migration20261204190000_Forms.ts.
+        'form',
+        'form_submission',
+        'form_version',
         'contact_activity',
         'contact_recent',
         'operation_contact_stat',

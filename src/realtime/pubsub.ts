@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import type { AuditEntryEvent } from '../modules/audit/audit.service.js';
 import type { BounceEvent } from '../modules/bounces/bounce.repository.js';
 import type { ImportView } from '../modules/contacts/import.repository.js';
+import type { SubmissionView } from '../modules/forms/form.submissions.js';
 import type { ScoreRunProgressEvent, ScoreUpdateBatch } from '../modules/scores/score.events.js';
 import type { DeliveryFailedEvent } from '../modules/webhooks/webhook.view.js';
 
@@ -23,6 +24,8 @@ export type Topics = {
   bounces: [accountId: string, bounce: BounceEvent];
   /** A webhook delivery attempt that failed (src/modules/webhooks). */
   webhookDeliveryFailed: [accountId: string, failure: DeliveryFailedEvent];
+  /** A form or survey got a submission (src/modules/forms). */
+  formSubmitted: [accountId: string, submission: SubmissionView];
   /** Sessions ended (logout, user deleted or disabled): open sockets of these close at once. */
   sessionsRevoked: [{ userId?: string; sessionIds?: string[] }];
   /**

@@ -25,3 +25,11 @@ export function storable(s: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what is removed
   return s.replace(/\u0000/g, '').replace(LONE_SURROGATE, '\ufffd');
 }
+
+/** Text for HTML, in element content and in quoted attribute values alike. */
+export const escapeHtml = (s: string) =>
+  s.replace(
+    /[&<>"'`]/g,
+    (c) =>
+      ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' })[c] as string,
+  );

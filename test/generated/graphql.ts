@@ -272,6 +272,8 @@ export type EmailStatus =
   | 'HARD_BOUNCED'
   /** A temporary failure (mailbox full, server down); sending may work again */
   | 'SOFT_BOUNCED'
+  /** Signed up through a double opt-in form and has not followed the confirmation link yet: not sent to */
+  | 'UNCONFIRMED'
   /** The contact asked not to receive mail */
   | 'UNSUBSCRIBED'
   /** Nothing known against sending to this address */
@@ -358,6 +360,8 @@ export type ExclusionReason =
   | 'INSUFFICIENT_CREDITS'
   /** No email address (or phone, for an SMS) */
   | 'NO_ADDRESS'
+  /** It signed up through a double opt-in form and has not confirmed yet */
+  | 'UNCONFIRMED'
   /** Unsubscribed from email, or (SMS) replied STOP */
   | 'UNSUBSCRIBED';
 

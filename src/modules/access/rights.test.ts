@@ -285,6 +285,8 @@ describe('rights matrix: every operation at every level', () => {
       'Mutation.acceptInvitation',
       'Mutation.login',
       'Mutation.signUp',
+      'Mutation.submitForm',
+      'Query.publicForm',
     ]);
     const denied: string[] = [];
     for (const f of publicFields) {

@@ -117,6 +117,9 @@ export async function mutate<T>(
  */
 const UNIQUE_CONFLICTS: Record<string, () => AppError> = {
   app_user_live_email_unique: () => conflict('A user with this email already exists', { field: 'email' }),
+  // Two submissions of one contact to a one-answer survey, with different keys, at once.
+  form_submission_one_per_contact: () =>
+    conflict('You have already answered this survey', { reason: 'ALREADY_ANSWERED' }),
 };
 
 function lostUniqueRace(err: unknown): AppError | null {

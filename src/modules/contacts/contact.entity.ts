@@ -25,6 +25,7 @@ export const EMAIL_STATUSES = [
   'HARD_BOUNCED',
   'COMPLAINED',
   'UNSUBSCRIBED',
+  'UNCONFIRMED',
 ] as const;
 export type EmailStatus = (typeof EMAIL_STATUSES)[number];
 

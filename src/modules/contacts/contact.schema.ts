@@ -34,6 +34,8 @@ export const EmailStatusEnum = builder.enumType('EmailStatus', {
     HARD_BOUNCED: 'A permanent failure: the address does not work',
     COMPLAINED: 'The recipient reported a mail as spam (an ARF complaint)',
     UNSUBSCRIBED: 'The contact asked not to receive mail',
+    UNCONFIRMED:
+      'Signed up through a double opt-in form and has not followed the confirmation link yet: not sent to',
   }),
 });
 

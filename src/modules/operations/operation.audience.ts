@@ -14,7 +14,7 @@ import { checkTrigger } from './operation.trigger.js';
 export const MAX_AUDIENCE_SEGMENTS = 20;
 
 /** Email statuses that take a contact out of every Emailing audience (SOFT_BOUNCED stays in). */
-export const UNREACHABLE_EMAIL = ['UNSUBSCRIBED', 'HARD_BOUNCED', 'COMPLAINED'] as const;
+export const UNREACHABLE_EMAIL = ['UNSUBSCRIBED', 'HARD_BOUNCED', 'COMPLAINED', 'UNCONFIRMED'] as const;
 
 /** Statuses in which an operation still reads its segments: not SENT, not CANCELLED. */
 const LIVE_STATUSES = [

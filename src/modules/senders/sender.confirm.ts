@@ -1,15 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppServices } from '../../context.js';
+import { escapeHtml } from '../../shared/text.js';
 import { confirmSenderToken, peekSenderToken, type TokenState } from './sender.service.js';
 
 const PATH = /^\/senders\/confirm\/([^/?#]*)\/?(?:\?.*)?$/;
-
-const escapeHtml = (s: string) =>
-  s.replace(
-    /[&<>"'`]/g,
-    (c) =>
-      ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' })[c] as string,
-  );
 
 /**
  * The token is in the URL: no referrer may carry it away, no other site may frame the button,

@@ -27,6 +27,7 @@ export const EXCLUSION_REASONS = [
   'DUPLICATE_ADDRESS',
   'FREQUENCY_CAP',
   'INSUFFICIENT_CREDITS',
+  'UNCONFIRMED',
 ] as const;
 export type ExclusionReason = (typeof EXCLUSION_REASONS)[number];
 

@@ -42,7 +42,8 @@ export async function freezeAudience(
   const unreachable = email
     ? `when c.email_status = 'UNSUBSCRIBED' then 'UNSUBSCRIBED'
        when c.email_status = 'HARD_BOUNCED' then 'HARD_BOUNCED'
-       when c.email_status = 'COMPLAINED' then 'COMPLAINED'`
+       when c.email_status = 'COMPLAINED' then 'COMPLAINED'
+       when c.email_status = 'UNCONFIRMED' then 'UNCONFIRMED'`
     : `when c.sms_status = 'OPTED_OUT' then 'UNSUBSCRIBED'
        when c.sms_status = 'INVALID' then 'HARD_BOUNCED'`;
   const cap = await capOf(em, op, params);

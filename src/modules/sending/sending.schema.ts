@@ -20,6 +20,7 @@ const ExclusionReasonEnum = builder.enumType('ExclusionReason', {
           DUPLICATE_ADDRESS: 'Another contact of the audience has the same address and got it',
           FREQUENCY_CAP:
             "It already had the account's frequency cap of messages of this channel in its window (sent, or being sent by another operation)",
+          UNCONFIRMED: 'It signed up through a double opt-in form and has not confirmed yet',
           INSUFFICIENT_CREDITS:
             'A trigger fired for it when the account had no credits left for it (a trigger sends once per contact, ever)',
         }[r],

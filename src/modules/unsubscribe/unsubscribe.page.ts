@@ -1,11 +1,5 @@
 import type { ServerResponse } from 'node:http';
-
-const escapeHtml = (s: string) =>
-  s.replace(
-    /[&<>"'`]/g,
-    (c) =>
-      ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' })[c] as string,
-  );
+import { escapeHtml } from '../../shared/text.js';
 
 /**
  * The token is in the URL: no referrer may carry it away, no other site may frame the button (a

@@ -1,0 +1,141 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import type { AppServices } from '../context.js';
+import { cancelBackend } from '../db/bounded-read.js';
+import { Params } from '../modules/targeting/criterion.compile.js';
+
+/*
+ * CSV downloads streamed from PostgreSQL's COPY (segment members, form submissions): parameters
+ * through transaction-local settings, cells a spreadsheet would run as formulas defused, one
+ * snapshot per file, and the COPY cancelled in PostgreSQL when the client goes away.
+ */
+
+/**
+ * COPY takes no bind parameters: each value goes into a transaction-local setting (bound as a
+ * parameter of set_config) and the compiled SQL reads it back through an uncorrelated subquery,
+ * run once per statement. User values never enter the SQL text.
+ */
+export class SettingParams extends Params {
+  override add(value: unknown, cast?: string): string {
+    if (!cast || !/^[a-z]+(\[\])?$/.test(cast))
+      throw new Error(`export parameter without a plain cast: ${cast}`);
+    this.values.push(value);
+    if (value === null || value === undefined) return `null::${cast}`;
+    // The outer cast (a no-op) keeps `= any(...)` reading an array, not the rows of a subquery.
+    return `((select current_setting('cible.p${this.values.length}')::${cast})::${cast})`;
+  }
+
+  /** [name, text] of every setting to make before the COPY. */
+  settings(): [string, string][] {
+    return this.values.flatMap((v, i): [string, string][] =>
+      v === null || v === undefined
+        ? []
+        : [[`cible.p${i + 1}`, Array.isArray(v) ? arrayLiteral(v) : String(v)]],
+    );
+  }
+}
+
+/** PostgreSQL's text form of a one-dimensional array, every element quoted. */
+function arrayLiteral(values: unknown[]): string {
+  const items = values.map((v) =>
+    v === null || v === undefined ? 'NULL' : `"${String(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`,
+  );
+  return `{${items.join(',')}}`;
+}
+
+/**
+ * A spreadsheet runs a cell starting with = + - @ (or tab, CR) as a formula: such text gets a
+ * leading apostrophe. Numbers are left alone (a negative number is not a formula).
+ */
+export const safeSql = (expr: string) =>
+  `(case when ${expr} ~ '^[-=+@\\t\\r]' and ${expr} !~ '^-?[0-9]+(\\.[0-9]+)?$' then '''' || ${expr} else ${expr} end)`;
+export const safeCell = (text: string) =>
+  /^[-=+@\t\r]/.test(text) && !/^-?\d+(\.\d+)?$/.test(text) ? `'${text}` : text;
+/** A CSV field as PostgreSQL's COPY writes them: quoted when it must be. */
+export const csvField = (text: string) => (/[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
+
+export interface CopyPlan {
+  header: string;
+  sql: string;
+  settings: [string, string][];
+}
+
+export const json = (res: ServerResponse, status: number, code: string, message: string, headers = {}) => {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+};
+
+export const bearer = (h: string | undefined) => /^Bearer\s+(\S+)\s*$/i.exec(h?.trim() ?? '')?.[1] ?? null;
+
+/** ASCII-only, no quote or path: what every browser and shell takes as a file name. */
+function fileName(prefix: string, name: string): string {
+  const ascii = name
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '') // é -> e, not e-
+    .replace(/[^A-Za-z0-9_-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 80);
+  return `${prefix}-${ascii || 'export'}.csv`;
+}
+
+/**
+ * Not under QUERY_TIMEOUT_MS: an export of a million rows may rightly take minutes. It is bounded
+ * by its client instead: when the response closes early the COPY is cancelled in PostgreSQL and
+ * its session closed. Its own session, not the read pool's: an export holds it for as long as
+ * the client reads. Returns the row count with the response still open (the caller audits, then
+ * ends it), or null when the client went away first.
+ */
+export async function streamCopyCsv(
+  app: AppServices,
+  req: IncomingMessage,
+  res: ServerResponse,
+  p: CopyPlan & { name: string; prefix: string },
+): Promise<number | null> {
+  const client = new pg.Client(app.reads.options);
+  client.on('error', () => {}); // a session cut under us fails the COPY, which is what we report
+  await client.connect();
+  const pid = (client as unknown as { processID?: number }).processID;
+  let cancelling: Promise<void> | null = null;
+  const cancel = () => {
+    cancelling ??= cancelBackend(app.reads, pid, app.logger);
+  };
+  const onClose = () => {
+    if (!res.writableFinished) cancel();
+  };
+  res.once('close', onClose);
+  try {
+    // Repeatable read: one snapshot for the whole file. statement_timeout 0: see above.
+    await client.query('begin isolation level repeatable read read only');
+    await client.query('set local statement_timeout = 0');
+    if (p.settings.length)
+      await client.query('select set_config(k, v, true) from unnest($1::text[], $2::text[]) as s(k, v)', [
+        p.settings.map((s) => s[0]),
+        p.settings.map((s) => s[1]),
+      ]);
+    const copy = client.query(copyTo(`copy (${p.sql}) to stdout (format csv)`));
+    res.writeHead(200, {
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="${fileName(p.prefix, p.name)}"`,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
+    res.write(p.header);
+    try {
+      await pipeline(copy, res, { end: false });
+    } catch (err) {
+      // PostgreSQL failed the COPY (not our cancel, 57014): a truncated file and a logged error.
+      if (err instanceof pg.DatabaseError && err.code !== '57014') throw err;
+      if (!res.destroyed) throw err;
+      cancel(); // the client went away, maybe before onClose was listening
+      return null;
+    }
+    await client.query('commit');
+    return copy.rowCount;
+  } finally {
+    res.off('close', onClose);
+    if (cancelling) await cancelling; // stopped in PostgreSQL before its session is closed
+    await client.end().catch(() => {});
+  }
+}

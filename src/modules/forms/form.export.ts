@@ -1,0 +1,126 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AppServices, AuthedContext } from '../../context.js';
+import {
+  bearer,
+  csvField,
+  json,
+  SettingParams,
+  safeCell,
+  safeSql,
+  streamCopyCsv,
+} from '../../http/csv-export.js';
+import { AppError } from '../../shared/errors.js';
+import { atLeast } from '../access/access.js';
+import { mutate } from '../audit/audit.service.js';
+import { cachedViewer } from '../users/auth.service.js';
+import { findForm } from './form.service.js';
+
+const PATH = /^\/export\/forms\/([^/?]+)\/submissions\.csv(?:\?.*)?$/;
+export const MAX_EXPORTS = 4;
+
+/** An answer as one cell: a list of choices joined with "; ", text defused for spreadsheets. */
+const cell = (v: string) =>
+  safeSql(`(case jsonb_typeof(${v}) when 'array' then (select string_agg(x, '; ') from jsonb_array_elements_text(${v}) x)
+             else ${v} #>> '{}' end)`);
+
+/**
+ * `GET /export/forms/<id>/submissions.csv` with `Authorization: Bearer <token>`: one row per
+ * submission, oldest first, a column per field and question (of the draft and the published
+ * version), and the consents, streamed from COPY like the segment export; then an audit entry.
+ * FORMS >= EDITOR, as exporting a segment needs CONTACTS >= EDITOR: a file leaves the app's rights.
+ */
+export function createFormExport(
+  app: AppServices,
+  ipOf: (req: IncomingMessage) => string | null,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
+  let running = 0;
+  return (req, res) => {
+    const m = PATH.exec(req.url ?? '');
+    if (!m) return false;
+    req.resume();
+    if (req.method !== 'GET') {
+      json(res, 405, 'BAD_REQUEST', 'Method Not Allowed: an export is read with GET', { allow: 'GET' });
+      return true;
+    }
+    if (running >= MAX_EXPORTS) {
+      json(res, 429, 'RATE_LIMITED', `At most ${MAX_EXPORTS} exports run at once: try again when one ends`);
+      return true;
+    }
+    running++;
+    serve(app, ipOf, req, res, decodeURIComponent(m[1]))
+      .catch((err) => {
+        if (err instanceof AppError)
+          return json(
+            res,
+            err.extensions.code === 'NOT_FOUND' ? 404 : 400,
+            String(err.extensions.code),
+            err.message,
+          );
+        app.logger.error('form export failed', err);
+        if (!res.headersSent) json(res, 500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');
+        else res.destroy();
+      })
+      .finally(() => running--);
+    return true;
+  };
+}
+
+async function serve(
+  app: AppServices,
+  ipOf: (req: IncomingMessage) => string | null,
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+): Promise<void> {
+  const token = bearer(req.headers.authorization);
+  const viewer = token ? await cachedViewer(app, token, () => app.orm.em.fork()) : null;
+  if (!viewer)
+    return json(res, 401, 'UNAUTHENTICATED', 'Send Authorization: Bearer <token> (the token of login)');
+  if (!atLeast(viewer.rights.FORMS, 'EDITOR'))
+    return json(res, 403, 'FORBIDDEN', 'Exporting submissions needs FORMS at EDITOR or above');
+  const form = await findForm(app.orm.em.fork(), viewer.accountId, id);
+  const items = [...(form.published?.fields ?? []), ...(form.published?.questions ?? [])];
+  for (const i of [...form.draft.fields, ...form.draft.questions])
+    if (!items.some((x) => x.key === i.key)) items.push(i);
+  const params = new SettingParams();
+  const formParam = params.add(form.id, 'uuid');
+  const names = ['submissionId', 'submittedAt', 'contactId', 'outcome', 'version', 'confirmedAt'];
+  const cols = [
+    's.id',
+    `to_char(s.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
+    's.contact_id',
+    's.outcome',
+    's.version',
+    `to_char(s.confirmed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
+  ];
+  for (const i of items) {
+    names.push(i.key);
+    cols.push(cell(`(s.answers -> ${params.add(i.key, 'text')})`));
+  }
+  names.push('consents');
+  cols.push(
+    safeSql(`(select string_agg(c->>'key' || ' ' || (c->>'at') || ' ' || coalesce(c->>'ip', ''), '; ')
+                from jsonb_array_elements(s.consents) c)`),
+  );
+  const header = `${names.map((n) => csvField(safeCell(n))).join(',')}\r\n`;
+  const sql = `select ${cols.join(', ')} from form_submission s where s.form_id = ${formParam} and s.outcome is not null order by s.id`;
+  const count = await streamCopyCsv(app, req, res, {
+    header,
+    sql,
+    settings: params.settings(),
+    name: form.name,
+    prefix: 'form',
+  });
+  if (count === null) return;
+  const ctx: AuthedContext = { app, em: app.orm.em.fork(), viewer, ip: ipOf(req), token };
+  await mutate(ctx, async (tx) =>
+    tx.audit({
+      action: 'exportFormSubmissions',
+      feature: 'FORMS',
+      objectType: 'Form',
+      objectId: form.id,
+      diff: { rows: count, name: form.name },
+    }),
+  );
+  res.end();
+}
