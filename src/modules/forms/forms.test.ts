@@ -247,7 +247,7 @@ describe('public submission', () => {
     const form = await publishedForm(t, owner);
     const r = await submit(t, form.publicId, { email: 'not-an-email', first: 'x'.repeat(6000), extra: '1' });
     expect(code(r)).toBe('BAD_USER_INPUT');
-    const keys = (r.errors?.[0].extensions?.fields as { key: string }[]).map((f) => f.key).sort();
+    const keys = ((r.errors?.[0].extensions?.fields ?? []) as { key: string }[]).map((f) => f.key).sort();
     expect(keys).toEqual(['email', 'extra', 'first', 'news']);
     const { rows } = await t.sql.query('select 1 from form_submission where form_id = $1', [form.id]);
     expect(rows).toHaveLength(0);
