@@ -32,6 +32,9 @@ export interface AccountObjects {
   /** An INACTIVE webhook, and the test delivery it was sent (refused by a closed port). */
   webhookId: string;
   deliveryId: string;
+  /** A PUBLISHED form asking for email (the unique key) and a consent, and its public name. */
+  formId: string;
+  formPublicId: string;
   /** Unique words written into this account's names, to find them in another account's answers. */
   markers: string[];
 }
@@ -188,6 +191,22 @@ async function populate(t: TestApp, label: string): Promise<AccountObjects> {
     { id: webhook.createWebhook.webhook.id },
     owner.token,
   );
+  const form = await gqlOk<{ createForm: { id: string; publicId: string } }>(
+    t,
+    'mutation($input: CreateFormInput!) { createForm(input: $input) { id publicId } }',
+    {
+      input: {
+        kind: 'FORM',
+        name: `${mark}form`,
+        fields: [
+          { key: 'email', kind: 'EMAIL', label: 'Email', required: true },
+          { key: 'news', kind: 'CONSENT', label: `${mark} newsletter`, required: true },
+        ],
+      },
+    },
+    owner.token,
+  );
+  await gqlOk(t, 'mutation($id: ID!) { publishForm(id: $id) { id } }', { id: form.createForm.id }, owner.token);
   return {
     owner,
     member,
@@ -203,6 +222,8 @@ async function populate(t: TestApp, label: string): Promise<AccountObjects> {
     bounceId: bounce.data?.recordBounce[0]?.id ?? '',
     webhookId: webhook.createWebhook.webhook.id,
     deliveryId: delivery.sendTestWebhook.id,
+    formId: form.createForm.id,
+    formPublicId: form.createForm.publicId,
     markers: [mark],
   };
 }

@@ -132,6 +132,13 @@ export const ID_KIND: Record<string, keyof AccountObjects> = {
   'Mutation.replayWebhook(id:)': 'webhookId',
   'Mutation.sendTestWebhook(id:)': 'webhookId',
   'Mutation.redeliver(id:)': 'deliveryId',
+  'Query.form(id:)': 'formId',
+  'Mutation.updateForm(id:)': 'formId',
+  'Mutation.deleteForm(id:)': 'formId',
+  'Mutation.publishForm(id:)': 'formId',
+  'Mutation.unpublishForm(id:)': 'formId',
+  'Mutation.closeForm(id:)': 'formId',
+  'Subscription.formSubmitted(formId:)': 'formId',
 };
 /** Fields that delete or disable: their own ids never get A's real objects, only unknown ones. */
 export const DESTRUCTIVE = new Set([
@@ -144,6 +151,10 @@ export const DESTRUCTIVE = new Set([
   'Mutation.deleteOperations',
   'Mutation.cancelOperation',
   'Mutation.deleteWebhook',
+  // They take the form down: the walk keeps submitting to it.
+  'Mutation.deleteForm',
+  'Mutation.unpublishForm',
+  'Mutation.closeForm',
 ]);
 
 function idOf(o: AccountObjects, kind: keyof AccountObjects): string {
@@ -204,6 +215,9 @@ const GOOD: Record<string, (fx: Fixtures) => Value> = {
   'UpdateAccountSettingsInput.scoreIntervalHours': () => 24,
   'EventCriterionInput.minCount': () => 1,
   'EventCriterionInput.withinDays': () => 30,
+  'Query.publicForm(publicId:)': (fx) => fx.a.formPublicId,
+  'Mutation.submitForm(publicId:)': (fx) => fx.a.formPublicId,
+  'Mutation.submitForm(values:)': () => ({ email: uniqueEmail('hostile.form'), news: true }),
 };
 /** Optional input fields the valid value includes anyway (a FIXED condition needs its value). */
 export const ALSO: Record<string, string[]> = {
