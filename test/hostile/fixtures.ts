@@ -206,7 +206,12 @@ async function populate(t: TestApp, label: string): Promise<AccountObjects> {
     },
     owner.token,
   );
-  await gqlOk(t, 'mutation($id: ID!) { publishForm(id: $id) { id } }', { id: form.createForm.id }, owner.token);
+  await gqlOk(
+    t,
+    'mutation($id: ID!) { publishForm(id: $id) { id } }',
+    { id: form.createForm.id },
+    owner.token,
+  );
   return {
     owner,
     member,
