@@ -195,6 +195,15 @@ describe('public submission', () => {
         version: 1,
       }),
     ]);
+    // Segments target it through the usual criteria: FORM_SUBMIT events of this form.
+    const preview = ok(
+      await t.gql<{ previewSegment: { count: number; contacts: { id: string }[] } }, Record<string, unknown>>(
+        'query($c: Criterion!) { previewSegment(criterion: $c) { count contacts { id } } }',
+        { c: { event: { type: 'FORM_SUBMIT', formId: form.id } } },
+        owner.token,
+      ),
+    ).previewSegment;
+    expect(preview).toEqual({ count: 1, contacts: [{ id: c.id }] });
     // The same person again, another first name: merged into the same contact.
     const again = ok(
       await submit(t, form.publicId, { email: 'ann@example.com', first: 'Anne', news: true }),

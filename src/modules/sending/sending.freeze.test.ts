@@ -38,6 +38,8 @@ const people: [string, string | null, string][] = [
   ['empty', '', 'VALID'],
   ['none', null, 'VALID'],
   ['plain', 'p@fz.test', 'VALID'],
+  // Signed up through a double opt-in form, not confirmed yet (src/modules/forms).
+  ['unconfirmed', 'u@fz.test', 'UNCONFIRMED'],
 ];
 
 describe('freezeAudience (all)', () => {
@@ -69,7 +71,14 @@ describe('freezeAudience (all)', () => {
     expect(workMem).toBe('4MB');
     expect(frozen).toEqual({
       recipients: 3,
-      excluded: { DUPLICATE_ADDRESS: 2, UNSUBSCRIBED: 1, HARD_BOUNCED: 1, COMPLAINED: 1, NO_ADDRESS: 2 },
+      excluded: {
+        DUPLICATE_ADDRESS: 2,
+        UNSUBSCRIBED: 1,
+        HARD_BOUNCED: 1,
+        COMPLAINED: 1,
+        NO_ADDRESS: 2,
+        UNCONFIRMED: 1,
+      },
     });
     const { rows: got } = await t.sql.query(
       `select contact_id::text as id, address, status, reason, due_at is not null as due
@@ -91,6 +100,7 @@ describe('freezeAudience (all)', () => {
       empty: ['EXCLUDED', 'NO_ADDRESS', '', false],
       none: ['EXCLUDED', 'NO_ADDRESS', '', false],
       plain: ['PENDING', null, 'p@fz.test', true],
+      unconfirmed: ['EXCLUDED', 'UNCONFIRMED', 'u@fz.test', false],
     });
     const { rows: send } = await t.sql.query(
       'select recipients, excluded from operation_send where operation_id = $1',
