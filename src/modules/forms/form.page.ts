@@ -33,7 +33,7 @@ main{max-width:36rem;margin:0 auto}h1{font-size:1.5rem;margin:.5rem 0 1rem}
 .f{margin:0 0 1.25rem}label,legend{display:block;font-weight:600;margin-bottom:.25rem}
 input[type=text],input[type=email],input[type=tel],input[type=number],input[type=date],select,textarea{width:100%;font:inherit;padding:.6rem;border:1px solid #767676;border-radius:.25rem}
 fieldset{border:0;padding:0;margin:0}.c{display:flex;gap:.5rem;align-items:flex-start;font-weight:400;margin:.25rem 0}
-.c input{width:1.25rem;height:1.25rem;margin-top:.15rem}[aria-invalid=true]{border-color:#b00020;outline:2px solid #b00020}
+.c input{width:1.25rem;height:1.25rem;margin-top:.15rem}.s .c{display:inline-flex;margin-right:.9rem}[aria-invalid=true]{border-color:#b00020;outline:2px solid #b00020}
 .err{color:#b00020;margin:.25rem 0 0}.sum{border:2px solid #b00020;padding:.5rem 1rem;margin-bottom:1rem}
 .req{font-weight:400;color:#555}.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
 button{font:inherit;font-weight:600;padding:.75rem 1.5rem;border:0;border-radius:.25rem;background:#0b57d0;color:#fff;width:100%}
@@ -89,6 +89,7 @@ function choiceList(
   options: string[],
   value: unknown,
   error: string | undefined,
+  scale = false,
 ): string {
   const items = options
     .map(
@@ -98,7 +99,7 @@ function choiceList(
         }${describe(key, error)}> ${h(o)}</label>`,
     )
     .join('');
-  return `<fieldset class="f"><legend>${h(label)}${mark(required)}</legend>${items}${errorOf(key, error)}</fieldset>`;
+  return `<fieldset class="f${scale ? ' s' : ''}"><legend>${h(label)}${mark(required)}</legend>${items}${errorOf(key, error)}</fieldset>`;
 }
 
 function fieldHtml(f: FormField, value: unknown, error: string | undefined): string {
@@ -142,7 +143,7 @@ function questionHtml(q: SurveyQuestion, value: unknown, error: string | undefin
     case 'NPS': {
       const lo = q.kind === 'NPS' ? 0 : 1;
       const scale = Array.from({ length: (q.scale ?? 10) - lo + 1 }, (_, i) => String(lo + i));
-      return choiceList(q.key, q.label, q.required, 'radio', scale, value, error);
+      return choiceList(q.key, q.label, q.required, 'radio', scale, value, error, true);
     }
     default:
       return `<div class="f"><label for="i-${h(q.key)}">${h(q.label)}${mark(q.required)}</label><textarea id="i-${h(
