@@ -132,6 +132,7 @@ describe('hostile arguments on every subscription, over graphql-ws and SSE', () 
   it('generates cases for every subscription field with arguments', () => {
     const fields = new Set(cases.map((c) => c.field));
     expect([...fields].sort()).toEqual([
+      'Subscription.formSubmitted',
       'Subscription.importProgress',
       'Subscription.operationProgress',
       'Subscription.operationStatsUpdated',
