@@ -1,27 +1,19 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_EMAIL, seedDemoOwner } from '../src/db/seed.js';
 import { PASSWORD_PLACEHOLDER, PLAYGROUND_DOCUMENT } from '../src/http/playground.js';
+import { chromiumPresent, launchChromium } from './chromium.js';
 import { UpdateAccountSettingsDocument } from './generated/graphql.js';
 import { ok, startTestApp, type TestApp } from './harness.js';
 import { listening } from './listening.js';
-import { requireUnderCi } from './requirements.js';
 
 /**
  * The playground in a real browser (Debian's chromium, driven by puppeteer-core), offline: every
  * request that is not to the test server is aborted and counted, and name resolution of any other
  * host fails. A user's path: the first screen, login, the header, a query, a subscription.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const present = existsSync(CHROMIUM);
-if (!present) {
-  requireUnderCi(`chromium (none at ${CHROMIUM})`, 'apt-get install chromium');
-  console.warn(`playground.test.ts skipped: no chromium at ${CHROMIUM} (apt-get install chromium)`);
-}
+const present = chromiumPresent('playground.test.ts');
 
 const SHOTS = process.env.PLAYGROUND_SCREENSHOTS; // a folder, to look at the page while debugging
 
@@ -58,7 +50,7 @@ describe.runIf(present)('the GraphiQL playground, offline, in chromium', () => {
   let password: string;
   let browser: Browser;
   let page: Page;
-  let profile: string;
+  let close: () => Promise<void>;
   const external: string[] = [];
   const sockets: string[] = [];
 
@@ -66,31 +58,7 @@ describe.runIf(present)('the GraphiQL playground, offline, in chromium', () => {
     const demo = await seedDemoOwner(t.app.services.orm);
     if (!demo) throw new Error('the fresh test database already had an account');
     password = demo.password;
-    profile = await mkdtemp(join(tmpdir(), 'cible-chromium-'));
-    browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      userDataDir: profile,
-      // Chromium also writes crash-report settings and a dconf cache under HOME: keep them in the
-      // temporary folder, which goes when the test ends.
-      env: {
-        ...process.env,
-        HOME: profile,
-        XDG_CONFIG_HOME: join(profile, 'config'),
-        XDG_CACHE_HOME: join(profile, 'cache'),
-      },
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // Offline for everything but the test server, whatever asks (page, worker, browser).
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-      ],
-    });
+    ({ browser, close } = await launchChromium());
     page = await browser.newPage();
     await page.setViewport({ width: 1400, height: 900 });
     await page.setRequestInterception(true);
@@ -112,10 +80,7 @@ describe.runIf(present)('the GraphiQL playground, offline, in chromium', () => {
     });
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    if (profile) await rm(profile, { recursive: true, force: true });
-  });
+  afterAll(() => close?.());
 
   const QUERY = '.graphiql-query-editor';
   const RESPONSE = '.graphiql-response';

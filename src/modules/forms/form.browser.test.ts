@@ -1,13 +1,9 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumPresent, launchChromium } from '../../../test/chromium.js';
 import { type Actor, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
-import { requireUnderCi } from '../../../test/requirements.js';
 import { eventCode } from '../events/event.entity.js';
 import { publishedForm } from './testing/forms.js';
 
@@ -19,12 +15,7 @@ import { publishedForm } from './testing/forms.js';
  * outbox holds a link whose page confirms with a button. The embed snippet shows the form in an
  * iframe. Offline: any request that is not to the test server is counted.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const present = existsSync(CHROMIUM);
-if (!present) {
-  requireUnderCi(`chromium (none at ${CHROMIUM})`, 'apt-get install chromium');
-  console.warn(`form.browser.test.ts skipped: no chromium at ${CHROMIUM}`);
-}
+const present = chromiumPresent('form.browser.test.ts');
 
 let t: TestApp;
 let owner: Actor;
@@ -38,35 +29,12 @@ afterAll(() => t?.close());
 
 describe.runIf(present)('a form in chromium', () => {
   let browser: Browser;
-  let profile: string;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    profile = await mkdtemp(join(tmpdir(), 'cible-chromium-'));
-    browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      userDataDir: profile,
-      env: {
-        ...process.env,
-        HOME: profile,
-        XDG_CONFIG_HOME: join(profile, 'config'),
-        XDG_CACHE_HOME: join(profile, 'cache'),
-      },
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-      ],
-    });
+    ({ browser, close } = await launchChromium());
   });
-  afterAll(async () => {
-    await browser?.close();
-    if (profile) await rm(profile, { recursive: true, force: true });
-  });
+  afterAll(() => close?.());
 
   it('renders, refuses a bad email beside its field, submits, and confirms by the mailed link', async () => {
     const form = await publishedForm(t, owner, {
