@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { type InvoiceConfig, loadInvoiceConfig } from './modules/invoices/invoice.config.js';
 import { loadWebhookConfig, type WebhookConfig } from './modules/webhooks/webhook.config.js';
 
 /** Every environment variable Cible reads, parsed and validated in one place. */
@@ -69,6 +70,8 @@ export interface Config {
   freeCredits: { EMAIL: number; SMS: number };
   /** Webhook deliveries (src/modules/webhooks/webhook.config.ts). */
   webhooks: WebhookConfig;
+  /** Credit packs, seller, numbering and payment rules (src/modules/invoices/invoice.config.ts). */
+  invoices: InvoiceConfig;
 }
 
 export type WorkerSettings = Pick<Config, 'workerThreads' | 'workerQueueSize' | 'cpuCallTimeoutMs'>;
@@ -168,6 +171,15 @@ export function wholeNumber(
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   }
   return n;
+}
+
+/** A boolean variable: true/1 or false/0 (any case); unset or empty takes the fallback. */
+export function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(raw)}`);
 }
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/i;
@@ -313,6 +325,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       SMS: wholeNumber(env, 'FREE_SMS_CREDITS', 1_000, 0, 1_000_000_000),
     },
     webhooks: loadWebhookConfig(env, databaseUrl === null),
+    invoices: loadInvoiceConfig(env),
     ...loadWorkerSettings(env),
   };
 }
