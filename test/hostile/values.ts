@@ -132,6 +132,11 @@ export const ID_KIND: Record<string, keyof AccountObjects> = {
   'Mutation.replayWebhook(id:)': 'webhookId',
   'Mutation.sendTestWebhook(id:)': 'webhookId',
   'Mutation.redeliver(id:)': 'deliveryId',
+  'Query.invoice(id:)': 'invoiceId',
+  'Mutation.approveCreditPurchase(id:)': 'purchaseId',
+  'Mutation.rejectCreditPurchase(id:)': 'purchaseId',
+  'Mutation.issueCreditNote(invoiceId:)': 'invoiceId',
+  'Mutation.markInvoicePaid(id:)': 'invoiceId',
 };
 /** Fields that delete or disable: their own ids never get A's real objects, only unknown ones. */
 export const DESTRUCTIVE = new Set([
@@ -144,6 +149,11 @@ export const DESTRUCTIVE = new Set([
   'Mutation.deleteOperations',
   'Mutation.cancelOperation',
   'Mutation.deleteWebhook',
+  // Irreversible on an invoice or purchase: decided once, credited once, paid once.
+  'Mutation.approveCreditPurchase',
+  'Mutation.rejectCreditPurchase',
+  'Mutation.issueCreditNote',
+  'Mutation.markInvoicePaid',
 ]);
 
 function idOf(o: AccountObjects, kind: keyof AccountObjects): string {
@@ -204,6 +214,9 @@ const GOOD: Record<string, (fx: Fixtures) => Value> = {
   'UpdateAccountSettingsInput.scoreIntervalHours': () => 24,
   'EventCriterionInput.minCount': () => 1,
   'EventCriterionInput.withinDays': () => 30,
+  'Mutation.requestCreditPurchase(packId:)': () => 'SMS_1K',
+  'UpdateBillingDetailsInput.country': () => 'FR',
+  'Query.creditUsage(to:)': () => '2026-02-01T00:00:00.000Z',
 };
 /** Optional input fields the valid value includes anyway (a FIXED condition needs its value). */
 export const ALSO: Record<string, string[]> = {
