@@ -22,6 +22,7 @@ import { createJobs } from './jobs/jobs.js';
 import { bounceInbound } from './modules/bounces/bounce.inbound.js';
 import { streamUpload } from './modules/contacts/upload.js';
 import { createTracking } from './modules/events/tracking.js';
+import { createInvoicePdfRoute } from './modules/invoices/invoice.route.js';
 import { createMailer } from './modules/mail/mailer.js';
 import { createSegmentExport } from './modules/segments/segment.export.js';
 import { createSenderConfirm } from './modules/senders/sender.confirm.js';
@@ -171,6 +172,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
 
   const tracking = createTracking(services, ipOf);
   const exportSegment = createSegmentExport(services, ipOf);
+  const invoicePdf = createInvoicePdfRoute(services);
   const confirmSender = createSenderConfirm(services, ipOf);
   const server = createServer();
   const drain = createDrain(server);
@@ -180,6 +182,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     if (metrics.handle(req, res)) return; // /metrics: Prometheus
     if (tracking(req, res)) return; // /t/...: open pixel and click redirects, plain HTTP
     if (exportSegment(req, res)) return; // /export/segments/<id>.csv: streamed CSV, bearer token
+    if (invoicePdf(req, res)) return; // /invoices/<id>.pdf: streamed PDF, bearer token, INVOICES >= GUEST
     if (confirmSender(req, res)) return; // /senders/confirm/<token>: public HTML page and form
     if (unsubscribeLink(services, req, res, ipOf)) return; // /u/<token>: one-click unsubscribe (RFC 8058), public
     if (smsInbound(services, req, res, ipOf)) return; // /sms/inbound: signed STOP/START replies from the SMS gateway, public
