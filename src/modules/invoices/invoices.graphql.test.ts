@@ -28,8 +28,8 @@ afterAll(async () => {
 });
 
 type Vars = Record<string, unknown>;
-// biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field with toMatchObject
 const gql = (who: Actor | null, query: string, variables: Vars = {}) =>
+  // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field with toMatchObject
   t.gql<Record<string, any>, Vars>(query, variables, who?.token ?? null);
 
 const BILLING = `mutation($input: UpdateBillingDetailsInput!) { updateBillingDetails(input: $input) {
