@@ -66,10 +66,11 @@ export async function updateBillingDetails(pool: pg.Pool, actor: Actor, d: Billi
     await audit(
       exec,
       actor,
-      'billingDetails.update',
+      'updateBillingDetails',
       'BillingDetails',
       actor.accountId,
-      diffOf((before ?? {}) as BillingDetails, next),
+      // As mutate records them: { field: value } for a creation, { field: { from, to } } for a change.
+      before ? diffOf(before, next) : { ...next },
     );
   });
 }

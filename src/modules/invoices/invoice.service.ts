@@ -83,7 +83,7 @@ export async function requestCreditPurchase(
         actor.userId,
       ],
     );
-    await audit(exec, actor, 'creditPurchase.request', 'CreditPurchase', row.id, {
+    await audit(exec, actor, 'requestCreditPurchase', 'CreditPurchase', row.id, {
       packId: pack.id,
       quantity: input.quantity,
     });
@@ -179,7 +179,7 @@ export async function approveCreditPurchase(
       `update credit_purchase set status = 'APPROVED', decided_by = $2, decided_at = now(), invoice_id = $3 where id = $1`,
       [p.id, actor.userId, inv.id],
     );
-    await audit(exec, actor, 'creditPurchase.approve', 'CreditPurchase', p.id, { invoice: number });
+    await audit(exec, actor, 'approveCreditPurchase', 'CreditPurchase', p.id, { invoice: number });
     return { invoiceId: inv.id, number };
   });
 }
@@ -210,7 +210,7 @@ export async function rejectCreditPurchase(
       `update credit_purchase set status = 'REJECTED', decided_by = $2, decided_at = now(), reason = $3 where id = $1`,
       [p.id, actor.userId, why],
     );
-    await audit(exec, actor, 'creditPurchase.reject', 'CreditPurchase', p.id, { reason: why });
+    await audit(exec, actor, 'rejectCreditPurchase', 'CreditPurchase', p.id, { reason: why });
   });
 }
 
@@ -229,7 +229,7 @@ export async function markInvoicePaid(pool: pg.Pool, actor: Actor, id: string): 
       const [p] = await exec<PurchaseRow>('select * from credit_purchase where invoice_id = $1', [inv.id]);
       if (p) await creditPurchase(exec, actor.accountId, inv.id, p, inv.number);
     }
-    await audit(exec, actor, 'invoice.markPaid', 'Invoice', inv.id, { number: inv.number });
+    await audit(exec, actor, 'markInvoicePaid', 'Invoice', inv.id, { number: inv.number });
   });
 }
 
@@ -277,7 +277,7 @@ export async function issueCreditNote(
        select $1, position, label, -quantity, unit_price, vat_rate, -total_excl_tax, -vat from invoice_line where invoice_id = $2`,
       [note.id, inv.id],
     );
-    await audit(exec, actor, 'invoice.creditNote', 'Invoice', note.id, {
+    await audit(exec, actor, 'issueCreditNote', 'Invoice', note.id, {
       number,
       creditOf: inv.id,
       reason: why,

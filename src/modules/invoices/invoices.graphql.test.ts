@@ -127,9 +127,9 @@ describe('invoices over GraphQL', () => {
       [owner.accountId],
     );
     expect(rows.map((r) => [r.action, r.user_email])).toEqual([
-      ['billingDetails.update', editor.email],
-      ['creditPurchase.request', editor.email],
-      ['creditPurchase.approve', approver.email],
+      ['updateBillingDetails', editor.email],
+      ['requestCreditPurchase', editor.email],
+      ['approveCreditPurchase', approver.email],
     ]);
   });
 
@@ -160,6 +160,20 @@ describe('invoices over GraphQL', () => {
       status: 'REJECTED',
       reason: 'not now',
     });
+    const { rows } = await t.sql.query(
+      `select action, user_id, diff from audit_entry where account_id = $1 and feature = 'INVOICES' order by id`,
+      [owner.accountId],
+    );
+    expect(rows.map((r) => [r.action, r.user_id])).toEqual([
+      ['updateBillingDetails', editor.userId],
+      ['requestCreditPurchase', editor.userId],
+      ['approveCreditPurchase', approver.userId],
+      ['markInvoicePaid', owner.userId],
+      ['issueCreditNote', approver.userId],
+      ['requestCreditPurchase', editor.userId],
+      ['rejectCreditPurchase', approver.userId],
+    ]);
+    expect(rows[0].diff).toMatchObject({ city: 'Lyon', country: 'FR' });
   });
 
   it("another account's ids are NOT_FOUND; bad input is BAD_USER_INPUT and writes nothing", async () => {
