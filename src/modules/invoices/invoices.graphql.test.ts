@@ -225,6 +225,40 @@ describe('invoices over GraphQL', () => {
     expect(await count('billing_details', a.owner.accountId)).toBe(0);
   });
 
+  it('pages purchases and invoices newest first with cursors, without repeats or gaps', async () => {
+    const { editor, approver, guest } = await setUp('Pages');
+    ok(await gql(editor, BILLING, { input: billing }));
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++)
+      ids.push(ok(await gql(editor, REQUEST, { packId: 'SMS_1K', quantity: 1 })).requestCreditPurchase.id);
+    for (const id of ids.slice(0, 3)) ok(await gql(approver, APPROVE, { id }));
+    const PURCHASES = `query($after: String) { creditPurchases(first: 2, after: $after) {
+      nodes { id } pageInfo { hasNextPage endCursor } } }`;
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 5; page++) {
+      const r: { nodes: { id: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } = ok(
+        await gql(guest, PURCHASES, { after }),
+      ).creditPurchases;
+      seen.push(...r.nodes.map((n) => n.id));
+      if (!r.pageInfo.hasNextPage) break;
+      after = r.pageInfo.endCursor;
+    }
+    expect(seen).toEqual([...ids].reverse());
+    const INVOICES = `query($after: String) { invoices(first: 2, after: $after) { nodes { number } pageInfo { hasNextPage endCursor } } }`;
+    const first = ok(await gql(guest, INVOICES, {})).invoices;
+    const second = ok(await gql(guest, INVOICES, { after: first.pageInfo.endCursor })).invoices;
+    const year = new Date().getUTCFullYear();
+    expect([...first.nodes, ...second.nodes].map((n: { number: string }) => n.number)).toEqual(
+      [3, 2, 1].map((n) => `F${year}-00000${n}`),
+    );
+    expect(second.pageInfo.hasNextPage).toBe(false);
+    const pending = ok(
+      await gql(guest, '{ creditPurchases(status: PENDING) { nodes { id } } }'),
+    ).creditPurchases;
+    expect(pending.nodes.map((n: { id: string }) => n.id)).toEqual([ids[4], ids[3]]);
+  });
+
   it('creditUsage reads what sends consumed from the ledger, per day or operation, with the balances', async () => {
     const { owner, guest } = await setUp('Usage');
     const opId = '00000000-0000-4000-8000-000000000001';
