@@ -1,23 +1,11 @@
 /**
  * Invoices through the schema, on the real PostgreSQL of a test app: the purchase flow at each
  * level, owner-only payment, credit notes, the history entries, another account's ids, bad input
- * that writes nothing, usage from the ledger, and INVOICES = NONE seeing no invoice, price,
- * balance or cost anywhere.
+ * that writes nothing, paging and usage from the ledger (INVOICES = NONE: invoices.rights.test.ts).
  */
-import { getNamedType, isObjectType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Actor,
-  code,
-  ok,
-  signUpOwner,
-  startTestApp,
-  type TestApp,
-  viewerWith,
-} from '../../../test/harness.js';
-import { buildSchema } from '../../schema.js';
-import { objectFieldScopes, rootFieldScopes } from '../access/scope-map.js';
-import { emailing, ops, verifiedSender } from '../operations/testing/helpers.js';
+import { code, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
+import { APPROVE, BILLING, billing, invoiceKit, REQUEST } from './testing/invoice-kit.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -27,40 +15,13 @@ afterAll(async () => {
   await t?.close();
 });
 
-type Vars = Record<string, unknown>;
-const gql = (who: Actor | null, query: string, variables: Vars = {}) =>
-  // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field with toMatchObject
-  t.gql<Record<string, any>, Vars>(query, variables, who?.token ?? null);
-
-const BILLING = `mutation($input: UpdateBillingDetailsInput!) { updateBillingDetails(input: $input) {
-  id companyName addressLines postcode city country vatNumber } }`;
-const billing = {
-  companyName: 'Boulangerie Martin SARL',
-  addressLines: ['12 avenue Foch'],
-  postcode: '69006',
-  city: 'Lyon',
-  country: 'fr',
-  vatNumber: 'FR 12 345678901',
-};
-const REQUEST = `mutation($packId: String!, $quantity: Int!) { requestCreditPurchase(packId: $packId, quantity: $quantity) {
-  id status packId quantity credits unitPrice totalExclTax requestedBy { id } } }`;
-const APPROVE = `mutation($id: ID!) { approveCreditPurchase(id: $id) { id status decidedBy { id }
-  invoice { id number status totalExclTax totalVat totalInclTax } } }`;
 const INVOICE = `query($id: ID!) { invoice(id: $id) { id type number status issueDate dueDate currency
   totalExclTax totalVat totalInclTax pdfPath seller { name vatNumber siren addressLines }
   buyer { name vatNumber addressLines } lines { position label quantity unitPrice vatRate totalExclTax vat }
   creditOf { id } } }`;
 
-const count = async (table: string, accountId: string) =>
-  (await t.sql.query(`select count(*)::int as n from ${table} where account_id = $1`, [accountId])).rows[0].n;
-
-async function setUp(name: string) {
-  const owner = await signUpOwner(t, name);
-  const editor = await viewerWith(t, owner, { INVOICES: 'EDITOR' });
-  const approver = await viewerWith(t, owner, { INVOICES: 'APPROVER' });
-  const guest = await viewerWith(t, owner, { INVOICES: 'GUEST' });
-  return { owner, editor, approver, guest };
-}
+const { gql, count, setUp: levels } = invoiceKit(() => t);
+const setUp = async (name: string) => levels(await signUpOwner(t, name));
 
 describe('invoices over GraphQL', () => {
   it('an editor requests, an approver approves: the invoice is issued with exact totals and audited', async () => {
@@ -291,109 +252,5 @@ describe('invoices over GraphQL', () => {
       '{ creditUsage(from: "2026-04-01T00:00:00Z", to: "2026-03-01T00:00:00Z") { rows { used } } }',
     );
     expect(code(backwards)).toBe('BAD_USER_INPUT');
-  });
-});
-
-/** Types that are invoice data as a whole: reachable only through a field needing INVOICES. */
-const INVOICE_TYPES =
-  /^(Invoice|InvoiceLine|InvoiceParty|CreditPurchase|CreditPack|CreditBalance|CreditReservation|CreditUsage|CreditUsageRow|OperationCredits|BillingDetails)(Connection|Edge)?$/;
-
-describe('INVOICES = NONE', () => {
-  it('every field leading to invoice data, or named like a price, cost or balance, needs INVOICES >= GUEST', () => {
-    const schema = buildSchema();
-    const scoped = { ...rootFieldScopes(schema), ...objectFieldScopes(schema) } as Record<
-      string,
-      { feature?: [string, string]; owner?: boolean } | null
-    >;
-    const open: string[] = [];
-    let guarded = 0;
-    for (const type of Object.values(schema.getTypeMap())) {
-      if (!isObjectType(type) || type.name.startsWith('__') || INVOICE_TYPES.test(type.name)) continue;
-      for (const field of Object.values(type.getFields())) {
-        const leads = INVOICE_TYPES.test(getNamedType(field.type).name);
-        if (!leads && !/price|cost|balance|credits|total(Excl|Incl|Vat)/i.test(field.name)) continue;
-        const name = `${type.name}.${field.name}`;
-        // The owner is APPROVER everywhere, INVOICES included (markInvoicePaid).
-        if (scoped[name]?.feature?.[0] === 'INVOICES' || scoped[name]?.owner) guarded++;
-        else open.push(name);
-      }
-    }
-    expect(open).toEqual([]);
-    // creditPacks, creditPurchases, invoices, invoice, billingDetails, creditUsage, the mutations
-    // (markInvoicePaid is owner only, the owner being APPROVER everywhere), Account.credits,
-    // Operation.credits.
-    expect(guarded).toBeGreaterThanOrEqual(12);
-  });
-
-  it('sees no invoice, price, balance or cost anywhere, even at APPROVER everywhere else', async () => {
-    const { owner, editor, approver } = await setUp('Hidden');
-    await verifiedSender(t, owner.accountId);
-    ok(await gql(editor, BILLING, { input: billing }));
-    const p = ok(await gql(editor, REQUEST, { packId: 'SMS_1K', quantity: 1 })).requestCreditPurchase;
-    const inv = ok(await gql(approver, APPROVE, { id: p.id })).approveCreditPurchase.invoice.id;
-    const opId = ok(await ops(t).create(owner, emailing('hidden'))).createOperation.id;
-    const none = await viewerWith(t, owner, {
-      CONTACTS: 'APPROVER',
-      EMAILINGS: 'APPROVER',
-      SMS: 'APPROVER',
-      FORMS: 'APPROVER',
-      USERS: 'APPROVER',
-      SETTINGS: 'APPROVER',
-      WEBHOOKS: 'APPROVER',
-    });
-    const reads: [string, Vars][] = [
-      ['{ creditPacks { id unitPrice } }', {}],
-      ['{ creditPurchases { nodes { id totalExclTax } } }', {}],
-      ['{ invoices { nodes { id totalInclTax } } }', {}],
-      ['query($id: ID!) { invoice(id: $id) { id totalInclTax } }', { id: inv }],
-      ['{ billingDetails { companyName } }', {}],
-      ['{ creditUsage(from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { rows { used } } }', {}],
-      ['{ account { id credits { balance available } } }', {}],
-      ['query($id: ID!) { operation(id: $id) { id credits { used reserved } } }', { id: opId }],
-    ];
-    const writes: [string, Vars][] = [
-      ['mutation { requestCreditPurchase(packId: "SMS_1K", quantity: 1) { id } }', {}],
-      ['mutation($id: ID!) { approveCreditPurchase(id: $id) { id } }', { id: p.id }],
-      ['mutation($id: ID!) { rejectCreditPurchase(id: $id, reason: "x") { id } }', { id: p.id }],
-      ['mutation($id: ID!) { issueCreditNote(invoiceId: $id, reason: "x") { id } }', { id: inv }],
-      ['mutation($id: ID!) { markInvoicePaid(id: $id) { id } }', { id: inv }],
-      ['mutation($i: UpdateBillingDetailsInput!) { updateBillingDetails(input: $i) { id } }', { i: billing }],
-    ];
-    const before = await count('audit_entry', owner.accountId);
-    for (const [query, vars] of [...reads, ...writes]) {
-      const r = await gql(none, query, vars);
-      expect(code(r), query).toBe('FORBIDDEN');
-      expect(JSON.stringify(r.data ?? null), query).not.toMatch(
-        /unitPrice|total|balance|available|used|companyName/,
-      );
-    }
-    expect(await count('audit_entry', owner.accountId)).toBe(before);
-    // What the same user may read of the account and the operation still answers.
-    expect(ok(await gql(none, '{ account { id name } }')).account.id).toBe(owner.accountId);
-
-    // A schedule refused for lack of credits does not tell the balance without INVOICES.
-    await t.sql.query(
-      `insert into contact (account_id, email, unique_value)
-       select $1, 'c' || g || '@hidden.test', 'c' || g || '@hidden.test' from generate_series(1, 400) g`,
-      [owner.accountId],
-    );
-    ok(await ops(t).step(owner, 'submitOperation', opId));
-    ok(await ops(t).step(owner, 'validateOperation', opId));
-    const at = `, at: "${new Date(Date.now() + 86_400_000).toISOString()}"`;
-    const short = await ops(t).step(none, 'scheduleOperation', opId, at);
-    expect(code(short)).toBe('CONFLICT');
-    expect(short.errors?.[0].extensions).toEqual({
-      code: 'CONFLICT',
-      reason: 'INSUFFICIENT_CREDITS',
-      kind: 'EMAIL',
-    });
-    expect(short.errors?.[0].message).not.toMatch(/300|400/);
-    // With INVOICES the amounts are there.
-    const full = await ops(t).step(owner, 'scheduleOperation', opId, at);
-    expect(full.errors?.[0].extensions).toMatchObject({
-      reason: 'INSUFFICIENT_CREDITS',
-      needed: 400,
-      available: 300,
-    });
   });
 });
