@@ -4,7 +4,7 @@
  * that writes nothing, paging and usage from the ledger (INVOICES = NONE: invoices.rights.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { code, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
+import { code, nextResults, ok, signUpOwner, startTestApp, type TestApp } from '../../../test/harness.js';
 import { APPROVE, BILLING, billing, invoiceKit, REQUEST } from './testing/invoice-kit.js';
 
 let t: TestApp;
@@ -59,6 +59,14 @@ describe('invoices over GraphQL', () => {
       },
     });
     expect(code(await gql(approver, APPROVE, { id: p.id }))).toBe('CONFLICT');
+    // Four-eyes (INVOICE_FOUR_EYES, on by default): an approver's own request needs another one.
+    const own = ok(await gql(approver, REQUEST, { packId: 'EMAIL_10K', quantity: 1 })).requestCreditPurchase;
+    expect(code(await gql(approver, APPROVE, { id: own.id }))).toBe('FORBIDDEN');
+    const { rows: still } = await t.sql.query(
+      'select status, invoice_id from credit_purchase where id = $1',
+      [own.id],
+    );
+    expect(still[0]).toEqual({ status: 'PENDING', invoice_id: null });
 
     const inv = ok(await gql(guest, INVOICE, { id: a.invoice.id })).invoice;
     expect(inv).toMatchObject({
@@ -91,6 +99,7 @@ describe('invoices over GraphQL', () => {
       ['updateBillingDetails', editor.email],
       ['requestCreditPurchase', editor.email],
       ['approveCreditPurchase', approver.email],
+      ['requestCreditPurchase', approver.email],
     ]);
   });
 
@@ -184,6 +193,29 @@ describe('invoices over GraphQL', () => {
       await count('audit_entry', a.owner.accountId),
     ]).toEqual(before);
     expect(await count('billing_details', a.owner.accountId)).toBe(0);
+  });
+
+  it('streams the history entries of invoice mutations on auditEntryAdded once committed', async () => {
+    const { owner, editor } = await setUp('Live');
+    const sub = nextResults(
+      t.ws(owner.token),
+      'subscription { auditEntryAdded { action feature objectId userId diff } }',
+      2,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    ok(await gql(editor, BILLING, { input: billing }));
+    const p = ok(await gql(editor, REQUEST, { packId: 'SMS_1K', quantity: 2 })).requestCreditPurchase;
+    const entries = (await sub.results).map(
+      (r) => (r.data as { auditEntryAdded: Record<string, unknown> }).auditEntryAdded,
+    );
+    sub.stop();
+    expect(entries[1]).toEqual({
+      action: 'requestCreditPurchase',
+      feature: 'INVOICES',
+      objectId: p.id,
+      userId: editor.userId,
+      diff: { packId: 'SMS_1K', quantity: 2 },
+    });
   });
 
   it('pages purchases and invoices newest first with cursors, without repeats or gaps', async () => {
