@@ -171,6 +171,19 @@ export async function findInvoice(db: pg.Pool, accountId: string, id: string): P
   return toView(rows[0]);
 }
 
+/** Several invoices by id in one query (the invoices of a page of purchases), by id. */
+export async function invoicesById(
+  db: pg.Pool,
+  accountId: string,
+  ids: string[],
+): Promise<Map<string, InvoiceView>> {
+  const { rows } = await db.query<InvoiceRow>(
+    `select ${INVOICE_COLS} from invoice where account_id = $1 and id = any($2::uuid[])`,
+    [accountId, ids],
+  );
+  return new Map(rows.map((r) => [r.id, toView(r)]));
+}
+
 /** The credit note of an invoice, if it has one (at most one: see issueCreditNote). */
 export async function creditNoteOf(db: pg.Pool, accountId: string, id: string): Promise<InvoiceView | null> {
   const { rows } = await db.query<InvoiceRow>(

@@ -1,12 +1,13 @@
 import { builder } from '../../builder.js';
+import type { Context } from '../../context.js';
 import { batched } from '../../shared/batch.js';
 import { CreditKindEnum } from '../credits/credit.schema.js';
 import { colleagueOf, inUsers } from '../users/colleague.js';
 import { UserRef } from '../users/users.schema.js';
 import type { CreditPack } from './invoice.config.js';
 import {
-  findInvoice,
   type InvoiceView,
+  invoicesById,
   type LineView,
   linesOf,
   type PartyView,
@@ -18,6 +19,16 @@ import {
  * (creditPacks, creditPurchases, invoices, invoice, billingDetails, creditUsage and the
  * mutations), so prices and totals never show to a user without INVOICES.
  */
+
+/** An invoice of the viewer's account by id, batched: one query for a page of purchases or notes. */
+async function invoiceOf(ctx: Context, id: string | null): Promise<InvoiceView | null> {
+  const accountId = ctx.viewer?.accountId;
+  if (!accountId || !id) return null;
+  return (
+    (await batched(ctx.em, 'invoice.byId', id, (ids) => invoicesById(ctx.app.jobs.pool, accountId, ids))) ??
+    null
+  );
+}
 
 export const CreditPackRef = builder.objectRef<CreditPack>('CreditPack').implement({
   description: 'A pack of the catalogue (configuration: INVOICE_PACKS). Prices exclude tax.',
@@ -152,8 +163,7 @@ InvoiceRef.implement({
       type: InvoiceRef,
       nullable: true,
       description: 'A credit note: the invoice it corrects',
-      resolve: (i, _a, ctx) =>
-        i.creditOf && ctx.viewer ? findInvoice(ctx.app.jobs.pool, ctx.viewer.accountId, i.creditOf) : null,
+      resolve: (i, _a, ctx) => invoiceOf(ctx, i.creditOf),
     }),
     reason: t.exposeString('reason', { nullable: true, description: 'A credit note: why it was issued' }),
     purchaseId: t.exposeID('purchaseId', { nullable: true, description: 'The purchase it invoices' }),
@@ -208,8 +218,7 @@ export const PurchaseRef = builder.objectRef<PurchaseView>('CreditPurchase').imp
       type: InvoiceRef,
       nullable: true,
       description: 'Its invoice, once approved',
-      resolve: (p, _a, ctx) =>
-        p.invoiceId && ctx.viewer ? findInvoice(ctx.app.jobs.pool, ctx.viewer.accountId, p.invoiceId) : null,
+      resolve: (p, _a, ctx) => invoiceOf(ctx, p.invoiceId),
     }),
     createdAt: t.field({
       type: 'DateTime',
