@@ -18,6 +18,21 @@ describe('configuration', () => {
     expect(c.publicUrl).toBe('http://localhost:4000');
   });
 
+  it('loads the invoice settings, with the flag parser shared with webhooks', () => {
+    expect(loadConfig({}).invoices).toMatchObject({
+      fourEyes: true,
+      creditsAfterPayment: false,
+      dueDays: 30,
+    });
+    const c = loadConfig({
+      INVOICE_FOUR_EYES: '0',
+      CREDITS_AFTER_PAYMENT: 'TRUE',
+      LOW_BALANCE_THRESHOLD: '50',
+    });
+    expect(c.invoices).toMatchObject({ fourEyes: false, creditsAfterPayment: true, lowBalanceThreshold: 50 });
+    expect(c.invoices.packs.map((p) => p.id)).toContain('SMS_1K');
+  });
+
   it.each([
     [{ PORT: 'eighty' }, /PORT/],
     [{ PORT: '70000' }, /PORT/],
@@ -45,6 +60,11 @@ describe('configuration', () => {
     [{ QUERY_TIMEOUT_MS: '15s' }, /QUERY_TIMEOUT_MS/],
     [{ QUERY_TIMEOUT_MS: '5' }, /QUERY_TIMEOUT_MS/],
     [{ QUERY_TIMEOUT_MS: '600001' }, /QUERY_TIMEOUT_MS/],
+    [{ INVOICE_FOUR_EYES: 'maybe' }, /INVOICE_FOUR_EYES/],
+    [{ WEBHOOKS_ALLOW_PRIVATE: 'yes' }, /WEBHOOKS_ALLOW_PRIVATE/],
+    [{ INVOICE_DUE_DAYS: '366' }, /INVOICE_DUE_DAYS/],
+    [{ LOW_BALANCE_THRESHOLD: '-1' }, /LOW_BALANCE_THRESHOLD/],
+    [{ INVOICE_PACKS: '[{"id":"X"}]' }, /INVOICE_PACKS/],
   ])('refuses %o with a message naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { type FormConfig, loadFormConfig } from './modules/forms/form.config.js';
+import { type InvoiceConfig, loadInvoiceConfig } from './modules/invoices/invoice.config.js';
 import { loadWebhookConfig, type WebhookConfig } from './modules/webhooks/webhook.config.js';
 
 /** Every environment variable Cible reads, parsed and validated in one place. */
@@ -72,6 +73,8 @@ export interface Config {
   webhooks: WebhookConfig;
   /** Public form submissions' rate limits (src/modules/forms/form.config.ts). */
   forms: FormConfig;
+  /** Credit packs, seller, numbering and payment rules (src/modules/invoices/invoice.config.ts). */
+  invoices: InvoiceConfig;
 }
 
 export type WorkerSettings = Pick<Config, 'workerThreads' | 'workerQueueSize' | 'cpuCallTimeoutMs'>;
@@ -171,6 +174,15 @@ export function wholeNumber(
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   }
   return n;
+}
+
+/** A boolean variable: true/1 or false/0 (any case); unset or empty takes the fallback. */
+export function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(raw)}`);
 }
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/i;
@@ -317,6 +329,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     webhooks: loadWebhookConfig(env, databaseUrl === null),
     forms: loadFormConfig(env),
+    invoices: loadInvoiceConfig(env),
     ...loadWorkerSettings(env),
   };
 }

@@ -20,6 +20,7 @@ import './modules/operations/operation.duplicate.js';
 import './modules/operations/operation.stats.schema.js';
 import './modules/sending/sending.schema.js';
 import './modules/credits/credit.schema.js';
+import './modules/invoices/invoice.schema.js';
 import './modules/senders/sender.schema.js';
 import './modules/bounces/bounce.schema.js';
 import './modules/webhooks/webhook.schema.js';

@@ -24,6 +24,7 @@ import { streamUpload } from './modules/contacts/upload.js';
 import { createTracking } from './modules/events/tracking.js';
 import { createFormExport } from './modules/forms/form.export.js';
 import { formRoutes } from './modules/forms/form.http.js';
+import { createInvoicePdfRoute } from './modules/invoices/invoice.route.js';
 import { createMailer } from './modules/mail/mailer.js';
 import { createSegmentExport } from './modules/segments/segment.export.js';
 import { createSenderConfirm } from './modules/senders/sender.confirm.js';
@@ -174,6 +175,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
   const tracking = createTracking(services, ipOf);
   const exportSegment = createSegmentExport(services, ipOf);
   const exportForm = createFormExport(services, ipOf);
+  const invoicePdf = createInvoicePdfRoute(services);
   const confirmSender = createSenderConfirm(services, ipOf);
   const server = createServer();
   const drain = createDrain(server);
@@ -185,6 +187,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     if (exportSegment(req, res)) return; // /export/segments/<id>.csv: streamed CSV, bearer token
     if (exportForm(req, res)) return; // /export/forms/<id>/submissions.csv: streamed CSV, bearer token
     if (formRoutes(services, req, res, ipOf)) return; // /f/<publicId>, /f/confirm/<token>: public form pages
+    if (invoicePdf(req, res)) return; // /invoices/<id>.pdf: streamed PDF, bearer token, INVOICES >= GUEST
     if (confirmSender(req, res)) return; // /senders/confirm/<token>: public HTML page and form
     if (unsubscribeLink(services, req, res, ipOf)) return; // /u/<token>: one-click unsubscribe (RFC 8058), public
     if (smsInbound(services, req, res, ipOf)) return; // /sms/inbound: signed STOP/START replies from the SMS gateway, public

@@ -26,6 +26,10 @@ const VALUE_TYPES = [
   'ContactImportRowResult', // a row result, read page by page through its import
   'ContactScore', // a contact's value for one score (scoreId alone is shared by every contact)
   'CreditReservation', // what one operation holds of its CreditBalance
+  'CreditUsage', // the one-off report of creditUsage, and its rows:
+  'CreditUsageRow',
+  'InvoiceLine', // a line of its Invoice, never changed once issued
+  'InvoiceParty', // the seller or buyer of its Invoice, copied at issue
   'CriterionNode', // the criterion of its ScoreCondition, and its parts:
   'EmailStatusCriterion',
   'EventCriterion',

@@ -373,7 +373,7 @@ export type Feature =
   | 'EMAILINGS'
   /** Forms, surveys and their submissions (no operation of the API uses it yet) */
   | 'FORMS'
-  /** Invoices and purchases of credits (no operation of the API uses it yet) */
+  /** Invoices, credit purchases, usage and balances, prices and costs. GUEST reads them, EDITOR edits billing details and requests purchases, APPROVER approves or rejects purchases and issues credit notes */
   | 'INVOICES'
   /** Account settings. GUEST reads them, EDITOR changes them */
   | 'SETTINGS'

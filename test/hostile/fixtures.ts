@@ -35,6 +35,9 @@ export interface AccountObjects {
   /** A PUBLISHED form asking for email (the unique key) and a consent, and its public name. */
   formId: string;
   formPublicId: string;
+  /** An APPROVED purchase (the member asked, the owner approved) and its invoice. */
+  purchaseId: string;
+  invoiceId: string;
   /** Unique words written into this account's names, to find them in another account's answers. */
   markers: string[];
 }
@@ -212,6 +215,32 @@ async function populate(t: TestApp, label: string): Promise<AccountObjects> {
     { id: form.createForm.id },
     owner.token,
   );
+  await gqlOk(
+    t,
+    'mutation($input: UpdateBillingDetailsInput!) { updateBillingDetails(input: $input) { id } }',
+    {
+      input: {
+        companyName: `${mark}company`,
+        addressLines: [`${mark} street`],
+        postcode: '75002',
+        city: 'Paris',
+        country: 'FR',
+      },
+    },
+    owner.token,
+  );
+  const purchase = await gqlOk<{ requestCreditPurchase: { id: string } }>(
+    t,
+    'mutation { requestCreditPurchase(packId: "SMS_1K", quantity: 1) { id } }',
+    {},
+    member.token,
+  );
+  const approved = await gqlOk<{ approveCreditPurchase: { invoice: { id: string } } }>(
+    t,
+    'mutation($id: ID!) { approveCreditPurchase(id: $id) { invoice { id } } }',
+    { id: purchase.requestCreditPurchase.id },
+    owner.token,
+  );
   return {
     owner,
     member,
@@ -222,6 +251,8 @@ async function populate(t: TestApp, label: string): Promise<AccountObjects> {
     segmentId: segment.createSegment.id,
     operationId: operation.createOperation.id,
     senderId: sender.addSender.id,
+    purchaseId: purchase.requestCreditPurchase.id,
+    invoiceId: approved.approveCreditPurchase.invoice.id,
     importId: imported.importContacts.id,
     runId: run.runScoreComputation.id,
     bounceId: bounce.data?.recordBounce[0]?.id ?? '',

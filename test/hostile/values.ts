@@ -139,6 +139,11 @@ export const ID_KIND: Record<string, keyof AccountObjects> = {
   'Mutation.unpublishForm(id:)': 'formId',
   'Mutation.closeForm(id:)': 'formId',
   'Subscription.formSubmitted(formId:)': 'formId',
+  'Query.invoice(id:)': 'invoiceId',
+  'Mutation.approveCreditPurchase(id:)': 'purchaseId',
+  'Mutation.rejectCreditPurchase(id:)': 'purchaseId',
+  'Mutation.issueCreditNote(invoiceId:)': 'invoiceId',
+  'Mutation.markInvoicePaid(id:)': 'invoiceId',
 };
 /** Fields that delete or disable: their own ids never get A's real objects, only unknown ones. */
 export const DESTRUCTIVE = new Set([
@@ -155,6 +160,11 @@ export const DESTRUCTIVE = new Set([
   'Mutation.deleteForm',
   'Mutation.unpublishForm',
   'Mutation.closeForm',
+  // Irreversible on an invoice or purchase: decided once, credited once, paid once.
+  'Mutation.approveCreditPurchase',
+  'Mutation.rejectCreditPurchase',
+  'Mutation.issueCreditNote',
+  'Mutation.markInvoicePaid',
 ]);
 
 function idOf(o: AccountObjects, kind: keyof AccountObjects): string {
@@ -218,6 +228,9 @@ const GOOD: Record<string, (fx: Fixtures) => Value> = {
   'Query.publicForm(publicId:)': (fx) => fx.a.formPublicId,
   'Mutation.submitForm(publicId:)': (fx) => fx.a.formPublicId,
   'Mutation.submitForm(values:)': () => ({ email: uniqueEmail('hostile.form'), news: true }),
+  'Mutation.requestCreditPurchase(packId:)': () => 'SMS_1K',
+  'UpdateBillingDetailsInput.country': () => 'FR',
+  'Query.creditUsage(to:)': () => '2026-02-01T00:00:00.000Z',
 };
 /** Optional input fields the valid value includes anyway (a FIXED condition needs its value). */
 export const ALSO: Record<string, string[]> = {

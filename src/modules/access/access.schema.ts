@@ -10,7 +10,8 @@ export const FeatureEnum = builder.enumType('Feature', {
     EMAILINGS: 'Email operations and their statistics (no operation of the API uses it yet)',
     SMS: 'SMS operations and their statistics (no operation of the API uses it yet)',
     FORMS: 'Forms, surveys and their submissions (no operation of the API uses it yet)',
-    INVOICES: 'Invoices and purchases of credits (no operation of the API uses it yet)',
+    INVOICES:
+      'Invoices, credit purchases, usage and balances, prices and costs. GUEST reads them, EDITOR edits billing details and requests purchases, APPROVER approves or rejects purchases and issues credit notes',
     USERS:
       "Users and their rights. GUEST lists users and reads everyone's history, EDITOR edits, disables and deletes users, APPROVER invites and changes rights",
     SETTINGS: 'Account settings. GUEST reads them, EDITOR changes them',

@@ -27,7 +27,7 @@ const ReservationRef = builder
     }),
   });
 
-const BalanceRef = builder.objectRef<CreditsView & { accountId: string }>('CreditBalance').implement({
+export const BalanceRef = builder.objectRef<CreditsView & { accountId: string }>('CreditBalance').implement({
   description:
     "The account's credits of one kind, from its ledger. The balance is never negative, and never below what is reserved.",
   fields: (t) => ({

@@ -177,9 +177,19 @@ export async function releaseCredits(exec: Exec, operationId: string): Promise<n
  * messages are already out, so this never refuses: if the balance cannot cover an overrun, what
  * is charged stops at zero balance (never negative) and the uncharged rest is returned for the log.
  */
+/**
+ * Told of every settlement that charged something, inside its transaction, with the balance row
+ * still locked: the invoices module mails the approvers when the balance crosses its threshold.
+ */
+export type BalanceDrop = (
+  exec: Exec,
+  drop: { accountId: string; kind: CreditKind; before: number; after: number },
+) => Promise<void>;
+
 export async function settleCredits(
   exec: Exec,
   s: { accountId: string; operationId: string; kind: CreditKind; used: number },
+  onDrop?: BalanceDrop,
 ): Promise<{ charged: number; uncharged: number }> {
   if (s.used <= 0) return { charged: 0, uncharged: 0 };
   const b = await lockBalance(exec, s.accountId, s.kind);
@@ -190,6 +200,7 @@ export async function settleCredits(
   const fromReservation = Math.min(s.used, held ? Number(held.amount) : 0);
   b.reserved -= fromReservation;
   const charged = Math.min(s.used, b.balance - b.reserved);
+  const before = b.balance;
   b.balance -= charged;
   await writeBalance(exec, s.accountId, b);
   if (held)
@@ -198,6 +209,8 @@ export async function settleCredits(
       [s.operationId, fromReservation],
     );
   await entry(exec, s.accountId, s.kind, 'USAGE', -charged, { operationId: s.operationId });
+  if (charged > 0 && onDrop)
+    await onDrop(exec, { accountId: s.accountId, kind: s.kind, before, after: b.balance });
   return { charged, uncharged: s.used - charged };
 }
 

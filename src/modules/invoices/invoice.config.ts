@@ -1,4 +1,4 @@
-import { ConfigError } from '../../config.js';
+import { ConfigError, flag, wholeNumber } from '../../config.js';
 
 /** A credit pack of the catalogue. Prices are exact decimal strings, never floats. */
 export interface CreditPack {
@@ -28,7 +28,7 @@ export interface InvoiceConfig {
   creditsAfterPayment: boolean;
   /** INVOICE_DUE_DAYS: due date = issue date + this. */
   dueDays: number;
-  /** LOW_BALANCE_THRESHOLD: available credits under which approvers are told (not wired yet). */
+  /** LOW_BALANCE_THRESHOLD: a balance falling below it after a send tells the INVOICES approvers. */
   lowBalanceThreshold: number;
 }
 
@@ -45,22 +45,6 @@ const DEFAULT_PACKS: CreditPack[] = [
   { id: 'SMS_1K', kind: 'SMS', credits: 1_000, unitPrice: '59.90', vatRate: '20.00', currency: 'EUR' },
   { id: 'SMS_10K', kind: 'SMS', credits: 10_000, unitPrice: '499.00', vatRate: '20.00', currency: 'EUR' },
 ];
-
-function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (!raw) return fallback;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(raw)}`);
-}
-
-function count(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  if (!/^\d{1,9}$/.test(raw))
-    throw new ConfigError(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
-  return Number(raw);
-}
 
 const MONEY = /^\d{1,12}\.\d{2}$/;
 
@@ -101,7 +85,7 @@ export function loadInvoiceConfig(env: NodeJS.ProcessEnv): InvoiceConfig {
     },
     fourEyes: flag(env, 'INVOICE_FOUR_EYES', true),
     creditsAfterPayment: flag(env, 'CREDITS_AFTER_PAYMENT', false),
-    dueDays: count(env, 'INVOICE_DUE_DAYS', 30),
-    lowBalanceThreshold: count(env, 'LOW_BALANCE_THRESHOLD', 1000),
+    dueDays: wholeNumber(env, 'INVOICE_DUE_DAYS', 30, 0, 365),
+    lowBalanceThreshold: wholeNumber(env, 'LOW_BALANCE_THRESHOLD', 1000, 0, 1_000_000_000),
   };
 }

@@ -2,18 +2,16 @@ import type pg from 'pg';
 import { inPoolTransaction } from '../../db/pool-tx.js';
 import { badInput, conflict, forbidden, notFound } from '../../shared/errors.js';
 import { addCredits, type Exec, pgExec } from '../credits/credit.service.js';
+import { type Actor, audit } from './invoice.audit.js';
 import type { InvoiceConfig } from './invoice.config.js';
+
+export type { Actor } from './invoice.audit.js';
 
 /**
  * Purchases of credit packs and the invoices and credit notes they give. Every amount is
  * computed by PostgreSQL on numeric(14,2) columns (never a JS float); numbers come from the
  * account's series row, taken inside the issuing transaction (see allocateNumber).
  */
-
-export interface Actor {
-  accountId: string;
-  userId: string;
-}
 
 /** How an issued invoice gets paid. The default, bank transfer, leaves it UNPAID. */
 export interface PaymentProvider {
@@ -32,13 +30,6 @@ const uuid = (id: string, what: string) => {
   if (!UUID.test(id)) throw notFound(what);
   return id;
 };
-
-async function audit(exec: Exec, actor: Actor, action: string, objectType: string, objectId: string) {
-  await exec(
-    `insert into audit_entry (account_id, user_id, action, feature, object_type, object_id) values ($1, $2, $3, 'INVOICES', $4, $5)`,
-    [actor.accountId, actor.userId, action, objectType, objectId],
-  );
-}
 
 /**
  * The next number of the account's series, gapless: the series row is created if missing, then
@@ -75,22 +66,29 @@ export async function requestCreditPurchase(
   if (!pack) throw badInput(`Unknown credit pack ${JSON.stringify(input.packId)}`, { field: 'packId' });
   if (!Number.isSafeInteger(input.quantity) || input.quantity < 1 || input.quantity > 1000)
     throw badInput('quantity must be a whole number from 1 to 1000', { field: 'quantity' });
-  const { rows } = await pool.query<{ id: string }>(
-    `insert into credit_purchase (account_id, pack_id, kind, credits, quantity, unit_price, vat_rate, currency, requested_by)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id`,
-    [
-      actor.accountId,
-      pack.id,
-      pack.kind,
-      pack.credits,
-      input.quantity,
-      pack.unitPrice,
-      pack.vatRate,
-      pack.currency,
-      actor.userId,
-    ],
-  );
-  return rows[0].id;
+  return inPoolTransaction(pool, async (client) => {
+    const exec = pgExec(client);
+    const [row] = await exec<{ id: string }>(
+      `insert into credit_purchase (account_id, pack_id, kind, credits, quantity, unit_price, vat_rate, currency, requested_by)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id`,
+      [
+        actor.accountId,
+        pack.id,
+        pack.kind,
+        pack.credits,
+        input.quantity,
+        pack.unitPrice,
+        pack.vatRate,
+        pack.currency,
+        actor.userId,
+      ],
+    );
+    await audit(exec, actor, 'requestCreditPurchase', 'CreditPurchase', row.id, {
+      packId: pack.id,
+      quantity: input.quantity,
+    });
+    return row.id;
+  });
 }
 
 interface PurchaseRow {
@@ -181,7 +179,7 @@ export async function approveCreditPurchase(
       `update credit_purchase set status = 'APPROVED', decided_by = $2, decided_at = now(), invoice_id = $3 where id = $1`,
       [p.id, actor.userId, inv.id],
     );
-    await audit(exec, actor, 'creditPurchase.approve', 'CreditPurchase', p.id);
+    await audit(exec, actor, 'approveCreditPurchase', 'CreditPurchase', p.id, { invoice: number });
     return { invoiceId: inv.id, number };
   });
 }
@@ -212,7 +210,7 @@ export async function rejectCreditPurchase(
       `update credit_purchase set status = 'REJECTED', decided_by = $2, decided_at = now(), reason = $3 where id = $1`,
       [p.id, actor.userId, why],
     );
-    await audit(exec, actor, 'creditPurchase.reject', 'CreditPurchase', p.id);
+    await audit(exec, actor, 'rejectCreditPurchase', 'CreditPurchase', p.id, { reason: why });
   });
 }
 
@@ -224,14 +222,14 @@ export async function markInvoicePaid(pool: pg.Pool, actor: Actor, id: string): 
       'select id, status, credited, number, type from invoice where id = $1 and account_id = $2 for update',
       [uuid(id, 'Invoice'), actor.accountId],
     );
-    if (!inv || inv.type !== 'INVOICE') throw notFound('Invoice');
+    if (inv?.type !== 'INVOICE') throw notFound('Invoice');
     if (inv.status === 'PAID') throw conflict('This invoice is already paid', { reason: 'ALREADY_PAID' });
     await exec(`update invoice set status = 'PAID', paid_at = now() where id = $1`, [inv.id]);
     if (!inv.credited) {
       const [p] = await exec<PurchaseRow>('select * from credit_purchase where invoice_id = $1', [inv.id]);
       if (p) await creditPurchase(exec, actor.accountId, inv.id, p, inv.number);
     }
-    await audit(exec, actor, 'invoice.markPaid', 'Invoice', inv.id);
+    await audit(exec, actor, 'markInvoicePaid', 'Invoice', inv.id, { number: inv.number });
   });
 }
 
@@ -254,7 +252,7 @@ export async function issueCreditNote(
       'select id, type from invoice where id = $1 and account_id = $2 for update',
       [uuid(invoiceId, 'Invoice'), actor.accountId],
     );
-    if (!inv || inv.type !== 'INVOICE') throw notFound('Invoice');
+    if (inv?.type !== 'INVOICE') throw notFound('Invoice');
     const [done] = await exec('select 1 from invoice where credit_of = $1', [inv.id]);
     if (done)
       throw conflict('This invoice already has a credit note for its whole amount', {
@@ -279,48 +277,11 @@ export async function issueCreditNote(
        select $1, position, label, -quantity, unit_price, vat_rate, -total_excl_tax, -vat from invoice_line where invoice_id = $2`,
       [note.id, inv.id],
     );
-    await audit(exec, actor, 'invoice.creditNote', 'Invoice', note.id);
+    await audit(exec, actor, 'issueCreditNote', 'Invoice', note.id, {
+      number,
+      creditOf: inv.id,
+      reason: why,
+    });
     return { id: note.id, number };
   });
-}
-
-export interface BillingDetails {
-  companyName: string;
-  addressLines: string[];
-  postcode: string;
-  city: string;
-  country: string;
-  vatNumber: string | null;
-}
-
-export async function updateBillingDetails(pool: pg.Pool, actor: Actor, d: BillingDetails): Promise<void> {
-  const text = (v: string, field: string, max: number) => {
-    const s = v.trim();
-    if (!s || s.length > max) throw badInput(`${field} must hold 1 to ${max} characters`, { field });
-    return s;
-  };
-  const lines = d.addressLines.map((l) => text(l, 'addressLines', 200));
-  if (lines.length < 1 || lines.length > 4)
-    throw badInput('addressLines must hold 1 to 4 lines', { field: 'addressLines' });
-  const country = d.country.trim().toUpperCase();
-  if (!/^[A-Z]{2}$/.test(country))
-    throw badInput('country must be an ISO 3166 alpha-2 code', { field: 'country' });
-  const vat = d.vatNumber?.replace(/\s/g, '').toUpperCase() || null;
-  if (vat && !/^[A-Z]{2}[0-9A-Z]{2,13}$/.test(vat))
-    throw badInput('vatNumber is not a VAT number', { field: 'vatNumber' });
-  await pool.query(
-    `insert into billing_details (account_id, company_name, address_lines, postcode, city, country, vat_number)
-     values ($1, $2, $3, $4, $5, $6, $7) on conflict (account_id) do update set company_name = excluded.company_name,
-       address_lines = excluded.address_lines, postcode = excluded.postcode, city = excluded.city,
-       country = excluded.country, vat_number = excluded.vat_number, updated_at = now()`,
-    [
-      actor.accountId,
-      text(d.companyName, 'companyName', 200),
-      lines,
-      text(d.postcode, 'postcode', 20),
-      text(d.city, 'city', 120),
-      country,
-      vat,
-    ],
-  );
 }

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, signUpOwner, startTestApp, type TestApp, viewerWith } from '../../../test/harness.js';
+import { updateBillingDetails } from './invoice.billing.js';
 import { loadInvoiceConfig } from './invoice.config.js';
 import {
   approveCreditPurchase,
@@ -13,7 +14,6 @@ import {
   markInvoicePaid,
   rejectCreditPurchase,
   requestCreditPurchase,
-  updateBillingDetails,
 } from './invoice.service.js';
 
 let t: TestApp;

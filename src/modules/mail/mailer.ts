@@ -19,8 +19,12 @@ export interface Mail {
 export interface Mailer {
   readonly kind: 'smtp' | 'outbox';
   send(em: EntityManager, mail: Mail): Promise<void>;
+  /** The same on a plain pg transaction (a batch's settlement runs on one, not on the ORM). */
+  sendOn(exec: SqlExec, mail: Mail): Promise<void>;
   close(): void;
 }
+
+type SqlExec = (sql: string, params: unknown[]) => Promise<unknown>;
 
 export const FROM = 'Cible <no-reply@cible.local>';
 
@@ -39,32 +43,41 @@ export function createMailer(smtpUrl: string | null): Mailer {
         });
         await em.flush();
       },
+      async sendOn(exec, mail) {
+        await exec(
+          'insert into outbox_message (account_id, "to", subject, text, html) values ($1, $2, $3, $4, $5)',
+          [mail.accountId, mail.to, mail.subject, mail.text, mail.html ?? null],
+        );
+      },
       close() {},
     };
   }
   const transport: Transporter = nodemailer.createTransport(smtpUrl);
+  // SMTP takes the mail at once, whatever transaction the caller holds.
+  const deliver = async (mail: Mail) => {
+    try {
+      await transport.sendMail({
+        from: FROM,
+        to: mail.to,
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+      });
+    } catch (err) {
+      const e = err as { command?: string; responseCode?: number; response?: string };
+      // A permanent refusal of the recipient is the caller's input; anything else stays masked.
+      if (e.command === 'RCPT TO' && (e.responseCode ?? 0) >= 500) {
+        throw badInput(`The mail server refused ${mail.to}: ${e.response ?? e.responseCode}`, {
+          field: 'email',
+        });
+      }
+      throw err;
+    }
+  };
   return {
     kind: 'smtp',
-    async send(_em, mail) {
-      try {
-        await transport.sendMail({
-          from: FROM,
-          to: mail.to,
-          subject: mail.subject,
-          text: mail.text,
-          html: mail.html,
-        });
-      } catch (err) {
-        const e = err as { command?: string; responseCode?: number; response?: string };
-        // A permanent refusal of the recipient is the caller's input; anything else stays masked.
-        if (e.command === 'RCPT TO' && (e.responseCode ?? 0) >= 500) {
-          throw badInput(`The mail server refused ${mail.to}: ${e.response ?? e.responseCode}`, {
-            field: 'email',
-          });
-        }
-        throw err;
-      }
-    },
+    send: (_em, mail) => deliver(mail),
+    sendOn: (_exec, mail) => deliver(mail),
     close: () => transport.close(),
   };
 }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { toOrmBindings } from '../../db/positional.js';
+import { AppError, conflict } from '../../shared/errors.js';
 import type { CreditKind } from '../credits/credit.entity.js';
 import { ormExec, releaseCredits, reserveCredits } from '../credits/credit.service.js';
 import { loadTargetEnv } from '../targeting/target-env.js';
@@ -22,7 +23,11 @@ export const perRecipientOf = (op: Pick<OperationView, 'kind' | 'content'>): num
  * Operation.audienceCount gives). CONFLICT INSUFFICIENT_CREDITS when short, and the schedule is
  * rolled back with it. The freeze resizes the reservation to the recipients really frozen.
  */
-export async function reserveForSchedule(em: EntityManager, op: OperationView): Promise<void> {
+export async function reserveForSchedule(
+  em: EntityManager,
+  op: OperationView,
+  showAmounts = true,
+): Promise<void> {
   // A trigger reserves nothing yet: each run reserves for the contacts it adds.
   const statement = op.audience.trigger
     ? null
@@ -33,13 +38,23 @@ export async function reserveForSchedule(em: EntityManager, op: OperationView): 
     const [row] = await em.execute<{ n: string }[]>(b.sql, b.bindings);
     recipients = Number(row?.n ?? 0);
   }
-  await reserveCredits(ormExec(em), {
-    accountId: op.accountId,
-    operationId: op.id,
-    kind: creditKindOf(op.kind),
-    recipients,
-    perRecipient: perRecipientOf(op),
-  });
+  try {
+    await reserveCredits(ormExec(em), {
+      accountId: op.accountId,
+      operationId: op.id,
+      kind: creditKindOf(op.kind),
+      recipients,
+      perRecipient: perRecipientOf(op),
+    });
+  } catch (err) {
+    // The amounts tell the balance: invoice data, for INVOICES >= GUEST only (issue 16).
+    if (showAmounts || !(err instanceof AppError) || err.extensions.reason !== 'INSUFFICIENT_CREDITS')
+      throw err;
+    throw conflict(
+      `Not enough ${creditKindOf(op.kind)} credits for this send: someone with access to invoices can buy credits`,
+      { reason: 'INSUFFICIENT_CREDITS', kind: creditKindOf(op.kind) },
+    );
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthedContext } from '../../context.js';
 import { badInput, conflict, forbidden } from '../../shared/errors.js';
-import type { AccessLevel } from '../access/access.js';
+import { type AccessLevel, atLeast } from '../access/access.js';
 import { type AccountSettings, DEFAULT_SETTINGS } from '../account/account.entity.js';
 import { mutate } from '../audit/audit.service.js';
 import { refuseMissingSegments } from './operation.audience.js';
@@ -180,7 +180,7 @@ export function validateOperation(
     },
     after: (op, em) => notifySubmitter(ctx, em, op, 'validated'),
   };
-  return when ? step(ctx, id, validate, scheduleStage(when)) : step(ctx, id, validate);
+  return when ? step(ctx, id, validate, scheduleStage(ctx, when)) : step(ctx, id, validate);
 }
 
 export function rejectOperation(ctx: AuthedContext, id: string, reason: string): Promise<OperationView> {
@@ -197,12 +197,12 @@ export function rejectOperation(ctx: AuthedContext, id: string, reason: string):
   });
 }
 
-const scheduleStage = (at: Date): Stage => ({
+const scheduleStage = (ctx: AuthedContext, at: Date): Stage => ({
   action: 'schedule',
   apply: async (op, em) => {
     refuseStaleValidation(op);
     Object.assign(op, { scheduledAt: at, failureReason: null });
-    await reserveForSchedule(em, op);
+    await reserveForSchedule(em, op, atLeast(ctx.viewer.rights.INVOICES, 'GUEST'));
   },
 });
 
@@ -211,7 +211,7 @@ export function scheduleOperation(
   id: string,
   when: { at?: Date | null; now?: boolean | null },
 ): Promise<OperationView> {
-  return step(ctx, id, scheduleStage(scheduleTime(when.at, when.now)));
+  return step(ctx, id, scheduleStage(ctx, scheduleTime(when.at, when.now)));
 }
 
 export function pauseOperation(ctx: AuthedContext, id: string): Promise<OperationView> {

@@ -8,7 +8,7 @@ import {
   toBounceEvent,
 } from '../bounces/bounce.repository.js';
 import type { BounceClassification } from '../bounces/classifier/types.js';
-import { pgExec, settleCredits } from '../credits/credit.service.js';
+import { type BalanceDrop, pgExec, settleCredits } from '../credits/credit.service.js';
 import { eventCode } from '../events/event.entity.js';
 import type { MergeData } from '../messaging/template.js';
 import { contactMergeData } from '../messaging/template.js';
@@ -125,6 +125,7 @@ export async function recordOutcomes(
   op: { id: string; accountId: string; kind: 'EMAILING' | 'SMS' },
   outcomes: Outcome[],
   retrySeconds: number,
+  onBalanceDrop?: BalanceDrop,
 ): Promise<BatchCounts> {
   const ids = (k: Outcome['kind']) => outcomes.filter((o) => o.kind === k).map((o) => o.contactId);
   return inPoolTransaction(pool, async (client) => {
@@ -205,12 +206,11 @@ export async function recordOutcomes(
     // What was really sent is paid for in the batch's own transaction: one emails, SMS per part.
     const used = op.kind === 'EMAILING' ? counts.sent : counts.parts;
     counts.uncharged = (
-      await settleCredits(pgExec(client), {
-        accountId: op.accountId,
-        operationId: op.id,
-        kind: creditKindOf(op.kind),
-        used,
-      })
+      await settleCredits(
+        pgExec(client),
+        { accountId: op.accountId, operationId: op.id, kind: creditKindOf(op.kind), used },
+        onBalanceDrop,
+      )
     ).uncharged;
     return counts;
   });

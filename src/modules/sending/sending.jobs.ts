@@ -69,8 +69,12 @@ export async function startSend(app: AppServices, accountId: string, id: string)
           perRecipient: perRecipientOf(step.operation),
         });
       } catch (err) {
+        // failureReason is read at EMAILINGS/SMS >= GUEST: it says what the send needs, not
+        // the balance (invoice data, INVOICES >= GUEST: issue 16).
         if (err instanceof GraphQLError && err.extensions.reason === 'INSUFFICIENT_CREDITS')
-          throw new ShortOfCredits(err.message);
+          throw new ShortOfCredits(
+            `Not enough ${err.extensions.kind} credits: this send needs ${err.extensions.needed} (its audience grew since it was scheduled); buy credits, then schedule it again`,
+          );
         throw err;
       }
       app.logger.info('send started', { operationId: id, ...frozen });

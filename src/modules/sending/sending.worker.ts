@@ -4,6 +4,7 @@ import type { AppServices } from '../../context.js';
 import { classifyMessage } from '../bounces/bounce.service.js';
 import type { BounceClassification } from '../bounces/classifier/types.js';
 import { trackingKey } from '../events/tracking.token.js';
+import { lowBalanceNotifier } from '../invoices/invoice.low-balance.js';
 import type { MergeData } from '../messaging/template.js';
 import type { OperationContent, OperationKind } from '../operations/operation.entity.js';
 import {
@@ -66,6 +67,7 @@ export async function sendSlice(
   const transports = transportsFor(config);
   const key = await trackingKey(config, app.logger.warn);
   const mail = operationMailer(app, key, op, transports.email);
+  const lowBalance = lowBalanceNotifier(app);
   const started = Date.now();
   // Keeps the job's Agenda lock alive while messages go out (at most every TOUCH_MS), so a dead
   // process's jobs are free again within WORKER_LOCK_MS, not after a whole slow batch.
@@ -102,7 +104,7 @@ export async function sendSlice(
     const outcomes = await inParallel(batch, config.sendConcurrency, (r) =>
       deliver(app, op, render, data.get(r.contactId), r, mail, transports.sms).finally(keepAlive),
     );
-    const counts = await recordOutcomes(pool, op, outcomes, config.sendRetrySeconds);
+    const counts = await recordOutcomes(pool, op, outcomes, config.sendRetrySeconds, lowBalance);
     // Committed: subscribers hear of the bounces now, as recordBounce publishes its own.
     for (const b of counts.bounces ?? []) app.pubsub.publish('bounces', op.accountId, b);
     if (counts.uncharged)

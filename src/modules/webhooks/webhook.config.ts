@@ -1,4 +1,4 @@
-import { ConfigError, wholeNumber } from '../../config.js';
+import { ConfigError, flag, wholeNumber } from '../../config.js';
 
 export interface WebhookConfig {
   /**
@@ -23,14 +23,6 @@ export interface WebhookConfig {
   retentionDays: number;
   /** Failing without one success for this long puts a webhook in FAILING. */
   failingAfterHours: number;
-}
-
-function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (!raw) return fallback;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(raw)}`);
 }
 
 export function loadWebhookConfig(env: NodeJS.ProcessEnv, embedded: boolean): WebhookConfig {
