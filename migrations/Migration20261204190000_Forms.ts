@@ -11,9 +11,36 @@ import { Migration } from '@mikro-orm/migrations';
  *   and the double opt-in state. `unique (form_id, idempotency_key)` makes a double click one
  *   submission whatever the timing; the partial unique index makes "one answer per contact" hold
  *   under concurrency too.
+ * Webhooks get `form.submitted` (a trigger on the submission's completion, in its transaction:
+ * ids, outcome, and the answers when the webhook names the pseudo-field `formAnswers`, which
+ * webhook_contact, re-created here with the same fields, leaves out of contact objects).
  * And a new email status, UNCONFIRMED: a contact a double opt-in form created, not subscribed
  * until it follows its confirmation link (sending excludes it, like UNSUBSCRIBED).
  */
+/** As in Migration20261203082911_WebhookOutbox, frozen here. */
+const FIELDS: [string, string][] = [
+  ['email', 'email'],
+  ['phone', 'phone'],
+  ['firstName', 'first_name'],
+  ['lastName', 'last_name'],
+  ['gender', 'gender'],
+  ['birthDate', 'birth_date'],
+  ['city', 'city'],
+  ['department', 'department'],
+  ['country', 'country'],
+  ['emailStatus', 'email_status'],
+  ['smsStatus', 'sms_status'],
+];
+const MAX_PAYLOAD = 256 * 1024;
+const webhookContact = (
+  skip: string | null,
+) => `create or replace function webhook_contact(c contact, keys text[]) returns jsonb language sql stable as $$
+  select jsonb_build_object('id', c.id::text) || coalesce(jsonb_object_agg(k, coalesce(case k
+    ${FIELDS.map(([k, col]) => `when '${k}' then to_jsonb(c.${col})`).join('\n    ')}
+    else c.fields -> k end, 'null'::jsonb)), '{}'::jsonb)
+  from unnest(keys) k${skip ? ` where k <> '${skip}'` : ''}
+$$;`;
+
 export class Migration20261204190000_Forms extends Migration {
   override async up(): Promise<void> {
     this.addSql(`create table "form" ("id" uuid primary key default gen_random_uuid(),
@@ -47,10 +74,40 @@ export class Migration20261204190000_Forms extends Migration {
     this.addSql(`alter table "contact" drop constraint if exists "contact_email_status_check";`);
     this.addSql(`alter table "contact" add constraint "contact_email_status_check" check ("email_status" in
       ('VALID', 'SOFT_BOUNCED', 'HARD_BOUNCED', 'COMPLAINED', 'UNSUBSCRIBED', 'UNCONFIRMED'));`);
+    this.addSql(webhookContact('formAnswers'));
+    this.addSql(`create function webhook_outbox_form() returns trigger language plpgsql as $$
+begin
+  if not exists (select 1 from webhook where status in ('ACTIVE', 'FAILING')) then return null; end if;
+  insert into webhook_delivery (webhook_id, account_id, event_type, payload, occurred_at, status, last_error)
+  select x.webhook_id, x.account_id, x.event_type,
+         case when s.size > ${MAX_PAYLOAD} then jsonb_build_object('refused', s.size) else x.payload end,
+         x.occurred_at,
+         case when s.size > ${MAX_PAYLOAD} then 'REFUSED' else 'PENDING' end,
+         case when s.size > ${MAX_PAYLOAD} then format('payload of %s bytes, over the 256 KiB limit: not sent', s.size) end
+    from (select w.id as webhook_id, w.account_id, 'form.submitted' as event_type, n.id as seq, n.created_at as occurred_at,
+            jsonb_strip_nulls(jsonb_build_object('submissionId', n.id::text, 'formId', n.form_id, 'version', n.version,
+              'contactId', n.contact_id::text, 'outcome', n.outcome, 'submittedAt', n.created_at,
+              'confirmationRequired', n.confirmation_required))
+            || case when 'formAnswers' = any(w.fields) then jsonb_build_object('answers', n.answers) else '{}'::jsonb end
+            || case when cardinality(array_remove(w.fields, 'formAnswers')) > 0 and n.contact_id is not null then
+                 jsonb_build_object('contact', (select webhook_contact(c, w.fields) from contact c
+                   where c.id = n.contact_id and c.account_id = n.account_id)) else '{}'::jsonb end as payload
+            from new_rows n join old_rows o on o.id = n.id
+            join webhook w on w.account_id = n.account_id and w.status in ('ACTIVE', 'FAILING')
+             and 'form.submitted' = any(w.event_types)
+           where o.outcome is null and n.outcome is not null) x
+    cross join lateral (select octet_length(x.payload::text) as size) s
+   order by x.seq, x.webhook_id;
+  return null;
+end $$;`);
+    this.addSql(`create trigger form_submission_webhook_update after update on form_submission
+      referencing old table as old_rows new table as new_rows for each statement execute function webhook_outbox_form();`);
   }
 
   override async down(): Promise<void> {
+    this.addSql(webhookContact(null));
     this.addSql(`drop table if exists "form_submission" cascade;`);
+    this.addSql(`drop function if exists webhook_outbox_form();`);
     this.addSql(`drop table if exists "form_version" cascade;`);
     this.addSql(`drop table if exists "form" cascade;`);
     this.addSql(`update "contact" set "email_status" = 'VALID' where "email_status" = 'UNCONFIRMED';`);

@@ -15,7 +15,7 @@ import {
   viewerWith,
 } from '../../../test/harness.js';
 import { wsStream } from '../../../test/live-streams.js';
-import { sleep, waitUntil } from '../../../test/wait.js';
+import { sleep } from '../../../test/wait.js';
 import { publishedForm, submit } from './testing/forms.js';
 
 let t: TestApp;
@@ -183,7 +183,14 @@ describe('what follows a submission', () => {
     const hook = ok(
       await t.gql<{ createWebhook: { webhook: { id: string } } }, Record<string, unknown>>(
         'mutation($input: WebhookInput!) { createWebhook(input: $input) { webhook { id } } }',
-        { input: { name: 'CRM', url: 'http://127.0.0.1:9/hooks', eventTypes: ['FORM_SUBMIT'] } },
+        {
+          input: {
+            name: 'CRM',
+            url: 'http://127.0.0.1:9/hooks',
+            eventTypes: ['FORM_SUBMIT', 'FORM_SUBMITTED'],
+            fields: ['formAnswers'],
+          },
+        },
         owner.token,
       ),
     ).createWebhook.webhook.id;
@@ -195,13 +202,23 @@ describe('what follows a submission', () => {
       answers: { email: 'stream@example.com', first: 'Sam' },
     });
     stream.close();
-    await waitUntil(async () => {
-      const { rows } = await t.sql.query(
-        `select 1 from webhook_delivery where webhook_id = $1 and event_type = 'event.form_submit'`,
-        [hook],
-      );
-      return rows.length === 1;
-    }, 'the FORM_SUBMIT delivery');
+    // Both written in the submission's transaction: the behaviour event, and the submission with
+    // its answers (named by formAnswers; no contact object, since no contact field is named).
+    const { rows: sent } = await t.sql.query<{ event_type: string; payload: Record<string, unknown> }>(
+      'select event_type, payload from webhook_delivery where webhook_id = $1 order by id',
+      [hook],
+    );
+    expect(sent.map((d) => d.event_type)).toEqual(['event.form_submit', 'form.submitted']);
+    expect(sent[0].payload).toMatchObject({ formId: form.id });
+    // Its contact object holds no field (formAnswers is not one): only the id.
+    expect(sent[0].payload.contact).toEqual({ id: expect.any(String) });
+    expect(sent[1].payload).toMatchObject({
+      formId: form.id,
+      version: 1,
+      outcome: 'CREATED',
+      answers: { email: 'stream@example.com', first: 'Sam', news: true, source: 'website' },
+    });
+    expect(sent[1].payload).not.toHaveProperty('contact');
 
     const csv = await fetch(`${origin()}/export/forms/${form.id}/submissions.csv`, {
       headers: { authorization: `Bearer ${owner.token}` },

@@ -171,16 +171,16 @@ export async function submitForm(
         d.settings.doubleOptIn && c.email !== null && (status === 'UNCONFIRMED' || status === 'UNSUBSCRIBED');
       const now = new Date().toISOString();
       const consents = checked.consents.map((x) => ({ ...x, at: now, ip: p.ip, version: form.version }));
-      await em.execute(
-        `update form_submission set contact_id = ?, outcome = ?, answers = ?::jsonb, consents = ?::jsonb,
-                confirmation_required = ? where id = ?`,
-        [contactId, outcome, JSON.stringify(checked.answers), JSON.stringify(consents), confirm, claimed.id],
-      );
       const event = { contact_id: contactId, type: eventCode('FORM_SUBMIT'), occurred_at: now };
       await insertEvents(
         em,
         form.accountId,
         JSON.stringify([{ ...event, operation_id: null, form_id: form.id, url: null }]),
+      );
+      await em.execute(
+        `update form_submission set contact_id = ?, outcome = ?, answers = ?::jsonb, consents = ?::jsonb,
+                confirmation_required = ? where id = ?`,
+        [contactId, outcome, JSON.stringify(checked.answers), JSON.stringify(consents), confirm, claimed.id],
       );
       if (confirm && c.email)
         await sendConfirmation(app, em, { form, submissionId: claimed.id, email: c.email });

@@ -11,7 +11,9 @@ import { EVENT_TYPES, type EventType } from '../events/event.entity.js';
  * - `contact.created`, `contact.updated` (with the fields that changed), `contact.deleted` (contact);
  * - `score.changed`: a contact's value of a score moved (contact_score);
  * - `operation.status_changed`: an Emailing or SMS operation changed status (operation).
- * Form submissions are the FORM_SUBMIT behaviour event. `webhook.test` is sendTestWebhook's.
+ * - `form.submitted`: a form or survey submission, with its answers when the webhook names the
+ *   pseudo-field `formAnswers` (form_submission). Each one is also a FORM_SUBMIT behaviour event.
+ * `webhook.test` is sendTestWebhook's.
  */
 export const OTHER_EVENT_TYPES = {
   BOUNCE_RECORDED: 'bounce.recorded',
@@ -20,6 +22,7 @@ export const OTHER_EVENT_TYPES = {
   CONTACT_DELETED: 'contact.deleted',
   SCORE_CHANGED: 'score.changed',
   OPERATION_STATUS_CHANGED: 'operation.status_changed',
+  FORM_SUBMITTED: 'form.submitted',
 } as const;
 
 export const behaviourType = (t: EventType) => `event.${t.toLowerCase()}`;

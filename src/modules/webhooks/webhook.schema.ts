@@ -159,7 +159,8 @@ export const WebhookRef = builder.objectRef<WebhookView>('Webhook').implement({
       resolve: (w) => w.eventTypes.map(eventTypeName) as never,
     }),
     fields: t.exposeStringList('fields', {
-      description: 'Contact fields copied into payloads (empty: ids only, no personal data)',
+      description:
+        'Contact fields copied into payloads, and formAnswers for the answers of form submissions (empty: ids only, no personal data)',
     }),
     filter: t.withAuth(need('CONTACTS', 'GUEST')).field({
       type: 'JSON',
@@ -256,7 +257,7 @@ const WebhookInput = builder.inputType('WebhookInput', {
     }),
     fields: t.stringList({
       required: false,
-      description: `Contact fields to copy into payloads, at most ${MAX_FIELDS}; none by default`,
+      description: `Contact fields to copy into payloads (and formAnswers: a form.submitted payload's answers), at most ${MAX_FIELDS}; none by default`,
     }),
     filter: t.field({
       type: CriterionInput,

@@ -18,8 +18,11 @@ export const MAX_NAME = 200;
 export const MAX_URL = 2000;
 export const MAX_FIELDS = 50;
 export const MAX_WEBHOOKS = 20;
-/** Beside the contact fields: what a contact's statuses are, often what an integration needs. */
-const STATUS_FIELDS = ['emailStatus', 'smsStatus'];
+/**
+ * Beside the contact fields: what a contact's statuses are, often what an integration needs, and
+ * `formAnswers`, the answers of a form.submitted payload (personal data, so only when named).
+ */
+const STATUS_FIELDS = ['emailStatus', 'smsStatus', 'formAnswers'];
 /** During a rotation the old secret signs too, for this long. */
 export const ROTATION_OVERLAP_MS = 24 * 3_600_000;
 /** A text[] from a JSON array: MikroORM spreads a JS array bound to `?` into a list. */
