@@ -4,6 +4,7 @@
  * (counts, averages, NPS, completion), the formSubmitted stream over a real graphql-ws client,
  * the CSV export, and a webhook collecting FORM_SUBMIT in the submission's transaction.
  */
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Actor,
@@ -16,6 +17,7 @@ import {
 } from '../../../test/harness.js';
 import { wsStream } from '../../../test/live-streams.js';
 import { sleep } from '../../../test/wait.js';
+import { MAX_FORM_BODY } from './form.http.js';
 import { publishedForm, submit } from './testing/forms.js';
 
 let t: TestApp;
@@ -158,6 +160,21 @@ describe('the HTML endpoint', () => {
     expect((await post(form.publicId, '{"email":"x"}', 'application/json')).status).toBe(415);
     expect((await post(form.publicId, `email=${'a'.repeat(600_000)}`)).status).toBe(413);
     expect((await post('AAAAAAAAAAAA', 'email=x')).status).toBe(404);
+    // Chunked (no Content-Length) and never ended: the count alone stops it, at once.
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        `${origin()}/f/${form.publicId}`,
+        { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.write(`email=${'a'.repeat(MAX_FORM_BODY)}`);
+      req.write('a'.repeat(1024));
+    });
+    expect(chunked).toBe(413);
     // The honeypot, as a bot fills every input: a thank-you page, nothing written.
     const bot = await post(form.publicId, 'email=bot%40example.com&news=on&_homepage=http%3A%2F%2Fspam');
     expect(bot.status).toBe(303);
