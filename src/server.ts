@@ -228,7 +228,23 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
         ),
       );
     }
-    runWithRequestId(reqId, () => handle(req, res));
+    runWithRequestId(reqId, () => {
+      try {
+        handle(req, res);
+      } catch (err) {
+        // A plain route that throws before its promise (a bug) must not take the process down.
+        logger.error('request failed', err);
+        if (res.headersSent) res.destroy();
+        else {
+          res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+          res.end(
+            JSON.stringify({
+              errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+            }),
+          );
+        }
+      }
+    });
   });
   const ws = attachWebSockets(server, yoga, services);
 

@@ -5,6 +5,10 @@ import { to as copyTo } from 'pg-copy-streams';
 import type { AppServices } from '../context.js';
 import { cancelBackend } from '../db/bounded-read.js';
 import { Params } from '../modules/targeting/criterion.compile.js';
+import { AppError } from '../shared/errors.js';
+
+/** Exports streaming at once, per process; one more answers 429 (each holds a PostgreSQL session). */
+export const MAX_EXPORTS = 4;
 
 /*
  * CSV downloads streamed from PostgreSQL's COPY (segment members, form submissions): parameters
@@ -138,4 +142,59 @@ export async function streamCopyCsv(
     if (cancelling) await cancelling; // stopped in PostgreSQL before its session is closed
     await client.end().catch(() => {});
   }
+}
+
+/** A path segment decoded, or null when its escapes are not UTF-8 (decodeURIComponent throws). */
+export function decodeSegment(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The door of a CSV download at `path` (its first group is the object's id): GET only, at most
+ * MAX_EXPORTS at once (each holds a PostgreSQL session), typed JSON errors (NOT_FOUND 404, other
+ * AppErrors 400), and a truncated body, never a file that looks whole, when it fails half-way.
+ * `serve` checks the token and rights and streams. Returns false for other paths.
+ */
+export function csvRoute(
+  app: AppServices,
+  path: RegExp,
+  what: string,
+  serve: (req: IncomingMessage, res: ServerResponse, id: string) => Promise<void>,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
+  let running = 0;
+  return (req, res) => {
+    const m = path.exec(req.url ?? '');
+    if (!m) return false;
+    req.resume();
+    if (req.method !== 'GET') {
+      json(res, 405, 'BAD_REQUEST', 'Method Not Allowed: an export is read with GET', { allow: 'GET' });
+      return true;
+    }
+    const id = decodeSegment(m[1]);
+    if (id === null) {
+      json(res, 404, 'NOT_FOUND', `${what} not found`);
+      return true;
+    }
+    if (running >= MAX_EXPORTS) {
+      json(res, 429, 'RATE_LIMITED', `At most ${MAX_EXPORTS} exports run at once: try again when one ends`);
+      return true;
+    }
+    running++;
+    serve(req, res, id)
+      .catch((err) => {
+        if (err instanceof AppError) {
+          const code = String(err.extensions.code);
+          return json(res, code === 'NOT_FOUND' ? 404 : 400, code, err.message);
+        }
+        app.logger.error(`${what} export failed`, err);
+        if (!res.headersSent) json(res, 500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');
+        else res.destroy(); // a truncated body, not a file that looks whole
+      })
+      .finally(() => running--);
+    return true;
+  };
 }

@@ -3,20 +3,19 @@ import type { AppServices, AuthedContext } from '../../context.js';
 import {
   bearer,
   csvField,
+  csvRoute,
   json,
   SettingParams,
   safeCell,
   safeSql,
   streamCopyCsv,
 } from '../../http/csv-export.js';
-import { AppError } from '../../shared/errors.js';
 import { atLeast } from '../access/access.js';
 import { mutate } from '../audit/audit.service.js';
 import { cachedViewer } from '../users/auth.service.js';
 import { findForm } from './form.service.js';
 
 const PATH = /^\/export\/forms\/([^/?]+)\/submissions\.csv(?:\?.*)?$/;
-export const MAX_EXPORTS = 4;
 
 /** An answer as one cell: a list of choices joined with "; ", text defused for spreadsheets. */
 const cell = (v: string) =>
@@ -33,36 +32,7 @@ export function createFormExport(
   app: AppServices,
   ipOf: (req: IncomingMessage) => string | null,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
-  let running = 0;
-  return (req, res) => {
-    const m = PATH.exec(req.url ?? '');
-    if (!m) return false;
-    req.resume();
-    if (req.method !== 'GET') {
-      json(res, 405, 'BAD_REQUEST', 'Method Not Allowed: an export is read with GET', { allow: 'GET' });
-      return true;
-    }
-    if (running >= MAX_EXPORTS) {
-      json(res, 429, 'RATE_LIMITED', `At most ${MAX_EXPORTS} exports run at once: try again when one ends`);
-      return true;
-    }
-    running++;
-    serve(app, ipOf, req, res, decodeURIComponent(m[1]))
-      .catch((err) => {
-        if (err instanceof AppError)
-          return json(
-            res,
-            err.extensions.code === 'NOT_FOUND' ? 404 : 400,
-            String(err.extensions.code),
-            err.message,
-          );
-        app.logger.error('form export failed', err);
-        if (!res.headersSent) json(res, 500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');
-        else res.destroy();
-      })
-      .finally(() => running--);
-    return true;
-  };
+  return csvRoute(app, PATH, 'Form', (req, res, id) => serve(app, ipOf, req, res, id));
 }
 
 async function serve(

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { AppServices } from '../../context.js';
+import { bearer, decodeSegment, json } from '../../http/csv-export.js';
 import { AppError } from '../../shared/errors.js';
 import { atLeast } from '../access/access.js';
 import { cachedViewer } from '../users/auth.service.js';
@@ -8,13 +9,6 @@ import { renderInvoicePdf } from './invoice.pdf.js';
 import { findInvoice, linesOf } from './invoice.queries.js';
 
 const PATH = /^\/invoices\/([^/?]+)\.pdf(?:\?.*)?$/;
-
-const json = (res: ServerResponse, status: number, code: string, message: string, headers = {}) => {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
-  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
-};
-
-const bearer = (h: string | undefined) => /^Bearer\s+(\S+)\s*$/i.exec(h?.trim() ?? '')?.[1] ?? null;
 
 /**
  * `GET /invoices/<id>.pdf` with `Authorization: Bearer <token>`, INVOICES >= GUEST: the invoice or
@@ -33,7 +27,12 @@ export function createInvoicePdfRoute(
       json(res, 405, 'BAD_REQUEST', 'Method Not Allowed: an invoice is read with GET', { allow: 'GET' });
       return true;
     }
-    serve(app, res, req.headers.authorization, decodeURIComponent(m[1])).catch((err) => {
+    const id = decodeSegment(m[1]);
+    if (id === null) {
+      json(res, 404, 'NOT_FOUND', 'Invoice not found');
+      return true;
+    }
+    serve(app, res, req.headers.authorization, id).catch((err) => {
       if (err instanceof AppError && err.extensions.code === 'NOT_FOUND')
         return json(res, 404, 'NOT_FOUND', 'Invoice not found');
       app.logger.error('invoice pdf failed', err);

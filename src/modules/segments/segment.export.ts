@@ -4,6 +4,7 @@ import {
   bearer,
   type CopyPlan,
   csvField,
+  csvRoute,
   json,
   SettingParams,
   safeCell,
@@ -21,9 +22,6 @@ import { loadTargetEnv } from '../targeting/target-env.js';
 import { cachedViewer } from '../users/auth.service.js';
 
 const PATH = /^\/export\/segments\/([^/?]+)\.csv(?:\?.*)?$/;
-
-/** Exports streaming at once; one more answers 429 (each holds a PostgreSQL session). */
-export const MAX_EXPORTS = 4;
 
 /** The header row and the COPY statement of a segment's members, in id order. */
 async function plan(app: AppServices, accountId: string, criterion: Criterion): Promise<CopyPlan> {
@@ -79,30 +77,7 @@ export function createSegmentExport(
   app: AppServices,
   ipOf: (req: IncomingMessage) => string | null,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
-  let running = 0;
-  return (req, res) => {
-    const m = PATH.exec(req.url ?? '');
-    if (!m) return false;
-    req.resume();
-    if (req.method !== 'GET') {
-      json(res, 405, 'BAD_REQUEST', 'Method Not Allowed: an export is read with GET', { allow: 'GET' });
-      return true;
-    }
-    if (running >= MAX_EXPORTS) {
-      json(res, 429, 'RATE_LIMITED', `At most ${MAX_EXPORTS} exports run at once: try again when one ends`);
-      return true;
-    }
-    running++;
-    serve(app, ipOf, req, res, decodeURIComponent(m[1]))
-      .catch((err) => {
-        if (err instanceof AppError) return json(res, 400, String(err.extensions.code), err.message);
-        app.logger.error('segment export failed', err);
-        if (!res.headersSent) json(res, 500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');
-        else res.destroy(); // a truncated body, not a file that looks whole
-      })
-      .finally(() => running--);
-    return true;
-  };
+  return csvRoute(app, PATH, 'Segment', (req, res, id) => serve(app, ipOf, req, res, id));
 }
 
 async function serve(
