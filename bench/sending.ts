@@ -1,5 +1,5 @@
 /**
- * `npm run bench:sending [-- --contacts 1000000] [--audience 100000] [--connections 10] [--cpu-prof <dir>] [--only freeze]`: the
+ * `npm run bench:sending [-- --contacts 1000000] [--audience 100000] [--connections 10] [--cpu-prof <dir>] [--only freeze] [--explain]`: the
  * sending engine against nodemailer's own pool, the freeze of a whole account, and the server's
  * memory during a send (issue 13, Performance).
  *
@@ -57,6 +57,8 @@ const CONNECTIONS = Number(arg('connections', '10'));
 const CPU_PROF = arg('cpu-prof', '');
 /** `--only freeze`: the data and the freeze alone (for working on the freeze). */
 const ONLY = arg('only', '');
+/** `--explain`: after the timed freeze, its statement once more under EXPLAIN (ANALYZE, BUFFERS). */
+const EXPLAIN = process.argv.includes('--explain');
 const STEP = Math.max(1, Math.floor(N / AUDIENCE));
 const SECRET = 'bench-secret-bench-secret-bench-secret';
 const PUBLIC_URL = 'https://cible.bench.example';
@@ -307,6 +309,7 @@ try {
       .catch((err) => {
         if (!(err instanceof Rollback)) throw err;
       });
+    if (EXPLAIN) await explainFreeze(orm, accountId, whole);
   } finally {
     await orm.close();
   }
@@ -387,4 +390,32 @@ try {
   await sink.close();
   await db.stop();
   await rm(dir, { recursive: true, force: true });
+}
+
+/** The freeze's statement under EXPLAIN ANALYZE, printed, rolled back (a dev tool: --explain). */
+async function explainFreeze(orm: Awaited<ReturnType<typeof openOrm>>, accountId: string, id: string) {
+  await orm.em
+    .fork()
+    .transactional(async (em) => {
+      const op = await findOperation(em, accountId, id, true);
+      const execute = em.execute.bind(em);
+      (em as { execute: unknown }).execute = async (
+        sql: string,
+        params?: unknown[],
+        method?: 'all' | 'get' | 'run',
+      ) => {
+        if (!/insert into operation_recipient/.test(sql)) return execute(sql, params, method);
+        const plan = await execute<{ 'QUERY PLAN': string }[]>(
+          `explain (analyze, buffers) ${sql}`,
+          params,
+          'all',
+        );
+        console.log(plan.map((r) => r['QUERY PLAN']).join('\n'));
+        throw new Rollback();
+      };
+      await freezeAudience(em, op);
+    })
+    .catch((err) => {
+      if (!(err instanceof Rollback)) throw err;
+    });
 }
