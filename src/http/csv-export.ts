@@ -2,9 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import type { AppServices } from '../context.js';
+import type { AppServices, Viewer } from '../context.js';
 import { cancelBackend } from '../db/bounded-read.js';
+import { type AccessLevel, atLeast, type Feature } from '../modules/access/access.js';
 import { Params } from '../modules/targeting/criterion.compile.js';
+import { cachedViewer } from '../modules/users/auth.service.js';
 import { AppError } from '../shared/errors.js';
 
 /** Exports streaming at once, per process; one more answers 429 (each holds a PostgreSQL session). */
@@ -157,13 +159,21 @@ export function decodeSegment(s: string): string | null {
  * The door of a CSV download at `path` (its first group is the object's id): GET only, at most
  * MAX_EXPORTS at once (each holds a PostgreSQL session), typed JSON errors (NOT_FOUND 404, other
  * AppErrors 400), and a truncated body, never a file that looks whole, when it fails half-way.
- * `serve` checks the token and rights and streams. Returns false for other paths.
+ * The bearer token and the right `need` are checked first (401, 403); `serve` finds the object
+ * and streams. Returns false for other paths.
  */
 export function csvRoute(
   app: AppServices,
   path: RegExp,
   what: string,
-  serve: (req: IncomingMessage, res: ServerResponse, id: string) => Promise<void>,
+  need: { feature: Feature; level: AccessLevel; refusal: string },
+  serve: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    viewer: Viewer,
+    token: string,
+  ) => Promise<void>,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   let running = 0;
   return (req, res) => {
@@ -184,7 +194,14 @@ export function csvRoute(
       return true;
     }
     running++;
-    serve(req, res, id)
+    (async () => {
+      const token = bearer(req.headers.authorization);
+      const viewer = token ? await cachedViewer(app, token, () => app.orm.em.fork()) : null;
+      if (!token || !viewer)
+        return json(res, 401, 'UNAUTHENTICATED', 'Send Authorization: Bearer <token> (the token of login)');
+      if (!atLeast(viewer.rights[need.feature], need.level)) return json(res, 403, 'FORBIDDEN', need.refusal);
+      await serve(req, res, id, viewer, token);
+    })()
       .catch((err) => {
         if (err instanceof AppError) {
           const code = String(err.extensions.code);

@@ -251,7 +251,7 @@ export function publicationProblems(
       problems.push(`field ${f.key} fills a yes/no contact field: make it a CHECKBOX`);
   }
   const key = d.fields.find((f) => f.contactField === uniqueKey);
-  if (!key || !key.required || key.kind === 'HIDDEN')
+  if (!key?.required || key.kind === 'HIDDEN')
     problems.push(`the account identifies contacts by ${uniqueKey}: the form needs a required field for it`);
   if (d.settings.doubleOptIn && !d.fields.some((f) => f.contactField === 'email'))
     problems.push('double opt-in sends a confirmation email: the form needs an email field');

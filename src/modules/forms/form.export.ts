@@ -1,18 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AppServices, AuthedContext } from '../../context.js';
+import type { AppServices, AuthedContext, Viewer } from '../../context.js';
 import {
-  bearer,
   csvField,
   csvRoute,
-  json,
   SettingParams,
   safeCell,
   safeSql,
   streamCopyCsv,
 } from '../../http/csv-export.js';
-import { atLeast } from '../access/access.js';
 import { mutate } from '../audit/audit.service.js';
-import { cachedViewer } from '../users/auth.service.js';
 import { findForm } from './form.service.js';
 
 const PATH = /^\/export\/forms\/([^/?]+)\/submissions\.csv(?:\?.*)?$/;
@@ -32,7 +28,14 @@ export function createFormExport(
   app: AppServices,
   ipOf: (req: IncomingMessage) => string | null,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
-  return csvRoute(app, PATH, 'Form', (req, res, id) => serve(app, ipOf, req, res, id));
+  const need = {
+    feature: 'FORMS',
+    level: 'EDITOR',
+    refusal: 'Exporting submissions needs FORMS at EDITOR or above',
+  } as const;
+  return csvRoute(app, PATH, 'Form', need, (req, res, id, viewer, token) =>
+    serve(app, ipOf, req, res, id, viewer, token),
+  );
 }
 
 async function serve(
@@ -41,13 +44,9 @@ async function serve(
   req: IncomingMessage,
   res: ServerResponse,
   id: string,
+  viewer: Viewer,
+  token: string,
 ): Promise<void> {
-  const token = bearer(req.headers.authorization);
-  const viewer = token ? await cachedViewer(app, token, () => app.orm.em.fork()) : null;
-  if (!viewer)
-    return json(res, 401, 'UNAUTHENTICATED', 'Send Authorization: Bearer <token> (the token of login)');
-  if (!atLeast(viewer.rights.FORMS, 'EDITOR'))
-    return json(res, 403, 'FORBIDDEN', 'Exporting submissions needs FORMS at EDITOR or above');
   const form = await findForm(app.orm.em.fork(), viewer.accountId, id);
   const items = [...(form.published?.fields ?? []), ...(form.published?.questions ?? [])];
   for (const i of [...form.draft.fields, ...form.draft.questions])

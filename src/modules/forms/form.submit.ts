@@ -59,7 +59,7 @@ export async function findPublicForm(em: EntityManager, publicId: string): Promi
  * published is NOT_FOUND, like an unknown id: its existence is nobody's business yet.
  */
 export function closedReason(f: PublicForm | null, now = new Date()): AppError | null {
-  if (!f || !f.definition || f.status === 'DRAFT') return notFound('Form');
+  if (!f?.definition || f.status === 'DRAFT') return notFound('Form');
   const s = f.definition.settings;
   if (f.status === 'UNPUBLISHED')
     return conflict('This form is not available at the moment', { reason: 'FORM_UNPUBLISHED' });

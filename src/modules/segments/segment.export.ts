@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AppServices, AuthedContext } from '../../context.js';
+import type { AppServices, AuthedContext, Viewer } from '../../context.js';
 import {
-  bearer,
   type CopyPlan,
   csvField,
   csvRoute,
@@ -11,15 +10,12 @@ import {
   safeSql,
   streamCopyCsv,
 } from '../../http/csv-export.js';
-import { AppError } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
-import { atLeast } from '../access/access.js';
 import { mutate } from '../audit/audit.service.js';
 import { FIELD_NAME, STANDARD_FIELDS } from '../contacts/fields.js';
 import { matchSql } from '../targeting/audience.js';
 import type { Criterion } from '../targeting/criterion.js';
 import { loadTargetEnv } from '../targeting/target-env.js';
-import { cachedViewer } from '../users/auth.service.js';
 
 const PATH = /^\/export\/segments\/([^/?]+)\.csv(?:\?.*)?$/;
 
@@ -77,7 +73,14 @@ export function createSegmentExport(
   app: AppServices,
   ipOf: (req: IncomingMessage) => string | null,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
-  return csvRoute(app, PATH, 'Segment', (req, res, id) => serve(app, ipOf, req, res, id));
+  const need = {
+    feature: 'CONTACTS',
+    level: 'EDITOR',
+    refusal: 'Exporting a segment needs CONTACTS at EDITOR or above',
+  } as const;
+  return csvRoute(app, PATH, 'Segment', need, (req, res, id, viewer, token) =>
+    serve(app, ipOf, req, res, id, viewer, token),
+  );
 }
 
 async function serve(
@@ -86,13 +89,9 @@ async function serve(
   req: IncomingMessage,
   res: ServerResponse,
   id: string,
+  viewer: Viewer,
+  token: string,
 ): Promise<void> {
-  const token = bearer(req.headers.authorization);
-  const viewer = token ? await cachedViewer(app, token, () => app.orm.em.fork()) : null;
-  if (!viewer)
-    return json(res, 401, 'UNAUTHENTICATED', 'Send Authorization: Bearer <token> (the token of login)');
-  if (!atLeast(viewer.rights.CONTACTS, 'EDITOR'))
-    return json(res, 403, 'FORBIDDEN', 'Exporting a segment needs CONTACTS at EDITOR or above');
   const rows = isUuid(id)
     ? await app.orm.em
         .fork()
