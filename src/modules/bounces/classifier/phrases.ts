@@ -3,6 +3,8 @@
  * lower-cased with white space collapsed. Plain strings are substrings; regular expressions cover
  * phrases with a variable part (an address, a host name...).
  */
+
+import { PhraseIndex } from './matcher.js';
 import { RECIPIENT_PHRASES } from './phrases-recipient.js';
 import { SENDER_PHRASES } from './phrases-sender.js';
 import { TRANSPORT_PHRASES } from './phrases-transport.js';
@@ -15,30 +17,70 @@ export const PHRASES: Readonly<Record<string, readonly Rule[]>> = {
   ...TRANSPORT_PHRASES,
 };
 
+const INDEX = new PhraseIndex(
+  Object.entries(PHRASES).flatMap(([reason, rules]) =>
+    rules.filter((r): r is string => typeof r === 'string').map((r) => [r, reason] as const),
+  ),
+);
+const PATTERNS = Object.entries(PHRASES).map(
+  ([reason, rules]) => [reason, rules.filter((r): r is RegExp => typeof r !== 'string')] as const,
+);
+
 /**
- * The verdicts of the last text asked about. One message asks about the same text many times:
- * several reasons check the same lists, and recipients whose own lines say nothing share the whole
- * explanation (hundreds of KB), so without this the work grows with recipients × text length.
+ * How much of a text the phrase tables read. What a bounce says about a recipient is near its
+ * start (the largest explanation in the corpus is 8.6 KB); the rest of a long text is the same
+ * explanation repeated or padding, and reading it would make the cost grow with it.
  */
-let lastText = '';
-let lastVerdicts = new Map<string, boolean>();
+export const PHRASE_CHARS = 16 * 1024;
+
+interface Verdicts {
+  literal: Set<string>;
+  pattern: Map<string, boolean>;
+}
+
+/**
+ * Verdicts per text. One message asks about the same text many times: several reasons check the
+ * same lists, and recipients whose own lines say nothing share the whole explanation, so each
+ * distinct text is read once. Emptied past a few hundred texts to bound the memory.
+ */
+const verdicts = new Map<string, Verdicts>();
 
 /** Whether a normalised (lower-case, single-spaced) text uses the wording of a reason. */
 export function matches(reason: string, text: string): boolean {
   if (!text) return false;
-  if (text !== lastText) {
-    lastText = text;
-    lastVerdicts = new Map();
+  let v = verdicts.get(text);
+  if (!v) {
+    if (verdicts.size >= 512) verdicts.clear();
+    v = { literal: INDEX.labelsIn(text.slice(0, PHRASE_CHARS)), pattern: new Map() };
+    verdicts.set(text, v);
   }
-  const known = lastVerdicts.get(reason);
-  if (known !== undefined) return known;
-  const rules = PHRASES[reason] ?? [];
-  const found = rules.some((rule) => (typeof rule === 'string' ? text.includes(rule) : rule.test(text)));
-  lastVerdicts.set(reason, found);
+  if (v.literal.has(reason)) return true;
+  let found = v.pattern.get(reason);
+  if (found === undefined) {
+    const head = text.slice(0, PHRASE_CHARS);
+    found = (PATTERNS.find(([r]) => r === reason)?.[1] ?? []).some((re) => re.test(head));
+    v.pattern.set(reason, found);
+  }
   return found;
 }
 
-/** Lower-cases a text and collapses its white space, for matching. */
+const normalised = new Map<string, string>();
+
+/**
+ * Lower-cases a text and collapses its white space, for matching; only the head the phrase
+ * tables read (twice PHRASE_CHARS, for runs of white space) is kept. Memoised like the verdicts.
+ */
 export function normalise(text: string | null | undefined): string {
-  return (text ?? '').toLowerCase().replace(/\s+/g, ' ').trim();
+  if (!text) return '';
+  let n = normalised.get(text);
+  if (n === undefined) {
+    if (normalised.size >= 512) normalised.clear();
+    n = text
+      .slice(0, 2 * PHRASE_CHARS)
+      .toLowerCase()
+      .replace(/\s+/g, ' ')
+      .trim();
+    normalised.set(text, n);
+  }
+  return n;
 }
