@@ -15,6 +15,7 @@ import {
   sesRecipients,
 } from './formats.js';
 import { commandIn, explanationOf, recipientsInText, SCAN_CHARS, serverReplyIn } from './free-text.js';
+import { isListRefusal } from './notices.js';
 import { addressesIn, type ParsedBounce, parseBounce } from './parse.js';
 import { decideReason, type Evidence } from './reasons.js';
 import { findReplyCode, findStatus, normaliseStatus } from './status.js';
@@ -105,6 +106,9 @@ function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] 
   // Recipients whose own lines say nothing share the explanation: what is decided from a block
   // and a diagnostic is decided once (the cost stays linear in the text, not recipients × text).
   const decided = new Map<string, Map<string, Omit<BounceClassification, 'recipient'>>>();
+  // A list manager refusing a post refuses its sender: Sisimai's "rejected" (its FML module
+  // reads fml's "NOT MEMBER" titles so; Mailman's rejections say the same in other words).
+  const listRefusal = isListRefusal(mail, explanation);
   return found.map(({ recipient, block }) => {
     let diagnostic = joinReply(serverReplyIn(block, recipient));
     if (
@@ -129,6 +133,7 @@ function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] 
         diagnostic,
         explanation,
         found.length,
+        listRefusal,
       );
       r = rest;
       byDiagnostic.set(key, r);
@@ -143,6 +148,7 @@ function fromTextBlock(
   diagnostic: string | null,
   explanation: string,
   recipients: number,
+  listRefusal: boolean,
 ): BounceClassification {
   // With a single recipient, the whole explanation is about it (some MTAs give the reason
   // before the address).
@@ -162,7 +168,7 @@ function fromTextBlock(
   };
   // Google Groups answers a post it refuses (sender not a member, no permission) with a
   // localised notice and no SMTP reply: the sender is refused.
-  let reason = groups ? 'rejected' : decideReason(ev);
+  let reason = groups || listRefusal ? 'rejected' : decideReason(ev);
   // Nothing identifies a recipient nor says anything specific: undecidable.
   if (recipient === null && reason === 'onhold' && !ev.status && !ev.replyCode) reason = 'undefined';
   return result(recipient, ev, diagnostic, reason);

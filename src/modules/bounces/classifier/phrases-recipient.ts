@@ -136,6 +136,8 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     /moved to .{0,200}@/,
   ],
   userunknown: [
+    // au (KDDI EZweb) notices: "the destination address was not found".
+    '送信先メールアドレスが見つかりません',
     '#5.1.1 bad address',
     'address does not exist',
     'address unknown',

@@ -107,6 +107,15 @@ export const WORST_CASES: Record<string, () => string> = {
     return `${head(['MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="B"'])}\n\n${parts}\n--B--\n`;
   },
 
+  /** Attachments in a charset mailparser leaves to the classifier (each decoded through it). */
+  manyEncodedParts: () => {
+    const jis = Buffer.from(`\x1b$B$3$s$K$A$O\x1b(B <user@example.com>: 550 5.1.1 ${BAIT}`, 'latin1');
+    const part = (i: number) =>
+      `--B\nContent-Type: text/plain; charset=ISO-2022-JP\nContent-Disposition: attachment; filename="e${i}.txt"\nContent-Transfer-Encoding: base64\n\n${jis.toString('base64')}\n`;
+    const parts = fill(MIB - 400, part);
+    return `${head(['MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="B"'])}\n\n${parts}\n--B--\n`;
+  },
+
   /** message/rfc822 parts nested 200 deep, each a bounce with a few recipients. */
   nestedMessages: () => {
     let inner = `${head()}\n\n<bob@example.com>: 550 5.1.1 user unknown\n`;
