@@ -17,6 +17,7 @@ const FLOORS = {
   all: { reason: 92.3, hard: 97.1 },
   built: { reason: 91.0, hard: 97.0 },
   frozen: { reason: 96.2, hard: 97.4 },
+  synth: { reason: 69.2, hard: 92.3 },
 };
 
 interface Tally {
@@ -61,13 +62,40 @@ describe('bounce classifier on the labelled corpus', () => {
         `not-bounces → [] ${notBouncesEmpty}/${notBounces}`,
       ].join('\n'),
     );
-    for (const [name, floor] of Object.entries(FLOORS)) {
-      const t = tallies[name as keyof typeof tallies];
+    for (const name of ['all', 'built', 'frozen'] as const) {
+      const floor = FLOORS[name];
+      const t = tallies[name];
       expect(pct(t.reason, t.total), `${name} reasons`).toBeGreaterThanOrEqual(floor.reason);
       expect(pct(t.hard, t.total), `${name} hard/soft`).toBeGreaterThanOrEqual(floor.hard);
     }
     expect(notBouncesEmpty).toBe(notBounces);
   }, 60_000);
+
+  it('agrees with Sisimai 4.25 on the second corpus (synthesised messages)', async () => {
+    // test/corpus/bounces/synth (Postfix DSNs from its templates) and notices/, labelled by
+    // Debian's libsisimai-perl (synth/label.pl): an older Sisimai than dev/'s 5.2, without
+    // requireptr, and blind to the notices of issue 17, 6 (it reads them as not bounces).
+    const synth = JSON.parse(readFileSync(join(CORPUS, 'labels-synth.json'), 'utf8')) as Label[];
+    const t = tally();
+    let unread = 0;
+    let unreadHere = 0;
+    for (const label of synth) {
+      const results = await classifyBounce(readFileSync(join(CORPUS, label.file), 'utf8'));
+      if ('notBounce' in label) {
+        unread += 1;
+        if (results.length > 0) unreadHere += 1;
+        continue;
+      }
+      count(t, label, results);
+    }
+    console.log(
+      `${show('second corpus (Sisimai 4.25 labels)', t)}; ` +
+        `not bounces to Sisimai 4.25, bounces here: ${unreadHere}/${unread}`,
+    );
+    expect(t.total).toBeGreaterThanOrEqual(13);
+    expect(pct(t.reason, t.total)).toBeGreaterThanOrEqual(FLOORS.synth.reason);
+    expect(pct(t.hard, t.total)).toBeGreaterThanOrEqual(FLOORS.synth.hard);
+  });
 });
 
 function tally(): Tally {

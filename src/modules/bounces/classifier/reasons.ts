@@ -28,11 +28,12 @@ type Probe = (t: string, code: string, ev: Evidence) => boolean;
 /**
  * An unknown domain that is the envelope sender's, not the recipient's: Postfix's
  * reject_unknown_sender_domain ("Sender address rejected: Domain not found", postconf(5)),
- * Sendmail's "Domain of sender address ... does not exist", qmail's "envelope sender domain must
- * exist". The sender is refused: Sisimai's rejected ("rejected due to a sender's email address").
+ * Sendmail's "Domain of sender address ... does not exist". The sender is refused: Sisimai's
+ * rejected ("rejected due to a sender's email address"). qmail's "envelope sender domain must
+ * exist" is left to hostunknown, as Sisimai 4.25 reads it (libsisimai-perl, test/corpus/bounces/synth).
  */
 const SENDER_DOMAIN_UNKNOWN =
-  /\b(?:envelope sender|sender(?: address)?|mail from)(?: domain)?\b.{0,60}?(?:domain not found|not found|unknown|does not exist|must exist|no such domain|unresolvable)|\bdomain of sender address\b/;
+  /\b(?:envelope sender|sender(?: address)?|mail from)(?: domain)?\b.{0,60}?(?:domain not found|not found|unknown|does not exist|no such domain|unresolvable)|\bdomain of sender address\b/;
 
 /**
  * An unknown host name that is the sending client's own: Postfix's reject_unknown_helo_hostname
