@@ -74,7 +74,7 @@ function senderSideAddresses(text: string): Set<string> {
  * The most of a text read as one recipient's block. A recipient's own lines in the corpus are far
  * shorter (the largest explanation is 8.6 KB); the cap keeps the work per recipient bounded.
  */
-export const BLOCK_CHARS = 4096;
+export const BLOCK_CHARS = 2048;
 
 const ROBOT_LOCAL = /^(?:mailer-daemon|mail-daemon|mailerdaemon|daemon|bounces?|no-?reply|double-bounce)$/i;
 
