@@ -2,6 +2,7 @@
  * Plain-text bounces (Postfix, Sendmail, Exim, qmail, Exchange, Gmail, Yahoo...): finding the
  * failed recipients and what the servers said about each of them in the human-readable text.
  */
+import { memoised } from './memo.js';
 import { addressesIn } from './parse.js';
 import type { SmtpCommand } from './reasons.js';
 
@@ -185,23 +186,6 @@ function escapeRe(s: string): string {
  * phrase tables, what matters is near the start, and a bounded head bounds their cost.
  */
 export const SCAN_CHARS = 16 * 1024;
-
-/**
- * A memo of a function of one text, emptied past a few hundred texts. Recipients of one message
- * share texts (the whole explanation when their own lines say nothing): each is read once.
- */
-function memoised<T>(f: (text: string) => T): (text: string) => T {
-  const memo = new Map<string, T>();
-  return (text) => {
-    let v = memo.get(text);
-    if (v === undefined && !memo.has(text)) {
-      if (memo.size >= 512) memo.clear();
-      v = f(text);
-      memo.set(text, v);
-    }
-    return v as T;
-  };
-}
 
 /** The SMTP command at which a session failed, from the wording of a bounce. */
 export function commandIn(text: string): SmtpCommand {

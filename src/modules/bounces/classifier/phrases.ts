@@ -5,6 +5,7 @@
  */
 
 import { PhraseIndex } from './matcher.js';
+import { TextMemo } from './memo.js';
 import { RECIPIENT_PHRASES } from './phrases-recipient.js';
 import { SENDER_PHRASES } from './phrases-sender.js';
 import { TRANSPORT_PHRASES } from './phrases-transport.js';
@@ -38,22 +39,16 @@ interface Verdicts {
   pattern: Map<string, boolean>;
 }
 
-/**
- * Verdicts per text. One message asks about the same text many times: several reasons check the
- * same lists, and recipients whose own lines say nothing share the whole explanation, so each
- * distinct text is read once. Emptied past a few hundred texts to bound the memory.
- */
-const verdicts = new Map<string, Verdicts>();
+/** Verdicts per text (see memo.ts): each distinct text is read once. */
+const verdicts = new TextMemo<Verdicts>();
 
 /** Whether a normalised (lower-case, single-spaced) text uses the wording of a reason. */
 export function matches(reason: string, text: string): boolean {
   if (!text) return false;
-  let v = verdicts.get(text);
-  if (!v) {
-    if (verdicts.size >= 512) verdicts.clear();
-    v = { literal: INDEX.labelsIn(text.slice(0, PHRASE_CHARS)), pattern: new Map() };
-    verdicts.set(text, v);
-  }
+  const v = verdicts.get(text, (t) => ({
+    literal: INDEX.labelsIn(t.slice(0, PHRASE_CHARS)),
+    pattern: new Map(),
+  }));
   if (v.literal.has(reason)) return true;
   let found = v.pattern.get(reason);
   if (found === undefined) {
@@ -64,7 +59,7 @@ export function matches(reason: string, text: string): boolean {
   return found;
 }
 
-const normalised = new Map<string, string>();
+const normalised = new TextMemo<string>();
 
 /**
  * Lower-cases a text and collapses its white space, for matching; only the head the phrase
@@ -72,15 +67,11 @@ const normalised = new Map<string, string>();
  */
 export function normalise(text: string | null | undefined): string {
   if (!text) return '';
-  let n = normalised.get(text);
-  if (n === undefined) {
-    if (normalised.size >= 512) normalised.clear();
-    n = text
+  return normalised.get(text, (t) =>
+    t
       .slice(0, 2 * PHRASE_CHARS)
       .toLowerCase()
       .replace(/\s+/g, ' ')
-      .trim();
-    normalised.set(text, n);
-  }
-  return n;
+      .trim(),
+  );
 }
