@@ -13,56 +13,6 @@ import {
 
 const CORPUS = join(import.meta.dirname, '../../../test/corpus/bounces');
 
-interface LabelRecipient {
-  index: number;
-  status: string;
-  reason: string;
-  hardbounce: boolean;
-  replyCode: string;
-  feedbackType?: string;
-}
-type Label =
-  | { file: string; notBounce: true }
-  | { file: string; module: string; recipients: LabelRecipient[] };
-
-/** Floors: the figures reached on dev/, rounded down. They may only go up. */
-const REASON_FLOOR = 92.3;
-const HARD_FLOOR = 97.1;
-
-describe('bounce classifier on the labelled corpus', () => {
-  it('agrees with the labels on reasons and hard/soft', async () => {
-    const labels = JSON.parse(readFileSync(join(CORPUS, 'labels.json'), 'utf8')) as Label[];
-    let total = 0;
-    let sameReason = 0;
-    let sameHard = 0;
-    let notBounces = 0;
-    let notBouncesEmpty = 0;
-    for (const label of labels) {
-      const results = await classifyBounce(readFileSync(join(CORPUS, 'dev', label.file), 'utf8'));
-      if ('notBounce' in label) {
-        notBounces += 1;
-        if (results.length === 0) notBouncesEmpty += 1;
-        continue;
-      }
-      for (const expected of label.recipients) {
-        total += 1;
-        const got = results[expected.index - 1];
-        if (got?.reason === expected.reason) sameReason += 1;
-        if (got !== undefined && got.hard === expected.hardbounce) sameHard += 1;
-      }
-    }
-    const reasonPct = (100 * sameReason) / total;
-    const hardPct = (100 * sameHard) / total;
-    console.log(
-      `reason agreement ${reasonPct.toFixed(1)}% (${sameReason}/${total}), ` +
-        `hard/soft ${hardPct.toFixed(1)}% (${sameHard}/${total}), not-bounces → [] ${notBouncesEmpty}/${notBounces}`,
-    );
-    expect(reasonPct).toBeGreaterThanOrEqual(REASON_FLOOR);
-    expect(hardPct).toBeGreaterThanOrEqual(HARD_FLOOR);
-    expect(notBouncesEmpty).toBe(notBounces);
-  }, 60_000);
-});
-
 describe('classifyBounce', () => {
   it('reads a bare SMTP reply', async () => {
     const [r, ...rest] = await classifyBounce(

@@ -2,6 +2,8 @@
  * Bounce classifier entry point: reads a raw bounce (or a bare SMTP reply) and returns one result
  * per failed recipient. Pure: no I/O besides parsing the given string.
  */
+
+import { bestStatus, joinReply, ownVerdicts, protocolStatusOverruled } from './diagnostic.js';
 import { type DsnRecipient, parseDsnFields } from './dsn.js';
 import {
   feedbackRecipients,
@@ -12,7 +14,8 @@ import {
   looksLikeBounce,
   sesRecipients,
 } from './formats.js';
-import { commandIn, explanationOf, recipientsInText, serverReplyIn } from './free-text.js';
+import { commandIn, explanationOf, recipientsInText, SCAN_CHARS, serverReplyIn } from './free-text.js';
+import { isListRefusal } from './notices.js';
 import { addressesIn, type ParsedBounce, parseBounce } from './parse.js';
 import { decideReason, type Evidence } from './reasons.js';
 import { findReplyCode, findStatus, normaliseStatus } from './status.js';
@@ -20,52 +23,6 @@ import { type BounceClassification, hardFor, MAX_RECIPIENTS, TooManyRecipients, 
 
 export type { BounceClassification, BounceType } from './types.js';
 export { BOUNCE_TYPES, hardFor, MAX_RECIPIENTS, REASON_TYPE, TooManyRecipients, typeFor } from './types.js';
-
-/** Joins a multi-line SMTP reply: "550-5.7.1 foo\n550-5.7.1 bar" -> "550-5.7.1 foo bar". */
-function joinReply(text: string | null): string | null {
-  if (!text) return null;
-  const lines = text.split(/\r?\n/);
-  const joined = lines
-    .map((l, i) => (i === 0 ? l : l.replace(/^\s*[245]\d\d[\s-](?:[245]\.\d{1,3}\.\d{1,3}\s)?/, ' ')))
-    .join(' ');
-  // The same prefixes inside a line that was already unfolded.
-  return joined
-    .replace(/(\S)\s+[245]\d\d-?\s?[245]\.\d{1,3}\.\d{1,3}\s+(?=\S)/g, '$1 ')
-    .replace(/\s+/g, ' ')
-    .trim();
-}
-
-/**
- * The DSN status, or a better one from the diagnostic: the status a remote server quoted in its
- * reply ("550 5.7.1 ...") knows better than the reporting MTA's summary of it, and any specific
- * status beats an x.0.0.
- */
-function bestStatus(fieldStatus: string | null, diagnostic: string | null): string | null {
-  const status = normaliseStatus(fieldStatus);
-  const inText = findStatus(diagnostic);
-  if (!status) return inText;
-  const quoted = normaliseStatus(/\b[45]\d\d[-\s]'?([45]\.\d{1,3}\.\d{1,3})\b/.exec(diagnostic ?? '')?.[1]);
-  const specific = [quoted, inText].find((s) => s && !/^\d\.0\.0$/.test(s) && s[0] === status[0]);
-  if (specific && (/^\d\.0\.0$/.test(status) || specific === quoted)) return specific;
-  return status;
-}
-
-/**
- * A DSN status in the protocol class (X.5.Y: the session broke, e.g. a pipelined reply refused at
- * DATA) says how the session ended, not why this address failed. When the reporting MTA wrote its
- * own verdict on the address in its transcript (Sendmail's "550 5.1.1 <bob@x>... User unknown"),
- * that status is the one about the recipient.
- */
-function protocolStatusOverruled(
-  status: string | null,
-  text: string,
-  recipient: string | null,
-): string | null {
-  if (!recipient || !/^\s*[45]\.5\.\d{1,3}\b/.test(status ?? '')) return status;
-  const esc = recipient.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const own = new RegExp(`^[45]\\d\\d[ -]([45]\\.\\d{1,3}\\.\\d{1,3}) <?${esc}>?\\.\\.\\. `, 'im').exec(text);
-  return own ? own[1] : status;
-}
 
 function result(
   recipient: string | null,
@@ -110,12 +67,20 @@ function fromDsn(mail: ParsedBounce, dsn: DsnRecipient[], humanText: string): Bo
   const exclude = new Set([...mail.to, ...mail.from]);
   const blocks = recipientsInText(humanText, exclude);
   if (dsn.length > MAX_RECIPIENTS) throw new TooManyRecipients();
+  const blockOf = new Map<string, string>();
+  for (const b of blocks)
+    if (b.recipient !== null && !blockOf.has(b.recipient)) blockOf.set(b.recipient, b.block);
+  let verdicts: Map<string, string> | undefined;
+  const verdictsOnce = () => {
+    verdicts ??= ownVerdicts(humanText);
+    return verdicts;
+  };
   return dsn.map((r) => {
-    const block = blocks.find((b) => b.recipient !== null && b.recipient === r.recipient)?.block ?? '';
+    const block = (r.recipient !== null && blockOf.get(r.recipient)) || '';
     const statusComment = /\((.+)\)/.exec(r.status ?? '')?.[1] ?? null;
     const diagnostic =
       joinReply(r.diagnostic) ?? (block ? serverReplyIn(block, r.recipient) : null) ?? statusComment;
-    const status = protocolStatusOverruled(bestStatus(r.status, diagnostic), humanText, r.recipient);
+    const status = protocolStatusOverruled(bestStatus(r.status, diagnostic), verdictsOnce, r.recipient);
     const ev: Evidence = {
       diagnostic: [diagnostic, statusComment].filter(Boolean).join(' '),
       status,
@@ -131,15 +96,19 @@ function fromDsn(mail: ParsedBounce, dsn: DsnRecipient[], humanText: string): Bo
 function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] {
   const exclude = new Set([...mail.to, ...mail.from]);
   const failed = addressesIn((mail.headers.get('x-failed-recipients') ?? []).join(', '));
+  const explanation = explanationOf(text);
   let found = recipientsInText(text, exclude);
   if (failed.length > 0) {
-    found = failed.map((recipient) => ({
-      recipient,
-      block: found.find((f) => f.recipient === recipient)?.block ?? explanationOf(text),
-    }));
+    const blockOf = new Map(found.map((f) => [f.recipient, f.block]));
+    found = failed.map((recipient) => ({ recipient, block: blockOf.get(recipient) ?? explanation }));
   }
-  const explanation = explanationOf(text);
   if (found.length > MAX_RECIPIENTS) throw new TooManyRecipients();
+  // Recipients whose own lines say nothing share the explanation: what is decided from a block
+  // and a diagnostic is decided once (the cost stays linear in the text, not recipients × text).
+  const decided = new Map<string, Map<string, Omit<BounceClassification, 'recipient'>>>();
+  // A list manager refusing a post refuses its sender: Sisimai's "rejected" (its FML module
+  // reads fml's "NOT MEMBER" titles so; Mailman's rejections say the same in other words).
+  const listRefusal = isListRefusal(mail, explanation);
   return found.map(({ recipient, block }) => {
     let diagnostic = joinReply(serverReplyIn(block, recipient));
     if (
@@ -152,26 +121,57 @@ function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] 
       const wider = joinReply(serverReplyIn(explanation, recipient));
       if (findReplyCode(wider) || findStatus(wider)) diagnostic = wider;
     }
-    // With a single recipient, the whole explanation is about it (some MTAs give the reason
-    // before the address).
-    const context = found.length === 1 && block !== explanation ? `${block}\n${explanation}` : block;
-    const groups = recipient?.endsWith('@googlegroups.com') && !/\b[45]\d\d\b/.test(block);
-    const ev: Evidence = {
-      diagnostic: `${diagnostic ?? ''}\n${context}`,
-      status:
-        findStatus(diagnostic) ?? findStatus(block) ?? (found.length === 1 ? findStatus(context) : null),
-      replyCode: findReplyCode(diagnostic),
-      command: commandIn(context),
-      action: /delayed|warning|will be retried|not yet been delivered/i.test(block) ? 'delayed' : null,
-      diagnosticType: 'smtp',
-    };
-    // Google Groups answers a post it refuses (sender not a member, no permission) with a
-    // localised notice and no SMTP reply: the sender is refused.
-    let reason = groups ? 'rejected' : decideReason(ev);
-    // Nothing identifies a recipient nor says anything specific: undecidable.
-    if (recipient === null && reason === 'onhold' && !ev.status && !ev.replyCode) reason = 'undefined';
-    return result(recipient, ev, diagnostic, reason);
+    const byDiagnostic = decided.get(block) ?? new Map<string, Omit<BounceClassification, 'recipient'>>();
+    decided.set(block, byDiagnostic);
+    const groups = recipient?.endsWith('@googlegroups.com') === true;
+    const key = `${groups}\n${recipient === null}\n${diagnostic ?? ''}`;
+    let r = byDiagnostic.get(key);
+    if (!r) {
+      const { recipient: _, ...rest } = fromTextBlock(
+        recipient,
+        block,
+        diagnostic,
+        explanation,
+        found.length,
+        listRefusal,
+      );
+      r = rest;
+      byDiagnostic.set(key, r);
+    }
+    return { recipient, ...r };
   });
+}
+
+function fromTextBlock(
+  recipient: string | null,
+  block: string,
+  diagnostic: string | null,
+  explanation: string,
+  recipients: number,
+  listRefusal: boolean,
+): BounceClassification {
+  // With a single recipient, the whole explanation is about it (some MTAs give the reason
+  // before the address).
+  const context = recipients === 1 && block !== explanation ? `${block}\n${explanation}` : block;
+  const head = block.slice(0, SCAN_CHARS);
+  const groups = recipient?.endsWith('@googlegroups.com') && !/\b[45]\d\d\b/.test(head);
+  const ev: Evidence = {
+    diagnostic: `${diagnostic ?? ''}\n${context.slice(0, SCAN_CHARS)}`,
+    status:
+      findStatus(diagnostic) ??
+      findStatus(head) ??
+      (recipients === 1 ? findStatus(context.slice(0, SCAN_CHARS)) : null),
+    replyCode: findReplyCode(diagnostic),
+    command: commandIn(context),
+    action: /delayed|warning|will be retried|not yet been delivered/i.test(head) ? 'delayed' : null,
+    diagnosticType: 'smtp',
+  };
+  // Google Groups answers a post it refuses (sender not a member, no permission) with a
+  // localised notice and no SMTP reply: the sender is refused.
+  let reason = groups || listRefusal ? 'rejected' : decideReason(ev);
+  // Nothing identifies a recipient nor says anything specific: undecidable.
+  if (recipient === null && reason === 'onhold' && !ev.status && !ev.replyCode) reason = 'undefined';
+  return result(recipient, ev, diagnostic, reason);
 }
 
 /**

@@ -3,6 +3,7 @@
  * (RFC 3834) and the detection of "is this a bounce at all".
  */
 import { addressOf, parseFeedbackFields } from './dsn.js';
+import { isListRefusal, JAPANESE_FAILURE } from './notices.js';
 import { addressesIn, headerMap, type ParsedBounce } from './parse.js';
 
 export interface FeedbackRecipient {
@@ -149,7 +150,8 @@ export function looksLikeBounce(mail: ParsedBounce, explanation: string): boolea
   ) {
     return true;
   }
-  if (LIST_REFUSAL.test(explanation)) return true;
+  if (isListRefusal(mail, explanation)) return true;
+  if (JAPANESE_FAILURE.test(explanation) && /@/.test(explanation)) return true;
   const hasReply = /(?:^|\n)\s*[45]\d\d[\s-]|#?\b[45]\.\d\.\d/.test(explanation);
   return (
     hasReply &&
@@ -174,7 +176,10 @@ export function isFromMailSystem(mail: ParsedBounce): boolean {
 /** Whether a text reports a delivery failure (wording or an SMTP error code). */
 export function hasFailureWording(text: string): boolean {
   return (
-    BOUNCE_TEXT.test(text) || LIST_REFUSAL.test(text) || /(?:^|\s)[45]\d\d[\s-]|\b[45]\.\d\.\d/.test(text)
+    BOUNCE_TEXT.test(text) ||
+    LIST_REFUSAL.test(text) ||
+    JAPANESE_FAILURE.test(text) ||
+    /(?:^|\s)[45]\d\d[\s-]|\b[45]\.\d\.\d/.test(text)
   );
 }
 

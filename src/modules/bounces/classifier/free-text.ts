@@ -2,6 +2,7 @@
  * Plain-text bounces (Postfix, Sendmail, Exim, qmail, Exchange, Gmail, Yahoo...): finding the
  * failed recipients and what the servers said about each of them in the human-readable text.
  */
+import { memoised } from './memo.js';
 import { addressesIn } from './parse.js';
 import type { SmtpCommand } from './reasons.js';
 
@@ -70,6 +71,12 @@ function senderSideAddresses(text: string): Set<string> {
   return out;
 }
 
+/**
+ * The most of a text read as one recipient's block. A recipient's own lines in the corpus are far
+ * shorter (the largest explanation is 8.6 KB); the cap keeps the work per recipient bounded.
+ */
+export const BLOCK_CHARS = 2048;
+
 const ROBOT_LOCAL = /^(?:mailer-daemon|mail-daemon|mailerdaemon|daemon|bounces?|no-?reply|double-bounce)$/i;
 
 /** Finds the failed recipients of a plain-text bounce and the text block about each. */
@@ -132,13 +139,34 @@ export function recipientsInText(text: string, exclude: ReadonlySet<string>): Te
     while (open.length > 0 && indent(b) <= indent(open[open.length - 1])) endOf.set(open.pop() as number, b);
     open.push(b);
   }
-  const segment = (from: number) => lines.slice(from, endOf.get(from) ?? lines.length).join('\n');
+  // A segment is cut at BLOCK_CHARS: nested indentation could otherwise make every segment run
+  // to the end of the text (recipients × text length).
+  const segment = (from: number) => {
+    const end = endOf.get(from) ?? lines.length;
+    let to = from;
+    for (let n = 0; to < end && n < BLOCK_CHARS; to++) n += lines[to].length + 1;
+    return lines.slice(from, to).join('\n');
+  };
+  const linesOf = new Map<string, number[]>();
+  for (const i of leadLines) {
+    const a = leadOf.get(i);
+    if (a === undefined) continue;
+    const list = linesOf.get(a);
+    if (list) list.push(i);
+    else linesOf.set(a, [i]);
+  }
   return chosen.map((recipient) => {
-    const froms =
-      leading.length > 0
-        ? leadLines.filter((i) => leadOf.get(i) === recipient)
-        : [firstLine.get(recipient) ?? 0];
-    let block = [...new Set(froms.map(segment))].join('\n');
+    const froms = leading.length > 0 ? (linesOf.get(recipient) ?? []) : [firstLine.get(recipient) ?? 0];
+    // Its segments, up to about BLOCK_CHARS: the same address may open thousands of lines.
+    const parts = new Set<string>();
+    let size = 0;
+    for (const from of froms) {
+      if (size >= BLOCK_CHARS) break;
+      const part = segment(from);
+      if (!parts.has(part)) size += part.length;
+      parts.add(part);
+    }
+    let block = [...parts].join('\n');
     if (
       block.replace(new RegExp(escapeRe(recipient), 'gi'), '').replace(/[\s<>"':;,.()[\]]/g, '').length < 8
     ) {
@@ -153,8 +181,18 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/**
+ * How much of a text the wording searches read (the SMTP command, the server's reply): as for the
+ * phrase tables, what matters is near the start, and a bounded head bounds their cost.
+ */
+export const SCAN_CHARS = 16 * 1024;
+
 /** The SMTP command at which a session failed, from the wording of a bounce. */
 export function commandIn(text: string): SmtpCommand {
+  return commandInHead(text.slice(0, SCAN_CHARS));
+}
+
+const commandInHead = memoised((text: string): SmtpCommand => {
   const t = text.toLowerCase();
   const rules: ReadonlyArray<[RegExp, SmtpCommand]> = [
     [
@@ -171,7 +209,7 @@ export function commandIn(text: string): SmtpCommand {
     ],
     [/\b(?:after|in reply to|our)\s+(?:ehlo|helo)\b|>>> (?:ehlo|helo)|my name was rejected/, 'HELO'],
     [
-      /after initial connection|greeting|connected to .* but (?:connection|greeting) (?:died|failed)|after connect|refused to talk to me/,
+      /after initial connection|greeting|connected to .{0,200} but (?:connection|greeting) (?:died|failed)|after connect|refused to talk to me/,
       'CONN',
     ],
   ];
@@ -184,33 +222,50 @@ export function commandIn(text: string): SmtpCommand {
     return c === 'EHLO' ? 'HELO' : (c as SmtpCommand);
   }
   return null;
+});
+
+/** What serverReplyIn needs of a block, whoever the recipient. */
+interface ReplyFacts {
+  /** the reply after "said:" or from the first SMTP reply line, collapsed; null when neither */
+  reply: string | null;
+  /** else the block's lines, collapsed, with what is left of each without punctuation */
+  lines: { line: string; bare: string }[];
 }
 
-/**
- * The part of a text block that the remote server said: from the first SMTP reply line, or
- * after "said:", else the block itself without its address line; white space collapsed.
- */
-export function serverReplyIn(block: string, recipient: string | null): string | null {
-  const text = block.replace(/\r\n?/g, '\n');
+const REPLY_CHARS = 1000;
+
+const replyFacts = memoised((block: string): ReplyFacts => {
+  const text = block.slice(0, SCAN_CHARS).replace(/\r\n?/g, '\n');
   const said =
     /(?:said|returned was|error message|with the following error message|server message|failed with)\s*:\s*([\s\S]+)/i.exec(
       text,
     );
-  let reply: string | null = null;
-  if (said) {
-    reply = said[1];
-  } else {
-    const m = /(?:^|\n)\s*((?:[45]\d\d[\s-]+|#?[45]\.\d{1,3}\.\d{1,3}\s)[\s\S]*)/.exec(text);
-    if (m) reply = m[1];
+  const reply =
+    said?.[1] ?? /(?:^|\n)\s*((?:[45]\d\d[\s-]+|#?[45]\.\d{1,3}\.\d{1,3}\s)[\s\S]*)/.exec(text)?.[1] ?? null;
+  if (reply !== null) return { reply: reply.replace(/\s+/g, ' ').trim().slice(0, REPLY_CHARS), lines: [] };
+  const lines = text
+    .split('\n')
+    .map((l) => ({ line: l.replace(/\s+/g, ' ').trim(), bare: l.replace(/[\s<>"':;,.()[\]]/g, '') }))
+    .filter((l) => l.line !== '');
+  return { reply: null, lines };
+});
+
+/**
+ * The part of a text block that the remote server said: from the first SMTP reply line, or
+ * after "said:", else the block itself without its address line; white space collapsed, at most
+ * REPLY_CHARS.
+ */
+export function serverReplyIn(block: string, recipient: string | null): string | null {
+  const facts = replyFacts(block);
+  if (facts.reply !== null) return facts.reply === '' ? null : facts.reply;
+  const kept: string[] = [];
+  let size = 0;
+  for (const { line, bare } of facts.lines) {
+    if (size > REPLY_CHARS) break;
+    if (recipient && bare === recipient) continue;
+    kept.push(line);
+    size += line.length + 1;
   }
-  if (reply === null) {
-    reply = text;
-    if (recipient) {
-      const lines = text.split('\n');
-      const rest = lines.filter((l) => l.trim() !== '' && l.replace(/[\s<>"':;,.()[\]]/g, '') !== recipient);
-      reply = rest.join('\n');
-    }
-  }
-  const collapsed = reply.replace(/\s+/g, ' ').trim();
-  return collapsed === '' ? null : collapsed.slice(0, 1000);
+  const collapsed = kept.join(' ').slice(0, REPLY_CHARS);
+  return collapsed === '' ? null : collapsed;
 }

@@ -38,12 +38,50 @@ export function addressesIn(text: string | null | undefined): string[] {
   return [...text.matchAll(ADDRESS_RE)].map((m) => m[0].toLowerCase().replace(/[.-]+$/, ''));
 }
 
-function decode(content: Buffer): string {
+/** How many attachments are decoded by their charset (the others byte per char). */
+const DECODED_PARTS = 32;
+
+/** Charsets a byte-per-char reading (or UTF-8) already gets right. */
+const PLAIN_CHARSETS = /^(?:us-ascii|ascii|utf-?8|iso-8859-1|latin1)$/i;
+
+/**
+ * Decodes the content of a part as a mail reader would: by its declared charset, through
+ * mailparser's own decoder (libmime: iconv-lite, and encoding-japanese for ISO-2022-JP and the
+ * other Japanese charsets), given the bytes as a one-part message. mailparser decodes text parts
+ * so but hands other parts (message/delivery-status, attachments) over as bytes.
+ */
+async function decodeAs(content: Buffer, charset: string): Promise<string> {
+  const name = charset.replace(/[^\w.:-]/g, '');
+  const head = `Content-Type: text/plain; charset="${name}"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n`;
+  const mail = await simpleParser(Buffer.concat([Buffer.from(head), content]));
+  return mail.text ?? '';
+}
+
+async function decode(content: Buffer, charset: string | null): Promise<string> {
+  if (charset && !PLAIN_CHARSETS.test(charset)) return decodeAs(content, charset);
+  const text = plain(content);
+  return hasJisEscape(text) ? decodeAs(content, 'iso-2022-jp') : text;
+}
+
+/** UTF-8, or for mostly-binary or Latin-1 content a byte-per-char reading. */
+function plain(content: Buffer): string {
   const utf8 = content.toString('utf8');
-  // Mostly-binary or Latin-1 content: fall back to a byte-per-char reading.
   return utf8.includes('\uFFFD') && !/[\u3040-\u30ff\u4e00-\u9fff]/.test(utf8)
     ? content.toString('latin1')
     : utf8;
+}
+
+/**
+ * ISO-2022-JP's escape into JIS X 0208 (RFC 1468). Japanese mail is still sent in it without a
+ * charset (or under us-ascii): a mail reader recognises the escapes and decodes it.
+ */
+const hasJisEscape = (text: string) => text.includes('\x1b$B') || text.includes('\x1b$@');
+
+/** A text still holding ISO-2022-JP escapes (7-bit only: nothing else was decoded in it), decoded. */
+async function undeclaredJis(text: string): Promise<string> {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: any character past 7 bits.
+  if (!hasJisEscape(text) || /[^\x00-\x7f]/.test(text)) return text;
+  return decodeAs(Buffer.from(text, 'latin1'), 'iso-2022-jp');
 }
 
 /** Raw header block of a message (up to the first blank line), as a name -> values map. */
@@ -104,12 +142,20 @@ export async function parseBounce(raw: string): Promise<ParsedBounce> {
     const params = (ct as { params?: Record<string, string> }).params ?? {};
     reportType = params['report-type']?.toLowerCase() ?? null;
   }
-  let text = mail.text ?? '';
-  const parts: BouncePart[] = mail.attachments.map((a) => ({
-    contentType: a.contentType.toLowerCase(),
-    text: decode(a.content),
-  }));
-  if (text.trim() === '' && !parts.some((p) => /delivery-status|feedback-report/.test(p.contentType))) {
+  let text = await undeclaredJis(mail.text ?? '');
+  const parts: BouncePart[] = [];
+  for (const [i, a] of mail.attachments.entries()) {
+    const charset = (a.headers.get('content-type') as { params?: Record<string, string> } | undefined)?.params
+      ?.charset;
+    // A bounce has a handful of parts: past DECODED_PARTS, hostile input would only make each
+    // one cost a parse of its own.
+    const text = i < DECODED_PARTS ? await decode(a.content, charset ?? null) : plain(a.content);
+    parts.push({ contentType: a.contentType.toLowerCase(), text });
+  }
+  if (
+    text.trim() === '' &&
+    !parts.some((p) => /delivery-status|feedback-report|^text\/plain/.test(p.contentType))
+  ) {
     // Broken MIME structure (missing boundaries, badly folded headers): read the raw body.
     text = rawBody(raw);
   }
@@ -118,7 +164,7 @@ export async function parseBounce(raw: string): Promise<ParsedBounce> {
     headers,
     contentType,
     reportType,
-    subject: mail.subject ?? first('subject'),
+    subject: await undeclaredJis(mail.subject ?? first('subject')),
     from: addressesIn(first('from')),
     to: addressesIn((headers.get('to') ?? []).join(', ')),
     text,

@@ -53,7 +53,7 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
     'does not pass dmarc',
     'authentication-results',
     'please inspect your spf settings',
-    /is not allowed to send (mail )?from .* per it'?s spf/,
+    /is not allowed to send (mail )?from .{0,200} per it'?s spf/,
   ],
   requireptr: [
     'no ptr record',
@@ -162,9 +162,9 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
     'your email address has been blacklisted',
     'sender address is blacklisted',
     'bad sender',
-    /reject mail from .+@/,
+    /reject mail from .{1,200}@/,
     /sender( \S+)? (is )?(blacklisted|rejected|denied)/,
-    /domain .+ is a dead domain/,
+    /domain .{1,200} is a dead domain/,
   ],
   spamdetected: [
     /\bspam\b/,

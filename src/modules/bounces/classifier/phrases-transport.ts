@@ -24,7 +24,7 @@ export const TRANSPORT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'unable to connect to database',
     'timeout waiting for input',
     'aliasing/forwarding loop',
-    /mail for .+ loops back/,
+    /mail for .{1,200} loops back/,
   ],
   networkerror: [
     'name service error',

@@ -3,6 +3,9 @@
  * lower-cased with white space collapsed. Plain strings are substrings; regular expressions cover
  * phrases with a variable part (an address, a host name...).
  */
+
+import { PhraseIndex } from './matcher.js';
+import { TextMemo } from './memo.js';
 import { RECIPIENT_PHRASES } from './phrases-recipient.js';
 import { SENDER_PHRASES } from './phrases-sender.js';
 import { TRANSPORT_PHRASES } from './phrases-transport.js';
@@ -15,30 +18,60 @@ export const PHRASES: Readonly<Record<string, readonly Rule[]>> = {
   ...TRANSPORT_PHRASES,
 };
 
+const INDEX = new PhraseIndex(
+  Object.entries(PHRASES).flatMap(([reason, rules]) =>
+    rules.filter((r): r is string => typeof r === 'string').map((r) => [r, reason] as const),
+  ),
+);
+const PATTERNS = Object.entries(PHRASES).map(
+  ([reason, rules]) => [reason, rules.filter((r): r is RegExp => typeof r !== 'string')] as const,
+);
+
 /**
- * The verdicts of the last text asked about. One message asks about the same text many times:
- * several reasons check the same lists, and recipients whose own lines say nothing share the whole
- * explanation (hundreds of KB), so without this the work grows with recipients × text length.
+ * How much of a text the phrase tables read. What a bounce says about a recipient is near its
+ * start (the largest explanation in the corpus is 8.6 KB); the rest of a long text is the same
+ * explanation repeated or padding, and reading it would make the cost grow with it.
  */
-let lastText = '';
-let lastVerdicts = new Map<string, boolean>();
+export const PHRASE_CHARS = 16 * 1024;
+
+interface Verdicts {
+  literal: Set<string>;
+  pattern: Map<string, boolean>;
+}
+
+/** Verdicts per text (see memo.ts): each distinct text is read once. */
+const verdicts = new TextMemo<Verdicts>();
 
 /** Whether a normalised (lower-case, single-spaced) text uses the wording of a reason. */
 export function matches(reason: string, text: string): boolean {
   if (!text) return false;
-  if (text !== lastText) {
-    lastText = text;
-    lastVerdicts = new Map();
+  const v = verdicts.get(text, (t) => ({
+    literal: INDEX.labelsIn(t.slice(0, PHRASE_CHARS)),
+    pattern: new Map(),
+  }));
+  if (v.literal.has(reason)) return true;
+  let found = v.pattern.get(reason);
+  if (found === undefined) {
+    const head = text.slice(0, PHRASE_CHARS);
+    found = (PATTERNS.find(([r]) => r === reason)?.[1] ?? []).some((re) => re.test(head));
+    v.pattern.set(reason, found);
   }
-  const known = lastVerdicts.get(reason);
-  if (known !== undefined) return known;
-  const rules = PHRASES[reason] ?? [];
-  const found = rules.some((rule) => (typeof rule === 'string' ? text.includes(rule) : rule.test(text)));
-  lastVerdicts.set(reason, found);
   return found;
 }
 
-/** Lower-cases a text and collapses its white space, for matching. */
+const normalised = new TextMemo<string>();
+
+/**
+ * Lower-cases a text and collapses its white space, for matching; only the head the phrase
+ * tables read (twice PHRASE_CHARS, for runs of white space) is kept. Memoised like the verdicts.
+ */
 export function normalise(text: string | null | undefined): string {
-  return (text ?? '').toLowerCase().replace(/\s+/g, ' ').trim();
+  if (!text) return '';
+  return normalised.get(text, (t) =>
+    t
+      .slice(0, 2 * PHRASE_CHARS)
+      .toLowerCase()
+      .replace(/\s+/g, ' ')
+      .trim(),
+  );
 }

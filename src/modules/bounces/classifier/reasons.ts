@@ -25,6 +25,24 @@ const BEFORE_DATA = new Set<SmtpCommand>(['CONN', 'HELO', 'MAIL', 'RCPT']);
 
 type Probe = (t: string, code: string, ev: Evidence) => boolean;
 
+/**
+ * An unknown domain that is the envelope sender's, not the recipient's: Postfix's
+ * reject_unknown_sender_domain ("Sender address rejected: Domain not found", postconf(5)),
+ * Sendmail's "Domain of sender address ... does not exist". The sender is refused: Sisimai's
+ * rejected ("rejected due to a sender's email address"). qmail's "envelope sender domain must
+ * exist" is left to hostunknown, as Sisimai 4.25 reads it (libsisimai-perl, test/corpus/bounces/synth).
+ */
+const SENDER_DOMAIN_UNKNOWN =
+  /\b(?:envelope sender|sender(?: address)?|mail from)(?: domain)?\b.{0,60}?(?:domain not found|not found|unknown|does not exist|no such domain|unresolvable)|\bdomain of sender address\b/;
+
+/**
+ * An unknown host name that is the sending client's own: Postfix's reject_unknown_helo_hostname
+ * ("Helo command rejected: Host not found", postconf(5)), "your host name ... not found". The
+ * sending host is refused: Sisimai's blocked ("rejected due to client IP address or a hostname").
+ */
+const CLIENT_HOST_UNKNOWN =
+  /\bhelo command rejected: host not found|\b(?:your|client) host ?name\b.{0,60}?(?:not found|unknown|does not exist|could not be resolved)|\b(?:helo|ehlo) (?:name|host ?name)\b.{0,60}?(?:not found|unknown|does not exist)/;
+
 /** A reason is chosen when its status code says so or its wording is found. */
 const byCodeOrText =
   (reason: string): Probe =>
@@ -94,6 +112,7 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
         // refusal is about the sending host or the content.
         return WEAK_REASONS.has(code) && !['blocked', 'spamdetected'].some((r) => matches(r, t));
       }
+      if (SENDER_DOMAIN_UNKNOWN.test(t) && WEAK_REASONS.has(code) && code !== 'userunknown') return true;
       if (!matches('rejected', t)) return false;
       if (ev.command === 'DATA') return code !== 'userunknown';
       return code === '' || code === 'onhold' || code === 'securityerror' || code === 'systemerror';
@@ -106,6 +125,8 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
       if (matches('notaccept', t)) return false;
       if (code === 'hostunknown') return true;
       if (!matches('hostunknown', t)) return false;
+      // The host or domain not found is the sender's side (see above), not the recipient's.
+      if (SENDER_DOMAIN_UNKNOWN.test(t) || CLIENT_HOST_UNKNOWN.test(t)) return false;
       // A transient DNS failure (4.x.x, "try again") is a network error, not a missing domain.
       return !(ev.status?.startsWith('4') || /not found, try again|try again later|temporar/.test(t));
     },
@@ -113,7 +134,7 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
   ['spamdetected', byCodeOrText('spamdetected')],
   ['toomanyconn', byCodeOrText('toomanyconn')],
   ['speeding', (t) => matches('speeding', t)],
-  ['blocked', byCodeOrText('blocked')],
+  ['blocked', (t, code) => code === 'blocked' || matches('blocked', t) || CLIENT_HOST_UNKNOWN.test(t)],
 ];
 
 /**

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { classifyBounce } from './classifier/classify.js';
+import { CORPUS, chooseFrozen, type Frozen, type Label, readLabels } from './testing/frozen.js';
+
+/**
+ * Agreement with Sisimai's labels on dev/, in two parts (issue 17, 2): the three quarters rules
+ * are built on, and the frozen quarter (whole MTA/provider families, testing/frozen.ts) that no
+ * rule may be tuned on. A rule that only helps the part it was built from shows as a gap here.
+ * Floors: the figures reached, rounded down; they may only go up.
+ *
+ * The quarter was frozen after the first rules had been written on the whole of dev/ (issue 17
+ * came after them): its figure measures the rules added since, not those before.
+ */
+const FLOORS = {
+  all: { reason: 92.3, hard: 97.1 },
+  built: { reason: 91.0, hard: 97.0 },
+  frozen: { reason: 96.2, hard: 97.4 },
+  synth: { reason: 69.2, hard: 92.3 },
+};
+
+interface Tally {
+  total: number;
+  reason: number;
+  hard: number;
+}
+
+const pct = (n: number, d: number) => (100 * n) / d;
+const show = (name: string, t: Tally) =>
+  `${name}: reasons ${pct(t.reason, t.total).toFixed(1)}% (${t.reason}/${t.total}), ` +
+  `hard/soft ${pct(t.hard, t.total).toFixed(1)}% (${t.hard}/${t.total})`;
+
+describe('bounce classifier on the labelled corpus', () => {
+  const labels = readLabels();
+  const frozen = JSON.parse(readFileSync(join(CORPUS, 'frozen.json'), 'utf8')) as Frozen;
+
+  it('freezes the quarter the seeded draw chooses', () => {
+    expect(frozen).toEqual(chooseFrozen(labels, frozen.seed, frozen.share));
+  });
+
+  it('agrees with the labels on reasons and hard/soft, on the built part and the frozen quarter', async () => {
+    const frozenFiles = new Set(frozen.files);
+    const tallies = { all: tally(), built: tally(), frozen: tally() };
+    let notBounces = 0;
+    let notBouncesEmpty = 0;
+    for (const label of labels) {
+      const results = await classifyBounce(readFileSync(join(CORPUS, 'dev', label.file), 'utf8'));
+      if ('notBounce' in label) {
+        notBounces += 1;
+        if (results.length === 0) notBouncesEmpty += 1;
+        continue;
+      }
+      const part = frozenFiles.has(label.file) ? tallies.frozen : tallies.built;
+      for (const t of [tallies.all, part]) count(t, label, results);
+    }
+    console.log(
+      [
+        show('dev (all)', tallies.all),
+        show('dev without the frozen quarter', tallies.built),
+        show(`frozen quarter (${frozen.families.length} families)`, tallies.frozen),
+        `not-bounces → [] ${notBouncesEmpty}/${notBounces}`,
+      ].join('\n'),
+    );
+    for (const name of ['all', 'built', 'frozen'] as const) {
+      const floor = FLOORS[name];
+      const t = tallies[name];
+      expect(pct(t.reason, t.total), `${name} reasons`).toBeGreaterThanOrEqual(floor.reason);
+      expect(pct(t.hard, t.total), `${name} hard/soft`).toBeGreaterThanOrEqual(floor.hard);
+    }
+    expect(notBouncesEmpty).toBe(notBounces);
+  }, 60_000);
+
+  it('agrees with Sisimai 4.25 on the second corpus (synthesised messages)', async () => {
+    // test/corpus/bounces/synth (Postfix DSNs from its templates) and notices/, labelled by
+    // Debian's libsisimai-perl (synth/label.pl): an older Sisimai than dev/'s 5.2, without
+    // requireptr, and blind to the notices of issue 17, 6 (it reads them as not bounces).
+    const synth = JSON.parse(readFileSync(join(CORPUS, 'labels-synth.json'), 'utf8')) as Label[];
+    const t = tally();
+    let unread = 0;
+    let unreadHere = 0;
+    for (const label of synth) {
+      const results = await classifyBounce(readFileSync(join(CORPUS, label.file), 'utf8'));
+      if ('notBounce' in label) {
+        unread += 1;
+        if (results.length > 0) unreadHere += 1;
+        continue;
+      }
+      count(t, label, results);
+    }
+    console.log(
+      `${show('second corpus (Sisimai 4.25 labels)', t)}; ` +
+        `not bounces to Sisimai 4.25, bounces here: ${unreadHere}/${unread}`,
+    );
+    expect(t.total).toBeGreaterThanOrEqual(13);
+    expect(pct(t.reason, t.total)).toBeGreaterThanOrEqual(FLOORS.synth.reason);
+    expect(pct(t.hard, t.total)).toBeGreaterThanOrEqual(FLOORS.synth.hard);
+  });
+});
+
+function tally(): Tally {
+  return { total: 0, reason: 0, hard: 0 };
+}
+
+function count(
+  t: Tally,
+  label: Exclude<Label, { notBounce: true }>,
+  results: Awaited<ReturnType<typeof classifyBounce>>,
+) {
+  for (const expected of label.recipients) {
+    t.total += 1;
+    const got = results[expected.index - 1];
+    if (got?.reason === expected.reason) t.reason += 1;
+    if (got !== undefined && got.hard === expected.hardbounce) t.hard += 1;
+  }
+}
