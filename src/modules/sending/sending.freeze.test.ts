@@ -130,3 +130,59 @@ describe('freezeAudience (all)', () => {
     expect(frozen).toEqual({ recipients: 5, excluded: {} });
   });
 });
+
+describe('freezeAudience, duplicates under the unique key', () => {
+  const freeze = async (accountId: string, kind: 'EMAILING' | 'SMS' = 'EMAILING') => {
+    const { rows } = await t.sql.query(
+      `insert into operation (account_id, kind, name, status, audience, content, content_hash)
+       values ($1, $2, 'freeze', 'VALIDATED', '{"segmentIds":[],"excludedSegmentIds":[],"allContacts":true}', '{}', 'h')
+       returning id`,
+      [accountId, kind],
+    );
+    const frozen = await orm.em
+      .fork()
+      .transactional(async (em) => freezeAudience(em, await findOperation(em, accountId, rows[0].id, true)));
+    const { rows: got } = await t.sql.query<{ contact_id: string; reason: string | null }>(
+      'select contact_id::text, reason from operation_recipient where operation_id = $1 order by contact_id',
+      [rows[0].id],
+    );
+    return { frozen, reasons: got.map((r) => r.reason) };
+  };
+
+  it('finds a duplicate whose members hold the address as their unique value but one (written around the API)', async () => {
+    // The account's key is the email: the unique constraint keeps two written through the API
+    // apart, so the search looks only at addresses a member holds under another unique value.
+    const b = await signUpOwner(t, 'Keyed');
+    await t.sql.query(
+      `insert into contact (account_id, email, unique_value) values
+         ($1, 'same@fz.test', 'same@fz.test'), ($1, 'other@fz.test', 'other@fz.test'),
+         ($1, 'SAME@fz.test', 'legacy-row'), ($1, 'solo@fz.test', null), ($1, 'Other@FZ.test', 'Other@FZ.test'),
+         ($1, 'old@fz.test', 'old-1'), ($1, 'OLD@fz.test', 'old-2')`,
+      [b.accountId],
+    );
+    const { frozen, reasons } = await freeze(b.accountId);
+    expect(frozen).toEqual({ recipients: 4, excluded: { DUPLICATE_ADDRESS: 3 } });
+    expect(reasons).toEqual([
+      null,
+      null,
+      'DUPLICATE_ADDRESS',
+      null,
+      'DUPLICATE_ADDRESS',
+      null,
+      'DUPLICATE_ADDRESS',
+    ]);
+  });
+
+  it('searches every address when the key is another field (SMS under the email key)', async () => {
+    const b = await signUpOwner(t, 'Phones');
+    await t.sql.query(
+      `insert into contact (account_id, email, phone, unique_value) values
+         ($1, 'p1@fz.test', '+33600000001', 'p1@fz.test'), ($1, 'p2@fz.test', '+33600000001', 'p2@fz.test'),
+         ($1, 'p3@fz.test', '+33600000003', 'p3@fz.test')`,
+      [b.accountId],
+    );
+    const { frozen, reasons } = await freeze(b.accountId, 'SMS');
+    expect(frozen).toEqual({ recipients: 2, excluded: { DUPLICATE_ADDRESS: 1 } });
+    expect(reasons).toEqual([null, 'DUPLICATE_ADDRESS', null]);
+  });
+});
