@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppServices } from '../../context.js';
+import { page } from '../../http/html-page.js';
 import { AppError } from '../../shared/errors.js';
 import { escapeHtml as h } from '../../shared/text.js';
 import { confirmSubmission, peekConfirmation, verifyConfirmation } from './form.confirm.js';
@@ -200,5 +201,5 @@ async function serveConfirm(
       ? await confirmSubmission(app, id, ipOf(req))
       : await peekConfirmation(app, id);
   const [status, title, body] = CONFIRM_PAGES[state];
-  htmlPage(res, status, title, body, { 'x-frame-options': 'DENY' });
+  page(res, status, title, body);
 }

@@ -14,7 +14,7 @@ import { countAttempt } from '../users/throttle.js';
 import { sendConfirmation } from './form.confirm.js';
 import { type FormDefinition, type FormKind, type FormStatus, HONEYPOT } from './form.definition.js';
 import { SUBMISSION_SELECT, type SubmissionView } from './form.submissions.js';
-import { checkValues, type SubmittedValues } from './form.values.js';
+import { checkValues, FormValueError, type SubmittedValues } from './form.values.js';
 
 /** A published form as the public endpoint sees it: its answering version and its state. */
 export interface PublicForm {
@@ -144,7 +144,7 @@ export async function submitForm(
         );
       }
       const fields = await loadFields(em, form.accountId);
-      const row = normaliseContact(checked.contact, fields, settings.uniqueKey);
+      const row = contactOf(d, () => normaliseContact(checked.contact, fields, settings.uniqueKey));
       const [written] = await writeContacts(em, form.accountId, [row], settings.rejectDuplicates);
       const contactId = written.contactId;
       const outcome = written.outcome === 'DUPLICATE' ? 'EXISTING' : written.outcome;
@@ -200,4 +200,20 @@ export async function submitForm(
   );
   if (outcome.submission) app.pubsub.publish('formSubmitted', form.accountId, outcome.submission);
   return outcome.result;
+}
+
+/**
+ * The contact's own checks (a first name's 200 characters, a custom field's type) come after the
+ * form's: their refusal names the contact field, turned here into the form field that fills it,
+ * so the page shows it beside its input like the form's own errors.
+ */
+function contactOf<T>(d: FormDefinition, normalise: () => T): T {
+  try {
+    return normalise();
+  } catch (err) {
+    const field = err instanceof AppError ? err.extensions.field : undefined;
+    const key = d.fields.find((f) => f.contactField === field)?.key;
+    if (key && err instanceof AppError) throw new FormValueError([{ key, message: err.message }]);
+    throw err;
+  }
 }

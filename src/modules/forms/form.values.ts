@@ -53,7 +53,7 @@ export function checkValues(d: FormDefinition, values: SubmittedValues): Checked
   for (const f of d.fields) {
     const raw = f.kind === 'HIDDEN' && blank(values[f.key]) ? f.defaultValue : values[f.key];
     const checked = checkField(f, raw);
-    if (typeof checked === 'object' && checked !== null && 'error' in checked) {
+    if (isError(checked)) {
       errors.push({ key: f.key, message: checked.error });
       continue;
     }
@@ -61,14 +61,13 @@ export function checkValues(d: FormDefinition, values: SubmittedValues): Checked
     out.answers[f.key] = checked;
     if (f.kind === 'CONSENT' && checked === true) out.consents.push({ key: f.key, text: f.label });
     if (!f.contactField) continue;
-    const text = typeof checked === 'boolean' ? String(checked) : String(checked);
+    const text = String(checked);
     if (STANDARD_FIELDS[f.contactField]) (out.contact as Record<string, string>)[f.contactField] = text;
     else custom.push({ name: f.contactField, value: text });
   }
   for (const q of d.questions) {
     const checked = checkQuestion(q, values[q.key]);
-    if (typeof checked === 'object' && checked !== null && 'error' in checked)
-      errors.push({ key: q.key, message: checked.error });
+    if (isError(checked)) errors.push({ key: q.key, message: checked.error });
     else if (checked !== null) out.answers[q.key] = checked;
   }
   if (custom.length) out.contact.fields = custom;
@@ -77,6 +76,8 @@ export function checkValues(d: FormDefinition, values: SubmittedValues): Checked
 }
 
 type Checked = Answer | null | { error: string };
+const isError = (c: Checked): c is { error: string } =>
+  typeof c === 'object' && c !== null && !Array.isArray(c) && 'error' in c;
 
 function checkField(f: FormField, raw: unknown): Checked {
   if (f.kind === 'CHECKBOX' || f.kind === 'CONSENT') {
@@ -145,7 +146,7 @@ function checkQuestion(q: SurveyQuestion, raw: unknown): Checked {
       return /^\d{1,2}$/.test(s) && n >= lo && n <= hi ? n : { error: `A whole number from ${lo} to ${hi}` };
     }
     default:
-      return s.length > MAX_ANSWER ? { error: `At most ${MAX_ANSWER} characters` } : s;
+      return s.length > MAX_TEXT_VALUE ? { error: `At most ${MAX_TEXT_VALUE} characters` } : s;
   }
 }
 

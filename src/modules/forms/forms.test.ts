@@ -260,6 +260,17 @@ describe('public submission', () => {
     expect(keys).toEqual(['email', 'extra', 'first', 'news']);
     const { rows } = await t.sql.query('select 1 from form_submission where form_id = $1', [form.id]);
     expect(rows).toHaveLength(0);
+    // Past the contact's own limit (200 characters of first name): named by the form's key,
+    // found inside the transaction, which leaves nothing behind either.
+    const long = await submit(t, form.publicId, {
+      email: 'long@example.com',
+      first: 'x'.repeat(300),
+      news: true,
+    });
+    expect(long.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ key: 'first' }] });
+    expect(await contactsByEmail('long@example.com')).toHaveLength(0);
+    const { rows: after } = await t.sql.query('select 1 from form_submission where form_id = $1', [form.id]);
+    expect(after).toHaveLength(0);
   });
 
   it('answers closed, unpublished, full and not-yet-open forms with a clear CONFLICT', async () => {

@@ -1,38 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppServices } from '../../context.js';
+import { page } from '../../http/html-page.js';
 import { escapeHtml } from '../../shared/text.js';
 import { confirmSenderToken, peekSenderToken, type TokenState } from './sender.service.js';
 
 const PATH = /^\/senders\/confirm\/([^/?#]*)\/?(?:\?.*)?$/;
-
-/**
- * The token is in the URL: no referrer may carry it away, no other site may frame the button,
- * and the page runs no script at all.
- */
-const HEADERS = {
-  'content-type': 'text/html; charset=utf-8',
-  'cache-control': 'no-store',
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'content-security-policy':
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-};
-
-function page(
-  res: ServerResponse,
-  status: number,
-  title: string,
-  body: string,
-  extra: Record<string, string> = {},
-) {
-  res.writeHead(status, { ...HEADERS, ...extra });
-  res.end(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex"><title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;line-height:1.5}button{font-size:1rem;padding:.5rem 1.5rem}</style>
-</head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`);
-}
 
 /** The page of a link that does nothing (any more): 404 unknown, 410 used or expired. */
 function dead(res: ServerResponse, state: TokenState): boolean {

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config.js';
 import type { AppServices } from '../../context.js';
+import { page } from '../../http/html-page.js';
 import { signTrackingToken, trackingKey, verifyTrackingToken } from '../events/tracking.token.js';
-import { alreadyPage, askPage, donePage, page, unknownPage } from './unsubscribe.page.js';
+import { alreadyPage, askPage, donePage, unknownPage } from './unsubscribe.page.js';
 import { peekLink, type UnsubscribeTarget, unsubscribeContact } from './unsubscribe.service.js';
 
 /** The same token syntax as the tracking links' (tracking.ts), with an optional trailing slash. */
