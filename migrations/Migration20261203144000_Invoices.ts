@@ -50,6 +50,11 @@ export class Migration20261203144000_Invoices extends Migration {
       "unit_price" numeric(14,2) not null, "vat_rate" numeric(5,2) not null,
       "total_excl_tax" numeric(14,2) not null, "vat" numeric(14,2) not null,
       constraint "invoice_line_pkey" primary key ("invoice_id", "position"));`);
+    // One credit note per invoice (issueCreditNote checks it under the invoice's lock; the index
+    // makes it hold whatever writes, and serves the lookup of an invoice's credit note).
+    this.addSql(
+      `create unique index "invoice_credit_of_unique" on "invoice" ("credit_of") where "credit_of" is not null;`,
+    );
     this.addSql(`create function invoice_immutable() returns trigger language plpgsql as $$
       begin
         if tg_op = 'DELETE' then

@@ -156,13 +156,13 @@ export function decodeSegment(s: string): string | null {
 }
 
 /**
- * The door of a CSV download at `path` (its first group is the object's id): GET only, at most
+ * The door of a download (a CSV export, an invoice PDF) at `path` (its first group is the object's id): GET only, at most
  * MAX_EXPORTS at once (each holds a PostgreSQL session), typed JSON errors (NOT_FOUND 404, other
  * AppErrors 400), and a truncated body, never a file that looks whole, when it fails half-way.
  * The bearer token and the right `need` are checked first (401, 403); `serve` finds the object
  * and streams. Returns false for other paths.
  */
-export function csvRoute(
+export function downloadRoute(
   app: AppServices,
   path: RegExp,
   what: string,
@@ -181,7 +181,7 @@ export function csvRoute(
     if (!m) return false;
     req.resume();
     if (req.method !== 'GET') {
-      json(res, 405, 'BAD_REQUEST', 'Method Not Allowed: an export is read with GET', { allow: 'GET' });
+      json(res, 405, 'BAD_REQUEST', 'Method Not Allowed: a download is read with GET', { allow: 'GET' });
       return true;
     }
     const id = decodeSegment(m[1]);
@@ -190,7 +190,7 @@ export function csvRoute(
       return true;
     }
     if (running >= MAX_EXPORTS) {
-      json(res, 429, 'RATE_LIMITED', `At most ${MAX_EXPORTS} exports run at once: try again when one ends`);
+      json(res, 429, 'RATE_LIMITED', `At most ${MAX_EXPORTS} downloads run at once: try again when one ends`);
       return true;
     }
     running++;
@@ -207,7 +207,7 @@ export function csvRoute(
           const code = String(err.extensions.code);
           return json(res, code === 'NOT_FOUND' ? 404 : 400, code, err.message);
         }
-        app.logger.error(`${what} export failed`, err);
+        app.logger.error(`${what} download failed`, err);
         if (!res.headersSent) json(res, 500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');
         else res.destroy(); // a truncated body, not a file that looks whole
       })

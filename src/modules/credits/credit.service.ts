@@ -171,13 +171,6 @@ export async function releaseCredits(exec: Exec, operationId: string): Promise<n
 }
 
 /**
- * What a batch really used (emails accepted, SMS parts handed to the gateway), in the batch's own
- * transaction: drawn from the operation's reservation, and beyond it (a personalised SMS longer
- * than its template, a send cancelled while a batch was in flight) from what is available. The
- * messages are already out, so this never refuses: if the balance cannot cover an overrun, what
- * is charged stops at zero balance (never negative) and the uncharged rest is returned for the log.
- */
-/**
  * Told of every settlement that charged something, inside its transaction, with the balance row
  * still locked: the invoices module mails the approvers when the balance crosses its threshold.
  */
@@ -186,6 +179,13 @@ export type BalanceDrop = (
   drop: { accountId: string; kind: CreditKind; before: number; after: number },
 ) => Promise<void>;
 
+/**
+ * What a batch really used (emails accepted, SMS parts handed to the gateway), in the batch's own
+ * transaction: drawn from the operation's reservation, and beyond it (a personalised SMS longer
+ * than its template, a send cancelled while a batch was in flight) from what is available. The
+ * messages are already out, so this never refuses: if the balance cannot cover an overrun, what
+ * is charged stops at zero balance (never negative) and the uncharged rest is returned for the log.
+ */
 export async function settleCredits(
   exec: Exec,
   s: { accountId: string; operationId: string; kind: CreditKind; used: number },

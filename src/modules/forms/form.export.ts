@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppServices, AuthedContext, Viewer } from '../../context.js';
 import {
   csvField,
-  csvRoute,
+  downloadRoute,
   SettingParams,
   safeCell,
   safeSql,
@@ -33,7 +33,7 @@ export function createFormExport(
     level: 'EDITOR',
     refusal: 'Exporting submissions needs FORMS at EDITOR or above',
   } as const;
-  return csvRoute(app, PATH, 'Form', need, (req, res, id, viewer, token) =>
+  return downloadRoute(app, PATH, 'Form', need, (req, res, id, viewer, token) =>
     serve(app, ipOf, req, res, id, viewer, token),
   );
 }

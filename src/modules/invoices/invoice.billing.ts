@@ -1,9 +1,7 @@
-import type pg from 'pg';
-import { inPoolTransaction } from '../../db/pool-tx.js';
 import { badInput } from '../../shared/errors.js';
 import { diffOf } from '../audit/audit.service.js';
-import { pgExec } from '../credits/credit.service.js';
-import { type Actor, audit } from './invoice.audit.js';
+import type { Exec } from '../credits/credit.service.js';
+import { type Actor, record } from './invoice.audit.js';
 
 /**
  * The buyer of the account's invoices: copied into each invoice when it is issued, so a later
@@ -18,7 +16,7 @@ export interface BillingDetails {
   vatNumber: string | null;
 }
 
-export async function updateBillingDetails(pool: pg.Pool, actor: Actor, d: BillingDetails): Promise<void> {
+export async function updateBillingDetails(exec: Exec, actor: Actor, d: BillingDetails): Promise<void> {
   const text = (v: string, field: string, max: number) => {
     const s = v.trim();
     if (!s || s.length > max) throw badInput(`${field} must hold 1 to ${max} characters`, { field });
@@ -41,36 +39,33 @@ export async function updateBillingDetails(pool: pg.Pool, actor: Actor, d: Billi
     country,
     vatNumber: vat,
   };
-  await inPoolTransaction(pool, async (client) => {
-    const exec = pgExec(client);
-    const [before] = await exec<BillingDetails>(
-      `select company_name as "companyName", address_lines as "addressLines", postcode, city, country,
-         vat_number as "vatNumber" from billing_details where account_id = $1 for update`,
-      [actor.accountId],
-    );
-    await exec(
-      `insert into billing_details (account_id, company_name, address_lines, postcode, city, country, vat_number)
-       values ($1, $2, $3, $4, $5, $6, $7) on conflict (account_id) do update set company_name = excluded.company_name,
-         address_lines = excluded.address_lines, postcode = excluded.postcode, city = excluded.city,
-         country = excluded.country, vat_number = excluded.vat_number, updated_at = now()`,
-      [
-        actor.accountId,
-        next.companyName,
-        next.addressLines,
-        next.postcode,
-        next.city,
-        next.country,
-        next.vatNumber,
-      ],
-    );
-    await audit(
-      exec,
-      actor,
-      'updateBillingDetails',
-      'BillingDetails',
+  const [before] = await exec<BillingDetails>(
+    `select company_name as "companyName", address_lines as "addressLines", postcode, city, country,
+       vat_number as "vatNumber" from billing_details where account_id = $1 for update`,
+    [actor.accountId],
+  );
+  await exec(
+    `insert into billing_details (account_id, company_name, address_lines, postcode, city, country, vat_number)
+     values ($1, $2, array(select jsonb_array_elements_text($3::jsonb)), $4, $5, $6, $7) on conflict (account_id) do update set company_name = excluded.company_name,
+       address_lines = excluded.address_lines, postcode = excluded.postcode, city = excluded.city,
+       country = excluded.country, vat_number = excluded.vat_number, updated_at = now()`,
+    [
       actor.accountId,
-      // As mutate records them: { field: value } for a creation, { field: { from, to } } for a change.
-      before ? diffOf(before, next) : { ...next },
-    );
-  });
+      next.companyName,
+      // As JSON: MikroORM's execute spreads an array bound to a parameter into a list.
+      JSON.stringify(next.addressLines),
+      next.postcode,
+      next.city,
+      next.country,
+      next.vatNumber,
+    ],
+  );
+  record(
+    actor,
+    'updateBillingDetails',
+    'BillingDetails',
+    actor.accountId,
+    // As mutate records them: { field: value } for a creation, { field: { from, to } } for a change.
+    before ? diffOf(before, next) : { ...next },
+  );
 }

@@ -184,16 +184,6 @@ export async function invoicesById(
   return new Map(rows.map((r) => [r.id, toView(r)]));
 }
 
-/** The credit note of an invoice, if it has one (at most one: see issueCreditNote). */
-export async function creditNoteOf(db: pg.Pool, accountId: string, id: string): Promise<InvoiceView | null> {
-  const { rows } = await db.query<InvoiceRow>(
-    `select ${INVOICE_COLS} from invoice where credit_of = $1 and account_id = $2`,
-    [id, accountId],
-  );
-  return rows[0] ? toView(rows[0]) : null;
-}
-
-/** The lines of several invoices in one query (a page of invoices), by invoice id. */
 export async function linesOf(db: pg.Pool, invoiceIds: string[]): Promise<Map<string, LineView[]>> {
   const { rows } = await db.query<LineView & { invoiceId: string }>(
     `select invoice_id as "invoiceId", position, label, quantity, unit_price::text as "unitPrice",

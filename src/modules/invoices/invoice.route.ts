@@ -1,10 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { AppServices } from '../../context.js';
-import { bearer, decodeSegment, json } from '../../http/csv-export.js';
-import { AppError } from '../../shared/errors.js';
-import { atLeast } from '../access/access.js';
-import { cachedViewer } from '../users/auth.service.js';
+import type { AppServices, Viewer } from '../../context.js';
+import { downloadRoute } from '../../http/csv-export.js';
 import { renderInvoicePdf } from './invoice.pdf.js';
 import { findInvoice, linesOf } from './invoice.queries.js';
 
@@ -19,38 +16,16 @@ const PATH = /^\/invoices\/([^/?]+)\.pdf(?:\?.*)?$/;
 export function createInvoicePdfRoute(
   app: AppServices,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
-  return (req, res) => {
-    const m = PATH.exec(req.url ?? '');
-    if (!m) return false;
-    req.resume();
-    if (req.method !== 'GET') {
-      json(res, 405, 'BAD_REQUEST', 'Method Not Allowed: an invoice is read with GET', { allow: 'GET' });
-      return true;
-    }
-    const id = decodeSegment(m[1]);
-    if (id === null) {
-      json(res, 404, 'NOT_FOUND', 'Invoice not found');
-      return true;
-    }
-    serve(app, res, req.headers.authorization, id).catch((err) => {
-      if (err instanceof AppError && err.extensions.code === 'NOT_FOUND')
-        return json(res, 404, 'NOT_FOUND', 'Invoice not found');
-      app.logger.error('invoice pdf failed', err);
-      if (!res.headersSent) json(res, 500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');
-      else res.destroy(); // a truncated file, not one that looks whole
-    });
-    return true;
-  };
+  const need = {
+    feature: 'INVOICES',
+    level: 'GUEST',
+    refusal: 'Reading an invoice needs INVOICES at GUEST or above',
+  } as const;
+  return downloadRoute(app, PATH, 'Invoice', need, (_req, res, id, viewer) => serve(app, res, viewer, id));
 }
 
-async function serve(app: AppServices, res: ServerResponse, authorization: string | undefined, id: string) {
-  const token = bearer(authorization);
-  const viewer = token ? await cachedViewer(app, token, () => app.orm.em.fork()) : null;
-  if (!viewer)
-    return json(res, 401, 'UNAUTHENTICATED', 'Send Authorization: Bearer <token> (the token of login)');
-  if (!atLeast(viewer.rights.INVOICES, 'GUEST'))
-    return json(res, 403, 'FORBIDDEN', 'Reading an invoice needs INVOICES at GUEST or above');
-  const pool = app.jobs.pool;
+async function serve(app: AppServices, res: ServerResponse, viewer: Viewer, id: string) {
+  const pool = app.reads; // not the jobs pool: its sessions are the sending workers'
   const invoice = await findInvoice(pool, viewer.accountId, id);
   const lines = (await linesOf(pool, [invoice.id])).get(invoice.id) ?? [];
   const credited = invoice.creditOf ? await findInvoice(pool, viewer.accountId, invoice.creditOf) : null;

@@ -1,9 +1,9 @@
 import { builder, need } from '../../builder.js';
 import type { AuthedContext } from '../../context.js';
 import { connection } from '../../shared/pagination.js';
-import type { AuditEntryEvent } from '../audit/audit.service.js';
+import { mutate } from '../audit/audit.service.js';
 import { BalanceRef, CreditKindEnum } from '../credits/credit.schema.js';
-import { creditsOf, ormExec } from '../credits/credit.service.js';
+import { creditsOf, type Exec, ormExec } from '../credits/credit.service.js';
 import { creditUsage, MAX_USAGE_DAYS, MAX_USAGE_ROWS, type UsageRow } from './credit-usage.js';
 import type { Actor } from './invoice.audit.js';
 import { updateBillingDetails } from './invoice.billing.js';
@@ -32,16 +32,20 @@ const read = need('INVOICES', 'GUEST');
 const edit = need('INVOICES', 'EDITOR');
 const approve = need('INVOICES', 'APPROVER');
 
-/** Runs a service call as the viewer, then publishes its history entries (committed by then). */
-async function acting<T>(ctx: AuthedContext, fn: (actor: Actor) => Promise<T>): Promise<T> {
-  const entries: AuditEntryEvent[] = [];
-  const { accountId, userId, email } = ctx.viewer;
-  const value = await fn({ accountId, userId, email, ip: ctx.ip, entries });
-  for (const e of entries) ctx.app.pubsub.publish('audit', e.accountId, e);
-  return value;
-}
+/**
+ * Runs a service call as the viewer in `mutate`'s transaction: its history entries commit with
+ * the change and are published after the commit, as every mutation's.
+ */
+const acting = <T>(ctx: AuthedContext, fn: (exec: Exec, actor: Actor) => Promise<T>): Promise<T> =>
+  mutate(ctx, ({ em, audit }) =>
+    fn(ormExec(em), { accountId: ctx.viewer.accountId, userId: ctx.viewer.userId, audit }),
+  );
 
-const pool = (ctx: AuthedContext) => ctx.app.jobs.pool;
+/**
+ * Reads go through the read pool's sessions (src/db/bounded-read.ts), never the jobs pool, whose
+ * six sessions the sending workers and score runs need.
+ */
+const pool = (ctx: AuthedContext) => ctx.app.reads;
 const cfg = (ctx: AuthedContext) => ctx.app.config.invoices;
 
 type Billing = NonNullable<Awaited<ReturnType<typeof billingDetailsOf>>>;
@@ -200,7 +204,7 @@ builder.mutationField('requestCreditPurchase', (t) =>
       quantity: t.arg.int({ required: true, description: 'Packs, 1 to 1000' }),
     },
     resolve: async (_r, a, ctx) => {
-      const id = await acting(ctx, (actor) => requestCreditPurchase(pool(ctx), cfg(ctx), actor, a));
+      const id = await acting(ctx, (exec, actor) => requestCreditPurchase(exec, cfg(ctx), actor, a));
       return findPurchase(pool(ctx), ctx.viewer.accountId, id);
     },
   }),
@@ -213,7 +217,7 @@ builder.mutationField('approveCreditPurchase', (t) =>
       'Approves a PENDING purchase: issues its invoice and (unless CREDITS_AFTER_PAYMENT) adds its credits, in one transaction. With INVOICE_FOUR_EYES the requester may not approve (FORBIDDEN); CONFLICT when not pending or without billing details.',
     args: { id: t.arg.id({ required: true, description: 'The purchase' }) },
     resolve: async (_r, a, ctx) => {
-      await acting(ctx, (actor) => approveCreditPurchase(pool(ctx), cfg(ctx), actor, String(a.id)));
+      await acting(ctx, (exec, actor) => approveCreditPurchase(exec, cfg(ctx), actor, String(a.id)));
       return findPurchase(pool(ctx), ctx.viewer.accountId, String(a.id));
     },
   }),
@@ -228,7 +232,7 @@ builder.mutationField('rejectCreditPurchase', (t) =>
       reason: t.arg.string({ required: true, description: 'Why, 1 to 500 characters' }),
     },
     resolve: async (_r, a, ctx) => {
-      await acting(ctx, (actor) => rejectCreditPurchase(pool(ctx), actor, String(a.id), a.reason));
+      await acting(ctx, (exec, actor) => rejectCreditPurchase(exec, actor, String(a.id), a.reason));
       return findPurchase(pool(ctx), ctx.viewer.accountId, String(a.id));
     },
   }),
@@ -244,8 +248,8 @@ builder.mutationField('issueCreditNote', (t) =>
       reason: t.arg.string({ required: true, description: 'Why, 1 to 500 characters' }),
     },
     resolve: async (_r, a, ctx) => {
-      const note = await acting(ctx, (actor) =>
-        issueCreditNote(pool(ctx), actor, String(a.invoiceId), a.reason),
+      const note = await acting(ctx, (exec, actor) =>
+        issueCreditNote(exec, actor, String(a.invoiceId), a.reason),
       );
       return findInvoice(pool(ctx), ctx.viewer.accountId, note.id);
     },
@@ -259,7 +263,7 @@ builder.mutationField('markInvoicePaid', (t) =>
       'The account owner records the payment of an UNPAID invoice (bank transfer); credits waiting for it are added then. CONFLICT when already paid.',
     args: { id: t.arg.id({ required: true, description: 'The invoice' }) },
     resolve: async (_r, a, ctx) => {
-      await acting(ctx, (actor) => markInvoicePaid(pool(ctx), actor, String(a.id)));
+      await acting(ctx, (exec, actor) => markInvoicePaid(exec, actor, String(a.id)));
       return findInvoice(pool(ctx), ctx.viewer.accountId, String(a.id));
     },
   }),
@@ -271,8 +275,8 @@ builder.mutationField('updateBillingDetails', (t) =>
     description: 'Replaces the billing details; invoices already issued keep the buyer they were issued to.',
     args: { input: t.arg({ type: BillingInput, required: true, description: 'The billing details' }) },
     resolve: async (_r, a, ctx) => {
-      await acting(ctx, (actor) =>
-        updateBillingDetails(pool(ctx), actor, { ...a.input, vatNumber: a.input.vatNumber ?? null }),
+      await acting(ctx, (exec, actor) =>
+        updateBillingDetails(exec, actor, { ...a.input, vatNumber: a.input.vatNumber ?? null }),
       );
       return (await billingDetailsOf(pool(ctx), ctx.viewer.accountId)) as Billing;
     },

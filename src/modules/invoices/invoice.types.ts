@@ -25,8 +25,7 @@ async function invoiceOf(ctx: Context, id: string | null): Promise<InvoiceView |
   const accountId = ctx.viewer?.accountId;
   if (!accountId || !id) return null;
   return (
-    (await batched(ctx.em, 'invoice.byId', id, (ids) => invoicesById(ctx.app.jobs.pool, accountId, ids))) ??
-    null
+    (await batched(ctx.em, 'invoice.byId', id, (ids) => invoicesById(ctx.app.reads, accountId, ids))) ?? null
   );
 }
 
@@ -157,7 +156,7 @@ InvoiceRef.implement({
       type: [LineRef],
       description: 'Its lines, in order',
       resolve: async (i, _a, ctx) =>
-        (await batched(ctx.em, 'invoice.lines', i.id, (ids) => linesOf(ctx.app.jobs.pool, ids))) ?? [],
+        (await batched(ctx.em, 'invoice.lines', i.id, (ids) => linesOf(ctx.app.reads, ids))) ?? [],
     }),
     creditOf: t.field({
       type: InvoiceRef,

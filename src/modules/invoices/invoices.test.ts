@@ -1,23 +1,31 @@
 /**
  * Invoices against the real PostgreSQL of the test app: gapless numbers under 20 concurrent
  * approvals, a rolled-back approval leaving no hole, four-eyes, credits on approval or on payment,
- * credit notes, and the triggers that keep issued invoices unchanged. Service level: the GraphQL
- * fields and the PDF route are not built yet (see README).
+ * credit notes, and the triggers that keep issued invoices unchanged. Service level (the GraphQL
+ * fields: invoices.graphql.test.ts; the PDF: invoice.pdf.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, signUpOwner, startTestApp, type TestApp, viewerWith } from '../../../test/harness.js';
-import { updateBillingDetails } from './invoice.billing.js';
+import { inPoolTransaction } from '../../db/pool-tx.js';
+import { type Exec, pgExec } from '../credits/credit.service.js';
+import * as billing from './invoice.billing.js';
 import { loadInvoiceConfig } from './invoice.config.js';
-import {
-  approveCreditPurchase,
-  issueCreditNote,
-  markInvoicePaid,
-  rejectCreditPurchase,
-  requestCreditPurchase,
-} from './invoice.service.js';
+import * as svc from './invoice.service.js';
 
 let t: TestApp;
 const cfg = loadInvoiceConfig({});
+
+/** A service call in its own transaction on the test pool, as the resolvers run it in mutate's. */
+const inTx =
+  <A extends unknown[], R>(f: (exec: Exec, ...a: A) => Promise<R>) =>
+  (_db: unknown, ...a: A) =>
+    inPoolTransaction(t.sql, (c) => f(pgExec(c), ...a));
+const requestCreditPurchase = inTx(svc.requestCreditPurchase);
+const approveCreditPurchase = inTx(svc.approveCreditPurchase);
+const rejectCreditPurchase = inTx(svc.rejectCreditPurchase);
+const markInvoicePaid = inTx(svc.markInvoicePaid);
+const issueCreditNote = inTx(svc.issueCreditNote);
+const updateBillingDetails = inTx(billing.updateBillingDetails);
 
 beforeAll(async () => {
   t = await startTestApp({});

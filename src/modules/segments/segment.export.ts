@@ -3,7 +3,7 @@ import type { AppServices, AuthedContext, Viewer } from '../../context.js';
 import {
   type CopyPlan,
   csvField,
-  csvRoute,
+  downloadRoute,
   json,
   SettingParams,
   safeCell,
@@ -78,7 +78,7 @@ export function createSegmentExport(
     level: 'EDITOR',
     refusal: 'Exporting a segment needs CONTACTS at EDITOR or above',
   } as const;
-  return csvRoute(app, PATH, 'Segment', need, (req, res, id, viewer, token) =>
+  return downloadRoute(app, PATH, 'Segment', need, (req, res, id, viewer, token) =>
     serve(app, ipOf, req, res, id, viewer, token),
   );
 }
