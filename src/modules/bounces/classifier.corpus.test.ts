@@ -36,7 +36,8 @@ describe('bounce classifier on the labelled corpus', () => {
   const frozen = JSON.parse(readFileSync(join(CORPUS, 'frozen.json'), 'utf8')) as Frozen;
 
   it('freezes the quarter the seeded draw chooses', () => {
-    expect(frozen).toEqual(chooseFrozen(labels, frozen.seed, frozen.share));
+    // The module's seed and share, not the file's: a file drawn again with another seed fails.
+    expect(frozen).toEqual(chooseFrozen(labels));
   });
 
   it('agrees with the labels on reasons and hard/soft, on the built part and the frozen quarter', async () => {

@@ -15,6 +15,7 @@ import {
   sesRecipients,
 } from './formats.js';
 import { commandIn, explanationOf, recipientsInText, SCAN_CHARS, serverReplyIn } from './free-text.js';
+import { clearTextMemos } from './memo.js';
 import { isListRefusal } from './notices.js';
 import { addressesIn, type ParsedBounce, parseBounce } from './parse.js';
 import { decideReason, type Evidence } from './reasons.js';
@@ -183,7 +184,11 @@ export const READ_CHARS = 256 * 1024;
 
 /** Classifies a raw bounce message (or a bare SMTP reply): one result per failed recipient. */
 export async function classifyBounce(raw: string): Promise<BounceClassification[]> {
-  return classify(raw.length > READ_CHARS ? raw.slice(0, READ_CHARS) : raw, 0);
+  try {
+    return await classify(raw.length > READ_CHARS ? raw.slice(0, READ_CHARS) : raw, 0);
+  } finally {
+    clearTextMemos();
+  }
 }
 
 async function classify(raw: string, depth: number): Promise<BounceClassification[]> {
