@@ -243,6 +243,11 @@ async function record(
   const failingAfterMs = app.config.webhooks.failingAfterHours * 3_600_000;
   const failing = !gone && failuresAfter > 0 && now.getTime() - failingSince!.getTime() >= failingAfterMs;
   await app.orm.em.fork().transactional(async (em) => {
+    // The webhook's row first, as deleting it does (its cascade then takes the deliveries): the
+    // other way round, a batch recorded while an editor deleted the webhook deadlocked with it and
+    // one of the two failed (the delete, answering INTERNAL_SERVER_ERROR, in CI). Once the delete
+    // committed, the updates below find nothing, which is right.
+    await em.execute('select 1 from webhook where id = ? for update', [hook.id]);
     if (rows.length)
       await em.execute(
         `update webhook_delivery d set status = r.status, attempts = r.attempts, next_attempt_at = coalesce(r.next, d.next_attempt_at),
