@@ -14,10 +14,10 @@ import { CORPUS, chooseFrozen, type Frozen, type Label, readLabels } from './tes
  * came after them): its figure measures the rules added since, not those before.
  */
 const FLOORS = {
-  all: { reason: 92.3, hard: 97.1 },
-  built: { reason: 91.0, hard: 97.0 },
+  all: { reason: 92.9, hard: 97.1 },
+  built: { reason: 91.8, hard: 97.0 },
   frozen: { reason: 96.2, hard: 97.4 },
-  synth: { reason: 69.2, hard: 92.3 },
+  synth: { reason: 84.7, hard: 98.9 },
 };
 
 interface Tally {
@@ -73,7 +73,7 @@ describe('bounce classifier on the labelled corpus', () => {
   }, 60_000);
 
   it('agrees with Sisimai 4.25 on the second corpus (synthesised messages)', async () => {
-    // test/corpus/bounces/synth (Postfix DSNs from its templates) and notices/, labelled by
+    // test/corpus/bounces/synth (bounces of six MTAs from their templates) and notices/, labelled by
     // Debian's libsisimai-perl (synth/label.pl): an older Sisimai than dev/'s 5.2, without
     // requireptr, and blind to the notices of issue 17, 6 (it reads them as not bounces).
     const synth = JSON.parse(readFileSync(join(CORPUS, 'labels-synth.json'), 'utf8')) as Label[];
@@ -93,7 +93,7 @@ describe('bounce classifier on the labelled corpus', () => {
       `${show('second corpus (Sisimai 4.25 labels)', t)}; ` +
         `not bounces to Sisimai 4.25, bounces here: ${unreadHere}/${unread}`,
     );
-    expect(t.total).toBeGreaterThanOrEqual(13);
+    expect(t.total).toBeGreaterThanOrEqual(184);
     expect(pct(t.reason, t.total)).toBeGreaterThanOrEqual(FLOORS.synth.reason);
     expect(pct(t.hard, t.total)).toBeGreaterThanOrEqual(FLOORS.synth.hard);
   });

@@ -22,8 +22,10 @@ describe("an unknown host or domain on the sender's side", () => {
     // Postfix reject_unknown_sender_domain (postconf(5)), without its 4.1.8 status.
     ['450 <sender@example.org>: Sender address rejected: Domain not found', 'rejected'],
     ['550 Sender domain example.org not found', 'rejected'],
-    // Postfix reject_unknown_helo_hostname (postconf(5)), without its status.
+    // Postfix reject_unknown_helo_hostname (postconf(5)), without its status, and the other
+    // smtpd_helo_restrictions, even with a syntax-class status.
     ['450 <mx.example.net>: Helo command rejected: Host not found', 'blocked'],
+    ['504 5.5.2 <mx>: Helo command rejected: need fully-qualified hostname', 'blocked'],
     ['550 Your host name mx.example.net not found', 'blocked'],
   ])('reads "%s" as %s, not hostunknown', async (said, reason) => {
     const [r] = await classifyBounce(bounce(said));
@@ -39,4 +41,65 @@ describe("an unknown host or domain on the sender's side", () => {
       expect(r).toMatchObject({ reason: 'hostunknown', hard: true });
     }
   });
+});
+
+/** qmail-send's notice (qmail-send.c, qmail-remote.c), one recipient. */
+const qmail = (lines: string) =>
+  [
+    'From: MAILER-DAEMON@mx.example.net',
+    'To: sender@example.org',
+    'Subject: failure notice',
+    '',
+    'Hi. This is the qmail-send program at mx.example.net.',
+    "I'm afraid I wasn't able to deliver your message to the following addresses.",
+    "This is a permanent error; I've given up. Sorry it didn't work out.",
+    '',
+    '<bob@example.com>:',
+    lines,
+    '',
+    '--- Below this line is a copy of the message.',
+    '',
+  ].join('\n');
+const GAVE_UP = "I'm not going to try again; this message has been in the queue too long.";
+
+describe("qmail's queue lifetime sentence", () => {
+  it.each([
+    // The last error qmail-remote reported names the reason; the sentence only ends it.
+    [`Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n${GAVE_UP}`, 'networkerror'],
+    [`Unable to contact LDAP server. (#4.4.3)${GAVE_UP}`, 'systemerror'],
+    // Nothing else said: the delivery expired.
+    [`192.0.2.1 does not like recipient.\nRemote host said: 450 try later\n${GAVE_UP}`, 'expired'],
+  ])('in a qmail notice, reads "%s" as %s', async (lines, reason) => {
+    const [r] = await classifyBounce(qmail(lines));
+    expect(r).toMatchObject({ recipient: 'bob@example.com', reason });
+  });
+
+  it('means expiry in the notice of another MTA that copied it', async () => {
+    const other = qmail(
+      `unable to connect to remote server [192.0.2.1:25]: Operation timed out\n${GAVE_UP}`,
+    ).replace('Hi. This is the qmail-send program at mx.example.net.', 'Message from mx.example.net.');
+    const [r] = await classifyBounce(other);
+    expect(r).toMatchObject({ recipient: 'bob@example.com', reason: 'expired' });
+  });
+});
+
+it("reads Exim's MX records that point to non-existent hosts as hostunknown, not notaccept", async () => {
+  const [r] = await classifyBounce(
+    [
+      'From: Mail Delivery System <Mailer-Daemon@mx.example.net>',
+      'To: sender@example.org',
+      'Subject: Mail delivery failed: returning message to sender',
+      'X-Failed-Recipients: bob@example.com',
+      '',
+      'This message was created automatically by mail delivery software.',
+      '',
+      'A message that you sent could not be delivered to one or more of its',
+      'recipients. This is a permanent error. The following address(es) failed:',
+      '',
+      '  bob@example.com',
+      '    all relevant MX records point to non-existent hosts',
+      '',
+    ].join('\n'),
+  );
+  expect(r).toMatchObject({ recipient: 'bob@example.com', reason: 'hostunknown', hard: true });
 });

@@ -42,6 +42,9 @@ function result(
   };
 }
 
+/** qmail-send's greeting (qmail-send.c), which opens its failure notices. */
+const QMAIL_NOTICE = /\bthis is the qmail-send program\b/i;
+
 const SMTP_REPLY = /^\s*(?:[245]\d\d[\s-]|#?[245]\.\d{1,3}\.\d{1,3}\b)/;
 
 /** A bare SMTP reply ("550 5.1.1 <bob@x>: ... User unknown"), or [] for anything else. */
@@ -166,6 +169,7 @@ function fromTextBlock(
     command: commandIn(context),
     action: /delayed|warning|will be retried|not yet been delivered/i.test(head) ? 'delayed' : null,
     diagnosticType: 'smtp',
+    qmail: QMAIL_NOTICE.test(explanation.slice(0, SCAN_CHARS)),
   };
   // Google Groups answers a post it refuses (sender not a member, no permission) with a
   // localised notice and no SMTP reply: the sender is refused.

@@ -260,6 +260,8 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'recipient has rejected',
   ],
   hostunknown: [
+    // Exim's dnslookup router when every MX of the domain names a host that does not exist.
+    'mx records point to non-existent hosts',
     'domain is not reachable',
     'domain does not exist',
     'domain is not valid',
@@ -297,7 +299,6 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'null mx',
     'no mx record',
     'no mx',
-    'mx record',
     'indicated no smtp service',
     "couldn't find a mail exchanger",
     'could not find a mail exchanger',

@@ -25,8 +25,20 @@ export const TRANSPORT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'timeout waiting for input',
     'aliasing/forwarding loop',
     /mail for .{1,200} loops back/,
+    // qmail-ldap's lookups and delivery helpers (qmail-ldap-1.03 patch, #4.4.3 / #4.3.0).
+    'unable to contact ldap server',
+    'temporary failure in ldap lookup',
+    'timeout while performing search on ldap server',
+    'unable to login into ldap server',
+    'automatic homedir creator crashed',
+    'temporary error in automatic homedir creation',
+    'temporary error while executing qmail-forward',
   ],
   networkerror: [
+    // qmail-remote.c: no connection to any MX (#4.4.1), and a best-preference MX that does not
+    // deliver locally (#5.4.6).
+    "wasn't able to establish an smtp connection",
+    "although i'm listed as a best-preference mx",
     'name service error',
     "dns type 'mx' lookup",
     'lookup failure',

@@ -19,6 +19,8 @@ export interface Evidence {
   action: string | null;
   /** Type of the Diagnostic-Code field: smtp, x-unix, x-postfix... */
   diagnosticType: string | null;
+  /** The notice is qmail-send's ("Hi. This is the qmail-send program at ..."). */
+  qmail?: boolean;
 }
 
 const BEFORE_DATA = new Set<SmtpCommand>(['CONN', 'HELO', 'MAIL', 'RCPT']);
@@ -36,12 +38,17 @@ const SENDER_DOMAIN_UNKNOWN =
   /\b(?:envelope sender|sender(?: address)?|mail from)(?: domain)?\b.{0,60}?(?:domain not found|not found|unknown|does not exist|no such domain|unresolvable)|\bdomain of sender address\b/;
 
 /**
- * An unknown host name that is the sending client's own: Postfix's reject_unknown_helo_hostname
- * ("Helo command rejected: Host not found", postconf(5)), "your host name ... not found". The
- * sending host is refused: Sisimai's blocked ("rejected due to client IP address or a hostname").
+ * A refusal of the sending client's own name: any of Postfix's smtpd_helo_restrictions, whose
+ * replies all read "Helo command rejected: ..." (reject_unknown_helo_hostname "Host not found",
+ * reject_non_fqdn_helo_hostname "need fully-qualified hostname", reject_invalid_helo_hostname
+ * "Invalid name", postconf(5)), and "your host name ... not found". The sending host is refused:
+ * Sisimai's blocked ("rejected due to client IP address or a hostname").
  */
-const CLIENT_HOST_UNKNOWN =
-  /\bhelo command rejected: host not found|\b(?:your|client) host ?name\b.{0,60}?(?:not found|unknown|does not exist|could not be resolved)|\b(?:helo|ehlo) (?:name|host ?name)\b.{0,60}?(?:not found|unknown|does not exist)/;
+const CLIENT_NAME_REFUSED =
+  /\bhelo command rejected\b|\b(?:your|client) host ?name\b.{0,60}?(?:not found|unknown|does not exist|could not be resolved)|\b(?:helo|ehlo) (?:name|host ?name)\b.{0,60}?(?:not found|unknown|does not exist)/;
+
+/** qmail-send's words when a message outlived its queue lifetime (qmail-send.c). */
+const QUEUE_LIFETIME = /i'?m not going to try again; this message has been in the queue too long\.?/g;
 
 /** A reason is chosen when its status code says so or its wording is found. */
 const byCodeOrText =
@@ -126,7 +133,7 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
       if (code === 'hostunknown') return true;
       if (!matches('hostunknown', t)) return false;
       // The host or domain not found is the sender's side (see above), not the recipient's.
-      if (SENDER_DOMAIN_UNKNOWN.test(t) || CLIENT_HOST_UNKNOWN.test(t)) return false;
+      if (SENDER_DOMAIN_UNKNOWN.test(t) || CLIENT_NAME_REFUSED.test(t)) return false;
       // A transient DNS failure (4.x.x, "try again") is a network error, not a missing domain.
       return !(ev.status?.startsWith('4') || /not found, try again|try again later|temporar/.test(t));
     },
@@ -134,7 +141,7 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
   ['spamdetected', byCodeOrText('spamdetected')],
   ['toomanyconn', byCodeOrText('toomanyconn')],
   ['speeding', (t) => matches('speeding', t)],
-  ['blocked', (t, code) => code === 'blocked' || matches('blocked', t) || CLIENT_HOST_UNKNOWN.test(t)],
+  ['blocked', (t, code) => code === 'blocked' || matches('blocked', t) || CLIENT_NAME_REFUSED.test(t)],
 ];
 
 /**
@@ -180,10 +187,17 @@ export function decideReason(ev: Evidence): string {
   }
 
   if (code !== '' && !WEAK_REASONS.has(code) && smtp) return code;
+  // qmail-send appends its queue lifetime sentence to the last error qmail-remote reported
+  // (qmail-send.c): in its notices, that error's own wording or code (a connection never made,
+  // an LDAP server down) is the reason, as in Sisimai's qmail module; the delivery expired only
+  // when it names nothing else. Other MTAs that copied the sentence (Sisimai's X2) mean expiry.
+  const text = ev.qmail ? t.replace(QUEUE_LIFETIME, ' ') : t;
+  const gaveUp = text !== t;
   for (const entry of SECOND_PASS) {
     const [list, reason] = typeof entry === 'string' ? [entry, entry] : entry;
-    if (matches(list, t)) return reason;
+    if (matches(list, text)) return reason;
   }
+  if (gaveUp) return code === '' || code === 'onhold' ? 'expired' : code;
   if (code !== '') return code;
 
   const subject = (ev.status ?? '').slice(0, 3);
