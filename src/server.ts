@@ -14,6 +14,7 @@ import { createDrain } from './http/drain.js';
 import { useErrorCodes } from './http/error-codes.js';
 import { useInputGuard } from './http/input-guard.js';
 import { useQueryJit } from './http/jit.js';
+import { maskError } from './http/mask-error.js';
 import { createMetrics } from './http/metrics.js';
 import { playgroundLanding, playgroundOptions, renderPlayground } from './http/playground.js';
 import { createProbes } from './http/probes.js';
@@ -114,7 +115,7 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     // handler below, a chunked body is counted as it is read (useChunkedBodyLimit).
     maxRequestBodySize: false,
     landingPage: playgroundLanding,
-    maskedErrors: true,
+    maskedErrors: { maskError },
     // Bearer tokens, not cookies, carry auth: no browser sends them by itself, so a page of any
     // origin can only act with a token it already holds. `*` (without credentials) is therefore
     // safe and lets any front end call the API; CORS_ORIGINS narrows it. Preflights are cached a

@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Context } from '../../context.js';
-import { concurrentChange, isRetryable } from '../../db/retry.js';
 import type { ViewerChange } from '../../realtime/pubsub.js';
 import { type AppError, badInput, conflict, forbidden, isUniqueViolation } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
@@ -96,9 +95,6 @@ export async function mutate<T>(
       return value;
     })
     .catch((err: unknown) => {
-      // A deadlock or serialization failure rolled the whole mutation back because of another
-      // transaction: a typed "retry", not an internal error (nothing of it was written).
-      if (isRetryable(err)) throw concurrentChange();
       throw lostUniqueRace(err) ?? err;
     });
   const revoked = opts.revoke?.(result) ?? null;
