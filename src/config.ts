@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type FormConfig, loadFormConfig } from './modules/forms/form.config.js';
 import { type InvoiceConfig, loadInvoiceConfig } from './modules/invoices/invoice.config.js';
+import { loadMailConfig, type MailConfig } from './modules/mail/mail.config.js';
 import { loadWebhookConfig, type WebhookConfig } from './modules/webhooks/webhook.config.js';
 
 /** Every environment variable Cible reads, parsed and validated in one place. */
@@ -71,6 +72,8 @@ export interface Config {
   freeCredits: { EMAIL: number; SMS: number };
   /** Webhook deliveries (src/modules/webhooks/webhook.config.ts). */
   webhooks: WebhookConfig;
+  /** The queue of workflow mails (src/modules/mail/mail.config.ts). */
+  mail: MailConfig;
   /** Public form submissions' rate limits (src/modules/forms/form.config.ts). */
   forms: FormConfig;
   /** Credit packs, seller, numbering and payment rules (src/modules/invoices/invoice.config.ts). */
@@ -328,6 +331,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       SMS: wholeNumber(env, 'FREE_SMS_CREDITS', 1_000, 0, 1_000_000_000),
     },
     webhooks: loadWebhookConfig(env, databaseUrl === null),
+    mail: loadMailConfig(env),
     forms: loadFormConfig(env),
     invoices: loadInvoiceConfig(env),
     ...loadWorkerSettings(env),

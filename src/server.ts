@@ -79,7 +79,8 @@ export async function buildApp(config: Config, opts: { databaseUrl: string; logg
     config,
     orm,
     pubsub: createAppPubSub(config.redisUrl),
-    mailer: createMailer(config.smtpUrl),
+    // One SMTP exchange ends within half the queue's lease (mail.queue.ts).
+    mailer: createMailer(config.smtpUrl, config.mail.leaseMs / 2),
     logger,
     jobs: createJobs(config, opts.databaseUrl, logger),
     reads: createReadPool(opts.databaseUrl, config.queryTimeoutMs, logger),

@@ -34,6 +34,7 @@ import { Migration20261203082911_WebhookOutbox } from '../../migrations/Migratio
 import { Migration20261203083000_TrackingHitStage } from '../../migrations/Migration20261203083000_TrackingHitStage.js';
 import { Migration20261203144000_Invoices } from '../../migrations/Migration20261203144000_Invoices.js';
 import { Migration20261204190000_Forms } from '../../migrations/Migration20261204190000_Forms.js';
+import { Migration20261204220000_MailQueue } from '../../migrations/Migration20261204220000_MailQueue.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111533_Initial', class: Migration20261123111533_Initial },
@@ -82,4 +83,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203144000_Invoices', class: Migration20261203144000_Invoices },
   /** Forms and surveys, their versions and submissions; the UNCONFIRMED email status (issue 15). */
   { name: 'Migration20261204190000_Forms', class: Migration20261204190000_Forms },
+  /** Workflow mails queued in their change's transaction, sent by workers after the commit. */
+  { name: 'Migration20261204220000_MailQueue', class: Migration20261204220000_MailQueue },
 ];

@@ -24,6 +24,8 @@ export function ormOptions(clientUrl: string, opts: { debug?: boolean; pool?: nu
         'invoice',
         'invoice_line',
         'invoice_series',
+        // The mail queue: SQL-owned, see migrations/Migration20261204220000_MailQueue.ts.
+        'mail_queue',
         // Forms (issue 15): SQL-owned, see migrations/Migration20261204190000_Forms.ts.
         'form',
         'form_submission',

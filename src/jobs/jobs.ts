@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Config } from '../config.js';
 import type { AppServices } from '../context.js';
 import { defineImportJobs } from '../modules/contacts/import.recovery.js';
+import { startMailQueue } from '../modules/mail/mail.queue.js';
 import { defineScoreJobs } from '../modules/scores/score.jobs.js';
 import { defineSendingJobs, scheduleDispatch } from '../modules/sending/sending.jobs.js';
 import {
@@ -56,6 +57,7 @@ export function createJobs(config: Config, databaseUrl: string, logger: Logger):
   let started = false;
   let app: AppServices | null = null;
   let stopWebhookDispatch: (() => Promise<void>) | null = null;
+  let stopMailQueue: (() => Promise<void>) | null = null;
   return {
     pool,
     agenda,
@@ -73,11 +75,13 @@ export function createJobs(config: Config, databaseUrl: string, logger: Logger):
       await defineImportJobs(agenda, services);
       await scheduleDispatch(agenda, services);
       stopWebhookDispatch = await startWebhookDispatch(agenda, services);
+      stopMailQueue = startMailQueue(services);
     },
     async stop() {
       // drain, not stop: running jobs finish (bounded by SHUTDOWN_TIMEOUT_MS) instead of being
       // unlocked mid-way; what is left is unlocked when its lock lifetime ends.
       await stopWebhookDispatch?.();
+      await stopMailQueue?.();
       if (started) {
         const r = await agenda.drain({ timeout: config.shutdownTimeoutMs });
         if (r.timedOut)

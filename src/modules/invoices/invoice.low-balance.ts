@@ -6,9 +6,9 @@ import type { BalanceDrop } from '../credits/credit.service.js';
  * threshold to below it, every active approver of INVOICES (and the owner) is mailed, once per
  * crossing: the settlement holds the balance row locked, so of concurrent batches exactly one
  * sees the crossing; a purchase lifting the balance back above arms the next one. The mail is
- * written in the settlement's transaction (the outbox; with SMTP_URL it is handed over there), as
- * webhooks' FAILING mail is. A settlement never fails (its messages are already out), so a mail
- * SMTP refuses is logged, not thrown: thrown, it would roll back the batch and send it twice.
+ * written in the settlement's transaction (the outbox, or with SMTP_URL the mail queue, sent
+ * after the commit: mail.queue.ts), as webhooks' FAILING mail is: an SMTP server that refuses or
+ * is down never rolls back a settlement, whose messages are already out.
  */
 export function lowBalanceNotifier(app: AppServices): BalanceDrop {
   return async (exec, { accountId, kind, before, after }) => {
@@ -34,16 +34,8 @@ export function lowBalanceNotifier(app: AppServices): BalanceDrop {
           app.config.publicUrl,
         ].join('\n'),
       };
-      try {
-        await app.mailer.sendOn(exec, mail);
-      } catch (err) {
-        if (app.mailer.kind === 'outbox') throw err; // a database error: the transaction is lost anyway
-        app.logger.warn('low-balance mail refused', {
-          accountId,
-          to: a.email,
-          error: (err as Error).message,
-        });
-      }
+      // Queued in the settlement's transaction (mailer.ts): sent once it commits.
+      await app.mailer.sendOn(exec, mail);
     }
   };
 }

@@ -9,7 +9,6 @@ import {
 } from '../../../test/generated/graphql.js';
 import {
   type Actor,
-  code,
   ok,
   PASSWORD,
   signUpOwner,
@@ -17,17 +16,22 @@ import {
   type TestApp,
   uniqueEmail,
 } from '../../../test/harness.js';
+import { sleep, waitUntil } from '../../../test/wait.js';
+import { queuedMessageId } from './mail.queue.js';
 
 interface Received {
   to: string[];
   subject: string;
   text: string;
+  messageId: string;
 }
 
 let smtp: SMTPServer;
 let port: number;
 const inbox: Received[] = [];
 let refuse = false;
+/** Answers RCPT TO with a temporary failure, as a server in trouble does. */
+let busy = false;
 
 beforeAll(async () => {
   smtp = new SMTPServer({
@@ -35,6 +39,7 @@ beforeAll(async () => {
     disabledCommands: ['STARTTLS'],
     onRcptTo(_address, _session, cb) {
       if (refuse) return cb(new Error('550 5.1.1 mailbox unavailable'));
+      if (busy) return cb(Object.assign(new Error('4.3.0 try again later'), { responseCode: 451 }));
       cb();
     },
     onData(stream, session, cb) {
@@ -44,6 +49,7 @@ beforeAll(async () => {
             to: session.envelope.rcptTo.map((r) => r.address),
             subject: mail.subject ?? '',
             text: mail.text ?? '',
+            messageId: mail.messageId ?? '',
           });
           cb();
         })
@@ -55,39 +61,101 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
 
-describe('invitations through a real SMTP server', () => {
+const queued = async (t: TestApp, to: string) =>
+  (
+    await t.sql.query<{ id: string; status: string; attempts: number; last_error: string | null }>(
+      'select id::text, status, attempts, last_error from mail_queue where "to" = $1',
+      [to],
+    )
+  ).rows;
+
+describe('workflow mail through a real SMTP server', () => {
   let t: TestApp;
   let owner: Actor;
   beforeAll(async () => {
-    t = await startTestApp({ SMTP_URL: `smtp://127.0.0.1:${port}`, PUBLIC_URL: 'https://cible.example.com' });
+    t = await startTestApp({
+      SMTP_URL: `smtp://127.0.0.1:${port}`,
+      PUBLIC_URL: 'https://cible.example.com',
+      MAIL_DISPATCH_MS: '50',
+    });
     owner = await signUpOwner(t);
   });
   afterAll(() => t.close());
 
-  it('delivers the activation link by SMTP, and the link works', async () => {
+  it('delivers the activation link after the commit, once, with the Message-ID of its row', async () => {
     const email = uniqueEmail('smtp');
     ok(await t.gql(InviteUserDocument, { input: { email, name: 'By Mail' } }, owner.token));
+    await waitUntil(() => inbox.some((m) => m.to.includes(email)), 'the invitation');
     const mail = inbox.find((m) => m.to.includes(email));
     expect(mail?.subject).toMatch(/invited/i);
+    const [row] = await queued(t, email);
+    await waitUntil(async () => (await queued(t, email))[0].status === 'SENT', 'the row marked SENT');
+    expect(mail?.messageId).toBe(queuedMessageId(row.id));
     const link = /https:\/\/cible\.example\.com\/accept-invitation\?token=(\S+)/.exec(mail?.text ?? '');
     expect(link).not.toBeNull();
     const token = decodeURIComponent(link![1]);
     ok(await t.gql(AcceptInvitationDocument, { input: { token, password: PASSWORD } }));
     // With SMTP configured, nothing goes to the local outbox.
     expect(ok(await t.gql(OutboxDocument, {}, owner.token)).outbox.nodes).toEqual([]);
+    await sleep(300);
+    expect(inbox.filter((m) => m.to.includes(email))).toHaveLength(1);
   });
 
-  it('creates no user when the mail cannot be handed over', async () => {
-    refuse = true;
+  it('mails nothing for a change that rolls back', async () => {
+    const to = uniqueEmail('rolled-back');
+    const em = t.app.services.orm.em.fork();
+    await expect(
+      em.transactional(async (tx) => {
+        await t.app.services.mailer.send(tx, { accountId: owner.accountId, to, subject: 'never', text: 'x' });
+        throw new Error('the change fails after its mail');
+      }),
+    ).rejects.toThrow('the change fails');
+    await sleep(300);
+    expect(await queued(t, to)).toEqual([]);
+    expect(inbox.some((m) => m.to.includes(to))).toBe(false);
+  });
+
+  it('keeps the change when SMTP fails for now, and delivers the mail once it works again', async () => {
+    busy = true;
+    const email = uniqueEmail('later');
     try {
-      const email = uniqueEmail('refused');
-      const r = await t.gql(InviteUserDocument, { input: { email, name: 'Nobody' } }, owner.token);
-      expect(code(r)).toBe('BAD_USER_INPUT');
-      expect(r.errors?.[0]?.message).toContain('550');
-      const { rows } = await t.sql.query('select count(*)::int as n from app_user where email = $1', [email]);
-      expect(rows[0].n).toBe(0);
+      ok(await t.gql(InviteUserDocument, { input: { email, name: 'Later' } }, owner.token));
+      await waitUntil(async () => (await queued(t, email))[0]?.attempts === 1, 'a first attempt');
+      await waitUntil(async () => (await queued(t, email))[0].last_error !== null, 'its failure recorded');
+      expect((await queued(t, email))[0]).toMatchObject({
+        status: 'PENDING',
+        last_error: expect.stringContaining('451'),
+      });
+    } finally {
+      busy = false;
+    }
+    const { rows } = await t.sql.query('select count(*)::int as n from app_user where email = $1', [email]);
+    expect(rows[0].n).toBe(1);
+    // The 30 s back-off, passed.
+    await t.sql.query(`update mail_queue set next_attempt_at = now() where "to" = $1`, [email]);
+    await waitUntil(() => inbox.some((m) => m.to.includes(email)), 'the invitation, on the second attempt');
+    expect((await queued(t, email))[0]).toMatchObject({ attempts: 2 });
+    expect(inbox.filter((m) => m.to.includes(email))).toHaveLength(1);
+  });
+
+  it('marks a mail the server refuses FAILED with its answer, tries it once, and keeps the user', async () => {
+    refuse = true;
+    const email = uniqueEmail('refused');
+    try {
+      ok(await t.gql(InviteUserDocument, { input: { email, name: 'Nobody' } }, owner.token));
+      await waitUntil(async () => (await queued(t, email))[0]?.status === 'FAILED', 'the refusal recorded');
+      await t.sql.query(`update mail_queue set next_attempt_at = now() - interval '1 day' where "to" = $1`, [
+        email,
+      ]);
+      await sleep(300);
+      expect((await queued(t, email))[0]).toMatchObject({
+        attempts: 1,
+        last_error: expect.stringContaining('550'),
+      });
     } finally {
       refuse = false;
     }
+    const { rows } = await t.sql.query('select count(*)::int as n from app_user where email = $1', [email]);
+    expect(rows[0].n).toBe(1);
   });
 });

@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import nodemailer, { type Transporter } from 'nodemailer';
-import { badInput } from '../../shared/errors.js';
 import { OutboxMessage } from './outbox.entity.js';
 
 export interface Mail {
@@ -12,23 +11,29 @@ export interface Mail {
 }
 
 /**
- * Sends mail through SMTP_URL, or, with none configured, keeps it in the local outbox table so
- * a new install works and the owner can read what was sent. Callers send inside their
- * transaction: a mail that cannot be handed over rolls the change back with it.
+ * Workflow mail (invitations, approvals, low balance, failing webhooks, opt-in confirmations).
+ * Callers send inside their transaction, which only writes the mail down: with SMTP_URL, into
+ * the mail queue that mail.queue.ts hands to SMTP once the change committed (a rollback mails
+ * nothing, an SMTP server down delays the mail, not the change); without it, into the local
+ * outbox table, so a new install works and the owner can read what was sent.
  */
 export interface Mailer {
   readonly kind: 'smtp' | 'outbox';
   send(em: EntityManager, mail: Mail): Promise<void>;
   /** The same on a plain pg transaction (a batch's settlement runs on one, not on the ORM). */
   sendOn(exec: SqlExec, mail: Mail): Promise<void>;
+  /** Hands one queued mail to SMTP (the queue's workers call it); null without SMTP_URL. */
+  readonly deliver: ((mail: Mail, messageId: string) => Promise<void>) | null;
   close(): void;
 }
 
 type SqlExec = (sql: string, params: unknown[]) => Promise<unknown>;
 
 export const FROM = 'Cible <no-reply@cible.local>';
+/** Connections the queue's transport keeps open, and so mails one process sends at once. */
+export const SMTP_CONNECTIONS = 4;
 
-export function createMailer(smtpUrl: string | null): Mailer {
+export function createMailer(smtpUrl: string | null, timeoutMs = 30_000): Mailer {
   if (!smtpUrl) {
     return {
       kind: 'outbox',
@@ -49,35 +54,40 @@ export function createMailer(smtpUrl: string | null): Mailer {
           [mail.accountId, mail.to, mail.subject, mail.text, mail.html ?? null],
         );
       },
+      deliver: null,
       close() {},
     };
   }
-  const transport: Transporter = nodemailer.createTransport(smtpUrl);
-  // SMTP takes the mail at once, whatever transaction the caller holds.
-  const deliver = async (mail: Mail) => {
-    try {
+  // Pooled (the queue sends a batch over a few kept-alive connections), and every wait of one
+  // exchange bounded, so that it ends within the claim's lease. The URL's own settings win.
+  const url = new URL(smtpUrl);
+  const defaults: Record<string, string> = { pool: 'true', maxConnections: String(SMTP_CONNECTIONS) };
+  for (const k of ['connectionTimeout', 'greetingTimeout', 'socketTimeout']) defaults[k] = String(timeoutMs);
+  for (const [k, v] of Object.entries(defaults)) if (!url.searchParams.has(k)) url.searchParams.set(k, v);
+  const transport: Transporter = nodemailer.createTransport(url.href);
+  const queue = (mail: Mail): [string, unknown[]] => [
+    'insert into mail_queue (account_id, "to", subject, text, html) values ($1, $2, $3, $4, $5)',
+    [mail.accountId, mail.to, mail.subject, mail.text, mail.html ?? null],
+  ];
+  return {
+    kind: 'smtp',
+    async send(em, mail) {
+      const [sql, params] = queue(mail);
+      await em.execute(sql.replace(/\$\d/g, '?'), params);
+    },
+    async sendOn(exec, mail) {
+      await exec(...queue(mail));
+    },
+    async deliver(mail, messageId) {
       await transport.sendMail({
         from: FROM,
         to: mail.to,
         subject: mail.subject,
         text: mail.text,
         html: mail.html,
+        messageId,
       });
-    } catch (err) {
-      const e = err as { command?: string; responseCode?: number; response?: string };
-      // A permanent refusal of the recipient is the caller's input; anything else stays masked.
-      if (e.command === 'RCPT TO' && (e.responseCode ?? 0) >= 500) {
-        throw badInput(`The mail server refused ${mail.to}: ${e.response ?? e.responseCode}`, {
-          field: 'email',
-        });
-      }
-      throw err;
-    }
-  };
-  return {
-    kind: 'smtp',
-    send: (_em, mail) => deliver(mail),
-    sendOn: (_exec, mail) => deliver(mail),
+    },
     close: () => transport.close(),
   };
 }

@@ -4,8 +4,8 @@ import type { OperationView } from './operation.repository.js';
 import { featureOf } from './operation.rights.js';
 
 /**
- * Workflow mails, sent inside the step's transaction (mailer.ts): a mail that cannot be handed
- * over rolls the step back, so nobody is told of a step that did not happen.
+ * Workflow mails, written in the step's transaction (mailer.ts) and sent once it commits, so
+ * nobody is told of a step that did not happen.
  */
 
 const label = (op: OperationView) => `${op.kind === 'EMAILING' ? 'Emailing' : 'SMS'} "${op.name}"`;

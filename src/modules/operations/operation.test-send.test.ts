@@ -16,6 +16,7 @@ import {
   viewerWith,
 } from '../../../test/harness.js';
 import { type Received, startSmtpSink } from '../../../test/smtp-sink.js';
+import { waitUntil } from '../../../test/wait.js';
 import { signBody } from '../transport/sms.js';
 import { TEST_SENDS_PER_HOUR } from './operation.test-send.js';
 import { emailing, FROM, ops, smsOp, verifiedSender } from './testing/helpers.js';
@@ -36,6 +37,8 @@ let smsEditor: Actor;
 let other: Actor;
 
 const tokenFromSmtp = async (email: string) => {
+  // Queued with the invitation, sent after its commit (mail.queue.ts).
+  await waitUntil(() => inbox.some((m) => m.rcpt.includes(email)), `the invitation of ${email}`);
   const got = inbox.findLast((m) => m.rcpt.includes(email));
   const m = /token=([A-Za-z0-9_%-]+)/.exec(got?.mail.text ?? '');
   if (!m) throw new Error(`no invitation mail for ${email}`);

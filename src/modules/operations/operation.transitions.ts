@@ -29,7 +29,7 @@ type Apply = (op: OperationView, em: EntityManager) => Promise<void> | void;
 interface Stage {
   action: OperationAction;
   apply: Apply;
-  /** Mails, in the transaction too (a mail that cannot be handed over rolls the step back). */
+  /** Mails, written in the transaction too (sent once it commits: mailer.ts). */
   after?: (op: OperationView, em: EntityManager) => Promise<void>;
 }
 

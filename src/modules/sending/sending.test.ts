@@ -15,6 +15,7 @@ import {
   viewerWith,
 } from '../../../test/harness.js';
 import { startSmtpSink } from '../../../test/smtp-sink.js';
+import { waitUntil } from '../../../test/wait.js';
 import { moveHits } from '../events/tracking.repository.js';
 import { emailing, ops, smsOp, verifiedSender } from '../operations/testing/helpers.js';
 
@@ -418,6 +419,7 @@ describe('operationProgress', () => {
     }
     expect(await until(id, ['SENT'])).toBe('SENT');
     const smsOnly = await viewerWith(t, owner, { SMS: 'GUEST' }, async (email) => {
+      await waitUntil(() => sink.inbox.some((m) => m.rcpt.includes(email)), 'the invitation');
       const got = sink.inbox.findLast((m) => m.rcpt.includes(email));
       const m = /token=([A-Za-z0-9_%-]+)/.exec(got?.mail.text ?? '');
       if (!m) throw new Error(`no invitation for ${email}`);

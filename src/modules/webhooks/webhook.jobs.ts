@@ -1,5 +1,6 @@
 import type { Agenda } from 'agenda';
 import type { AppServices } from '../../context.js';
+import { startTicker } from '../../jobs/ticker.js';
 import { webhookClock } from './webhook.clock.js';
 import { deliverBatch } from './webhook.deliver.js';
 import { createPoster, type Poster } from './webhook.http.js';
@@ -118,17 +119,9 @@ export function defineWebhookJobs(agenda: Agenda, app: AppServices): void {
  */
 export async function startWebhookDispatch(agenda: Agenda, app: AppServices): Promise<() => Promise<void>> {
   await agenda.cancel({ name: OLD_DISPATCH_JOB });
-  let running: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    running ??= dispatchWebhooks(app)
-      .catch((err: Error) => app.logger.warn(`webhook dispatch: ${err.message}`))
-      .finally(() => {
-        running = null;
-      });
-  }, app.config.webhooks.dispatchMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  return startTicker(
+    () => dispatchWebhooks(app),
+    app.config.webhooks.dispatchMs,
+    (err) => app.logger.warn(`webhook dispatch: ${err.message}`),
+  );
 }
