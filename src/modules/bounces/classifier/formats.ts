@@ -3,7 +3,7 @@
  * (RFC 3834) and the detection of "is this a bounce at all".
  */
 import { addressOf, parseFeedbackFields } from './dsn.js';
-import { isListRefusal, JAPANESE_FAILURE } from './notices.js';
+import { isListRefusal, JAPANESE_FAILURE, LIST_REFUSALS } from './notices.js';
 import { addressesIn, headerMap, type ParsedBounce } from './parse.js';
 
 export interface FeedbackRecipient {
@@ -159,10 +159,6 @@ export function looksLikeBounce(mail: ParsedBounce, explanation: string): boolea
   );
 }
 
-/** Refusal notices of mailing-list servers, which do not look like MTA bounces. */
-const LIST_REFUSAL =
-  /you are not a member of this (?:mailing )?list|not allowed to post to this (?:mailing )?list/i;
-
 /** Whether the message comes from a mail system (MAILER-DAEMON, postmaster, bounce subject). */
 export function isFromMailSystem(mail: ParsedBounce): boolean {
   const from = (mail.headers.get('from') ?? []).join(' ');
@@ -177,7 +173,7 @@ export function isFromMailSystem(mail: ParsedBounce): boolean {
 export function hasFailureWording(text: string): boolean {
   return (
     BOUNCE_TEXT.test(text) ||
-    LIST_REFUSAL.test(text) ||
+    LIST_REFUSALS.test(text) ||
     JAPANESE_FAILURE.test(text) ||
     /(?:^|\s)[45]\d\d[\s-]|\b[45]\.\d\.\d/.test(text)
   );

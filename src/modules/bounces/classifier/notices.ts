@@ -2,6 +2,7 @@
  * Notices that are bounces without looking like an MTA's: mailing-list managers refusing a post,
  * and Japanese carriers' notices (once decoded from ISO-2022-JP, see parse.ts).
  */
+import { SCAN_CHARS } from './free-text.js';
 import type { ParsedBounce } from './parse.js';
 
 /**
@@ -14,7 +15,7 @@ import type { ParsedBounce } from './parse.js';
  *   list moderator"); Mailman 3: "Your message to the x mailing-list was rejected for the
  *   following reasons" (its Hold handler and list:user:notice:rejected template).
  */
-const LIST_REFUSALS = new RegExp(
+export const LIST_REFUSALS = new RegExp(
   [
     String.raw`\bare not member\b`,
     String.raw`\bnot member article from\b`,
@@ -43,7 +44,7 @@ export function isListRefusal(mail: ParsedBounce, explanation: string): boolean 
   // From the list manager itself (fml marks what it sends with X-MLServer): ordinary posts to a
   // list carry List-Id too, and may quote such wording.
   if (!mail.headers.has('x-mlserver') && !mail.from.some((a) => LIST_ADMIN.test(a))) return false;
-  return LIST_REFUSALS.test(mail.subject) || LIST_REFUSALS.test(explanation.slice(0, 16 * 1024));
+  return LIST_REFUSALS.test(mail.subject) || LIST_REFUSALS.test(explanation.slice(0, SCAN_CHARS));
 }
 
 /**
