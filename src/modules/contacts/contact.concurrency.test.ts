@@ -113,7 +113,8 @@ describe('concurrent contact writes, deletes and uniqueKey changes', () => {
       const deleting = t.gql(DeleteContactsDocument, { ids }, owner.token);
       await lockWait(
         t.sql,
-        'delete from contact%',
+        // deleteContacts locks its contacts in id order before anything else (contact.service.ts).
+        'select id from contact where account_id%for update',
         'the deleteContacts to wait for the contact locked elsewhere',
       );
       await other.query('select 1 from contact where id = $1 for update', [ids[0]]);

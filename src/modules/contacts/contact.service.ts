@@ -6,6 +6,7 @@ import { isRowId } from '../../shared/ids.js';
 import { decodeCursor, type Page, pageSize, toPage } from '../../shared/pagination.js';
 import { clip } from '../../shared/text.js';
 import { mutate } from '../audit/audit.service.js';
+import { eraseSubmissionsOf } from '../forms/form.erasure.js';
 import { Params } from '../targeting/criterion.compile.js';
 import { CONTACT_COLUMNS, pageColumns } from './contact.columns.js';
 import type { FieldType } from './contact.entity.js';
@@ -168,7 +169,14 @@ export async function deleteContacts(ctx: AuthedContext, ids: readonly string[])
     const conn = em;
     const json = JSON.stringify(valid);
     // Contact rows locked in id order (the DELETE alone locks them in the order of its plan, and
-    // two deletes of overlapping sets in different orders deadlock).
+    // two deletes of overlapping sets in different orders deadlock), then what their form
+    // submissions say about them erased while the submissions still name them.
+    await conn.execute(
+      'select id from contact where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint) order by id for update',
+      [ctx.viewer.accountId, json],
+      'all',
+    );
+    await eraseSubmissionsOf(conn, ctx.viewer.accountId, json);
     const deleted = await conn.execute<{ id: string }[]>(
       `delete from contact where id in (
          select id from contact where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)

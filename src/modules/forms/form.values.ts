@@ -5,7 +5,6 @@ import { normaliseEmail, normalisePhone } from '../users/credentials.js';
 import {
   type FormDefinition,
   type FormField,
-  MAX_TEXT_VALUE as MAX_ANSWER,
   MAX_TEXT_VALUE,
   type SurveyQuestion,
 } from './form.definition.js';
