@@ -141,10 +141,18 @@ export function recipientsInText(text: string, exclude: ReadonlySet<string>): Te
   }
   // A segment is cut at BLOCK_CHARS: nested indentation could otherwise make every segment run
   // to the end of the text (recipients × text length).
+  // With several recipients, it also ends at a section heading: the last one of a list must not
+  // take in what follows (Sendmail's "----- Transcript of session follows -----", whose replies
+  // are each about the recipient its own lines name; Courier's and Exim's rules of dashes). With
+  // one, what follows is about it too.
+  const several = chosen.length > 1;
   const segment = (from: number) => {
     const end = endOf.get(from) ?? lines.length;
     let to = from;
-    for (let n = 0; to < end && n < BLOCK_CHARS; to++) n += lines[to].length + 1;
+    for (let n = 0; to < end && n < BLOCK_CHARS; to++) {
+      if (several && to > from && SECTION.test(lines[to])) break;
+      n += lines[to].length + 1;
+    }
     return lines.slice(from, to).join('\n');
   };
   const linesOf = new Map<string, number[]>();
@@ -176,6 +184,9 @@ export function recipientsInText(text: string, exclude: ReadonlySet<string>): Te
     return { recipient, block };
   });
 }
+
+/** A line that opens a new section of a notice: a run of five dashes or more at its start. */
+const SECTION = /^\s*-{5,}/;
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -84,6 +84,12 @@ const own: Record<string, (Said & { status: string })[]> = {
   ],
 };
 
+/** One failed recipient of a notice and what was said about it. */
+interface Failed {
+  rcpt: string;
+  s: Said & { status?: string };
+}
+
 const code = (s: string) => /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(s)?.[1];
 const statusOf = (s: Said & { status?: string }) =>
   s.status ?? code(s.text) ?? `${/^\d/.test(s.text) ? s.text[0] : '5'}.0.0`;
@@ -99,18 +105,20 @@ const headers = (from: string, subject: string, extra: string[] = []) => [
 ];
 const original = ['From: sender@example.org', `To: ${RCPT}`, 'Subject: test', '', 'test'];
 
-/** RFC 3464's report part, as Sendmail writes it. */
-const report = (s: Said & { status?: string }) => [
+/** RFC 3464's report part, as Sendmail writes it: one block per recipient. */
+const report = (fs: Failed[]) => [
   'Reporting-MTA: dns; mx.example.net',
-  '',
-  `Final-Recipient: RFC822; ${RCPT}`,
-  'Action: failed',
-  `Status: ${statusOf(s)}`,
-  ...(s.step ? [`Remote-MTA: DNS; ${HOST}`, `Diagnostic-Code: SMTP; ${reply(s)}`] : []),
+  ...fs.flatMap(({ rcpt, s }) => [
+    '',
+    `Final-Recipient: RFC822; ${rcpt}`,
+    'Action: failed',
+    `Status: ${statusOf(s)}`,
+    ...(s.step ? [`Remote-MTA: DNS; ${HOST}`, `Diagnostic-Code: SMTP; ${reply(s)}`] : []),
+  ]),
 ];
 
 /** The parts of a multipart/report after its headers: the text, RFC 3464's report, the message. */
-const reportParts = (b: string, textPart: string[], s: Said & { status?: string }) => [
+const reportParts = (b: string, textPart: string[], fs: Failed[]) => [
   '',
   `--${b}`,
   ...textPart,
@@ -118,7 +126,7 @@ const reportParts = (b: string, textPart: string[], s: Said & { status?: string 
   `--${b}`,
   'Content-Type: message/delivery-status',
   '',
-  ...report(s),
+  ...report(fs),
   '',
   `--${b}`,
   'Content-Type: message/rfc822',
@@ -129,19 +137,20 @@ const reportParts = (b: string, textPart: string[], s: Said & { status?: string 
   '',
 ];
 
-const EXIM_AFTER: Record<Step, string> = {
+const EXIM_AFTER = (rcpt: string): Record<Step, string> => ({
   CONNECT: 'SMTP error from remote mail server after initial connection:',
   HELO: 'SMTP error from remote mail server after EHLO mx.example.net:',
   MAIL: 'SMTP error from remote mail server after MAIL FROM:<sender@example.org> SIZE=1234:',
-  RCPT: `SMTP error from remote mail server after RCPT TO:<${RCPT}>:`,
+  RCPT: `SMTP error from remote mail server after RCPT TO:<${rcpt}>:`,
   DATA: 'SMTP error from remote mail server after end of data:',
-};
+});
 
-function exim(s: Said): string {
-  const why = s.step ? [`    host ${HOST} [${IP}]`, `    ${EXIM_AFTER[s.step]}`, `    ${s.text}`] : [`    ${s.text}`];
+function exim(fs: Failed[]): string {
+  const why = ({ rcpt, s }: Failed) =>
+    s.step ? [`    host ${HOST} [${IP}]`, `    ${EXIM_AFTER(rcpt)[s.step]}`, `    ${s.text}`] : [`    ${s.text}`];
   return [
     ...headers('Mail Delivery System <Mailer-Daemon@mx.example.net>', 'Mail delivery failed: returning message to sender', [
-      `X-Failed-Recipients: ${RCPT}`,
+      `X-Failed-Recipients: ${fs.map((f) => f.rcpt).join(',\n  ')}`,
       'Auto-Submitted: auto-replied',
     ]),
     '',
@@ -150,28 +159,27 @@ function exim(s: Said): string {
     'A message that you sent could not be delivered to one or more of its',
     'recipients. This is a permanent error. The following address(es) failed:',
     '',
-    `  ${RCPT}`,
-    ...why,
-    '',
+    ...fs.flatMap((f) => [`  ${f.rcpt}`, ...why(f), '']),
     '------ This is a copy of the message, including all the headers. ------',
     '',
     ...original,
   ].join('\n');
 }
 
-const SENDMAIL_SENT: Record<Step, string> = {
+const SENDMAIL_SENT = (rcpt: string): Record<Step, string> => ({
   CONNECT: '',
   HELO: '>>> EHLO mx.example.net',
   MAIL: '>>> MAIL From:<sender@example.org> SIZE=1234',
-  RCPT: `>>> RCPT To:<${RCPT}>`,
+  RCPT: `>>> RCPT To:<${rcpt}>`,
   DATA: '>>> DATA',
-};
+});
 
-function sendmail(s: Said & { status?: string }): string {
+function sendmail(fs: Failed[]): string {
   const b = 'B1234.5678/mx.example.net';
-  const transcript = s.step
-    ? [`... while talking to ${HOST}.:`, ...(SENDMAIL_SENT[s.step] ? [SENDMAIL_SENT[s.step]] : []), `<<< ${s.text}`]
-    : [`... ${s.text}`];
+  const transcript = ({ rcpt, s }: Failed) => {
+    const sent = s.step ? SENDMAIL_SENT(rcpt)[s.step] : '';
+    return s.step ? [`... while talking to ${HOST}.:`, ...(sent ? [sent] : []), `<<< ${s.text}`] : [`... ${s.text}`];
+  };
   return [
     ...headers('Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>', 'Returned mail: see transcript for details', [
       'Auto-Submitted: auto-generated (failure)',
@@ -188,25 +196,24 @@ function sendmail(s: Said & { status?: string }): string {
         'from localhost [127.0.0.1]',
         '',
         '   ----- The following addresses had permanent fatal errors -----',
-        `<${RCPT}>`,
-        `    (reason: ${s.step ? reply(s) : s.text.split('\n')[0]})`,
+        ...fs.flatMap(({ rcpt, s }) => [`<${rcpt}>`, `    (reason: ${s.step ? reply(s) : s.text.split('\n')[0]})`]),
         '',
         '   ----- Transcript of session follows -----',
-        ...transcript,
+        ...fs.flatMap(transcript),
       ],
-      s,
+      fs,
     ),
   ].join('\n');
 }
 
-function qmail(s: Said): string {
+function qmail(fs: Failed[]): string {
+  const why = ({ s }: Failed) => {
   // qmail-remote.c's wording per step; a temporary reply ends, once the queue lifetime is over,
   // with qmail-send's "in the queue too long" instead of "Giving up on".
   const end = /^4/.test(s.text)
     ? "I'm not going to try again; this message has been in the queue too long."
     : `Giving up on ${IP}.`;
-  const why =
-    s.step === 'MAIL'
+  return s.step === 'MAIL'
       ? [`Connected to ${IP} but sender was rejected.`, `Remote host said: ${s.text}`, end]
       : s.step === 'CONNECT' || s.step === 'HELO'
         ? [`Connected to ${IP} but greeting failed.`, `Remote host said: ${s.text}`, end]
@@ -215,6 +222,7 @@ function qmail(s: Said): string {
           : s.step
             ? [`${IP} does not like recipient.`, `Remote host said: ${s.text}`, end]
             : [s.text];
+  };
   return [
     ...headers('MAILER-DAEMON@mx.example.net', 'failure notice'),
     '',
@@ -222,16 +230,14 @@ function qmail(s: Said): string {
     "I'm afraid I wasn't able to deliver your message to the following addresses.",
     "This is a permanent error; I've given up. Sorry it didn't work out.",
     '',
-    `<${RCPT}>:`,
-    ...why,
-    '',
+    ...fs.flatMap((f) => [`<${f.rcpt}>:`, ...why(f), '']),
     '--- Below this line is a copy of the message.',
     '',
     ...original,
   ].join('\n');
 }
 
-function opensmtpd(s: Said): string {
+function opensmtpd(fs: Failed[]): string {
   return [
     ...headers('Mailer Daemon <MAILER-DAEMON@mx.example.net>', 'Delivery status notification: error'),
     '',
@@ -242,7 +248,7 @@ function opensmtpd(s: Said): string {
     'An error has occurred while attempting to deliver a message for',
     'the following list of recipients:',
     '',
-    `${RCPT}: ${s.text}`,
+    ...fs.map(({ rcpt, s }) => `${rcpt}: ${s.text}`),
     '',
     'Below is a copy of the original message:',
     '',
@@ -250,24 +256,21 @@ function opensmtpd(s: Said): string {
   ].join('\n');
 }
 
-const COURIER_SENT: Record<Step, string> = {
+const COURIER_SENT = (rcpt: string): Record<Step, string> => ({
   CONNECT: '',
   HELO: '>>> EHLO mx.example.net',
   MAIL: '>>> MAIL FROM:<sender@example.org>',
-  RCPT: `>>> RCPT TO:<${RCPT}>`,
+  RCPT: `>>> RCPT TO:<${rcpt}>`,
   DATA: '>>> DATA',
-};
+});
 
-function courier(s: Said & { status?: string }): string {
+function courier(fs: Failed[]): string {
   // courier/module.dsn: a multipart/report whose text part is dsn*.txt, then the RFC 3464 part.
   const b = '=_courier-1234';
-  const why = s.step
-    ? [
-        `    ${HOST} [${IP}]:`,
-        ...(COURIER_SENT[s.step] ? [COURIER_SENT[s.step]] : []),
-        `<<< ${s.text}`,
-      ]
-    : [`    ${s.text}`];
+  const why = ({ rcpt, s }: Failed) => {
+    const sent = s.step ? COURIER_SENT(rcpt)[s.step] : '';
+    return s.step ? [`    ${HOST} [${IP}]:`, ...(sent ? [sent] : []), `<<< ${s.text}`] : [`    ${s.text}`];
+  };
   return [
     ...headers('"Courier mail server at mx.example.net" <@>', 'NOTICE: mail delivery status.', [
       'MIME-Version: 1.0',
@@ -290,19 +293,39 @@ function courier(s: Said & { status?: string }): string {
         '',
         'Your message to the following recipients cannot be delivered:',
         '',
-        `<${RCPT}>:`,
-        ...why,
-        '',
+        ...fs.flatMap((f) => [`<${f.rcpt}>:`, ...why(f), '']),
         '---------------------------------------------------------------------------',
       ],
-      s,
+      fs,
     ),
   ].join('\n');
 }
 
 const TEMPLATES = { exim, sendmail, qmail, opensmtpd, courier };
+/** Recipients of the notices with several: each its own failure, in the order of the list. */
+const MANY = ['ann@example.com', 'bob@example.net', 'cid@example.org'];
+/** For each notice with several recipients, the single notices whose failures it holds, in order. */
+const many: Record<string, string[]> = {};
+const single = (name: string, i: number) => `${name}-${String(i + 1).padStart(2, '0')}.eml`;
 for (const [name, make] of Object.entries(TEMPLATES)) {
-  [...remote, ...(own[name] ?? [])].forEach((s, i) => {
-    writeFileSync(`${DIR}/${name}-${String(i + 1).padStart(2, '0')}.eml`, `${make(s)}\n`);
+  const all = [...remote, ...(own[name] ?? [])];
+  all.forEach((s, i) => {
+    writeFileSync(`${DIR}/${single(name, i)}`, `${make([{ rcpt: RCPT, s }])}\n`);
   });
+  // Three recipients at once, with the failures of a rotating window of the list: what one
+  // recipient said must not leak onto the next. Only failures that are one recipient's (at RCPT
+  // TO, after DATA, or the MTA's own): one at connection, EHLO or MAIL FROM ends the whole session.
+  const perRecipient = all.filter((s) => !s.step || s.step === 'RCPT' || s.step === 'DATA');
+  for (let k = 0; k < 4; k++) {
+    const picked = MANY.map((_, j) => perRecipient[(k * 7 + j * 3) % perRecipient.length]);
+    const fs = MANY.map((rcpt, j) => ({
+      rcpt,
+      // A reply names the address it refuses: this recipient's, not the single notices' one.
+      s: { ...picked[j], text: picked[j].text.replaceAll(RCPT, rcpt) },
+    }));
+    const file = `${name}-many-${k + 1}.eml`;
+    writeFileSync(`${DIR}/${file}`, `${make(fs)}\n`);
+    many[file] = picked.map((p) => single(name, all.indexOf(p)));
+  }
 }
+writeFileSync(`${DIR}/many.json`, `${JSON.stringify(many, null, 2)}\n`);
