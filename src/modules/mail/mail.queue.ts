@@ -41,7 +41,8 @@ function permanent(err: unknown): boolean {
   return code >= 500 && code < 600;
 }
 
-const describe = (err: unknown) => {
+/** What the SMTP server answered, or the error, for the row and the log. */
+const answerOf = (err: unknown) => {
   const e = err as { response?: string; message?: string; code?: string };
   return (e.response ?? e.message ?? String(err)).slice(0, 500);
 };
@@ -61,25 +62,32 @@ export async function deliverQueuedMail(app: AppServices): Promise<number> {
     [BATCH, app.config.mail.leaseMs],
   );
   const one = async (m: Queued) => {
+    let error: unknown = null;
     try {
       await deliver(
         { accountId: m.account_id, to: m.to, subject: m.subject, text: m.text, html: m.html ?? undefined },
         queuedMessageId(m.id),
       );
+    } catch (err) {
+      error = err;
+    }
+    // Recorded apart from the send: a database error here is not the mail's failure (the lease
+    // runs out and the mail goes again, the one repeat the guarantee allows).
+    if (error === null) {
       await pool.query(
         `update mail_queue set status = 'SENT', sent_at = now(), lease_until = null, last_error = null where id = $1`,
         [m.id],
       );
-    } catch (err) {
-      const final = permanent(err) || m.attempts > BACKOFF_S.length;
-      const wait = BACKOFF_S[Math.min(m.attempts, BACKOFF_S.length) - 1];
-      await pool.query(
-        `update mail_queue set status = $2, lease_until = null, last_error = $3,
-                next_attempt_at = now() + make_interval(secs => $4) where id = $1`,
-        [m.id, final ? 'FAILED' : 'PENDING', describe(err), final ? 0 : wait],
-      );
-      app.logger.warn(`mail ${m.id} to ${m.to}: ${final ? 'failed' : 'will be retried'}: ${describe(err)}`);
+      return;
     }
+    const final = permanent(error) || m.attempts > BACKOFF_S.length;
+    const wait = BACKOFF_S[Math.min(m.attempts, BACKOFF_S.length) - 1];
+    await pool.query(
+      `update mail_queue set status = $2, lease_until = null, last_error = $3,
+              next_attempt_at = now() + make_interval(secs => $4) where id = $1`,
+      [m.id, final ? 'FAILED' : 'PENDING', answerOf(error), final ? 0 : wait],
+    );
+    app.logger.warn(`mail ${m.id} to ${m.to}: ${final ? 'failed' : 'will be retried'}: ${answerOf(error)}`);
   };
   // As many at once as the transport keeps connections; each is recorded as soon as it is sent.
   let next = 0;
