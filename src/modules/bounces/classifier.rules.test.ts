@@ -103,3 +103,79 @@ it("reads Exim's MX records that point to non-existent hosts as hostunknown, not
   );
   expect(r).toMatchObject({ recipient: 'bob@example.com', reason: 'hostunknown', hard: true });
 });
+
+describe('an unknown user with no status and no SMTP step (rules from the third corpus)', () => {
+  const notice = (from: string, lines: string[]) =>
+    [`From: ${from}`, 'To: sender@example.org', 'Subject: Undeliverable Mail', '', ...lines, ''].join('\n');
+
+  it("is filtered when it is a remote reply quoted in free text, as Sisimai's order reads it", async () => {
+    const [r] = await classifyBounce(
+      notice('MAILER-DAEMON@mx.example.net', [
+        'Unable to deliver message to the following address(es).',
+        '',
+        "<bob@example.com>: This user doesn't have a example.com account (bob@example.com) [0]",
+      ]),
+    );
+    expect(r).toMatchObject({ recipient: 'bob@example.com', reason: 'filtered', hard: false });
+  });
+
+  it("is userunknown in the words of a server that looked up its own mailboxes (IMail, Exchange's IMS)", async () => {
+    for (const line of ['Unknown user: bob@example.com', 'Invalid final delivery userid: bob@example.com']) {
+      const [r] = await classifyBounce(notice('Postmaster <postmaster@example.com>', [line]));
+      expect(r).toMatchObject({ recipient: 'bob@example.com', reason: 'userunknown', hard: true });
+    }
+  });
+});
+
+it("takes the failed recipient from an Exchange NDR, not the returned message's To: nor the X.400 prefix", async () => {
+  const results = await classifyBounce(
+    [
+      'From: System Administrator <postmaster@example.com>',
+      'To: list-bounces@example.org',
+      'Subject: Undeliverable: news',
+      '',
+      'Your message',
+      '',
+      '  To:      list@example.org',
+      '  Subject: news',
+      '',
+      'did not reach the following recipient(s):',
+      '',
+      'c=US;a= ;p=ACME;o=Nexus2;dda:SMTP=bob@example.COM; on Fri, 4 Oct 2002',
+      '    The recipient name is not recognized',
+      '',
+    ].join('\n'),
+  );
+  expect(results).toEqual([expect.objectContaining({ recipient: 'bob@example.com', reason: 'userunknown' })]);
+});
+
+it("names a DSN's recipient by its Original-Recipient, the address the sender gave (RFC 3464)", async () => {
+  const [r] = await classifyBounce(
+    [
+      'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
+      'To: sender@example.org',
+      'Subject: Delivery Notification: Delivery has failed',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
+      '',
+      '--b',
+      'Content-Type: text/plain',
+      '',
+      "Your message cannot be delivered to the following recipients: 'bob@example.com'",
+      '',
+      '--b',
+      'Content-Type: message/delivery-status',
+      '',
+      'Reporting-MTA: dns; mx.example.net',
+      '',
+      'Action: failed',
+      'Status: 5.2.2 (recipient reached disk quota)',
+      'Original-recipient: rfc822;bob@example.com',
+      'Final-recipient: rfc822;bob@ims-ms-daemon',
+      '',
+      '--b--',
+      '',
+    ].join('\n'),
+  );
+  expect(r).toMatchObject({ recipient: 'bob@example.com', reason: 'mailboxfull' });
+});

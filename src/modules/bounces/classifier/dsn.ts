@@ -55,9 +55,11 @@ export function parseDsnFields(text: string): DsnRecipient[] {
   let cur: Record<string, string> | null = null;
   const flush = () => {
     if (!cur) return;
-    const recipient = addressOf(
-      cur['final-recipient'] ?? cur['original-recipient'] ?? cur['x-actual-recipient'],
-    );
+    // The address the sender gave (RFC 3464, 2.3.1) before the one the reporting MTA tried: an
+    // alias or a forward leaves the latter unknown to whoever sent (Sun's "user@sims-ms-daemon",
+    // a forwarding target), and the former is what a contact is found by.
+    const recipient =
+      addressOf(cur['original-recipient']) ?? addressOf(cur['final-recipient'] ?? cur['x-actual-recipient']);
     if (recipient || cur.status || cur['diagnostic-code']) {
       const diag = cur['diagnostic-code'] ?? null;
       const typeMatch = diag ? /^\s*([\w-]+)\s*;\s*/.exec(diag) : null;

@@ -77,6 +77,9 @@ function senderSideAddresses(text: string): Set<string> {
  */
 export const BLOCK_CHARS = 2048;
 
+/** A header line of the returned message, quoted in the explanation. */
+const QUOTED_HEADER = /^\s*(?:to|cc)\s*:/i;
+
 const ROBOT_LOCAL = /^(?:mailer-daemon|mail-daemon|mailerdaemon|daemon|bounces?|no-?reply|double-bounce)$/i;
 
 /** Finds the failed recipients of a plain-text bounce and the text block about each. */
@@ -91,10 +94,15 @@ export function recipientsInText(text: string, exclude: ReadonlySet<string>): Te
   const leadingSet = new Set<string>();
   const leadLines: number[] = [];
   const anywhere: string[] = [];
+  // Addresses seen elsewhere than in a header line quoted from the returned message (Exchange's
+  // "Your message / To: list@x / Subject: ... / did not reach the following recipient(s): ...").
+  const outsideHeaders = new Set<string>();
   for (const [i, line] of lines.entries()) {
     const found = addressesIn(line);
+    const quotedHeader = QUOTED_HEADER.test(line);
     for (const a of found) {
       if (!isCandidate(a)) continue;
+      if (!quotedHeader) outsideHeaders.add(a);
       if (!firstLine.has(a)) {
         firstLine.set(a, i);
         anywhere.push(a);
@@ -118,7 +126,10 @@ export function recipientsInText(text: string, exclude: ReadonlySet<string>): Te
       }
     }
   }
-  const chosen = leading.length > 0 ? leading : anywhere;
+  // Those only named by a quoted To: or Cc: are the returned message's addressees, not failed
+  // recipients, when other addresses are there.
+  const named = anywhere.filter((a) => outsideHeaders.has(a));
+  const chosen = leading.length > 0 ? leading : named.length > 0 ? named : anywhere;
   if (chosen.length === 0) return [{ recipient: null, block: explanation }];
 
   // Where each recipient's text starts: every line it opens (or its first mention).

@@ -32,10 +32,19 @@ export interface ParsedBounce {
 const ADDRESS_RE =
   /(?<![A-Za-z0-9.!#$%&'*+/=?^_`{|}~-])[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+/g;
 
-/** Every email address of a text, lower-cased, in order. */
+/**
+ * Every email address of a text, lower-cased, in order. Without what the local-part characters
+ * take in around it: a closing dot or dash, an opening quote ('bob@x.org', as Demon's notices
+ * quote it), and Exchange's X.400 "SMTP=" (dda:SMTP=bob@x.org, in its NDRs).
+ */
 export function addressesIn(text: string | null | undefined): string[] {
   if (!text) return [];
-  return [...text.matchAll(ADDRESS_RE)].map((m) => m[0].toLowerCase().replace(/[.-]+$/, ''));
+  return [...text.matchAll(ADDRESS_RE)].map((m) =>
+    m[0]
+      .toLowerCase()
+      .replace(/[.-]+$/, '')
+      .replace(/^(?:'|smtp=)/, ''),
+  );
 }
 
 /** How many attachments are decoded by their charset (the others byte per char). */

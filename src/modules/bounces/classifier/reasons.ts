@@ -47,6 +47,17 @@ const SENDER_DOMAIN_UNKNOWN =
 const CLIENT_NAME_REFUSED =
   /\bhelo command rejected\b|\b(?:your|client) host ?name\b.{0,60}?(?:not found|unknown|does not exist|could not be resolved)|\b(?:helo|ehlo) (?:name|host ?name)\b.{0,60}?(?:not found|unknown|does not exist)/;
 
+/**
+ * The notices of servers that report on their own mailboxes, in their own words: IMail's
+ * ("Unknown user:", "Invalid final delivery userid:", as flufl.bounce's smtp32 detector reads
+ * them), Exchange's Internet Mail Service ("The recipient name is not recognized", MSEXCH:IMS),
+ * Verizon's MMS centre ("No valid recipients for this MM"), and the Japanese carriers' notices
+ * of their own subscribers ("送信先メールアドレスが見つかりません", notices.ts). Sisimai's modules
+ * for these MTAs say userunknown.
+ */
+const OWN_LOOKUP =
+  /\bunknown user:|\binvalid final delivery userid:|\bthe recipient name is not recognized\b|\bno valid recipients for this mm\b|送信先(?:の)?メールアドレスが見つかりません/;
+
 /** qmail-send's words when a message outlived its queue lifetime (qmail-send.c). */
 const QUEUE_LIFETIME = /i'?m not going to try again; this message has been in the queue too long\.?/g;
 
@@ -87,10 +98,11 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
       // Wording alone counts unless the session failed at another step than RCPT TO: an
       // "unknown user" after DATA is a filter on the recipient's side (see filtered).
       // With no command known, only when the status code says nothing either, and the verdict
-      // is the reporting MTA's own: a DSN's status field, or no SMTP reply at all (a local
-      // mailbox lookup). A remote server's bare reply quoted in free text, that cannot be placed
-      // in the session, is read as Sisimai does: a filter on the recipient's side.
-      const own = ev.status !== null || !ev.replyCode;
+      // is the reporting MTA's own: a DSN's status field, or the wording of a server that looked
+      // up its own mailboxes (OWN_LOOKUP). Other wording that cannot be placed in the session,
+      // a remote reply quoted in free text ("This user doesn't have a ... account"), is read as
+      // Sisimai does: a filter on the recipient's side.
+      const own = ev.status !== null || OWN_LOOKUP.test(t);
       return (
         (ev.command === 'RCPT' || (ev.command === null && code === '' && own)) && matches('userunknown', t)
       );
