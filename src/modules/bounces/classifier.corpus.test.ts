@@ -75,7 +75,7 @@ describe('bounce classifier on the labelled corpus', () => {
 
   it('agrees with Sisimai 4.25 on the second corpus (synthesised messages)', async () => {
     // test/corpus/bounces/synth (bounces of six MTAs from their templates) and notices/, labelled by
-    // Debian's libsisimai-perl (synth/label.pl): an older Sisimai than dev/'s 5.2, without
+    // Debian's libsisimai-perl (label.pl): an older Sisimai than dev/'s 5.2, without
     // requireptr, and blind to the notices of issue 17, 6 (it reads them as not bounces).
     const synth = JSON.parse(readFileSync(join(CORPUS, 'labels-synth.json'), 'utf8')) as Label[];
     const t = tally();
@@ -101,7 +101,7 @@ describe('bounce classifier on the labelled corpus', () => {
 
   it("agrees with Sisimai 4.25 on flufl.bounce's test messages (collected by GNU Mailman)", async () => {
     // test/corpus/bounces/flufl: the bounce detectors' test data of flufl.bounce (LGPL-3), as
-    // Debian's python3-flufl.bounce ships it, labelled by flufl/label.pl. Read here for the first
+    // Debian's python3-flufl.bounce ships it, labelled by label.pl. Read here for the first
     // time after the rules of the second corpus: 71.3% of reasons, 86.1% of hard/soft.
     const flufl = JSON.parse(readFileSync(join(CORPUS, 'labels-flufl.json'), 'utf8')) as Label[];
     const t = tally();

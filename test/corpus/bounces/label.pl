@@ -1,14 +1,17 @@
 #!/usr/bin/perl
-# Labels the second corpus with Sisimai 4.25 as Debian ships it (apt-get install libsisimai-perl),
-# a dev tool only: `perl test/corpus/bounces/synth/label.pl > test/corpus/bounces/labels-synth.json`
-# from the repository root. A message Sisimai does not read as a bounce is labelled notBounce.
+# Labels the second and third corpora with Sisimai 4.25 as Debian ships it (apt-get install
+# libsisimai-perl), a dev tool only, from the repository root:
+#   perl test/corpus/bounces/label.pl 'synth/*.eml' 'notices/*.eml' > test/corpus/bounces/labels-synth.json
+#   perl test/corpus/bounces/label.pl 'flufl/*.txt' > test/corpus/bounces/labels-flufl.json
+# (patterns under test/corpus/bounces). A message Sisimai does not read as a bounce is labelled
+# notBounce.
 use strict;
 use warnings;
 use Sisimai;
 use JSON::PP;
 
 my $root = 'test/corpus/bounces';
-my @files = (sort(glob("$root/synth/*.eml")), sort(glob("$root/notices/*.eml")));
+my @files = map { sort(glob("$root/$_")) } @ARGV;
 my @out;
 for my $path (@files) {
     (my $file = $path) =~ s{^\Q$root\E/}{};
