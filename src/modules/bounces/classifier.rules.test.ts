@@ -179,3 +179,39 @@ it("names a DSN's recipient by its Original-Recipient, the address the sender ga
   );
   expect(r).toMatchObject({ recipient: 'bob@example.com', reason: 'mailboxfull' });
 });
+
+describe('wordings of the third corpus, in a plain notice', () => {
+  const notice = (line: string) =>
+    [
+      'From: MAILER-DAEMON@mx.example.net',
+      'To: sender@example.org',
+      'Subject: failure notice',
+      '',
+      'Your message could not be delivered:',
+      '',
+      `<bob@example.com>: ${line}`,
+      '',
+    ].join('\n');
+  it.each([
+    ["This person's account is exceeding their quota.", 'mailboxfull'],
+    ['Your message has been postponed due to a full mailbox.', 'mailboxfull'],
+    ['Delivery failed 20 attempts', 'expired'],
+    ['failed because it has not been collected after 30 days', 'expired'],
+    ['554 Message looping (received 6 times)', 'networkerror'],
+    [
+      'temporary failure. Command output: avpcheck: unable to connect to avp daemon: Connection refused',
+      'mailererror',
+    ],
+    ['User bob (bob@example.com) not listed in Domino Directory', 'userunknown'],
+  ])('reads "%s" as %s', async (line, reason) => {
+    const [r] = await classifyBounce(notice(line));
+    expect(r).toMatchObject({ recipient: 'bob@example.com', reason });
+  });
+
+  it("does not read a sender's exceeded sending quota as a full mailbox", async () => {
+    const [r] = await classifyBounce(
+      notice('550 5.4.5 Daily user sending quota exceeded; you have exceeded your daily sending quota'),
+    );
+    expect(r?.reason).not.toBe('mailboxfull');
+  });
+});

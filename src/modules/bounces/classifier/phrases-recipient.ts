@@ -6,6 +6,11 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
   mailboxfull: [
     'mailbox full',
     'mailbox is full',
+    // "This person's account is exceeding their quota" (newmail.ru), "postponed due to a full
+    // mailbox" (flufl.bounce's test messages).
+    // Not a sender's quota ("exceeded your daily sending quota" is a rate limit).
+    /\bexceed(?:s|ed|ing)? (?:(?:the|their|his|her|its|mailbox|disk|storage) ){1,2}quota\b/,
+    'due to a full mailbox',
     'mailbox is over quota',
     'mailbox has exceeded',
     'mailbox size limit exceeded',
@@ -136,6 +141,8 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     /moved to .{0,200}@/,
   ],
   userunknown: [
+    // Lotus Domino's router on its own directory: "User x (x@y) not listed in Domino Directory".
+    'not listed in domino directory',
     // au (KDDI EZweb) notices: "the destination address was not found".
     '送信先メールアドレスが見つかりません',
     '#5.1.1 bad address',

@@ -72,6 +72,7 @@ export const TRANSPORT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'loop detected',
     'too many hops',
     'possible mail loop',
+    'message looping',
     'unable to resolve',
   ],
   /** transient DNS failures: a network error even when the retry loop then expired */
@@ -86,6 +87,9 @@ export const TRANSPORT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'dns error',
   ],
   expired: [
+    // IMail's "Delivery failed 20 attempts: x@y", Demon's "has not been collected after 30 days".
+    /\bdelivery failed \d+ attempts\b/,
+    /\bnot been collected after \d+ days\b/,
     'delivery time expired',
     'message expired',
     'envelope expired',

@@ -51,12 +51,15 @@ const CLIENT_NAME_REFUSED =
  * The notices of servers that report on their own mailboxes, in their own words: IMail's
  * ("Unknown user:", "Invalid final delivery userid:", as flufl.bounce's smtp32 detector reads
  * them), Exchange's Internet Mail Service ("The recipient name is not recognized", MSEXCH:IMS),
- * Verizon's MMS centre ("No valid recipients for this MM"), and the Japanese carriers' notices
+ * Verizon's MMS centre ("No valid recipients for this MM"), Lotus Domino's ("not listed in Domino
+ * Directory"), and the Japanese carriers' notices
  * of their own subscribers ("送信先メールアドレスが見つかりません", notices.ts). Sisimai's modules
  * for these MTAs say userunknown.
  */
 const OWN_LOOKUP =
-  /\bunknown user:|\binvalid final delivery userid:|\bthe recipient name is not recognized\b|\bno valid recipients for this mm\b|送信先(?:の)?メールアドレスが見つかりません/;
+  /\bnot listed in domino directory\b|\bunknown user:|\binvalid final delivery userid:|\bthe recipient name is not recognized\b|\bno valid recipients for this mm\b|送信先(?:の)?メールアドレスが見つかりません/;
+
+const SENDING_QUOTA = /\bsending (?:quota|limit)/;
 
 /** qmail-send's words when a message outlived its queue lifetime (qmail-send.c). */
 const QUEUE_LIFETIME = /i'?m not going to try again; this message has been in the queue too long\.?/g;
@@ -72,7 +75,8 @@ const byCodeOrText =
  * else the status code says. Order matters: the first that agrees wins.
  */
 const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
-  ['mailboxfull', byCodeOrText('mailboxfull')],
+  // The sender's quota ("Daily user sending quota exceeded", Gmail's 5.4.5) is not the mailbox's.
+  ['mailboxfull', (t, code, ev) => !SENDING_QUOTA.test(t) && byCodeOrText('mailboxfull')(t, code, ev)],
   ['exceedlimit', byCodeOrText('exceedlimit')],
   ['mesgtoobig', byCodeOrText('mesgtoobig')],
   ['suspend', byCodeOrText('suspend')],
@@ -199,6 +203,9 @@ export function decideReason(ev: Evidence): string {
   }
 
   if (code !== '' && !WEAK_REASONS.has(code) && smtp) return code;
+  // A local delivery program's own failure, whatever its output says (Postfix's local(8) and
+  // pipe(8): "Command died with status N", "Command output: ..."): a mailer error.
+  if (/\bcommand output:|\bcommand died with status\b/.test(t)) return 'mailererror';
   // qmail-send appends its queue lifetime sentence to the last error qmail-remote reported
   // (qmail-send.c): in its notices, that error's own wording or code (a connection never made,
   // an LDAP server down) is the reason, as in Sisimai's qmail module; the delivery expired only
