@@ -28,7 +28,8 @@ export class Migration20261204220000_MailQueue extends Migration {
     this.addSql(
       `create index "mail_queue_due" on "mail_queue" ("next_attempt_at") where "status" = 'PENDING';`,
     );
-    this.addSql(`create index "mail_queue_account" on "mail_queue" ("account_id");`);
+    // The owner's view (mailQueue), newest first, and the cascade of an account's deletion.
+    this.addSql(`create index "mail_queue_account_id" on "mail_queue" ("account_id", "id");`);
   }
 
   override async down(): Promise<void> {

@@ -5,16 +5,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AcceptInvitationDocument,
   InviteUserDocument,
+  MailQueueDocument,
   OutboxDocument,
 } from '../../../test/generated/graphql.js';
 import {
   type Actor,
+  code,
   ok,
   PASSWORD,
   signUpOwner,
   startTestApp,
   type TestApp,
   uniqueEmail,
+  viewerWith,
 } from '../../../test/harness.js';
 import { sleep, waitUntil } from '../../../test/wait.js';
 import { queuedMessageId } from './mail.queue.js';
@@ -157,5 +160,30 @@ describe('workflow mail through a real SMTP server', () => {
     }
     const { rows } = await t.sql.query('select count(*)::int as n from app_user where email = $1', [email]);
     expect(rows[0].n).toBe(1);
+    // The owner sees why, without the text (it holds the one-time link); nobody else does.
+    const failed = ok(await t.gql(MailQueueDocument, { status: 'FAILED' }, owner.token)).mailQueue.nodes;
+    expect(failed).toEqual([
+      expect.objectContaining({
+        to: email,
+        status: 'FAILED',
+        attempts: 1,
+        lastError: expect.stringContaining('550'),
+      }),
+    ]);
+    expect(JSON.stringify(failed)).not.toMatch(/token=/);
+    const sent = ok(await t.gql(MailQueueDocument, { status: 'SENT' }, owner.token)).mailQueue.nodes;
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.every((m) => m.status === 'SENT' && m.sentAt)).toBe(true);
+    const approver = await viewerWith(
+      t,
+      owner,
+      { CONTACTS: 'APPROVER', INVOICES: 'APPROVER' },
+      async (to) => {
+        await waitUntil(() => inbox.some((m) => m.to.includes(to)), 'the invitation');
+        const m = /token=([A-Za-z0-9_%-]+)/.exec(inbox.findLast((x) => x.to.includes(to))?.text ?? '');
+        return decodeURIComponent(m?.[1] ?? '');
+      },
+    );
+    expect(code(await t.gql(MailQueueDocument, {}, approver.token))).toBe('FORBIDDEN');
   });
 });
