@@ -10,6 +10,15 @@ import { concurrentChange, isRetryable } from '../db/retry.js';
  */
 export function maskError(error: unknown, message: string, isDev?: boolean): Error {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  if (isRetryable(original)) return concurrentChange();
-  return yogaMask(error, message, isDev);
+  if (!isRetryable(original)) return yogaMask(error, message, isDev);
+  const typed = concurrentChange();
+  if (!(error instanceof GraphQLError)) return typed;
+  // Where it happened, as yoga's masking keeps it: a client that sent several fields knows which.
+  return new GraphQLError(typed.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: typed.extensions,
+  });
 }

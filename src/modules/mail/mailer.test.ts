@@ -35,11 +35,20 @@ const inbox: Received[] = [];
 let refuse = false;
 /** Answers RCPT TO with a temporary failure, as a server in trouble does. */
 let busy = false;
+/** Refuses the sender (550 at MAIL FROM), as a server does with a blocked account or address. */
+let senderRefused = false;
+/** Takes this long before accepting a message's data. */
+let dataDelayMs = 0;
 
 beforeAll(async () => {
   smtp = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
+    onMailFrom(_address, _session, cb) {
+      if (senderRefused)
+        return cb(Object.assign(new Error('5.7.1 sender not allowed'), { responseCode: 550 }));
+      cb();
+    },
     onRcptTo(_address, _session, cb) {
       if (refuse) return cb(new Error('550 5.1.1 mailbox unavailable'));
       if (busy) return cb(Object.assign(new Error('4.3.0 try again later'), { responseCode: 451 }));
@@ -54,10 +63,15 @@ beforeAll(async () => {
             text: mail.text ?? '',
             messageId: mail.messageId ?? '',
           });
-          cb();
+          setTimeout(() => cb(), dataDelayMs);
         })
         .catch(cb);
     },
+  });
+  // A client that goes away mid-session (an app closing its pooled connections, a send given up
+  // at its deadline) resets the socket: not this server's failure.
+  smtp.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ECONNRESET') throw err;
   });
   await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()));
   port = (smtp.server.address() as AddressInfo).port;
@@ -185,5 +199,56 @@ describe('workflow mail through a real SMTP server', () => {
       },
     );
     expect(code(await t.gql(MailQueueDocument, {}, approver.token))).toBe('FORBIDDEN');
+  });
+});
+
+describe("what the queue does not take for the mail's fault", () => {
+  let t: TestApp;
+  let owner: Actor;
+  beforeAll(async () => {
+    // A 2 s lease: a send must end within 1 s.
+    t = await startTestApp({
+      SMTP_URL: `smtp://127.0.0.1:${port}`,
+      MAIL_DISPATCH_MS: '50',
+      MAIL_LEASE_SECONDS: '2',
+    });
+    owner = await signUpOwner(t);
+  });
+  afterAll(() => t.close());
+
+  it('retries a 5xx to the sender (the set-up, not this mail) instead of failing the mail for good', async () => {
+    senderRefused = true;
+    const email = uniqueEmail('sender-refused');
+    try {
+      ok(await t.gql(InviteUserDocument, { input: { email, name: 'Later' } }, owner.token));
+      await waitUntil(async () => (await queued(t, email))[0]?.last_error !== null, 'the refusal recorded');
+      expect((await queued(t, email))[0]).toMatchObject({ status: 'PENDING', attempts: 1 });
+    } finally {
+      senderRefused = false;
+    }
+    await t.sql.query(`update mail_queue set next_attempt_at = now() where "to" = $1`, [email]);
+    await waitUntil(
+      async () => (await queued(t, email))[0].status === 'SENT',
+      'sent once the sender is allowed',
+    );
+  });
+
+  it('counts a send still unanswered at half the lease as failed, and never records it SENT later', async () => {
+    dataDelayMs = 1500;
+    const email = uniqueEmail('slow');
+    try {
+      ok(await t.gql(InviteUserDocument, { input: { email, name: 'Slow' } }, owner.token));
+      await waitUntil(async () => (await queued(t, email))[0]?.last_error !== null, 'the timeout recorded');
+      // The server accepts it after all (0.5 s later): the abandoned send records nothing.
+      await waitUntil(() => inbox.some((m) => m.to.includes(email)), 'the late acceptance');
+      await sleep(300);
+      expect((await queued(t, email))[0]).toMatchObject({
+        status: 'PENDING',
+        attempts: 1,
+        last_error: expect.stringContaining('no answer from the SMTP server within 1000 ms'),
+      });
+    } finally {
+      dataDelayMs = 0;
+    }
   });
 });

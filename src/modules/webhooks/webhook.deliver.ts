@@ -247,7 +247,9 @@ async function record(
     // other way round, a batch recorded while an editor deleted the webhook deadlocked with it and
     // one of the two failed (the delete, answering INTERNAL_SERVER_ERROR, in CI). Once the delete
     // committed, the updates below find nothing, which is right.
-    await em.execute('select 1 from webhook where id = ? for update', [hook.id]);
+    // No key update: the delete's FOR UPDATE waits for it (and it for the delete), but the foreign
+    // key checks of the deliveries the changes write meanwhile (FOR KEY SHARE) do not.
+    await em.execute('select 1 from webhook where id = ? for no key update', [hook.id]);
     if (rows.length)
       await em.execute(
         `update webhook_delivery d set status = r.status, attempts = r.attempts, next_attempt_at = coalesce(r.next, d.next_attempt_at),
