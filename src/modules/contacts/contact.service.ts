@@ -7,6 +7,7 @@ import { decodeCursor, type Page, pageSize, toPage } from '../../shared/paginati
 import { clip } from '../../shared/text.js';
 import { mutate } from '../audit/audit.service.js';
 import { eraseSubmissionsOf } from '../forms/form.erasure.js';
+import { forgetMailToContacts } from '../mail/mail.queue.js';
 import { Params } from '../targeting/criterion.compile.js';
 import { CONTACT_COLUMNS, pageColumns } from './contact.columns.js';
 import type { FieldType } from './contact.entity.js';
@@ -177,6 +178,7 @@ export async function deleteContacts(ctx: AuthedContext, ids: readonly string[])
       'all',
     );
     await eraseSubmissionsOf(conn, ctx.viewer.accountId, json);
+    await forgetMailToContacts(conn, ctx.viewer.accountId, json);
     const deleted = await conn.execute<{ id: string }[]>(
       `delete from contact where id in (
          select id from contact where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)

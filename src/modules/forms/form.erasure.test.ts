@@ -70,6 +70,16 @@ it("erases the personal part of a deleted contact's submissions and keeps the re
     `select id::text from contact where account_id = $1 and email = 'gone@example.com'`,
     [owner.accountId],
   );
+  // Mails to the contact, queued and kept (as mailer.ts writes them), and one to someone else.
+  for (const [table, to] of [
+    ['mail_queue', 'gone@example.com'],
+    ['outbox_message', 'gone@example.com'],
+    ['outbox_message', 'stays@example.com'],
+  ])
+    await t.sql.query(
+      `insert into ${table} (account_id, "to", subject, text) values ($1, $2, 'Confirm', 'x')`,
+      [owner.accountId, to],
+    );
   ok(
     await t.gql(
       'mutation($ids: [ID!]!) { deleteContacts(ids: $ids) }',
@@ -77,6 +87,12 @@ it("erases the personal part of a deleted contact's submissions and keeps the re
       owner.token,
     ),
   );
+  const mails = await t.sql.query<{ to: string }>(
+    `select "to" from mail_queue where account_id = $1
+     union all select "to" from outbox_message where account_id = $1 and subject = 'Confirm'`,
+    [owner.accountId],
+  );
+  expect(mails.rows).toEqual([{ to: 'stays@example.com' }]);
 
   const [erased, kept] = await rows(survey.id);
   expect(erased).toEqual({ email: null, answers: { nps: 9, likes: ['Speed'] }, consents: [], ip: null });

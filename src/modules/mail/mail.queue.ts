@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppServices } from '../../context.js';
 import { startTicker } from '../../jobs/ticker.js';
 import { SMTP_CONNECTIONS } from './mailer.js';
@@ -174,4 +175,19 @@ export function startMailQueue(app: AppServices): () => Promise<void> {
     stopped = true;
     await stop();
   };
+}
+
+/**
+ * Forgets the mails to deleted contacts (deleteContacts, with them locked), queued or kept in the
+ * local outbox: a double opt-in confirmation not sent yet is not sent to someone erased, and the
+ * address does not stay in either history.
+ */
+export async function forgetMailToContacts(em: EntityManager, accountId: string, contactIdsJson: string) {
+  for (const table of ['mail_queue', 'outbox_message'])
+    await em.execute(
+      `delete from ${table} where account_id = ? and "to" in (select email from contact
+          where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint) and email is not null)`,
+      [accountId, accountId, contactIdsJson],
+      'run',
+    );
 }
