@@ -62,7 +62,7 @@ const AccountRef = builder.objectRef<AccountView>('Account').implement({
   fields: (t) => ({
     id: t.exposeID('id', { description: "The account's id" }),
     name: t.exposeString('name', { description: 'Its name, 1 to 200 characters' }),
-    createdAt: t.field({ type: 'DateTime', description: 'When it was created', resolve: (a) => a.createdAt }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created' }),
     credits: t.withAuth(need('INVOICES', 'GUEST')).field({
       type: [BalanceRef],
       description:

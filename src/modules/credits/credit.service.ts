@@ -1,27 +1,13 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type pg from 'pg';
-import { toOrmBindings } from '../../db/positional.js';
+import type { Exec } from '../../db/exec.js';
 import { conflict } from '../../shared/errors.js';
 import type { CreditEntryType, CreditKind } from './credit.entity.js';
 
 /**
- * The credit ledger's operations, on whichever connection the caller's transaction holds: the
- * ORM's (schedule, cancel, the engine's steps) or a pg client's (a batch's outcomes). Each takes
+ * The credit ledger's operations, on whichever connection the caller's transaction holds (Exec:
+ * the ORM's for schedule, cancel and the engine's steps, a pg client's for a batch). Each takes
  * the balance row FOR UPDATE first, then the reservation's: one lock order everywhere.
  */
-export type Exec = <T = Record<string, unknown>>(sql: string, params: unknown[]) => Promise<T[]>;
-
-export const ormExec =
-  (em: EntityManager): Exec =>
-  (sql, params) => {
-    const b = toOrmBindings(sql, params);
-    return em.execute(b.sql, b.bindings);
-  };
-
-export const pgExec =
-  (client: pg.PoolClient): Exec =>
-  async <T>(sql: string, params: unknown[]) =>
-    (await client.query(sql, params)).rows as T[];
+export { type Exec, ormExec, pgExec } from '../../db/exec.js';
 
 export interface Balance {
   kind: CreditKind;

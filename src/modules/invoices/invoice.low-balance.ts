@@ -1,5 +1,6 @@
 import type { AppServices } from '../../context.js';
 import type { BalanceDrop } from '../credits/credit.service.js';
+import { approversOf } from '../users/approvers.js';
 
 /**
  * LOW_BALANCE_THRESHOLD: when a send's settlement takes a kind's balance from at or above the
@@ -14,11 +15,7 @@ export function lowBalanceNotifier(app: AppServices): BalanceDrop {
   return async (exec, { accountId, kind, before, after }) => {
     const threshold = app.config.invoices.lowBalanceThreshold;
     if (!(before >= threshold && after < threshold)) return;
-    const approvers = await exec<{ email: string; name: string }>(
-      `select email, name from app_user where account_id = $1 and status = 'ACTIVE'
-         and (is_owner or rights->>'INVOICES' = 'APPROVER') order by email`,
-      [accountId],
-    );
+    const approvers = await approversOf(exec, accountId, 'INVOICES');
     const what = kind === 'EMAIL' ? 'email' : 'SMS';
     for (const a of approvers) {
       const mail = {

@@ -63,7 +63,7 @@ const BillingRef = builder.objectRef<Billing>('BillingDetails').implement({
       nullable: true,
       description: 'Intra-community VAT number, e.g. FR12345678901',
     }),
-    updatedAt: t.field({ type: 'DateTime', description: 'Last change', resolve: (b) => b.updatedAt }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'Last change' }),
   }),
 });
 

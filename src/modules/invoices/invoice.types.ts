@@ -35,16 +35,8 @@ export const CreditPackRef = builder.objectRef<CreditPack>('CreditPack').impleme
     id: t.exposeID('id', { description: 'Its code, e.g. EMAIL_10K; what requestCreditPurchase takes' }),
     kind: t.field({ type: CreditKindEnum, description: 'Email or SMS credits', resolve: (p) => p.kind }),
     credits: t.exposeInt('credits', { description: 'Credits one pack adds to the balance' }),
-    unitPrice: t.field({
-      type: 'Decimal',
-      description: 'Price of one pack excluding tax',
-      resolve: (p) => p.unitPrice,
-    }),
-    vatRate: t.field({
-      type: 'Decimal',
-      description: 'VAT rate in percent, e.g. 20',
-      resolve: (p) => p.vatRate,
-    }),
+    unitPrice: t.expose('unitPrice', { type: 'Decimal', description: 'Price of one pack excluding tax' }),
+    vatRate: t.expose('vatRate', { type: 'Decimal', description: 'VAT rate in percent, e.g. 20' }),
     currency: t.exposeString('currency', { description: 'ISO 4217 code, e.g. EUR' }),
   }),
 });
@@ -96,22 +88,10 @@ const LineRef = builder.objectRef<LineView>('InvoiceLine').implement({
     position: t.exposeInt('position', { description: 'From 1' }),
     label: t.exposeString('label', { description: 'What is sold' }),
     quantity: t.exposeInt('quantity', { description: 'How many (negative on a credit note)' }),
-    unitPrice: t.field({
-      type: 'Decimal',
-      description: 'Unit price excluding tax',
-      resolve: (l) => l.unitPrice,
-    }),
-    vatRate: t.field({ type: 'Decimal', description: 'VAT rate in percent', resolve: (l) => l.vatRate }),
-    totalExclTax: t.field({
-      type: 'Decimal',
-      description: 'quantity × unit price',
-      resolve: (l) => l.totalExclTax,
-    }),
-    vat: t.field({
-      type: 'Decimal',
-      description: 'VAT of the line, rounded to the cent',
-      resolve: (l) => l.vat,
-    }),
+    unitPrice: t.expose('unitPrice', { type: 'Decimal', description: 'Unit price excluding tax' }),
+    vatRate: t.expose('vatRate', { type: 'Decimal', description: 'VAT rate in percent' }),
+    totalExclTax: t.expose('totalExclTax', { type: 'Decimal', description: 'quantity × unit price' }),
+    vat: t.expose('vat', { type: 'Decimal', description: 'VAT of the line, rounded to the cent' }),
   }),
 });
 
@@ -128,12 +108,7 @@ InvoiceRef.implement({
     status: t.field({ type: InvoiceStatusEnum, description: 'Payment state', resolve: (i) => i.status }),
     issueDate: t.exposeString('issueDate', { description: 'Date of issue, YYYY-MM-DD (UTC)' }),
     dueDate: t.exposeString('dueDate', { description: 'Payment due date, YYYY-MM-DD' }),
-    paidAt: t.field({
-      type: 'DateTime',
-      nullable: true,
-      description: 'When it was paid',
-      resolve: (i) => i.paidAt,
-    }),
+    paidAt: t.expose('paidAt', { type: 'DateTime', nullable: true, description: 'When it was paid' }),
     seller: t.field({ type: PartyRef, description: 'Who sells', resolve: (i) => i.seller }),
     buyer: t.field({
       type: PartyRef,
@@ -141,17 +116,9 @@ InvoiceRef.implement({
       resolve: (i) => i.buyer,
     }),
     currency: t.exposeString('currency', { description: 'ISO 4217 code' }),
-    totalExclTax: t.field({
-      type: 'Decimal',
-      description: 'Total excluding tax (HT)',
-      resolve: (i) => i.totalExclTax,
-    }),
-    totalVat: t.field({ type: 'Decimal', description: 'VAT (TVA)', resolve: (i) => i.totalVat }),
-    totalInclTax: t.field({
-      type: 'Decimal',
-      description: 'Total including tax (TTC)',
-      resolve: (i) => i.totalInclTax,
-    }),
+    totalExclTax: t.expose('totalExclTax', { type: 'Decimal', description: 'Total excluding tax (HT)' }),
+    totalVat: t.expose('totalVat', { type: 'Decimal', description: 'VAT (TVA)' }),
+    totalInclTax: t.expose('totalInclTax', { type: 'Decimal', description: 'Total including tax (TTC)' }),
     lines: t.field({
       type: [LineRef],
       description: 'Its lines, in order',
@@ -170,7 +137,7 @@ InvoiceRef.implement({
       description: 'GET it with the bearer token for the PDF: /invoices/<id>.pdf',
       resolve: (i) => `/invoices/${i.id}.pdf`,
     }),
-    createdAt: t.field({ type: 'DateTime', description: 'When it was issued', resolve: (i) => i.createdAt }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was issued' }),
   }),
 });
 
@@ -185,17 +152,9 @@ export const PurchaseRef = builder.objectRef<PurchaseView>('CreditPurchase').imp
       resolve: (p) => p.credits * p.quantity,
     }),
     quantity: t.exposeInt('quantity', { description: 'Packs bought, 1 to 1000' }),
-    unitPrice: t.field({
-      type: 'Decimal',
-      description: 'Price of one pack excluding tax',
-      resolve: (p) => p.unitPrice,
-    }),
-    vatRate: t.field({ type: 'Decimal', description: 'VAT rate in percent', resolve: (p) => p.vatRate }),
-    totalExclTax: t.field({
-      type: 'Decimal',
-      description: 'quantity × unit price',
-      resolve: (p) => p.totalExclTax,
-    }),
+    unitPrice: t.expose('unitPrice', { type: 'Decimal', description: 'Price of one pack excluding tax' }),
+    vatRate: t.expose('vatRate', { type: 'Decimal', description: 'VAT rate in percent' }),
+    totalExclTax: t.expose('totalExclTax', { type: 'Decimal', description: 'quantity × unit price' }),
     currency: t.exposeString('currency', { description: 'ISO 4217 code' }),
     status: t.field({ type: PurchaseStatusEnum, description: 'Where it stands', resolve: (p) => p.status }),
     reason: t.exposeString('reason', { nullable: true, description: 'Why it was rejected' }),
@@ -219,16 +178,11 @@ export const PurchaseRef = builder.objectRef<PurchaseView>('CreditPurchase').imp
       description: 'Its invoice, once approved',
       resolve: (p, _a, ctx) => invoiceOf(ctx, p.invoiceId),
     }),
-    createdAt: t.field({
-      type: 'DateTime',
-      description: 'When it was requested',
-      resolve: (p) => p.createdAt,
-    }),
-    decidedAt: t.field({
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was requested' }),
+    decidedAt: t.expose('decidedAt', {
       type: 'DateTime',
       nullable: true,
       description: 'When it was decided',
-      resolve: (p) => p.decidedAt,
     }),
   }),
 });

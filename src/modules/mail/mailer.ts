@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import nodemailer, { type Transporter } from 'nodemailer';
-import { OutboxMessage } from './outbox.entity.js';
+import { type Exec, ormExec } from '../../db/exec.js';
 
 export interface Mail {
   accountId: string | null;
@@ -21,39 +21,34 @@ export interface Mailer {
   readonly kind: 'smtp' | 'outbox';
   send(em: EntityManager, mail: Mail): Promise<void>;
   /** The same on a plain pg transaction (a batch's settlement runs on one, not on the ORM). */
-  sendOn(exec: SqlExec, mail: Mail): Promise<void>;
+  sendOn(exec: Exec, mail: Mail): Promise<void>;
   /** Hands one queued mail to SMTP (the queue's workers call it); null without SMTP_URL. */
   readonly deliver: ((mail: Mail, messageId: string) => Promise<void>) | null;
   close(): void;
 }
 
-type SqlExec = (sql: string, params: unknown[]) => Promise<unknown>;
-
 export const FROM = 'Cible <no-reply@cible.local>';
 /** Connections the queue's transport keeps open, and so mails one process sends at once. */
 export const SMTP_CONNECTIONS = 4;
 
+/** Writes a mail down in `table` (outbox_message or mail_queue), in the caller's transaction. */
+const writer = (table: string) => async (exec: Exec, mail: Mail) => {
+  await exec(`insert into ${table} (account_id, "to", subject, text, html) values ($1, $2, $3, $4, $5)`, [
+    mail.accountId,
+    mail.to,
+    mail.subject,
+    mail.text,
+    mail.html ?? null,
+  ]);
+};
+
 export function createMailer(smtpUrl: string | null, timeoutMs = 30_000): Mailer {
   if (!smtpUrl) {
+    const keep = writer('outbox_message');
     return {
       kind: 'outbox',
-      async send(em, mail) {
-        em.create(OutboxMessage, {
-          account: mail.accountId,
-          to: mail.to,
-          subject: mail.subject,
-          text: mail.text,
-          html: mail.html ?? null,
-          createdAt: new Date(),
-        });
-        await em.flush();
-      },
-      async sendOn(exec, mail) {
-        await exec(
-          'insert into outbox_message (account_id, "to", subject, text, html) values ($1, $2, $3, $4, $5)',
-          [mail.accountId, mail.to, mail.subject, mail.text, mail.html ?? null],
-        );
-      },
+      send: (em, mail) => keep(ormExec(em), mail),
+      sendOn: keep,
       deliver: null,
       close() {},
     };
@@ -65,19 +60,11 @@ export function createMailer(smtpUrl: string | null, timeoutMs = 30_000): Mailer
   for (const k of ['connectionTimeout', 'greetingTimeout', 'socketTimeout']) defaults[k] = String(timeoutMs);
   for (const [k, v] of Object.entries(defaults)) if (!url.searchParams.has(k)) url.searchParams.set(k, v);
   const transport: Transporter = nodemailer.createTransport(url.href);
-  const queue = (mail: Mail): [string, unknown[]] => [
-    'insert into mail_queue (account_id, "to", subject, text, html) values ($1, $2, $3, $4, $5)',
-    [mail.accountId, mail.to, mail.subject, mail.text, mail.html ?? null],
-  ];
+  const queue = writer('mail_queue');
   return {
     kind: 'smtp',
-    async send(em, mail) {
-      const [sql, params] = queue(mail);
-      await em.execute(sql.replace(/\$\d/g, '?'), params);
-    },
-    async sendOn(exec, mail) {
-      await exec(...queue(mail));
-    },
+    send: (em, mail) => queue(ormExec(em), mail),
+    sendOn: queue,
     async deliver(mail, messageId) {
       await transport.sendMail({
         from: FROM,

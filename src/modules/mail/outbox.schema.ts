@@ -27,11 +27,7 @@ const OutboxMessageRef = builder.objectRef<OutboxRow>('OutboxMessage').implement
     to: t.exposeString('to', { description: 'The recipient address' }),
     subject: t.exposeString('subject', { description: 'The subject line' }),
     text: t.exposeString('text', { description: 'The plain-text body, as it would have been sent' }),
-    createdAt: t.field({
-      type: 'DateTime',
-      description: 'When the mail was written',
-      resolve: (m) => m.createdAt,
-    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the mail was written' }),
   }),
 });
 
@@ -100,16 +96,14 @@ const QueuedMailRef = builder.objectRef<QueuedRow>('QueuedMail').implement({
       nullable: true,
       description: "The SMTP server's answer (or the error) at the last failed attempt",
     }),
-    createdAt: t.field({
+    createdAt: t.expose('createdAt', {
       type: 'DateTime',
       description: 'When the change that caused it committed',
-      resolve: (m) => m.createdAt,
     }),
-    sentAt: t.field({
+    sentAt: t.expose('sentAt', {
       type: 'DateTime',
       nullable: true,
       description: 'When the SMTP server accepted it',
-      resolve: (m) => m.sentAt,
     }),
   }),
 });

@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthedContext } from '../../context.js';
+import { ormExec } from '../../db/exec.js';
+import { approversOf } from '../users/approvers.js';
 import type { OperationView } from './operation.repository.js';
 import { featureOf } from './operation.rights.js';
 
@@ -19,11 +21,7 @@ export async function notifyApprovers(
   em: EntityManager,
   op: OperationView,
 ): Promise<void> {
-  const approvers = await em.execute<{ email: string; name: string }[]>(
-    `select email, name from app_user where account_id = ? and status = 'ACTIVE' and id <> ?
-       and (is_owner or rights->>? = 'APPROVER') order by email`,
-    [op.accountId, ctx.viewer.userId, featureOf(op.kind)],
-  );
+  const approvers = await approversOf(ormExec(em), op.accountId, featureOf(op.kind), ctx.viewer.userId);
   for (const a of approvers)
     await ctx.app.mailer.send(em, {
       accountId: op.accountId,

@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppServices } from '../../context.js';
+import { ormExec } from '../../db/exec.js';
+import { approversOf } from '../users/approvers.js';
 
 /**
  * A webhook went FAILING: every active approver of WEBHOOKS (and the owner) is told by mail, in
@@ -11,11 +13,7 @@ export async function notifyFailing(
   hook: { id: string; account_id: string; name: string; url: string },
   reason: string,
 ): Promise<void> {
-  const approvers = await em.execute<{ email: string; name: string }[]>(
-    `select email, name from app_user where account_id = ? and status = 'ACTIVE'
-       and (is_owner or rights->>'WEBHOOKS' = 'APPROVER') order by email`,
-    [hook.account_id],
-  );
+  const approvers = await approversOf(ormExec(em), hook.account_id, 'WEBHOOKS');
   for (const a of approvers)
     await app.mailer.send(em, {
       accountId: hook.account_id,

@@ -95,11 +95,7 @@ const DeliveryRef = builder.objectRef<DeliveryView>('WebhookDelivery').implement
       description: "The body's data: ids, and the contact fields the webhook names (CONTACTS >= GUEST)",
       resolve: (d) => d.payload,
     }),
-    occurredAt: t.field({
-      type: 'DateTime',
-      description: 'When the event happened',
-      resolve: (d) => d.occurredAt,
-    }),
+    occurredAt: t.expose('occurredAt', { type: 'DateTime', description: 'When the event happened' }),
     status: t.field({ type: DeliveryStatusEnum, description: 'Where it stands', resolve: (d) => d.status }),
     attempts: t.exposeInt('attempts', { description: `Attempts made, at most ${MAX_ATTEMPTS}` }),
     nextAttemptAt: t.field({
@@ -108,11 +104,10 @@ const DeliveryRef = builder.objectRef<DeliveryView>('WebhookDelivery').implement
       description: 'When it is attempted next (PENDING only)',
       resolve: (d) => (d.status === 'PENDING' ? d.nextAttemptAt : null),
     }),
-    lastAttemptAt: t.field({
+    lastAttemptAt: t.expose('lastAttemptAt', {
       type: 'DateTime',
       nullable: true,
       description: 'The last attempt',
-      resolve: (d) => d.lastAttemptAt,
     }),
     responseStatus: t.exposeInt('responseStatus', {
       nullable: true,
@@ -127,10 +122,9 @@ const DeliveryRef = builder.objectRef<DeliveryView>('WebhookDelivery').implement
       nullable: true,
       description: 'Why the last attempt failed (or why it was refused)',
     }),
-    createdAt: t.field({
+    createdAt: t.expose('createdAt', {
       type: 'DateTime',
       description: 'When it was written (with its event)',
-      resolve: (d) => d.createdAt,
     }),
   }),
 });
@@ -207,25 +201,19 @@ export const WebhookRef = builder.objectRef<WebhookView>('Webhook').implement({
       description: 'Who created it; null when deleted, or below USERS >= GUEST',
       resolve: (w, _a, ctx) => colleagueOf(ctx, w.createdBy),
     }),
-    lastDeliveryAt: t.field({
+    lastDeliveryAt: t.expose('lastDeliveryAt', {
       type: 'DateTime',
       nullable: true,
       description: 'The last success',
-      resolve: (w) => w.lastDeliveryAt,
     }),
     failureStreak: t.exposeInt('failureStreak', { description: 'Failed attempts since the last success' }),
-    failingSince: t.field({
+    failingSince: t.expose('failingSince', {
       type: 'DateTime',
       nullable: true,
       description: 'The first failure since the last success',
-      resolve: (w) => w.failingSince,
     }),
-    createdAt: t.field({ type: 'DateTime', description: 'When it was created', resolve: (w) => w.createdAt }),
-    updatedAt: t.field({
-      type: 'DateTime',
-      description: 'When it last changed',
-      resolve: (w) => w.updatedAt,
-    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed' }),
   }),
 });
 
