@@ -125,11 +125,8 @@ export async function approveCreditPurchase(
     throw conflict('Fill in the billing details before a purchase is approved', {
       reason: 'NO_BILLING_DETAILS',
     });
-  const [{ year }] = await exec<{ year: number }>(
-    `select extract(year from now() at time zone 'UTC')::int as year`,
-    [],
-  );
-  const { seq, number } = await allocateNumber(exec, actor.accountId, seriesOf('INVOICE', year));
+  const series = await seriesNow(exec, 'INVOICE');
+  const { seq, number } = await allocateNumber(exec, actor.accountId, series);
   await opts.hooks?.afterNumber?.(number);
   const [inv] = await exec<{ id: string }>(
     `insert into invoice (account_id, type, series, seq, number, purchase_id, seller, buyer, currency,
@@ -139,7 +136,7 @@ export async function approveCreditPurchase(
      from credit_purchase p,
        lateral (select round(p.quantity * p.unit_price, 2) as excl, round(p.quantity * p.unit_price * p.vat_rate / 100, 2) as vat) t
      where p.id = $8 returning id`,
-    [actor.accountId, seriesOf('INVOICE', year), seq, number, cfg.seller, buyer.buyer, cfg.dueDays, p.id],
+    [actor.accountId, series, seq, number, cfg.seller, buyer.buyer, cfg.dueDays, p.id],
   );
   await exec(
     `insert into invoice_line (invoice_id, position, label, quantity, unit_price, vat_rate, total_excl_tax, vat)
@@ -222,11 +219,7 @@ export async function issueCreditNote(
     throw conflict('This invoice already has a credit note for its whole amount', {
       reason: 'ALREADY_CREDITED',
     });
-  const [{ year }] = await exec<{ year: number }>(
-    `select extract(year from now() at time zone 'UTC')::int as year`,
-    [],
-  );
-  const series = seriesOf('CREDIT_NOTE', year);
+  const series = await seriesNow(exec, 'CREDIT_NOTE');
   const { seq, number } = await allocateNumber(exec, actor.accountId, series);
   const [note] = await exec<{ id: string }>(
     `insert into invoice (account_id, type, series, seq, number, credit_of, reason, seller, buyer, currency,
@@ -247,4 +240,13 @@ export async function issueCreditNote(
     reason: why,
   });
   return { id: note.id, number };
+}
+
+/** The series a document issued now goes to: the year on the database's clock, in UTC. */
+async function seriesNow(exec: Exec, type: 'INVOICE' | 'CREDIT_NOTE'): Promise<string> {
+  const [{ year }] = await exec<{ year: number }>(
+    `select extract(year from now() at time zone 'UTC')::int as year`,
+    [],
+  );
+  return seriesOf(type, year);
 }
