@@ -9,10 +9,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Actor, signUpOwner } from '../../../test/harness.js';
+import { startKillSink } from '../../../test/kill-sink.js';
 import { alive, exited, type Started, startServer, stopProcesses } from '../../../test/server-process.js';
 import type { Received } from '../../../test/smtp-sink.js';
 import { verifiedSender } from '../operations/testing/helpers.js';
-import { startKillSink } from './testing/kill-sink.js';
 import {
   contactsInSql,
   type RemoteApp,

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import type { Received } from '../../../../test/smtp-sink.js';
+import type { Received } from './smtp-sink.js';
 
 /**
  * An SMTP sink that survives its clients being SIGKILLed: smtp-server re-emits a socket reset in
