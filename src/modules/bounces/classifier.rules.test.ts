@@ -215,3 +215,83 @@ describe('wordings of the third corpus, in a plain notice', () => {
     expect(r?.reason).not.toBe('mailboxfull');
   });
 });
+
+describe('evidence a notice places away from the failed address (flufl.bounce corpus, second reading)', () => {
+  const message = (subject: string, ...body: string[]) =>
+    [
+      'From: Postmaster <postmaster@mx.example.net>',
+      'To: sender@example.org',
+      `Subject: ${subject}`,
+      '',
+      ...body,
+      '',
+    ].join('\n');
+
+  it('places the reply IMail quotes at the command it names', async () => {
+    const at = (command: string) =>
+      message(
+        'Undeliverable Mail',
+        'Unknown user: bob@example.com',
+        `${command} generated following response:`,
+        '553 5.3.0 <bob@example.com>... Addressee unknown',
+      );
+    // At RCPT TO, an unknown addressee is the recipient's; after DATA, a filter (as elsewhere).
+    expect((await classifyBounce(at('RCPT TO')))[0]).toMatchObject({ reason: 'userunknown', hard: true });
+    expect((await classifyBounce(at('DATA')))[0]).toMatchObject({ reason: 'filtered', hard: false });
+  });
+
+  it('gives every listed recipient the reason said once before the list', async () => {
+    const rs = await classifyBounce(
+      message(
+        'Mail System Error - Returned Mail',
+        'Your message was not delivered because the destination computer was',
+        'not reachable within the allowed queue period.',
+        'Your message was not delivered within 2 days.',
+        '',
+        'The following recipients did not receive your message:',
+        '     <bob@example.com>',
+        'The following recipients did not receive your message:',
+        '     <carol@example.com>',
+      ),
+    );
+    expect(rs.map((r) => [r.recipient, r.reason])).toEqual([
+      ['bob@example.com', 'expired'],
+      ['carol@example.com', 'expired'],
+    ]);
+  });
+
+  it("prefers the recipient's own line to the notice's general words, not to a reply it quotes", async () => {
+    const smail = await classifyBounce(
+      message(
+        'mail failed, returning to sender',
+        '|------------------------- Message log follows: -------------------------|',
+        ' no valid recipients were found for this message',
+        '|------------------------- Failed addresses follow: ---------------------|',
+        ' bob@example.com ... unknown host',
+      ),
+    );
+    expect(smail[0]).toMatchObject({ recipient: 'bob@example.com', reason: 'hostunknown', hard: true });
+    // Sendmail's transcript: the relay refusal the server answered is the evidence.
+    const sendmail = await classifyBounce(
+      message(
+        'Returned mail: Remote protocol error',
+        '   ----- Transcript of session follows -----',
+        '>>> MAIL From:<sender@example.org>',
+        '<<< 550 Insecure Mail Relay',
+        '554 <bob@example.com>... Remote protocol error',
+      ),
+    );
+    expect(sendmail[0]).toMatchObject({ recipient: 'bob@example.com', reason: 'norelaying' });
+  });
+
+  it('reads a delivery given up after a stated time as expired', async () => {
+    const [r] = await classifyBounce(
+      message(
+        'Delivery status notification',
+        'Delivery to the following recipients was aborted after 5.0 hour(s):',
+        '  * bob@example.com',
+      ),
+    );
+    expect(r).toMatchObject({ recipient: 'bob@example.com', reason: 'expired', hard: false });
+  });
+});

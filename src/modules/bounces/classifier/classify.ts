@@ -113,6 +113,10 @@ function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] 
   // A list manager refusing a post refuses its sender: Sisimai's "rejected" (its FML module
   // reads fml's "NOT MEMBER" titles so; Mailman's rejections say the same in other words).
   const listRefusal = isListRefusal(mail, explanation);
+  // What a notice says once before it lists several recipients (Netscape's "not reachable within
+  // the allowed queue period ... The following recipients did not receive your message:").
+  const at = found.length > 1 ? explanation.indexOf(found[0].block) : -1;
+  const preamble = at > 0 ? explanation.slice(Math.max(0, at - SCAN_CHARS), at) : '';
   return found.map(({ recipient, block }) => {
     let diagnostic = joinReply(serverReplyIn(block, recipient));
     if (
@@ -131,14 +135,11 @@ function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] 
     const key = `${groups}\n${recipient === null}\n${diagnostic ?? ''}`;
     let r = byDiagnostic.get(key);
     if (!r) {
-      const { recipient: _, ...rest } = fromTextBlock(
-        recipient,
-        block,
-        diagnostic,
-        explanation,
-        found.length,
+      const { recipient: _, ...rest } = fromTextBlock(recipient, block, diagnostic, explanation, {
+        recipients: found.length,
         listRefusal,
-      );
+        preamble,
+      });
       r = rest;
       byDiagnostic.set(key, r);
     }
@@ -146,14 +147,17 @@ function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] 
   });
 }
 
+/** A line that starts with an SMTP reply code: a server's answer quoted by the notice. */
+const QUOTES_REPLY = /(?:^|\n)[ \t]*(?:<<<[ \t]*)?[245]\d\d[ -]/;
+
 function fromTextBlock(
   recipient: string | null,
   block: string,
   diagnostic: string | null,
   explanation: string,
-  recipients: number,
-  listRefusal: boolean,
+  notice: { recipients: number; listRefusal: boolean; preamble: string },
 ): BounceClassification {
+  const { recipients, listRefusal, preamble } = notice;
   // With a single recipient, the whole explanation is about it (some MTAs give the reason
   // before the address).
   const context = recipients === 1 && block !== explanation ? `${block}\n${explanation}` : block;
@@ -174,6 +178,32 @@ function fromTextBlock(
   // Google Groups answers a post it refuses (sender not a member, no permission) with a
   // localised notice and no SMTP reply: the sender is refused.
   let reason = groups || listRefusal ? 'rejected' : decideReason(ev);
+  if (
+    context !== block &&
+    !groups &&
+    !listRefusal &&
+    !ev.status &&
+    !ev.replyCode &&
+    !QUOTES_REPLY.test(context.slice(0, SCAN_CHARS))
+  ) {
+    // The recipient's own line, when it says something specific, beats the notice's general
+    // words around it (Smail: "no valid recipients were found" above "x@y ... unknown host"),
+    // unless those words quote a server's reply: then they are the evidence (RFC 5321 4.2).
+    const own = decideReason({
+      ...ev,
+      diagnostic: `${diagnostic ?? ''}\n${head}`,
+      command: commandIn(block),
+    });
+    if (own !== 'onhold' && own !== reason) reason = own;
+  }
+  if (reason === 'onhold' && preamble && !ev.status && !ev.replyCode) {
+    // The recipient's own lines say nothing specific: the reason the notice gave for all of them.
+    reason = decideReason({
+      ...ev,
+      diagnostic: `${ev.diagnostic}\n${preamble}`,
+      command: commandIn(preamble),
+    });
+  }
   // Nothing identifies a recipient nor says anything specific: undecidable.
   if (recipient === null && reason === 'onhold' && !ev.status && !ev.replyCode) reason = 'undefined';
   return result(recipient, ev, diagnostic, reason);

@@ -238,6 +238,10 @@ const commandInHead = memoised((text: string): SmtpCommand => {
   for (const [re, command] of rules) {
     if (re.test(t)) return command;
   }
+  // Ipswitch IMail (X-Mailer: <SMTP32 ...>) names the command whose reply it quotes:
+  // "RCPT TO generated following response:", "DATA generated following response:".
+  const imail = /\b(rcpt to|mail from|data|helo|ehlo) generated (?:the )?following response\b/.exec(t);
+  if (imail) return ({ 'rcpt to': 'RCPT', 'mail from': 'MAIL', data: 'DATA' } as const)[imail[1]] ?? 'HELO';
   const line = /smtp command\s*\n+\s*(data|rcpt|mail|helo|ehlo)\b/i.exec(text);
   if (line) {
     const c = line[1].toUpperCase();

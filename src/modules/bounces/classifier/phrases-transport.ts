@@ -119,6 +119,9 @@ export const TRANSPORT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'is delayed',
     /unable to deliver (this )?message after \d+ (day|hour|minute)/,
     /message could not be delivered for \d+/,
+    // Delivery given up after a stated time: the retry period ran out ("Delivery to the following
+    // recipients was aborted after 5.0 hour(s)", "gave up after 3 days").
+    /\b(?:aborted|abandoned|given up|gave up)\b.{0,40}? after \d+(?:\.\d+)? ?(?:hour|day|minute)/,
   ],
   failedstarttls: [
     'starttls is required',
