@@ -11,6 +11,10 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     // Not a sender's quota ("exceeded your daily sending quota" is a rate limit).
     /\bexceed(?:s|ed|ing)? (?:(?:the|their|his|her|its|mailbox|disk|storage) ){1,2}quota\b/,
     'due to a full mailbox',
+    // The mailbox holds too many messages (web.de: "Benutzer hat zuviele Mails auf dem Server. /
+    // User has too many messages on the server."): not the sender's rate (speeding).
+    /\btoo many (?:messages|mails) (?:on|in) (?:the server|(?:the|this|your|his|her|their) mailbox)\b/,
+    'zuviele mails auf dem server',
     'mailbox is over quota',
     'mailbox has exceeded',
     'mailbox size limit exceeded',

@@ -25,6 +25,9 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
     'does not accept mail for this domain',
     'not our customer',
     'we do not accept mail for this domain',
+    // Exim's relay refusal: "you are trying to use me [host] as a relay, but I have not been
+    // configured to let you [address, name] do this" (the bracketed parts vary, and are long).
+    /trying to use me .{0,200}?as a relay/,
   ],
   authfailure: [
     'dmarc policy',
@@ -205,6 +208,16 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
     'mail appears to be unsolicited',
     'rejected by spam filter',
     'spam filter',
+    // Content filters that name themselves or the kind of mail (Mail::DeliveryStatus::BounceParser's
+    // corpus, first reading): "failed several antispam checks", DSPAM, MailMarshal's SpamProfiler,
+    // "You're using a mass mailer", "Rejected - bulk email", "Spamming not allowed".
+    /\banti-?spam\b/,
+    'spambox',
+    'dspam',
+    /\bspam ?profiler\b/,
+    'mass mailer',
+    /\bbulk e-?mail\b/,
+    /\bspamming\b/,
   ],
   speeding: [
     'rate limit',

@@ -78,6 +78,7 @@ export const TRANSPORT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
   /** transient DNS failures: a network error even when the retry loop then expired */
   dnsfailure: [
     'name service error',
+    'malformed or unexpected name server reply',
     'host name lookup failure',
     'name server',
     'nameserver',

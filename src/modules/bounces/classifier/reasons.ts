@@ -146,7 +146,9 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
     (t, code, ev) => {
       // "No MX" (nothing to deliver to) is notaccept, not an unknown host.
       if (matches('notaccept', t)) return false;
-      if (code === 'hostunknown') return true;
+      // Sendmail's "Name service error for name=x type=MX: Malformed or unexpected name server
+      // reply" under a 5.4.4: the lookup failed; nothing says the domain does not exist.
+      if (code === 'hostunknown') return !(matches('dnsfailure', t) && !matches('hostunknown', t));
       if (!matches('hostunknown', t)) return false;
       // The host or domain not found is the sender's side (see above), not the recipient's.
       if (SENDER_DOMAIN_UNKNOWN.test(t) || CLIENT_NAME_REFUSED.test(t)) return false;
