@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyBounce } from './classifier/classify.js';
+import { dsnMessage } from './testing/dsn.js';
 
 /**
  * Rules added for issue 17 (4), each from a source, on synthesised Postfix-style bounces: an
@@ -151,31 +152,16 @@ it("takes the failed recipient from an Exchange NDR, not the returned message's 
 
 it("names a DSN's recipient by its Original-Recipient, the address the sender gave (RFC 3464)", async () => {
   const [r] = await classifyBounce(
-    [
-      'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
-      'To: sender@example.org',
-      'Subject: Delivery Notification: Delivery has failed',
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
-      '',
-      '--b',
-      'Content-Type: text/plain',
-      '',
-      "Your message cannot be delivered to the following recipients: 'bob@example.com'",
-      '',
-      '--b',
-      'Content-Type: message/delivery-status',
-      '',
-      'Reporting-MTA: dns; mx.example.net',
-      '',
-      'Action: failed',
-      'Status: 5.2.2 (recipient reached disk quota)',
-      'Original-recipient: rfc822;bob@example.com',
-      'Final-recipient: rfc822;bob@ims-ms-daemon',
-      '',
-      '--b--',
-      '',
-    ].join('\n'),
+    dsnMessage({
+      subject: 'Delivery Notification: Delivery has failed',
+      text: ["Your message cannot be delivered to the following recipients: 'bob@example.com'"],
+      recipientFields: [
+        'Action: failed',
+        'Status: 5.2.2 (recipient reached disk quota)',
+        'Original-recipient: rfc822;bob@example.com',
+        'Final-recipient: rfc822;bob@ims-ms-daemon',
+      ],
+    }),
   );
   expect(r).toMatchObject({ recipient: 'bob@example.com', reason: 'mailboxfull' });
 });
@@ -297,15 +283,7 @@ describe('evidence a notice places away from the failed address (flufl.bounce co
 });
 
 describe("wordings from BounceParser's corpus (its first reading: 75.6% / 91.9%)", () => {
-  const postfix = (said: string) =>
-    [
-      'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
-      'To: sender@example.org',
-      'Subject: Undelivered Mail Returned to Sender',
-      '',
-      `<bob@example.com>: host mx.example.com[192.0.2.1] said: ${said} (in reply to end of DATA command)`,
-      '',
-    ].join('\n');
+  const postfix = (said: string) => bounce(`${said} (in reply to end of DATA command)`);
   it.each([
     ['554 5.7.1 Your message failed several antispam checks (SCORING)', 'spamdetected'],
     ["550 5.7.1 You're using a mass mailer, therefore you're bounced.", 'spamdetected'],
@@ -325,31 +303,16 @@ describe("wordings from BounceParser's corpus (its first reading: 75.6% / 91.9%)
 
   it('reads a failed MX lookup under a 5.4.4 as a network error, a missing domain still as hostunknown', async () => {
     const sendmail = (line: string) =>
-      [
-        'From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>',
-        'To: sender@example.org',
-        'Subject: Returned mail: see transcript for details',
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
-        '',
-        '--b',
-        'Content-Type: text/plain',
-        '',
-        '   ----- The following addresses had permanent fatal errors -----',
-        '<bob@example.com>',
-        '',
-        '--b',
-        'Content-Type: message/delivery-status',
-        '',
-        'Reporting-MTA: dns; mx.example.net',
-        '',
-        'Final-Recipient: RFC822; bob@example.com',
-        'Action: failed',
-        'Status: 5.4.4',
-        `Diagnostic-Code: SMTP; ${line}`,
-        '',
-        '--b--',
-        '',
-      ].join('\n');
+      dsnMessage({
+        subject: 'Returned mail: see transcript for details',
+        text: ['   ----- The following addresses had permanent fatal errors -----', '<bob@example.com>'],
+        recipientFields: [
+          'Final-Recipient: RFC822; bob@example.com',
+          'Action: failed',
+          'Status: 5.4.4',
+          `Diagnostic-Code: SMTP; ${line}`,
+        ],
+      });
     const [lookup] = await classifyBounce(
       sendmail('Name service error for name=example.com type=MX: Malformed or unexpected name server reply'),
     );

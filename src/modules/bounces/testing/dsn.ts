@@ -1,0 +1,28 @@
+/**
+ * A delivery status notification (RFC 3464: multipart/report with a human-readable part and a
+ * message/delivery-status part) built from its two parts, for tests of the classifier's rules.
+ */
+export function dsnMessage(opts: { subject: string; text: string[]; recipientFields: string[] }): string {
+  return [
+    'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
+    'To: sender@example.org',
+    `Subject: ${opts.subject}`,
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
+    '',
+    '--b',
+    'Content-Type: text/plain',
+    '',
+    ...opts.text,
+    '',
+    '--b',
+    'Content-Type: message/delivery-status',
+    '',
+    'Reporting-MTA: dns; mx.example.net',
+    '',
+    ...opts.recipientFields,
+    '',
+    '--b--',
+    '',
+  ].join('\n');
+}
