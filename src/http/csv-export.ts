@@ -95,7 +95,6 @@ function fileName(prefix: string, name: string): string {
  */
 export async function streamCopyCsv(
   app: AppServices,
-  req: IncomingMessage,
   res: ServerResponse,
   p: CopyPlan & { name: string; prefix: string },
 ): Promise<number | null> {

@@ -15,7 +15,7 @@ import {
   viewerWith,
 } from '../../../test/harness.js';
 import { startSmtpSink } from '../../../test/smtp-sink.js';
-import { sleep, waitUntil } from '../../../test/wait.js';
+import { waitUntil } from '../../../test/wait.js';
 import { emailing, ops, smsOp, verifiedSender } from '../operations/testing/helpers.js';
 
 let t: TestApp;

@@ -73,7 +73,7 @@ async function serve(
   );
   const header = `${names.map((n) => csvField(safeCell(n))).join(',')}\r\n`;
   const sql = `select ${cols.join(', ')} from form_submission s where s.form_id = ${formParam} and s.outcome is not null order by s.id`;
-  const count = await streamCopyCsv(app, req, res, {
+  const count = await streamCopyCsv(app, res, {
     header,
     sql,
     settings: params.settings(),

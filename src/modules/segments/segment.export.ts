@@ -103,7 +103,7 @@ async function serve(
   if (!rows.length) return json(res, 404, 'NOT_FOUND', 'Segment not found');
   const segment = rows[0];
   const { header, sql, settings } = await plan(app, viewer.accountId, segment.criterion);
-  const count = await streamCopyCsv(app, req, res, {
+  const count = await streamCopyCsv(app, res, {
     header,
     sql,
     settings,

@@ -182,7 +182,7 @@ export async function defineSendingJobs(agenda: Agenda, app: AppServices): Promi
         status: string;
       }>('select account_id, kind, content, status from operation where id = $1', [operationId]);
       const op = rows[0];
-      if (!op || op.status !== 'SENDING') return;
+      if (op?.status !== 'SENDING') return;
       const end = await sendSlice(
         app,
         { id: operationId, accountId: op.account_id, kind: op.kind, content: op.content },

@@ -41,7 +41,7 @@ export function cmpDecimal(a: string, b: string): number {
     const t = s.trim().replace(',', '.');
     const neg = t.startsWith('-');
     const [int, frac = ''] = t.replace(/^[-+]/, '').split('.');
-    const v = BigInt(int || '0') * 1_000_000n + BigInt((frac + '000000').slice(0, 6));
+    const v = BigInt(int || '0') * 1_000_000n + BigInt(`${frac}000000`.slice(0, 6));
     return neg ? -v : v;
   };
   const x = scale(a);
