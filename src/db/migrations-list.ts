@@ -35,6 +35,7 @@ import { Migration20261203083000_TrackingHitStage } from '../../migrations/Migra
 import { Migration20261203144000_Invoices } from '../../migrations/Migration20261203144000_Invoices.js';
 import { Migration20261204190000_Forms } from '../../migrations/Migration20261204190000_Forms.js';
 import { Migration20261204220000_MailQueue } from '../../migrations/Migration20261204220000_MailQueue.js';
+import { Migration20261205010000_WebhookErasure } from '../../migrations/Migration20261205010000_WebhookErasure.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261123111533_Initial', class: Migration20261123111533_Initial },
@@ -85,4 +86,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261204190000_Forms', class: Migration20261204190000_Forms },
   /** Workflow mails queued in their change's transaction, sent by workers after the commit. */
   { name: 'Migration20261204220000_MailQueue', class: Migration20261204220000_MailQueue },
+  /** Finds the webhook deliveries that name a contact, for its erasure. */
+  { name: 'Migration20261205010000_WebhookErasure', class: Migration20261205010000_WebhookErasure },
 ];

@@ -9,6 +9,7 @@ import { mutate } from '../audit/audit.service.js';
 import { eraseSubmissionsOf } from '../forms/form.erasure.js';
 import { forgetMailToContacts } from '../mail/mail.queue.js';
 import { Params } from '../targeting/criterion.compile.js';
+import { eraseWebhookPayloadsOf } from '../webhooks/webhook.erasure.js';
 import { CONTACT_COLUMNS, pageColumns } from './contact.columns.js';
 import type { FieldType } from './contact.entity.js';
 import { contactWrite } from './contact.locks.js';
@@ -171,7 +172,8 @@ export async function deleteContacts(ctx: AuthedContext, ids: readonly string[])
     const json = JSON.stringify(valid);
     // Contact rows locked in id order (the DELETE alone locks them in the order of its plan, and
     // two deletes of overlapping sets in different orders deadlock), then what their form
-    // submissions say about them erased while the submissions still name them.
+    // submissions and webhook deliveries say about them erased while those still name them, and
+    // mails to them not sent yet forgotten.
     await conn.execute(
       'select id from contact where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint) order by id for update',
       [ctx.viewer.accountId, json],
@@ -179,6 +181,7 @@ export async function deleteContacts(ctx: AuthedContext, ids: readonly string[])
     );
     await eraseSubmissionsOf(conn, ctx.viewer.accountId, json);
     await forgetMailToContacts(conn, ctx.viewer.accountId, json);
+    await eraseWebhookPayloadsOf(conn, ctx.viewer.accountId, json);
     const deleted = await conn.execute<{ id: string }[]>(
       `delete from contact where id in (
          select id from contact where account_id = ? and id in (select jsonb_array_elements_text(?::jsonb)::bigint)

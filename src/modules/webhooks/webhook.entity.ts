@@ -99,6 +99,11 @@ export const WebhookDelivery = defineEntity({
       name: 'webhook_delivery_pending_index',
       expression: `create index webhook_delivery_pending_index on webhook_delivery (webhook_id, id) include (next_attempt_at, lease_until) where status = 'PENDING'`,
     },
+    {
+      // Erasure finds the deliveries that name a deleted contact (webhook.erasure.ts).
+      name: 'webhook_delivery_contact_index',
+      expression: `create index webhook_delivery_contact_index on webhook_delivery (account_id, ((payload ->> 'contactId'))) where payload ->> 'contactId' is not null`,
+    },
   ],
 });
 
