@@ -5,7 +5,7 @@
  * the CSV export, and a webhook collecting FORM_SUBMIT in the submission's transaction.
  */
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type Actor,
   code,
@@ -130,6 +130,48 @@ describe('a survey', () => {
     ]);
     expect(item('note')).toMatchObject({ answered: 2, choices: [] });
     expect(form.submissions.nodes).toHaveLength(2);
+  });
+});
+
+describe('results of a list of forms', () => {
+  it('are the same as each form alone, from three statements for the whole list', async () => {
+    const other = await signUpOwner(t, 'Many surveys');
+    for (const [i, name] of ['One', 'Two', 'Three'].entries()) {
+      const survey = await publishedForm(t, other, { ...SURVEY, name });
+      for (let j = 0; j <= i; j++)
+        ok(
+          await submit(t, survey.publicId, { email: `s${i}-${j}@example.com`, nps: 9 - j, likes: ['Speed'] }),
+        );
+    }
+    const RESULTS =
+      'results { submissions completed items { key answered average nps choices { value count } } }';
+    const conn = t.app.services.orm.em.getConnection();
+    const spy = vi.spyOn(conn, 'execute');
+    let listed: { id: string; results: unknown }[];
+    try {
+      listed = ok(
+        await t.gql<{ forms: { id: string; results: unknown }[] }, Record<string, never>>(
+          `{ forms { id ${RESULTS} } }`,
+          {},
+          other.token,
+        ),
+      ).forms;
+      const reads = spy.mock.calls.map((c) => String(c[0])).filter((q) => /\bform_submission\b/.test(q));
+      expect(reads).toHaveLength(3);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(listed.map((f) => (f.results as { submissions: number }).submissions).sort()).toEqual([1, 2, 3]);
+    for (const f of listed) {
+      const alone = ok(
+        await t.gql<{ form: { results: unknown } }, { id: string }>(
+          `query($id: ID!) { form(id: $id) { ${RESULTS} } }`,
+          { id: f.id },
+          other.token,
+        ),
+      ).form.results;
+      expect(f.results).toEqual(alone);
+    }
   });
 });
 

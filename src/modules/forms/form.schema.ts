@@ -5,6 +5,7 @@ import { colleagueOf, inUsers } from '../users/colleague.js';
 import { UserRef } from '../users/users.schema.js';
 import type { FormKind } from './form.definition.js';
 import { embedHtml } from './form.page.js';
+import { formResults } from './form.results.js';
 import {
   ContentRef,
   FieldRef,
@@ -31,7 +32,7 @@ import {
   publishForm,
   updateForm,
 } from './form.service.js';
-import { formResults, listSubmissions, type SubmissionView } from './form.submissions.js';
+import { listSubmissions, type SubmissionView } from './form.submissions.js';
 import {
   closedReason,
   findPublicForm,

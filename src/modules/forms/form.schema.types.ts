@@ -10,7 +10,8 @@ import {
   QUESTION_KINDS,
   type SurveyQuestion,
 } from './form.definition.js';
-import type { ChoiceCount, FormResults, ItemResult, SubmissionView } from './form.submissions.js';
+import type { ChoiceCount, FormResults, ItemResult } from './form.results.js';
+import type { SubmissionView } from './form.submissions.js';
 import type { PublicForm, SubmitResult } from './form.submit.js';
 
 /* The types of forms' GraphQL schema (form.schema.ts has the Form type and the root fields). */
