@@ -18,32 +18,13 @@ import { commandIn, explanationOf, recipientsInText, SCAN_CHARS, serverReplyIn }
 import { clearTextMemos } from './memo.js';
 import { isListRefusal } from './notices.js';
 import { addressesIn, type ParsedBounce, parseBounce } from './parse.js';
-import { decideReason, type Evidence } from './reasons.js';
+import type { Evidence } from './reasons.js';
 import { findReplyCode, findStatus, normaliseStatus } from './status.js';
-import { type BounceClassification, hardFor, MAX_RECIPIENTS, TooManyRecipients, typeFor } from './types.js';
+import { fromTextBlock, result } from './text-block.js';
+import { type BounceClassification, MAX_RECIPIENTS, TooManyRecipients } from './types.js';
 
 export type { BounceClassification, BounceType } from './types.js';
 export { BOUNCE_TYPES, hardFor, MAX_RECIPIENTS, REASON_TYPE, TooManyRecipients, typeFor } from './types.js';
-
-function result(
-  recipient: string | null,
-  ev: Evidence,
-  diagnostic: string | null,
-  reason = decideReason(ev),
-): BounceClassification {
-  return {
-    recipient,
-    status: ev.status,
-    replyCode: ev.replyCode,
-    reason,
-    hard: hardFor(reason, ev.status, ev.replyCode),
-    type: typeFor(reason),
-    diagnostic: diagnostic?.replace(/\s+/g, ' ').trim() || null,
-  };
-}
-
-/** qmail-send's greeting (qmail-send.c), which opens its failure notices. */
-const QMAIL_NOTICE = /\bthis is the qmail-send program\b/i;
 
 const SMTP_REPLY = /^\s*(?:[245]\d\d[\s-]|#?[245]\.\d{1,3}\.\d{1,3}\b)/;
 
@@ -145,68 +126,6 @@ function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] 
     }
     return { recipient, ...r };
   });
-}
-
-/** A line that starts with an SMTP reply code: a server's answer quoted by the notice. */
-const QUOTES_REPLY = /(?:^|\n)[ \t]*(?:<<<[ \t]*)?[245]\d\d[ -]/;
-
-function fromTextBlock(
-  recipient: string | null,
-  block: string,
-  diagnostic: string | null,
-  explanation: string,
-  notice: { recipients: number; listRefusal: boolean; preamble: string },
-): BounceClassification {
-  const { recipients, listRefusal, preamble } = notice;
-  // With a single recipient, the whole explanation is about it (some MTAs give the reason
-  // before the address).
-  const context = recipients === 1 && block !== explanation ? `${block}\n${explanation}` : block;
-  const head = block.slice(0, SCAN_CHARS);
-  const groups = recipient?.endsWith('@googlegroups.com') && !/\b[45]\d\d\b/.test(head);
-  const ev: Evidence = {
-    diagnostic: `${diagnostic ?? ''}\n${context.slice(0, SCAN_CHARS)}`,
-    status:
-      findStatus(diagnostic) ??
-      findStatus(head) ??
-      (recipients === 1 ? findStatus(context.slice(0, SCAN_CHARS)) : null),
-    replyCode: findReplyCode(diagnostic),
-    command: commandIn(context),
-    action: /delayed|warning|will be retried|not yet been delivered/i.test(head) ? 'delayed' : null,
-    diagnosticType: 'smtp',
-    qmail: QMAIL_NOTICE.test(explanation.slice(0, SCAN_CHARS)),
-  };
-  // Google Groups answers a post it refuses (sender not a member, no permission) with a
-  // localised notice and no SMTP reply: the sender is refused.
-  let reason = groups || listRefusal ? 'rejected' : decideReason(ev);
-  if (
-    context !== block &&
-    !groups &&
-    !listRefusal &&
-    !ev.status &&
-    !ev.replyCode &&
-    !QUOTES_REPLY.test(context.slice(0, SCAN_CHARS))
-  ) {
-    // The recipient's own line, when it says something specific, beats the notice's general
-    // words around it (Smail: "no valid recipients were found" above "x@y ... unknown host"),
-    // unless those words quote a server's reply: then they are the evidence (RFC 5321 4.2).
-    const own = decideReason({
-      ...ev,
-      diagnostic: `${diagnostic ?? ''}\n${head}`,
-      command: commandIn(block),
-    });
-    if (own !== 'onhold' && own !== reason) reason = own;
-  }
-  if (reason === 'onhold' && preamble && !ev.status && !ev.replyCode) {
-    // The recipient's own lines say nothing specific: the reason the notice gave for all of them.
-    reason = decideReason({
-      ...ev,
-      diagnostic: `${ev.diagnostic}\n${preamble}`,
-      command: commandIn(preamble),
-    });
-  }
-  // Nothing identifies a recipient nor says anything specific: undecidable.
-  if (recipient === null && reason === 'onhold' && !ev.status && !ev.replyCode) reason = 'undefined';
-  return result(recipient, ev, diagnostic, reason);
 }
 
 /**
