@@ -301,6 +301,16 @@ describe("wordings from BounceParser's corpus (its first reading: 75.6% / 91.9%)
     expect(r).toMatchObject({ recipient: 'bob@example.com', reason });
   });
 
+  it('leaves a listing of the sending host blocked, whatever spam words it uses', async () => {
+    for (const said of [
+      '550 5.7.1 Your IP address 192.0.2.9 has been blacklisted for spamming',
+      '554 Your IP is listed in our antispam blocklist',
+    ]) {
+      const [r] = await classifyBounce(postfix(said));
+      expect(r?.reason, said).toBe('blocked');
+    }
+  });
+
   it('reads a failed MX lookup under a 5.4.4 as a network error, a missing domain still as hostunknown', async () => {
     const sendmail = (line: string) =>
       dsnMessage({

@@ -211,13 +211,15 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
     // Content filters that name themselves or the kind of mail (Mail::DeliveryStatus::BounceParser's
     // corpus, first reading): "failed several antispam checks", DSPAM, MailMarshal's SpamProfiler,
     // "You're using a mass mailer", "Rejected - bulk email", "Spamming not allowed".
-    /\banti-?spam\b/,
+    // Narrow on purpose: "blacklisted for spamming", "listed in our antispam blocklist" are the
+    // sending host's listing (blocked), not this message's content.
+    /\banti-?spam checks?\b/,
     'spambox',
     'dspam',
     /\bspam ?profiler\b/,
     'mass mailer',
-    /\bbulk e-?mail\b/,
-    /\bspamming\b/,
+    /\b(?:rejected|refused)\W{1,5}bulk e-?mail\b|\bbulk e-?mail (?:is )?not (?:accepted|allowed)\b/,
+    /\bspamming (?:is )?not allowed\b/,
   ],
   speeding: [
     'rate limit',
