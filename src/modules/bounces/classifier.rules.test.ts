@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { classifyBounce } from './classifier/classify.js';
-import { dsnMessage } from './testing/dsn.js';
+import { dsnMessage, postfixNotice } from './testing/dsn.js';
 
 /**
  * Rules added for issue 17 (4), each from a source, on synthesised Postfix-style bounces: an
  * unknown host or domain that is the sender's side is not the recipient's hostunknown.
  */
-const bounce = (said: string) =>
-  [
-    'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
-    'To: sender@example.org',
-    'Subject: Undelivered Mail Returned to Sender',
-    '',
-    'This is the mail system at host mx.example.net.',
-    '',
-    `<bob@example.com>: host mx.example.com[192.0.2.1] said: ${said}`,
-    '',
-  ].join('\n');
+const bounce = postfixNotice;
 
 describe("an unknown host or domain on the sender's side", () => {
   it.each([

@@ -218,7 +218,8 @@ const commandInHead = memoised((text: string): SmtpCommand => {
   const t = text.toLowerCase();
   const rules: ReadonlyArray<[RegExp, SmtpCommand]> = [
     [
-      /\b(?:after|in reply to|our)\s+(?:the\s+)?(?:end of data|final data|data(?: command)?\b)|\[data\]|\(data\)|>>> data/,
+      // qmail-remote.c: "<host> failed after I sent the message." (its reply to the message's end).
+      /\b(?:after|in reply to|our)\s+(?:the\s+)?(?:end of data|final data|data(?: command)?\b)|\[data\]|\(data\)|>>> data|failed after i sent the message/,
       'DATA',
     ],
     [
@@ -231,7 +232,10 @@ const commandInHead = memoised((text: string): SmtpCommand => {
     ],
     [/\b(?:after|in reply to|our)\s+(?:ehlo|helo)\b|>>> (?:ehlo|helo)|my name was rejected/, 'HELO'],
     [
-      /after initial connection|greeting|connected to .{0,200} but (?:connection|greeting) (?:died|failed)|after connect|refused to talk to me/,
+      // A transcript whose first line is the server's (Sendmail's "... while talking to x.:",
+      // Courier's "x [ip]:", then "<<< 554 ..."): a reply read before any command is the
+      // greeting (RFC 5321, 3.1).
+      /after initial connection|greeting|connected to .{0,200} but (?:connection|greeting) (?:died|failed)|after connect|refused to talk to me|(?:while talking to [^\n]{1,200}|\[[\d.:a-f]{1,64}\]):[ \t]*\n[ \t]*<<< \d/,
       'CONN',
     ],
   ];

@@ -143,12 +143,17 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'mailbox has moved',
     'user has moved',
     /moved to .{0,200}@/,
+    // RFC 5321 (3.4, 4.2.2): the 551 reply names the forward path, "User not local; please try <x>".
+    'user not local; please try',
   ],
   userunknown: [
     // Lotus Domino's router on its own directory: "User x (x@y) not listed in Domino Directory".
     'not listed in domino directory',
     // au (KDDI EZweb) notices: "the destination address was not found".
     '送信先メールアドレスが見つかりません',
+    // Comcast's reply for an address that is none of its subscribers' ("550 5.1.1 Not our
+    // Customer", its SMTP error reference); Sisimai 4.25 reads it so under 5.1.1.
+    'not our customer',
     '#5.1.1 bad address',
     'address does not exist',
     'address unknown',

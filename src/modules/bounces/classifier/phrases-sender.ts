@@ -23,7 +23,6 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
     "that domain isn't in my list of allowed rcpthosts",
     'insecure mail relay',
     'does not accept mail for this domain',
-    'not our customer',
     'we do not accept mail for this domain',
     // Exim's relay refusal: "you are trying to use me [host] as a relay, but I have not been
     // configured to let you [address, name] do this" (the bracketed parts vary, and are long).
@@ -153,6 +152,8 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
     'sender domain listed at',
     'sender verify failed',
     'sender rejected',
+    // Amazon SES: the sender's identity was never verified (its SMTP responses).
+    'email address is not verified',
     'sender was rejected',
     'sendernoa',
     'server does not accept mail from',
@@ -235,6 +236,11 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
     'daily sending',
     'reached your daily',
     'throttl',
+    // Gmail's 4.2.1 (its reference of SMTP errors): the recipient receives mail too fast for it.
+    'receiving mail too quickly',
+    'receiving mail at a rate',
+    // Amazon SES's answer to its sender over its daily allowance (its SMTP responses).
+    'daily message quota exceeded',
   ],
   toomanyconn: [
     'too many recipients',
@@ -251,6 +257,11 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
   ],
   blocked: [
     'banned sending ip',
+    // Gmail's 5.7.1 for hosts that should hand their mail to their provider's relay (its
+    // reference of SMTP errors). See also SENDING_HOST_REFUSED in reasons.ts.
+    'not authorized to send email directly to our servers',
+    // Exchange Online's 5.7.708 (its NDR reference): the sending IP's traffic is refused.
+    'traffic not accepted from this ip',
     'not accepting connections',
     'service refused',
     'access denied. ip name lookup failed',
@@ -331,6 +342,8 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
     'by the administrator',
     'acceptable use policy',
     'email not accepted for policy reasons',
+    // Mimecast's 554 "Email rejected due to security policies" (its rejection reference).
+    'rejected due to security policies',
     'the message was rejected because it contains prohibited',
     'prohibited content',
     'banned content',

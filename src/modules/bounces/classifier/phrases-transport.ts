@@ -20,6 +20,8 @@ export const TRANSPORT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'loops back to myself',
     'resources temporarily unavailable',
     'server configuration problem',
+    // RFC 5321's 554 text, the session's last word when nothing more specific is said.
+    'transaction failed',
     'system config error',
     'unable to connect to database',
     'timeout waiting for input',
@@ -148,6 +150,8 @@ export const TRANSPORT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'authentication is required',
     'submission requires authentication',
     'trust relationship required',
+    // Exchange Online's 5.7.57 "Client was not authenticated to send anonymous mail during MAIL FROM".
+    'not authenticated to send',
   ],
   suppressed: ['suppression list', 'suppressed', 'on the suppression', 'address is on the suppression'],
   mailererror: [

@@ -59,7 +59,21 @@ const CLIENT_NAME_REFUSED =
 const OWN_LOOKUP =
   /\bnot listed in domino directory\b|\bunknown user:|\binvalid final delivery userid:|\bthe recipient name is not recognized\b|\bno valid recipients for this mm\b|送信先(?:の)?メールアドレスが見つかりません/;
 
-const SENDING_QUOTA = /\bsending (?:quota|limit)/;
+const SENDING_QUOTA = /\bsending (?:quota|limit)|\bdaily message quota/;
+
+/**
+ * Replies that refuse the sending host for spam it sent, not the message for its content:
+ * Exchange Online's 5.7.511 "Access denied, banned sender[ip]" and 5.7.501 "Spam abuse detected
+ * from IP range", Gmail's 4.7.28 "unusual rate of unsolicited mail originating from your IP
+ * address" (their references of SMTP replies). Sisimai's blocked: "rejected due to client IP
+ * address". They beat the spam and rate wording they contain.
+ */
+const SENDING_HOST_REFUSED =
+  /banned sender ?\[\d|spam abuse detected from ip range|unsolicited mail originating from your ip/;
+
+/** Refusals of an unauthenticated client (Exchange Online's 5.7.57), not of the sender's address. */
+const NOT_AUTHENTICATED =
+  /\bnot authenticated to send\b|\bauthentication (?:is )?required\b|\bmust be authenticated\b/;
 
 /** qmail-send's words when a message outlived its queue lifetime (qmail-send.c). */
 const QUEUE_LIFETIME = /i'?m not going to try again; this message has been in the queue too long\.?/g;
@@ -132,12 +146,20 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
       if (code === 'rejected') return true;
       if (ev.command === 'MAIL') {
         // Refused at MAIL FROM: the envelope sender is refused, unless the wording says the
-        // refusal is about the sending host or the content.
-        return WEAK_REASONS.has(code) && !['blocked', 'spamdetected'].some((r) => matches(r, t));
+        // refusal is about the sending host,
+        // the content, the sending rate, or an unauthenticated client.
+        if (SENDING_HOST_REFUSED.test(t) || NOT_AUTHENTICATED.test(t)) return false;
+        return (
+          WEAK_REASONS.has(code) &&
+          !['blocked', 'spamdetected', 'speeding', 'toomanyconn'].some((r) => matches(r, t))
+        );
       }
       if (SENDER_DOMAIN_UNKNOWN.test(t) && WEAK_REASONS.has(code) && code !== 'userunknown') return true;
       if (!matches('rejected', t)) return false;
       if (ev.command === 'DATA') return code !== 'userunknown';
+      // X.1.0 is "other address status" (RFC 3463): it does not say whose address, the wording
+      // does ("550 5.1.0 Sender rejected").
+      if (/^[45]\.1\.0$/.test(ev.status ?? '')) return true;
       return code === '' || code === 'onhold' || code === 'securityerror' || code === 'systemerror';
     },
   ],
@@ -156,10 +178,20 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
       return !(ev.status?.startsWith('4') || /not found, try again|try again later|temporar/.test(t));
     },
   ],
-  ['spamdetected', byCodeOrText('spamdetected')],
+  [
+    'spamdetected',
+    (t, code, ev) => !SENDING_HOST_REFUSED.test(t) && byCodeOrText('spamdetected')(t, code, ev),
+  ],
   ['toomanyconn', byCodeOrText('toomanyconn')],
-  ['speeding', (t) => matches('speeding', t)],
-  ['blocked', (t, code) => code === 'blocked' || matches('blocked', t) || CLIENT_NAME_REFUSED.test(t)],
+  ['speeding', (t) => !SENDING_HOST_REFUSED.test(t) && matches('speeding', t)],
+  [
+    'blocked',
+    (t, code) =>
+      code === 'blocked' ||
+      matches('blocked', t) ||
+      CLIENT_NAME_REFUSED.test(t) ||
+      SENDING_HOST_REFUSED.test(t),
+  ],
 ];
 
 /**

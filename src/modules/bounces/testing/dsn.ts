@@ -26,3 +26,17 @@ export function dsnMessage(opts: { subject: string; text: string[]; recipientFie
     '',
   ].join('\n');
 }
+
+/** Postfix's plain notice for bob@example.com, `said` being what follows "host x said:". */
+export function postfixNotice(said: string): string {
+  return [
+    'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
+    'To: sender@example.org',
+    'Subject: Undelivered Mail Returned to Sender',
+    '',
+    'This is the mail system at host mx.example.net.',
+    '',
+    `<bob@example.com>: host mx.example.com[192.0.2.1] said: ${said}`,
+    '',
+  ].join('\n');
+}

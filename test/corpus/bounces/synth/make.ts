@@ -6,6 +6,7 @@
  * `npx tsx test/corpus/bounces/synth/make.ts`, then label.pl to relabel them.
  */
 import { writeFileSync } from 'node:fs';
+import { postfixDsn } from './templates.js';
 
 const DIR = import.meta.dirname;
 const said = [
@@ -26,56 +27,6 @@ said.forEach((s, i) => {
   // Postfix's DSN: the status is the reply's enhanced code, else X.0.0 from its reply code.
   const reply = s.replace(/ \(in reply to [A-Z ]+ command\)$/, '');
   const status = /^\d{3} (\d\.\d{1,3}\.\d{1,3})\b/.exec(reply)?.[1] ?? `${reply[0]}.0.0`;
-  const text = [
-    'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
-    'To: sender@example.org',
-    'Subject: Undelivered Mail Returned to Sender',
-    'Date: Fri, 04 Dec 2026 19:00:00 +0000',
-    `Message-Id: <20261204190000.ABC${i}@mx.example.net>`,
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/report; report-type=delivery-status; boundary="ABC.1/mx.example.net"',
-    '',
-    'This is a MIME-encapsulated message.',
-    '',
-    '--ABC.1/mx.example.net',
-    'Content-Description: Notification',
-    'Content-Type: text/plain; charset=us-ascii',
-    '',
-    'This is the mail system at host mx.example.net.',
-    '',
-    "I'm sorry to have to inform you that your message could not",
-    "be delivered to one or more recipients. It's attached below.",
-    '',
-    '                   The mail system',
-    '',
-    `<bob@example.com>: host mx.example.com[192.0.2.1] said: ${s}`,
-    '',
-    '--ABC.1/mx.example.net',
-    'Content-Description: Delivery report',
-    'Content-Type: message/delivery-status',
-    '',
-    'Reporting-MTA: dns; mx.example.net',
-    'Arrival-Date: Fri,  4 Dec 2026 18:59:58 +0000 (UTC)',
-    '',
-    'Final-Recipient: rfc822; bob@example.com',
-    'Original-Recipient: rfc822;bob@example.com',
-    'Action: failed',
-    `Status: ${status}`,
-    'Remote-MTA: dns; mx.example.com',
-    `Diagnostic-Code: smtp; ${reply}`,
-    '',
-    '--ABC.1/mx.example.net',
-    'Content-Description: Undelivered Message',
-    'Content-Type: message/rfc822',
-    '',
-    'From: sender@example.org',
-    'To: bob@example.com',
-    'Subject: test',
-    '',
-    'test',
-    '',
-    '--ABC.1/mx.example.net--',
-    '',
-  ].join('\n');
+  const text = postfixDsn(`host mx.example.com[192.0.2.1] said: ${s}`, reply, status, `ABC${i}`);
   writeFileSync(`${DIR}/postfix-${String(i + 1).padStart(2, '0')}.eml`, text);
 });
