@@ -20,7 +20,10 @@ const FLOORS = {
   synth: { reason: 84.0, hard: 98.3 },
   flufl: { reason: 88.5, hard: 99.1 },
   bounceparser: { reason: 82.9, hard: 92.6 },
-  replies: { reason: 67.3, hard: 99.2 },
+  // Lowered once, by one message (opensmtpd-31): Exchange Online's 5.1.10 RecipientNotFound is an
+  // unknown user as Microsoft documents it, where Sisimai 4.25 falls back to filtered.
+  replies: { reason: 67.1, hard: 99.0 },
+  formats: { reason: 62.0, hard: 95.1 },
 };
 
 interface Tally {
@@ -129,6 +132,19 @@ describe('bounce classifier on the labelled corpus', () => {
     expect(t.total).toBe(444);
     expect(pct(t.reason, t.total)).toBeGreaterThanOrEqual(FLOORS.replies.reason);
     expect(pct(t.hard, t.total)).toBeGreaterThanOrEqual(FLOORS.replies.hard);
+  });
+
+  it('agrees with Sisimai 4.25 on the same replies in the notices of five formats dev/ lacks', async () => {
+    // test/corpus/bounces/formats: the replies of the fifth corpus in the notices of Microsoft 365,
+    // InterScan MSS, a qmail clone, Google Workspace and MessageLabs (formats/templates.ts), none
+    // of which dev/ holds a message of. Read first before any rule came from it: 55.3% of
+    // reasons, 96.0% of hard/soft. What is left is mostly the step these formats do not show:
+    // an "unknown user" in a report without a command is userunknown to Sisimai 5.2 (dev/'s
+    // labeller, and ours) and filtered to 4.25.
+    const t = await readLabelled('labels-formats.json', 'five formats dev/ lacks (Sisimai 4.25 labels)');
+    expect(t.total).toBe(329);
+    expect(pct(t.reason, t.total)).toBeGreaterThanOrEqual(FLOORS.formats.reason);
+    expect(pct(t.hard, t.total)).toBeGreaterThanOrEqual(FLOORS.formats.hard);
   });
 
   it('gives each recipient of a notice with several the verdict its failure gets alone', async () => {

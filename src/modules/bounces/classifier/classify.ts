@@ -26,6 +26,9 @@ import { type BounceClassification, MAX_RECIPIENTS, TooManyRecipients } from './
 export type { BounceClassification, BounceType } from './types.js';
 export { BOUNCE_TYPES, hardFor, MAX_RECIPIENTS, REASON_TYPE, TooManyRecipients, typeFor } from './types.js';
 
+/** A reply code and nothing else. */
+const BARE_CODE = /^[245]\d\d$/;
+
 const SMTP_REPLY = /^\s*(?:[245]\d\d[\s-]|#?[245]\.\d{1,3}\.\d{1,3}\b)/;
 
 /** A bare SMTP reply ("550 5.1.1 <bob@x>: ... User unknown"), or [] for anything else. */
@@ -63,8 +66,18 @@ function fromDsn(mail: ParsedBounce, dsn: DsnRecipient[], humanText: string): Bo
   return dsn.map((r) => {
     const block = (r.recipient !== null && blockOf.get(r.recipient)) || '';
     const statusComment = /\((.+)\)/.exec(r.status ?? '')?.[1] ?? null;
-    const diagnostic =
-      joinReply(r.diagnostic) ?? (block ? serverReplyIn(block, r.recipient) : null) ?? statusComment;
+    // A Diagnostic-Code that holds the reply code alone (Google Workspace's "smtp; 550") says
+    // less than the reply the notice's text quotes for the same recipient.
+    const dsnReply = joinReply(r.diagnostic);
+    const terse = dsnReply === null || BARE_CODE.test(dsnReply);
+    // With one recipient, the one reply the text quotes is its own, wherever the text puts it.
+    const own = terse && block ? (replyLines(block) ?? serverReplyIn(block, r.recipient)) : null;
+    const quoted = !terse
+      ? null
+      : ((findReplyCode(own) ? own : null) ??
+        (dsn.length === 1 ? quotedReply(humanText) : null) ??
+        (dsnReply === null ? own : null));
+    const diagnostic = quoted ?? dsnReply ?? statusComment;
     const status = protocolStatusOverruled(bestStatus(r.status, diagnostic), verdictsOnce, r.recipient);
     const ev: Evidence = {
       diagnostic: [diagnostic, statusComment].filter(Boolean).join(' '),
@@ -76,6 +89,20 @@ function fromDsn(mail: ParsedBounce, dsn: DsnRecipient[], humanText: string): Bo
     };
     return result(r.recipient, ev, diagnostic);
   });
+}
+
+/** The reply a notice's text quotes (a line that starts with a reply code), or null. */
+function quotedReply(text: string): string | null {
+  return replyLines(explanationOf(text));
+}
+
+/** The first line that starts with a reply code, and the lines after it up to a blank line. */
+function replyLines(text: string): string | null {
+  // A multiline reply has no blank line (RFC 5321 4.2.1): what follows one is the notice's.
+  const m = /(?:^|\n)[ \t]*([245]\d\d[ -][^\n]*(?:\n(?![ \t]*\r?\n)[^\n]*){0,20})/.exec(
+    text.slice(0, SCAN_CHARS),
+  );
+  return m ? joinReply(m[1]) : null;
 }
 
 function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] {

@@ -269,7 +269,9 @@ const replyFacts = memoised((block: string): ReplyFacts => {
   const said =
     /(?:said|returned was|error message|with the following error message|server message|failed with)\s*:\s*([\s\S]+)/i.exec(
       text,
-    );
+    ) ??
+    // Exchange's NDRs: "Remote Server returned '550 5.1.1 ...'", the reply in quotes.
+    /\bremote server returned '([^']{1,2000})'/i.exec(text);
   const reply =
     said?.[1] ?? /(?:^|\n)\s*((?:[45]\d\d[\s-]+|#?[45]\.\d{1,3}\.\d{1,3}\s)[\s\S]*)/.exec(text)?.[1] ?? null;
   if (reply !== null) return { reply: reply.replace(/\s+/g, ' ').trim().slice(0, REPLY_CHARS), lines: [] };

@@ -59,6 +59,9 @@ const CLIENT_NAME_REFUSED =
 const OWN_LOOKUP =
   /\bnot listed in domino directory\b|\bunknown user:|\binvalid final delivery userid:|\bthe recipient name is not recognized\b|\bno valid recipients for this mm\b|送信先(?:の)?メールアドレスが見つかりません/;
 
+const EXCHANGE_NOT_FOUND =
+  /\bresolver\.adr\.recipientnotfound\b|\brecipient not found by smtp address lookup\b/;
+
 const SENDING_QUOTA = /\bsending (?:quota|limit)|\bdaily message quota/;
 
 /**
@@ -100,6 +103,10 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
   [
     'userunknown',
     (t, code, ev) => {
+      // Exchange Online reuses X.1.10 (null MX, RFC 7505) for its own directory lookup's miss,
+      // "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup" (Microsoft's
+      // "Fix NDR error code 5.1.10 in Exchange Online"): the recipient does not exist.
+      if (/\.1\.10$/.test(ev.status ?? '') && EXCHANGE_NOT_FOUND.test(t)) return true;
       if (code === 'userunknown') {
         // A 5.1.1 that actually talks about something else.
         return ![

@@ -25,8 +25,12 @@ export function result(
   };
 }
 
-/** qmail-send's greeting (qmail-send.c), which opens its failure notices. */
-const QMAIL_NOTICE = /\bthis is the qmail-send program\b/i;
+/**
+ * A qmail notice: qmail-send's greeting (qmail-send.c), or, in the notices of qmail's clones that
+ * greet otherwise, qmail-remote.c's own words for the step a session failed at.
+ */
+const QMAIL_NOTICE =
+  /\bthis is the qmail-send program\b|^\S+ does not like recipient\.$|^connected to \S+ but (?:greeting failed|my name was rejected|sender was rejected)\.$|^\S+ failed (?:after i sent the message|on data command)\.$/im;
 
 /** A line that starts with an SMTP reply code: a server's answer quoted by the notice. */
 const QUOTES_REPLY = /(?:^|\n)[ \t]*(?:<<<[ \t]*)?[245]\d\d[ -]/;

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { FORMATS } from '../../../test/corpus/bounces/formats/templates.js';
+import { REPLIES } from '../../../test/corpus/bounces/replies/replies.js';
+import { classifyBounce } from './classifier/classify.js';
+import { postfixNotice } from './testing/dsn.js';
+
+/**
+ * The notices of formats dev/ holds no message of (the sixth corpus, formats/templates.ts): each
+ * case failed before its rule. A format must not change what a reply means: where the notice
+ * says as much as Postfix's (the reply, and the step where the format shows it), the verdict is
+ * the one the same reply gets in Postfix's notice.
+ */
+const notice = (format: string, step: 'RCPT' | 'DATA' | 'MAIL', text: string) => {
+  const out = FORMATS[format]({ step, text });
+  if (out === null) throw new Error(`${format} cannot show ${step}`);
+  return out;
+};
+
+describe('notices of formats dev/ lacks', () => {
+  it("reads Google Workspace's reply from its text when the Diagnostic-Code holds the code alone", async () => {
+    const [r] = await classifyBounce(
+      notice('gsuite', 'RCPT', '552 5.2.2 The email account that you tried to reach is over quota.'),
+    );
+    expect(r).toMatchObject({
+      recipient: 'bob@example.com',
+      reason: 'mailboxfull',
+      status: '5.2.2',
+      hard: false,
+    });
+    expect(r.diagnostic).toBe('552 5.2.2 The email account that you tried to reach is over quota.');
+  });
+
+  it("reads Exchange Online's \"Remote Server returned '...'\" as the remote reply", async () => {
+    const [r] = await classifyBounce(notice('office365', 'RCPT', '552 5.2.2 Mailbox full'));
+    expect(r).toMatchObject({ reason: 'mailboxfull', status: '5.2.2' });
+    expect(r.diagnostic).toBe('552 5.2.2 Mailbox full');
+  });
+
+  it("reads Exchange Online's 5.1.10 RecipientNotFound as an unknown user, a null MX's 5.1.10 not", async () => {
+    const [found] = await classifyBounce(
+      notice(
+        'office365',
+        'RCPT',
+        '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup',
+      ),
+    );
+    expect(found).toMatchObject({ reason: 'userunknown', hard: true });
+    const [nullMx] = await classifyBounce(
+      postfixNotice(
+        '550 5.1.10 Domain example.com does not accept mail (nullMX) (in reply to RCPT TO command)',
+      ),
+    );
+    expect(nullMx).toMatchObject({ reason: 'notaccept' });
+  });
+
+  it("reads a qmail clone's notice as qmail-send's: a temporary reply is its reason, not expiry", async () => {
+    // qmail-send appends "I'm not going to try again; this message has been in the queue too long."
+    const [r] = await classifyBounce(notice('x4', 'RCPT', '452 4.3.1 Insufficient system storage'));
+    expect(r).toMatchObject({ reason: 'systemfull', hard: false });
+  });
+
+  it('does not read a notice introducing itself as "the mail delivery agent" as a mailer error', async () => {
+    const [r] = await classifyBounce(
+      notice('x4', 'RCPT', '553 Requested action not taken: mailbox name not allowed'),
+    );
+    expect(r.reason).not.toBe('mailererror');
+  });
+
+  it("gives each documented reply in InterScan's and a qmail clone's notices the verdict it gets in Postfix's", async () => {
+    // Both show the step (InterScan's "Sent <<< RCPT TO", qmail-remote's words for each step).
+    // A 4xx reply ends a qmail notice with qmail-send's queue lifetime sentence: the delivery
+    // expired only where the reply names nothing else, as its notices say (reasons.ts). At MAIL
+    // FROM, qmail-remote's own verdict ("but sender was rejected") is the reason (rejected).
+    const STEP = { CONNECT: null, HELO: null, MAIL: null, RCPT: 'RCPT TO', DATA: 'end of DATA' } as const;
+    let compared = 0;
+    const differ: string[] = [];
+    for (const reply of REPLIES) {
+      const said = STEP[reply.step];
+      if (said === null) continue;
+      const [p] = await classifyBounce(postfixNotice(`${reply.text} (in reply to ${said} command)`));
+      for (const format of ['interscan', 'x4']) {
+        const text = FORMATS[format](reply);
+        if (text === null) continue;
+        const [r] = await classifyBounce(text);
+        compared += 1;
+        if (r?.reason !== p.reason || r.hard !== p.hard)
+          differ.push(`${format}: ${reply.text} → ${r?.reason}, not ${p.reason}`);
+      }
+    }
+    expect(compared).toBeGreaterThan(80);
+    // What is left: 4xx replies whose words name no reason of their own, read as expired.
+    expect(differ.filter((d) => !/→ expired, not /.test(d))).toEqual([]);
+  });
+});
