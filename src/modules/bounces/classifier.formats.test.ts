@@ -66,6 +66,61 @@ describe('notices of formats dev/ lacks', () => {
     expect(r.reason).not.toBe('mailererror');
   });
 
+  it('gives each recipient of an Exchange Online NDR the reply its own diagnostic block quotes', async () => {
+    const two = notice('office365', 'RCPT', '552 5.2.2 Mailbox full')
+      .replace(
+        'Diagnostic information for administrators:',
+        'carol@example.net<mailto:carol@example.net>\nA problem occurred.\n\nDiagnostic information for administrators:',
+      )
+      .replace(
+        '\nOriginal message headers:',
+        "\ncarol@example.net\nmx.example.net\nRemote Server returned '550 5.1.1 User unknown'\n\nOriginal message headers:",
+      );
+    const rs = await classifyBounce(two);
+    expect(rs.map((r) => [r.recipient, r.reason, r.hard])).toEqual([
+      ['bob@example.com', 'mailboxfull', false],
+      ['carol@example.net', 'userunknown', true],
+    ]);
+  });
+
+  it("takes the recipient of a notice that names none from the returned message's one To:", async () => {
+    // Google Workspace's notices for a misconfigured "Send mail as" name no recipient.
+    const workspace = (to: string) =>
+      [
+        'From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>',
+        'To: sender@example.org',
+        'Subject: Delivery Status Notification (Failure)',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="W1"',
+        '',
+        '--W1',
+        'Content-Type: text/plain; charset=UTF-8',
+        '',
+        '** Message not delivered **',
+        '',
+        "You're sending this from a different address or alias using the 'Send mail as' feature.",
+        '',
+        'The response was:',
+        'Unspecified Error (SENT_SECOND_EHLO): Smtp server does not advertise AUTH capability',
+        '',
+        '--W1',
+        'Content-Type: message/rfc822',
+        '',
+        'From: sender@example.org',
+        `To: ${to}`,
+        'Subject: test',
+        '',
+        'test',
+        '--W1--',
+        '',
+      ].join('\n');
+    const [one] = await classifyBounce(workspace('Bob <bob@example.com>'));
+    expect(one).toMatchObject({ recipient: 'bob@example.com', reason: 'undefined' });
+    // Several addressees: which one it did not reach is not said.
+    const [several] = await classifyBounce(workspace('bob@example.com, carol@example.net'));
+    expect(several.recipient).toBeNull();
+  });
+
   it("gives each documented reply in InterScan's and a qmail clone's notices the verdict it gets in Postfix's", async () => {
     // Both show the step (InterScan's "Sent <<< RCPT TO", qmail-remote's words for each step).
     // A 4xx reply ends a qmail notice with qmail-send's queue lifetime sentence: the delivery

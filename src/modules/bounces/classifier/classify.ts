@@ -14,10 +14,18 @@ import {
   looksLikeBounce,
   sesRecipients,
 } from './formats.js';
-import { commandIn, explanationOf, recipientsInText, SCAN_CHARS, serverReplyIn } from './free-text.js';
+import {
+  commandIn,
+  explanationOf,
+  recipientsInText,
+  SCAN_CHARS,
+  serverReplyIn,
+  type TextRecipient,
+} from './free-text.js';
 import { clearTextMemos } from './memo.js';
 import { isListRefusal } from './notices.js';
 import { addressesIn, type ParsedBounce, parseBounce } from './parse.js';
+import { quotedReply, replyLines, returnedTo } from './quoted.js';
 import type { Evidence } from './reasons.js';
 import { findReplyCode, findStatus, normaliseStatus } from './status.js';
 import { fromTextBlock, result } from './text-block.js';
@@ -91,20 +99,6 @@ function fromDsn(mail: ParsedBounce, dsn: DsnRecipient[], humanText: string): Bo
   });
 }
 
-/** The reply a notice's text quotes (a line that starts with a reply code), or null. */
-function quotedReply(text: string): string | null {
-  return replyLines(explanationOf(text));
-}
-
-/** The first line that starts with a reply code, and the lines after it up to a blank line. */
-function replyLines(text: string): string | null {
-  // A multiline reply has no blank line (RFC 5321 4.2.1): what follows one is the notice's.
-  const m = /(?:^|\n)[ \t]*([245]\d\d[ -][^\n]*(?:\n(?![ \t]*\r?\n)[^\n]*){0,20})/.exec(
-    text.slice(0, SCAN_CHARS),
-  );
-  return m ? joinReply(m[1]) : null;
-}
-
 function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] {
   const exclude = new Set([...mail.to, ...mail.from]);
   const failed = addressesIn((mail.headers.get('x-failed-recipients') ?? []).join(', '));
@@ -114,6 +108,19 @@ function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] 
     const blockOf = new Map(found.map((f) => [f.recipient, f.block]));
     found = failed.map((recipient) => ({ recipient, block: blockOf.get(recipient) ?? explanation }));
   }
+  if (found.length === 1 && found[0].recipient === null) {
+    // A notice that names no recipient (Google Workspace's "** Message not delivered ** You're
+    // sending this from a different address...") returned the message: its one To: is whom it
+    // did not reach. Several, or none, and the recipient stays unknown.
+    // The verdict stays the one of a notice without a recipient (undefined when it says nothing).
+    const to = returnedTo(mail).filter((a) => !exclude.has(a));
+    if (to.length === 1) return fromFreeTextFound(mail, text, found).map((r) => ({ ...r, recipient: to[0] }));
+  }
+  return fromFreeTextFound(mail, text, found);
+}
+
+function fromFreeTextFound(mail: ParsedBounce, text: string, found: TextRecipient[]): BounceClassification[] {
+  const explanation = explanationOf(text);
   if (found.length > MAX_RECIPIENTS) throw new TooManyRecipients();
   // Recipients whose own lines say nothing share the explanation: what is decided from a block
   // and a diagnostic is decided once (the cost stays linear in the text, not recipients × text).
