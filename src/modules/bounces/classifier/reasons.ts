@@ -5,6 +5,7 @@
  * status code when it is specific, then vaguer wording, then the status class.
  */
 import { matches, normalise } from './phrases.js';
+import { providerReason } from './providers.js';
 import { reasonOfStatus, WEAK_REASONS } from './status.js';
 
 /** SMTP command at which the session failed, when known. */
@@ -238,6 +239,8 @@ export function decideReason(ev: Evidence): string {
   const type = (ev.diagnosticType ?? 'smtp').toLowerCase();
   const smtp = !type.startsWith('x-unix');
   if (smtp) {
+    const byProvider = providerReason(t);
+    if (byProvider) return byProvider;
     for (const [reason, probe] of FIRST_PASS) {
       if (probe(t, code, ev)) return reason;
     }
