@@ -121,6 +121,48 @@ describe('notices of formats dev/ lacks', () => {
     expect(several.recipient).toBeNull();
   });
 
+  it("reads Smail 3's notice (T-Online's too), its replies ending at the next banner", async () => {
+    // smail-3 notify.c: "|---- Failed addresses follow: ----|", " addr ... failed: reply".
+    const smail = [
+      'From: MAILER-DAEMON@mx.example.net',
+      'To: sender@example.org',
+      'Subject: mail failed, returning to sender',
+      '',
+      '|------------------------- Message log follows: -------------------------|',
+      ' no valid recipients were found for this message',
+      '|------------------------- Failed addresses follow: ---------------------|',
+      ' bob@nyaan.example.com ... unknown host',
+      ' carol@example.com ... failed: 550 5.1.1 <carol@example.com>... User unknown',
+      '|------------------------- Message text follows: ------------------------|',
+      'From: sender@example.org',
+      'To: bob@nyaan.example.com, carol@example.com',
+      '',
+      'test',
+    ].join('\n');
+    const rs = await classifyBounce(smail);
+    expect(rs.map((r) => [r.recipient, r.reason, r.hard])).toEqual([
+      ['bob@nyaan.example.com', 'hostunknown', true],
+      ['carol@example.com', 'userunknown', true],
+    ]);
+    const [telekom] = await classifyBounce(
+      [
+        'From: Mail Delivery System <Mailer-Daemon@t-online.de>',
+        'To: sender@example.org',
+        'Subject: mail failed, returning to sender',
+        '',
+        '|------------------------- Failed addresses follow: ---------------------|',
+        ' <bob@t-online.de>',
+        '   552 5.2.2 <bob@t-online.de> Quota exceeded (mailbox for user is full)',
+        '',
+        '|------------------------- Message header follows: ----------------------|',
+        'From: sender@example.org',
+        'To: bob@t-online.de',
+      ].join('\n'),
+    );
+    expect(telekom).toMatchObject({ recipient: 'bob@t-online.de', reason: 'mailboxfull', hard: false });
+    expect(telekom.diagnostic).toBe('552 5.2.2 <bob@t-online.de> Quota exceeded (mailbox for user is full)');
+  });
+
   it("gives each documented reply in InterScan's and a qmail clone's notices the verdict it gets in Postfix's", async () => {
     // Both show the step (InterScan's "Sent <<< RCPT TO", qmail-remote's words for each step).
     // A 4xx reply ends a qmail notice with qmail-send's queue lifetime sentence: the delivery

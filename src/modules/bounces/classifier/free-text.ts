@@ -196,8 +196,11 @@ export function recipientsInText(text: string, exclude: ReadonlySet<string>): Te
   });
 }
 
-/** A line that opens a new section of a notice: a run of five dashes or more at its start. */
-const SECTION = /^\s*-{5,}/;
+/**
+ * A line that opens a new section of a notice: a run of five dashes or more at its start (Smail
+ * 3's banners open with a bar: "|------------------------- Failed addresses follow: ---|").
+ */
+const SECTION = /^\s*\|?-{5,}/;
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -272,8 +275,10 @@ const replyFacts = memoised((block: string): ReplyFacts => {
     ) ??
     // Exchange's NDRs: "Remote Server returned '550 5.1.1 ...'", the reply in quotes.
     /\bremote server returned '([^']{1,2000})'/i.exec(text);
-  const reply =
+  const found =
     said?.[1] ?? /(?:^|\n)\s*((?:[45]\d\d[\s-]+|#?[45]\.\d{1,3}\.\d{1,3}\s)[\s\S]*)/.exec(text)?.[1] ?? null;
+  // A reply ends where the notice's next section starts: no reply holds a line of dashes.
+  const reply = found?.split(/\n(?=[ \t]*\|?-{5,})/, 1)[0] ?? null;
   if (reply !== null) return { reply: reply.replace(/\s+/g, ' ').trim().slice(0, REPLY_CHARS), lines: [] };
   const lines = text
     .split('\n')
