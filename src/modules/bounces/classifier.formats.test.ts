@@ -163,6 +163,38 @@ describe('notices of formats dev/ lacks', () => {
     expect(telekom.diagnostic).toBe('552 5.2.2 <bob@t-online.de> Quota exceeded (mailbox for user is full)');
   });
 
+  it("reads the SMTP step of Gmail's older notices from their '(state N)'", async () => {
+    const gmail = (state: number) =>
+      [
+        'From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>',
+        'To: sender@example.org',
+        'Subject: Delivery Status Notification (Failure)',
+        '',
+        'Delivery to the following recipient failed permanently:',
+        '',
+        '     bob@example.com',
+        '',
+        'Technical details of permanent failure:',
+        'Google tried to deliver your message, but it was rejected by the recipient domain. The error that the other server returned was:',
+        `550 550 Unknown user bob@example.com (state ${state}).`,
+        '',
+        '   ----- Original message -----',
+        '',
+        'To: bob@example.com',
+      ].join('\n');
+    const verdicts = [];
+    for (const state of [13, 14, 18]) {
+      const [r] = await classifyBounce(gmail(state));
+      verdicts.push([state, r.reason, r.hard]);
+    }
+    // As Sisimai 4.25 labels the same notices: EHLO refused, RCPT TO, after DATA.
+    expect(verdicts).toEqual([
+      [13, 'blocked', false],
+      [14, 'userunknown', true],
+      [18, 'filtered', false],
+    ]);
+  });
+
   it("gives each documented reply in InterScan's and a qmail clone's notices the verdict it gets in Postfix's", async () => {
     // Both show the step (InterScan's "Sent <<< RCPT TO", qmail-remote's words for each step).
     // A 4xx reply ends a qmail notice with qmail-send's queue lifetime sentence: the delivery

@@ -3,6 +3,7 @@
  * per failed recipient. Pure: no I/O besides parsing the given string.
  */
 
+import { commandIn } from './command.js';
 import { bestStatus, joinReply, ownVerdicts, protocolStatusOverruled } from './diagnostic.js';
 import { type DsnRecipient, parseDsnFields } from './dsn.js';
 import {
@@ -15,7 +16,6 @@ import {
   sesRecipients,
 } from './formats.js';
 import {
-  commandIn,
   explanationOf,
   recipientsInText,
   SCAN_CHARS,

@@ -2,7 +2,8 @@
  * The verdict on one recipient of a free-text notice, from its block of text, the server reply
  * found in it, and what the notice says around it (classify.ts finds the blocks).
  */
-import { commandIn, SCAN_CHARS } from './free-text.js';
+import { commandIn } from './command.js';
+import { SCAN_CHARS } from './free-text.js';
 import { decideReason, type Evidence } from './reasons.js';
 import { findReplyCode, findStatus } from './status.js';
 import { type BounceClassification, hardFor, typeFor } from './types.js';
