@@ -44,38 +44,13 @@ export const WORST_CASES: Record<string, () => string> = {
    * A DSN with 1,000 recipient blocks with a protocol-class status (each looked up in the
    * transcript), after 100 KB of human-readable text naming them; the returned message pads it.
    */
-  manyDsnBlocks: () => {
-    const diag = `550 5.5.0 ${'refused '.repeat(10)}`;
-    const blocks = Array.from(
-      { length: 1000 },
-      (_, i) =>
-        `Final-Recipient: rfc822; user${i}@example.com\nAction: failed\nStatus: 5.5.0\nDiagnostic-Code: smtp; ${diag}\n`,
-    ).join('\n');
-    const human = fill(60_000, (i) => `<user${i % 1000}@example.com>: ${BAIT}\n`);
-    const parts = [
-      head([
-        'MIME-Version: 1.0',
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
-      ]),
-      '',
-      '--B',
-      'Content-Type: text/plain',
-      '',
-      human,
-      '--B',
-      'Content-Type: message/delivery-status',
-      '',
-      'Reporting-MTA: dns; mx.example.org',
-      '',
-      blocks,
-      '--B',
-      'Content-Type: message/rfc822',
-      '',
-      head(),
-      '',
-    ].join('\n');
-    return `${parts}${fill(MIB - parts.length - 10, () => BAIT)}\n--B--\n`;
-  },
+  manyDsnBlocks: () => dsnBlocks(`550 5.5.0 ${'refused '.repeat(10)}`),
+
+  /**
+   * The same with Diagnostic-Codes that hold the reply code alone (Google Workspace's): each
+   * recipient's reply is then looked for in the text that names it.
+   */
+  terseDsnBlocks: () => dsnBlocks('550'),
 
   /** One line of 1 MiB made of phrase-rule openings, in a bounce about one recipient. */
   longLine: () => `${head()}\n\n<bob@example.com>: ${fill(MIB - 200, () => BAIT)}\n`,
@@ -138,3 +113,33 @@ export const WORST_CASES: Record<string, () => string> = {
     return inner.slice(0, MIB);
   },
 };
+
+/** A DSN of 1,000 recipient blocks with the given Diagnostic-Code, after text naming them. */
+function dsnBlocks(diag: string): string {
+  const blocks = Array.from(
+    { length: 1000 },
+    (_, i) =>
+      `Final-Recipient: rfc822; user${i}@example.com\nAction: failed\nStatus: 5.5.0\nDiagnostic-Code: smtp; ${diag}\n`,
+  ).join('\n');
+  const human = fill(60_000, (i) => `<user${i % 1000}@example.com>: ${BAIT}\n`);
+  const parts = [
+    head(['MIME-Version: 1.0', 'Content-Type: multipart/report; report-type=delivery-status; boundary="B"']),
+    '',
+    '--B',
+    'Content-Type: text/plain',
+    '',
+    human,
+    '--B',
+    'Content-Type: message/delivery-status',
+    '',
+    'Reporting-MTA: dns; mx.example.org',
+    '',
+    blocks,
+    '--B',
+    'Content-Type: message/rfc822',
+    '',
+    head(),
+    '',
+  ].join('\n');
+  return `${parts}${fill(MIB - parts.length - 10, () => BAIT)}\n--B--\n`;
+}
