@@ -30,6 +30,15 @@ describe('notices of formats dev/ lacks', () => {
     expect(r.diagnostic).toBe('552 5.2.2 The email account that you tried to reach is over quota.');
   });
 
+  it("takes the failure a terse report's text quotes, not a success before it", async () => {
+    const text = notice('gsuite', 'RCPT', '550 5.1.1 No such user').replace(
+      'The response from the remote server was:',
+      'The remote server answered:\n250 2.1.0 Sender OK\n\nThe response from the remote server was:',
+    );
+    const [r] = await classifyBounce(text);
+    expect(r).toMatchObject({ reason: 'userunknown', diagnostic: '550 5.1.1 No such user' });
+  });
+
   it("reads Exchange Online's \"Remote Server returned '...'\" as the remote reply", async () => {
     const [r] = await classifyBounce(notice('office365', 'RCPT', '552 5.2.2 Mailbox full'));
     expect(r).toMatchObject({ reason: 'mailboxfull', status: '5.2.2' });

@@ -21,10 +21,10 @@ export function quotedReply(text: string): string | null {
   return replyLines(explanationOf(text));
 }
 
-/** The first line that starts with a reply code, and the lines after it up to a blank line. */
+/** The first line that starts with a failure's reply code (4xx, 5xx), and the lines after it up to a blank line. */
 export function replyLines(text: string): string | null {
   // A multiline reply has no blank line (RFC 5321 4.2.1): what follows one is the notice's.
-  const m = /(?:^|\n)[ \t]*([245]\d\d[ -][^\n]*(?:\n(?![ \t]*\r?\n)[^\n]*){0,20})/.exec(
+  const m = /(?:^|\n)[ \t]*([45]\d\d[ -][^\n]*(?:\n(?![ \t]*\r?\n)[^\n]*){0,20})/.exec(
     text.slice(0, SCAN_CHARS),
   );
   return m ? joinReply(m[1]) : null;
