@@ -323,3 +323,12 @@ describe("wordings from BounceParser's corpus (its first reading: 75.6% / 91.9%)
     expect(missing).toMatchObject({ reason: 'hostunknown', hard: true });
   });
 });
+
+describe('a recipient the reply names as not existing', () => {
+  it('reads "Rcpt <x> does not exist" at RCPT TO as the hard userunknown (it was onhold)', async () => {
+    const [r] = await classifyBounce(
+      bounce('554 Rcpt <bob@example.com> does not exist (in reply to RCPT TO command)'),
+    );
+    expect(r).toMatchObject({ reason: 'userunknown', hard: true });
+  });
+});

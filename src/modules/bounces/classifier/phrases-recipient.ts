@@ -254,6 +254,8 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     /mailbox .{1,200} does not exist/,
     /this user doesn't have a .{1,200} account/,
     /account .{1,200} does not exist/,
+    // The recipient named by the command that gave it ("554 Rcpt <bob@x> does not exist").
+    /\brcpt <[^<>\s]{1,200}> does not exist/,
     /recipient .{1,200} was not found in/,
     /(address|user)( \S+)? (is )?unknown/,
   ],
