@@ -166,7 +166,6 @@ export const TRANSPORT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'pipe to |',
     'bin/sh',
     'unknown mailer error',
-    'mail delivery agent',
   ],
   syntaxerror: [
     'syntax error',

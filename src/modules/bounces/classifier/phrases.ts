@@ -72,9 +72,6 @@ export function normalise(text: string | null | undefined): string {
       .slice(0, 2 * PHRASE_CHARS)
       .toLowerCase()
       .replace(/\s+/g, ' ')
-      // A notice's introduction of itself (qmail clones', Symantec.cloud's "This is the mail
-      // delivery agent at ...") names no failure: 'mail delivery agent' is mailererror's phrase.
-      .replace(/\bthis is the mail delivery agent\b/g, 'this is the notice')
       .trim(),
   );
 }
