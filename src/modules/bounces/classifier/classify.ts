@@ -15,17 +15,11 @@ import {
   looksLikeBounce,
   sesRecipients,
 } from './formats.js';
-import {
-  explanationOf,
-  recipientsInText,
-  SCAN_CHARS,
-  serverReplyIn,
-  type TextRecipient,
-} from './free-text.js';
+import { explanationOf, recipientsInText, SCAN_CHARS, serverReplyIn } from './free-text.js';
 import { clearTextMemos } from './memo.js';
 import { isListRefusal } from './notices.js';
 import { addressesIn, type ParsedBounce, parseBounce } from './parse.js';
-import { quotedReply, replyLines, returnedTo } from './quoted.js';
+import { quotedReply, returnedTo } from './quoted.js';
 import type { Evidence } from './reasons.js';
 import { findReplyCode, findStatus, normaliseStatus } from './status.js';
 import { fromTextBlock, result } from './text-block.js';
@@ -74,18 +68,17 @@ function fromDsn(mail: ParsedBounce, dsn: DsnRecipient[], humanText: string): Bo
   return dsn.map((r) => {
     const block = (r.recipient !== null && blockOf.get(r.recipient)) || '';
     const statusComment = /\((.+)\)/.exec(r.status ?? '')?.[1] ?? null;
-    // A Diagnostic-Code that holds the reply code alone (Google Workspace's "smtp; 550") says
-    // less than the reply the notice's text quotes for the same recipient.
+    // A Diagnostic-Code that is missing or holds the reply code alone (Google Workspace's
+    // "smtp; 550") says less than the reply the notice's text quotes for the recipient: in its
+    // own lines, or, with one recipient, anywhere in the text.
     const dsnReply = joinReply(r.diagnostic);
-    const terse = dsnReply === null || BARE_CODE.test(dsnReply);
-    // With one recipient, the one reply the text quotes is its own, wherever the text puts it.
-    const own = terse && block ? (replyLines(block) ?? serverReplyIn(block, r.recipient)) : null;
-    const quoted = !terse
-      ? null
-      : ((findReplyCode(own) ? own : null) ??
-        (dsn.length === 1 ? quotedReply(humanText) : null) ??
-        (dsnReply === null ? own : null));
-    const diagnostic = quoted ?? dsnReply ?? statusComment;
+    const quoted =
+      dsnReply === null || BARE_CODE.test(dsnReply)
+        ? ((block ? quotedReply(block) : null) ??
+          (dsn.length === 1 ? quotedReply(explanationOf(humanText)) : null))
+        : null;
+    const diagnostic =
+      quoted ?? dsnReply ?? (block ? serverReplyIn(block, r.recipient) : null) ?? statusComment;
     const status = protocolStatusOverruled(bestStatus(r.status, diagnostic), verdictsOnce, r.recipient);
     const ev: Evidence = {
       diagnostic: [diagnostic, statusComment].filter(Boolean).join(' '),
@@ -108,19 +101,6 @@ function fromFreeText(mail: ParsedBounce, text: string): BounceClassification[] 
     const blockOf = new Map(found.map((f) => [f.recipient, f.block]));
     found = failed.map((recipient) => ({ recipient, block: blockOf.get(recipient) ?? explanation }));
   }
-  if (found.length === 1 && found[0].recipient === null) {
-    // A notice that names no recipient (Google Workspace's "** Message not delivered ** You're
-    // sending this from a different address...") returned the message: its one To: is whom it
-    // did not reach. Several, or none, and the recipient stays unknown.
-    // The verdict stays the one of a notice without a recipient (undefined when it says nothing).
-    const to = returnedTo(mail).filter((a) => !exclude.has(a));
-    if (to.length === 1) return fromFreeTextFound(mail, text, found).map((r) => ({ ...r, recipient: to[0] }));
-  }
-  return fromFreeTextFound(mail, text, found);
-}
-
-function fromFreeTextFound(mail: ParsedBounce, text: string, found: TextRecipient[]): BounceClassification[] {
-  const explanation = explanationOf(text);
   if (found.length > MAX_RECIPIENTS) throw new TooManyRecipients();
   // Recipients whose own lines say nothing share the explanation: what is decided from a block
   // and a diagnostic is decided once (the cost stays linear in the text, not recipients × text).
@@ -132,6 +112,13 @@ function fromFreeTextFound(mail: ParsedBounce, text: string, found: TextRecipien
   // the allowed queue period ... The following recipients did not receive your message:").
   const at = found.length > 1 ? explanation.indexOf(found[0].block) : -1;
   const preamble = at > 0 ? explanation.slice(Math.max(0, at - SCAN_CHARS), at) : '';
+  // A notice that names no recipient (Google Workspace's "** Message not delivered ** You're
+  // sending this from a different address...") returned the message: its one To: is whom it did
+  // not reach; with several, the recipient stays unknown. The verdict is the one decided without
+  // a recipient (undefined when the notice says nothing).
+  const anonymous = found.length === 1 && found[0].recipient === null;
+  const to = anonymous ? returnedTo(mail).filter((a) => !exclude.has(a)) : [];
+  const named = to.length === 1 ? to[0] : null;
   return found.map(({ recipient, block }) => {
     let diagnostic = joinReply(serverReplyIn(block, recipient));
     if (
@@ -158,7 +145,7 @@ function fromFreeTextFound(mail: ParsedBounce, text: string, found: TextRecipien
       r = rest;
       byDiagnostic.set(key, r);
     }
-    return { recipient, ...r };
+    return { recipient: recipient ?? named, ...r };
   });
 }
 

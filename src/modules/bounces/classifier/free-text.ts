@@ -231,8 +231,9 @@ const replyFacts = memoised((block: string): ReplyFacts => {
     /\bremote server returned '([^']{1,2000})'/i.exec(text);
   const found =
     said?.[1] ?? /(?:^|\n)\s*((?:[45]\d\d[\s-]+|#?[45]\.\d{1,3}\.\d{1,3}\s)[\s\S]*)/.exec(text)?.[1] ?? null;
-  // A reply ends where the notice's next section starts: no reply holds a line of dashes.
-  const reply = found?.split(/\n(?=[ \t]*\|?-{5,})/, 1)[0] ?? null;
+  // A reply ends where the notice's next section starts: no reply holds a line of dashes, nor a
+  // blank line (RFC 5321 4.2.1: a multiline reply's lines follow each other).
+  const reply = found?.split(/\n(?=[ \t]*\|?-{5,})|\n[ \t]*\r?\n/, 1)[0] ?? null;
   if (reply !== null) return { reply: reply.replace(/\s+/g, ' ').trim().slice(0, REPLY_CHARS), lines: [] };
   const lines = text
     .split('\n')
@@ -240,6 +241,14 @@ const replyFacts = memoised((block: string): ReplyFacts => {
     .filter((l) => l.line !== '');
   return { reply: null, lines };
 });
+
+/**
+ * The reply a text block quotes: after "said:" (and the like), or from its first line that starts
+ * with a failure's reply code or status; null when it quotes none.
+ */
+export function quotedServerReply(block: string): string | null {
+  return replyFacts(block).reply || null;
+}
 
 /**
  * The part of a text block that the remote server said: from the first SMTP reply line, or
