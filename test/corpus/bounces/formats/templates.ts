@@ -17,11 +17,7 @@
  * in its RCPT TO line) returns null for it.
  */
 import type { Reply, Step } from '../replies/replies.js';
-
-const RCPT = 'bob@example.com';
-const IP = '192.0.2.1';
-const original = ['From: sender@example.org', `To: ${RCPT}`, 'Subject: test', '', 'test'];
-const statusOf = (text: string) => /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(text)?.[1] ?? `${text[0]}.0.0`;
+import { IP, original, RCPT, statusOf } from '../synth/templates.js';
 
 const headers = (from: string, subject: string, extra: string[]) => [
   `From: ${from}`,
@@ -177,7 +173,7 @@ function messagelabs({ text }: Reply): string {
         '',
         `Final-Recipient: rfc822; ${RCPT}`,
         'Action: failed',
-        `Status: ${statusOf(text)}`,
+        `Status: ${statusOf({ text })}`,
         `Diagnostic-Code: smtp; ${text}`,
       ],
       'text/rfc822-headers',

@@ -5,7 +5,7 @@
  * `perl test/corpus/bounces/label.pl 'replies/*.eml' > test/corpus/bounces/labels-replies.json`.
  */
 import { writeFileSync } from 'node:fs';
-import { postfixDsn, RCPT, TEMPLATES } from '../synth/templates.js';
+import { postfixDsn, RCPT, statusOf, TEMPLATES } from '../synth/templates.js';
 import { REPLIES, type Step } from './replies.js';
 
 const DIR = import.meta.dirname;
@@ -20,8 +20,7 @@ const POSTFIX: Record<Step, (r: string) => string> = {
 
 REPLIES.forEach(({ step, text }, i) => {
   const n = String(i + 1).padStart(2, '0');
-  const status = /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(text)?.[1] ?? `${text[0]}.0.0`;
-  writeFileSync(`${DIR}/postfix-${n}.eml`, postfixDsn(POSTFIX[step](text), text, status, `R${n}`));
+  writeFileSync(`${DIR}/postfix-${n}.eml`, postfixDsn(POSTFIX[step](text), text, statusOf({ text }), `R${n}`));
   for (const [name, make] of Object.entries(TEMPLATES)) {
     writeFileSync(`${DIR}/${name}-${n}.eml`, `${make([{ rcpt: RCPT, s: { step, text } }])}\n`);
   }

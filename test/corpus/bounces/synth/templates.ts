@@ -28,7 +28,7 @@ export interface Failed {
 }
 
 const code = (s: string) => /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(s)?.[1];
-const statusOf = (s: Said & { status?: string }) =>
+export const statusOf = (s: Said & { status?: string }) =>
   s.status ?? code(s.text) ?? `${/^\d/.test(s.text) ? s.text[0] : '5'}.0.0`;
 const reply = (s: Said) => s.text.replace(/^(\d{3})-/, '$1 ');
 
@@ -40,7 +40,7 @@ const headers = (from: string, subject: string, extra: string[] = []) => [
   'Message-Id: <20261204190000.DEF@mx.example.net>',
   ...extra,
 ];
-const original = ['From: sender@example.org', `To: ${RCPT}`, 'Subject: test', '', 'test'];
+export const original = ['From: sender@example.org', `To: ${RCPT}`, 'Subject: test', '', 'test'];
 
 /** RFC 3464's report part, as Sendmail writes it: one block per recipient. */
 const report = (fs: Failed[]) => [
