@@ -22,7 +22,7 @@ describe('classifyBounce on 1 MiB worst cases', () => {
   }
 
   it('still reads every recipient of the shared-explanation and terse DSN cases, each with its own address', async () => {
-    for (const name of ['sharedExplanation', 'sharedTail', 'terseDsnBlocks']) {
+    for (const name of ['sharedExplanation', 'sharedTail', 'terseDsnBlocks', 'headerless']) {
       const results = await classifyBounce(WORST_CASES[name]());
       expect(results).toHaveLength(1000);
       expect(new Set(results.map((r) => r.recipient)).size).toBe(1000);

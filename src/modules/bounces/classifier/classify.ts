@@ -48,9 +48,16 @@ function classifyReply(text: string): BounceClassification[] {
   return [result(addressesIn(oneLine)[0] ?? null, ev, oneLine)];
 }
 
-/** Whether the input starts like an email message (a header line). */
+/** The headers given to a notice's text that came without any (see classify). */
+const HEADERLESS = 'Content-Type: text/plain; charset=utf-8\n\n';
+
+/**
+ * Whether the input starts like an email message (a header line). A field name may hold any
+ * printable character but the colon (RFC 5322, 2.2); none holds "<", ">" or "@", which open a
+ * notice's recipient line ("<bob@example.com>: host ... said:") instead.
+ */
 function looksLikeMessage(text: string): boolean {
-  return /^(?:From [^\n]*\n)?[!-9;-~]+:[ \t]*\S?/.test(text) && /\n\r?\n/.test(text);
+  return /^(?:From [^\n]*\n)?[!-9;=?A-~]+:[ \t]*\S?/.test(text) && /\n\r?\n/.test(text);
 }
 
 function fromDsn(mail: ParsedBounce, dsn: DsnRecipient[], humanText: string): BounceClassification[] {
@@ -165,10 +172,16 @@ export async function classifyBounce(raw: string): Promise<BounceClassification[
   }
 }
 
-async function classify(raw: string, depth: number): Promise<BounceClassification[]> {
+async function classify(raw: string, depth: number, headerless = false): Promise<BounceClassification[]> {
   const input = raw.replace(/^\uFEFF/, '').trim();
   if (input === '') return [];
-  if (!looksLikeMessage(input)) return classifyReply(input);
+  if (!looksLikeMessage(input)) {
+    const reply = classifyReply(input);
+    if (reply.length > 0) return reply;
+    // A notice's text without its headers (copied out of a mail reader, or the text part alone
+    // that some inbound webhooks pass on) is read as the body of a message that has none.
+    return classify(`${HEADERLESS}${input}`, depth, true);
+  }
 
   let mail: ParsedBounce;
   try {
@@ -213,7 +226,11 @@ async function classify(raw: string, depth: number): Promise<BounceClassificatio
   if (isAutoReply(mail) && !isFromMailSystem(mail) && !hasFailureWording(explanation)) {
     return [vacation(mail)];
   }
-  const bounce = looksLikeBounce(mail, explanation);
+  // Without headers there is no sender nor subject to go by: a failure's wording and an address
+  // are what a bounce's text has and a bare reply has not.
+  const bounce =
+    looksLikeBounce(mail, explanation) ||
+    (headerless && hasFailureWording(explanation) && /@/.test(explanation));
   if (depth === 0 && (!bounce || !/@/.test(explanation))) {
     // Some gateways wrap the real bounce in a message/rfc822 part.
     for (const part of mail.parts.filter((p) => p.contentType === 'message/rfc822')) {

@@ -42,8 +42,12 @@ const commandInHead = memoised((text: string): SmtpCommand => {
   // Google module lists, from Gmail's help forum threads it cites).
   const state = /\(state (\d{1,2})\)/.exec(t)?.[1];
   if (state && GMAIL_STATE[state]) return GMAIL_STATE[state];
+  // Notices wrap long lines anywhere ("(in\n    reply to RCPT TO command)", Postfix's plain-text
+  // notice): the phrases are read on the text with its line breaks folded, the transcripts'
+  // line-anchored markers on the text as it is.
+  const folded = t.replace(/\s+/g, ' ');
   for (const [re, command] of rules) {
-    if (re.test(t)) return command;
+    if (re.test(folded) || re.test(t)) return command;
   }
   // Ipswitch IMail (X-Mailer: <SMTP32 ...>) names the command whose reply it quotes:
   // "RCPT TO generated following response:", "DATA generated following response:".

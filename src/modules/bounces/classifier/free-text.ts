@@ -61,7 +61,11 @@ function senderSideAddresses(text: string): Set<string> {
   // "From: Name <address>" lines, read line by line: one regex spanning the name and the address
   // backtracks quadratically on a long line without an address.
   for (const line of text.split('\n')) {
-    const m = /^\s*(?:from|sender|original sender|return-path|reply-to)[ \t]*:(.*)$/i.exec(line);
+    // Exchange Online's NDR lists "Sender Address:" and "Recipient Address:" under "Original
+    // Message Details".
+    const m = /^\s*(?:from|sender|sender address|original sender|return-path|reply-to)[ \t]*:(.*)$/i.exec(
+      line,
+    );
     if (!m) continue;
     // The address that ends the line (after an optional ">"), as the pattern it replaces required.
     const last = addressesIn(m[1]).at(-1);
@@ -108,7 +112,7 @@ export function recipientsInText(text: string, exclude: ReadonlySet<string>): Te
       }
     }
     // An address that opens its line ("  bob@x", "<bob@x>:", "\"bob@x\":", "Recipient: <bob@x>").
-    const lead = /^\s*(?:(?:recipient|address|rcpt(?: to)?)\s*:\s*)?[<"'(]?(\S+)/i.exec(line);
+    const lead = /^\s*(?:(?:recipient(?: address)?|address|rcpt(?: to)?)\s*:\s*)?[<"'(]?(\S+)/i.exec(line);
     const a = lead ? addressesIn(lead[1])[0] : undefined;
     if (
       a &&

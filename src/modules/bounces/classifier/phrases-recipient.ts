@@ -134,6 +134,9 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'temporarily disabled',
     'vdelivermail: user is over quota - temporarily suspended',
     /this (account|mailbox) has been (disabled|suspended|deactivated)/,
+    // RFC 3463's X.2.1, "mailbox disabled, not accepting messages", in a server's own words:
+    // La Poste's "this mailbox is inactive and has been disabled".
+    /(account|mailbox) is inactive and has been disabled/,
     /disabled (recipient|mailbox|account)/,
   ],
   hasmoved: [
@@ -182,6 +185,8 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'mailbox not present',
     'mailbox not found',
     'mailbox unavailable',
+    // The same with the address between (Sisimai's UserUnknown table): "550 mailbox x@y unavailable".
+    /mailbox \S+@\S+ unavailable/,
     'mailbox not available',
     'no account by that name',
     'no mail box available for this user',
@@ -309,6 +314,10 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'domain name not found',
     'nxdomain',
     /host .{1,200} not found/,
+    // Exchange Online's 5.4.310 (Microsoft's "Fix NDR error code 5.4.310"): "DNS domain x does
+    // not exist [Message=InfoDomainNonexistent]".
+    /\bdns domain \S+ does not exist/,
+    'infodomainnonexistent',
   ],
   notaccept: [
     'does not accept mail',

@@ -169,6 +169,9 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
     /reject mail from .{1,200}@/,
     /sender( \S+)? (is )?(blacklisted|rejected|denied)/,
     /domain .{1,200} is a dead domain/,
+    // Exchange Online's 5.7.129 (Microsoft's NDR reference): the recipient, a restricted group,
+    // accepts mail from listed senders only, and the sender is not one of them.
+    'restrictedtorecipientspermission',
   ],
   spamdetected: [
     /\bspam\b/,

@@ -30,15 +30,21 @@ function fill(size: number, unit: (i: number) => string): string {
 /** Words that start many phrase rules ("user ... does not exist", "mailbox ... full"), never ending one. */
 const BAIT = 'user mailbox account host recipient mail from: sender moved to reject mail from x said ';
 
+/** The opening of Postfix's notice (bounce(8)'s template). */
+const POSTFIX_INTRO =
+  "I'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.";
+
+function sharedTail(): string {
+  const rcpts = Array.from({ length: 1000 }, (_, i) => `<user${i}@example${i % 7}.com>`).join('\n');
+  return `${head()}\n\n${rcpts}\n\n${fill(MIB - rcpts.length - 200, () => 'The remote server refused the message. ')}`;
+}
+
 export const WORST_CASES: Record<string, () => string> = {
   /** 1,000 recipients sharing one explanation of about 200 KB (the issue's 24 s case). */
   sharedExplanation: costlyBounce,
 
   /** 1,000 recipients, each on its own line, then one long explanation none of them owns. */
-  sharedTail: () => {
-    const rcpts = Array.from({ length: 1000 }, (_, i) => `<user${i}@example${i % 7}.com>`).join('\n');
-    return `${head()}\n\n${rcpts}\n\n${fill(MIB - rcpts.length - 200, () => 'The remote server refused the message. ')}`;
-  },
+  sharedTail: () => sharedTail(),
 
   /**
    * A DSN with 1,000 recipient blocks with a protocol-class status (each looked up in the
@@ -51,6 +57,12 @@ export const WORST_CASES: Record<string, () => string> = {
    * recipient's reply is then looked for in the text that names it.
    */
   terseDsnBlocks: () => dsnBlocks('550'),
+
+  /**
+   * sharedTail without the message's headers: a notice's text alone is read a second time, as
+   * the body of a message that has none.
+   */
+  headerless: () => sharedTail().replace(/^[\s\S]*?\n\n/, `${POSTFIX_INTRO}\n\n`),
 
   /** One line of 1 MiB made of phrase-rule openings, in a bounce about one recipient. */
   longLine: () => `${head()}\n\n<bob@example.com>: ${fill(MIB - 200, () => BAIT)}\n`,
