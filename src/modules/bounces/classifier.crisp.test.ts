@@ -44,6 +44,15 @@ describe('notices of the seventh corpus', () => {
     expect(r).toMatchObject({ reason, hard });
   });
 
+  it('reads Postfix\'s own "Connection timed out" as expired (Sisimai\'s Expired table)', async () => {
+    const notice = postfixNotice('x').replace(
+      /<bob@example.com>: .*/,
+      '<bob@example.com>: connect to mx.example.com[192.0.2.1]:25: Connection timed out',
+    );
+    const [r] = await classifyBounce(notice);
+    expect(r).toMatchObject({ recipient: 'bob@example.com', reason: 'expired', hard: false });
+  });
+
   it("reads Exchange Online's NDR by its recipient, not the sender address it lists", async () => {
     const ndr = [
       'From: Microsoft Outlook <postmaster@outlook.com>',

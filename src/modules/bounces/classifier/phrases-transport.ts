@@ -47,7 +47,6 @@ export const TRANSPORT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'could not connect',
     'unable to connect',
     'connection refused',
-    'connection timed out',
     'connection reset',
     'connection closed',
     'connection lost',
@@ -110,6 +109,8 @@ export const TRANSPORT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'unable to deliver in',
     'after multiple retries',
     'message timed out',
+    // Sisimai's Expired table: a connection that timed out until the message's time ran out.
+    'connection timed out',
     'have been failing for a long time',
     'all hosts have been failing',
     'retry period expired',
