@@ -227,8 +227,10 @@ const REPLY_CHARS = 1000;
 
 const replyFacts = memoised((block: string): ReplyFacts => {
   const text = block.slice(0, SCAN_CHARS).replace(/\r\n?/g, '\n');
+  // Postfix's smtp client quotes a greeting it was refused with "host x refused to talk to me:
+  // <reply>" (smtp_proto.c), as it quotes others with "said:".
   const said =
-    /(?:said|returned was|error message|with the following error message|server message|failed with)\s*:\s*([\s\S]+)/i.exec(
+    /(?:said|returned was|error message|with the following error message|server message|failed with|refused\s+to\s+talk\s+to\s+me)\s*:\s*([\s\S]+)/i.exec(
       text,
     ) ??
     // Exchange's NDRs: "Remote Server returned '550 5.1.1 ...'", the reply in quotes.

@@ -138,7 +138,9 @@ export const WEAK_REASONS = new Set([
 ]);
 
 const STATUS_RE = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/;
-const STATUS_RE_G = /(?:^|[^\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.]\d)/g;
+// Not part of a longer dotted number ("[5.9.147.154]", an IP address, held "5.9.14"), and of a
+// subject RFC 3463 defines (0 to 7).
+const STATUS_RE_G = /(?:^|[^\d.])([245]\.[0-7]\.\d{1,3})(?!\d|\.\d)/g;
 
 /** Normalises a status code ("5.1.1 (permanent failure)" -> "5.1.1"). */
 export function normaliseStatus(value: string | null | undefined): string | null {
@@ -156,6 +158,10 @@ export function findStatus(text: string | null | undefined): string | null {
   const found: string[] = [];
   for (const m of text.matchAll(STATUS_RE_G)) {
     const s = normaliseStatus(m[1]);
+    // A success status counts after a success reply ("250 2.1.5 Ok") only: elsewhere in a text
+    // "2.0.12" is a version ("RELEASED Mailman 2.0.12" in a subject), not a delivery.
+    const at = m.index + m[0].length - m[1].length;
+    if (s?.startsWith('2') && !/\b2\d\d[ -]$/.test(text.slice(Math.max(0, at - 5), at))) continue;
     if (s) found.push(s);
   }
   if (found.length === 0) return null;
