@@ -14,11 +14,11 @@ import { CORPUS, chooseFrozen, type Frozen, type Label, readLabels } from './tes
  * came after them): its figure measures the rules added since, not those before.
  */
 const FLOORS = {
-  all: { reason: 93.6, hard: 97.7 },
-  built: { reason: 92.7, hard: 97.8 },
+  all: { reason: 93.9, hard: 97.7 },
+  built: { reason: 93.1, hard: 97.8 },
   frozen: { reason: 96.2, hard: 97.4 },
   synth: { reason: 84.0, hard: 98.3 },
-  flufl: { reason: 89.3, hard: 99.1 },
+  flufl: { reason: 90.1, hard: 99.1 },
   bounceparser: { reason: 83.7, hard: 92.6 },
   // Lowered once, by one message (opensmtpd-31): Exchange Online's 5.1.10 RecipientNotFound is an
   // unknown user as Microsoft documents it, where Sisimai 4.25 falls back to filtered.

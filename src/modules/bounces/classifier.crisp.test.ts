@@ -183,3 +183,21 @@ describe('enhanced status codes in free text', () => {
     expect(await classifyBounce('250 2.1.5 Ok')).toMatchObject([{ status: '2.1.5', reason: 'delivered' }]);
   });
 });
+
+describe("Sisimai's reason tables (classifier/phrases-sisimai.ts)", () => {
+  // Phrases of Sisimai 4.25's Reason/*.pm tables our own lists lacked, read under the reason
+  // their table gives them (each read otherwise before: onhold, or filtered after DATA).
+  it.each([
+    ['552 bob@example.com is over disk quota (in reply to RCPT TO command)', 'mailboxfull'],
+    ['451 queue file write error (in reply to end of DATA command)', 'systemerror'],
+    ['550 Mailbox is frozen (in reply to RCPT TO command)', 'suspend'],
+    [
+      '550 We do not accept messages containing images or other attachments (in reply to end of DATA command)',
+      'policyviolation',
+    ],
+    ["550 we don't handle mail for example.com (in reply to RCPT TO command)", 'norelaying'],
+  ])('reads "%s" as %s', async (said, reason) => {
+    const [r] = await classifyBounce(postfixNotice(said));
+    expect(r).toMatchObject({ reason, hard: false });
+  });
+});

@@ -8,15 +8,23 @@ import { PhraseIndex } from './matcher.js';
 import { TextMemo } from './memo.js';
 import { RECIPIENT_PHRASES } from './phrases-recipient.js';
 import { SENDER_PHRASES } from './phrases-sender.js';
+import { SISIMAI_TABLE_PHRASES } from './phrases-sisimai.js';
 import { TRANSPORT_PHRASES } from './phrases-transport.js';
 
 type Rule = string | RegExp;
 
-export const PHRASES: Readonly<Record<string, readonly Rule[]>> = {
+const OWN: Readonly<Record<string, readonly Rule[]>> = {
   ...RECIPIENT_PHRASES,
   ...SENDER_PHRASES,
   ...TRANSPORT_PHRASES,
 };
+
+export const PHRASES: Readonly<Record<string, readonly Rule[]>> = Object.fromEntries(
+  [...new Set([...Object.keys(OWN), ...Object.keys(SISIMAI_TABLE_PHRASES)])].map((reason) => [
+    reason,
+    [...(OWN[reason] ?? []), ...(SISIMAI_TABLE_PHRASES[reason] ?? [])],
+  ]),
+);
 
 const INDEX = new PhraseIndex(
   Object.entries(PHRASES).flatMap(([reason, rules]) =>
