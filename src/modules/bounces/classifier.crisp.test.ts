@@ -201,3 +201,42 @@ describe("Sisimai's reason tables (classifier/phrases-sisimai.ts)", () => {
     expect(r).toMatchObject({ reason, hard: false });
   });
 });
+
+describe("what PHP-Bounce-Handler's samples (the eighth corpus) showed", () => {
+  it("reads Hotmail's complaints before ARF as feedback from the recipient they name", async () => {
+    // Its Junk Mail Reporting Program: the reported message attached inline, the complaining
+    // recipient in its X-HmXmrOriginalRecipient field.
+    const complaint = [
+      'From: staff@hotmail.com',
+      'Subject: complaint about message from 192.0.2.1',
+      'To: abuse@example.org',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b"',
+      '',
+      '--b',
+      'Content-Type: message/rfc822',
+      'Content-Disposition: inline',
+      '',
+      'X-HmXmrOriginalRecipient: bob@hotmail.com',
+      'From: news@example.org',
+      'To: bob@hotmail.com',
+      'Subject: News',
+      '',
+      'Hello',
+      '--b--',
+      '',
+    ].join('\n');
+    expect(await classifyBounce(complaint)).toMatchObject([
+      { recipient: 'bob@hotmail.com', reason: 'feedback' },
+    ]);
+  });
+
+  it('reads mail.ru\'s "Access from ip address x blocked" as blocked (Sisimai\'s Blocked table)', async () => {
+    const [r] = await classifyBounce(
+      postfixNotice(
+        '550 Access from ip address 192.0.2.9 blocked. Visit http://win.mail.ru/cgi-bin/support_bl',
+      ),
+    );
+    expect(r).toMatchObject({ reason: 'blocked', hard: false });
+  });
+});

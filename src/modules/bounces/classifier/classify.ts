@@ -190,8 +190,8 @@ async function classify(raw: string, depth: number, headerless = false): Promise
     return classifyReply(input);
   }
 
-  if (isFeedbackReport(mail)) {
-    return feedbackRecipients(mail).map((f) => ({
+  if (isFeedbackReport(mail, input)) {
+    return feedbackRecipients(mail, input).map((f) => ({
       ...result(f.recipient, emptyEvidence(), f.diagnostic, 'feedback'),
       feedbackType: f.feedbackType,
     }));

@@ -13,15 +13,30 @@ export interface FeedbackRecipient {
 }
 
 /** Whether the message is an ARF feedback report. */
-export function isFeedbackReport(mail: ParsedBounce): boolean {
+export function isFeedbackReport(mail: ParsedBounce, raw: string): boolean {
   return (
     mail.reportType === 'feedback-report' ||
-    mail.parts.some((p) => p.contentType === 'message/feedback-report')
+    mail.parts.some((p) => p.contentType === 'message/feedback-report') ||
+    hotmailComplaintOf(mail, raw) !== null
   );
 }
 
+/**
+ * Hotmail's complaints before ARF (its Junk Mail Reporting Program): "complaint about message
+ * from <ip>" from staff@hotmail.com, the reported message attached with the complaining
+ * recipient in X-HmXmrOriginalRecipient. That recipient, or null when it is not such a report.
+ * The field is read in the raw message: the attached message is inline, and the MIME parser
+ * folds it into the text with its main headers only.
+ */
+function hotmailComplaintOf(mail: ParsedBounce, raw: string): string | null {
+  if (!/^complaint about message from\b/i.test(mail.subject)) return null;
+  if (!(mail.headers.get('from') ?? []).some((f) => /\bstaff@hotmail\.com\b/i.test(f))) return null;
+  const field = /^x-hmxmroriginalrecipient:[ \t]*(\S[^\n]{0,300})/im.exec(raw)?.[1];
+  return addressesIn(field ?? '')[0] ?? null;
+}
+
 /** Recipients of an ARF report: Original-Rcpt-To fields, else the To of the reported message. */
-export function feedbackRecipients(mail: ParsedBounce): FeedbackRecipient[] {
+export function feedbackRecipients(mail: ParsedBounce, raw: string): FeedbackRecipient[] {
   const report = mail.parts.find((p) => p.contentType === 'message/feedback-report');
   const fields = report ? parseFeedbackFields(report.text) : {};
   const feedbackType = (fields['feedback-type'] ?? 'abuse').toLowerCase();
@@ -31,6 +46,8 @@ export function feedbackRecipients(mail: ParsedBounce): FeedbackRecipient[] {
         .map((m) => addressOf(m[1]))
         .filter(isString)
     : [];
+  const hotmail = report ? null : hotmailComplaintOf(mail, raw);
+  if (hotmail) rcpts.push(hotmail);
   if (rcpts.length === 0) {
     const original = mail.parts.find(
       (p) => p.contentType === 'message/rfc822' || p.contentType === 'text/rfc822-headers',

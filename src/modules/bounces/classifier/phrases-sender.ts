@@ -260,6 +260,8 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
   ],
   blocked: [
     'banned sending ip',
+    // Sisimai's Blocked table (mail.ru's refusal): "Access from ip address x blocked".
+    /access from ip address \S+ blocked/,
     // Gmail's 5.7.1 for hosts that should hand their mail to their provider's relay (its
     // reference of SMTP errors). See also SENDING_HOST_REFUSED in reasons.ts.
     'not authorized to send email directly to our servers',
