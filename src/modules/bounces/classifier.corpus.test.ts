@@ -25,7 +25,7 @@ const FLOORS = {
   replies: { reason: 67.1, hard: 99.0 },
   formats: { reason: 62.0, hard: 95.1 },
   crisp: { reason: 72.0, hard: 92.7 },
-  phpbh: { reason: 96.7, hard: 100 },
+  phpbh: { reason: 96.9, hard: 100 },
   /** For each format of the sixth corpus: the lowest is Microsoft 365's, 89.2%. */
   sameAsPostfix: 89.1,
 };
@@ -165,13 +165,13 @@ describe('bounce classifier on the labelled corpus', () => {
   });
 
   it("agrees with Sisimai 4.25 on PHP-Bounce-Handler's sample messages", async () => {
-    // test/corpus/bounces/phpbh: 94 of its real samples (2006-2014: Exim, qmail, Sendmail,
+    // test/corpus/bounces/phpbh: its 100 real samples (2006-2014: Exim, qmail, Sendmail,
     // Exchange, Hotmail's DSNs and complaints, ARF reports, auto-replies), addresses renamed
     // (phpbh/anonymise.ts). Read first before any rule came from it: 93.5% of reasons, 97.8% of
-    // hard/soft. Two of those left are Exim's delay warnings, expired to 4.25, read by their
+    // hard/soft on the first 94 (the last six, added after those rules, all agreed). Two of those left are Exim's delay warnings, expired to 4.25, read by their
     // delay's reason here as Sisimai 5.2 does in dev/ (exim-38: requireptr).
     const t = await readLabelled('labels-phpbh.json', "PHP-Bounce-Handler's samples (Sisimai 4.25 labels)");
-    expect(t.total).toBe(92);
+    expect(t.total).toBe(98);
     expect(pct(t.reason, t.total)).toBeGreaterThanOrEqual(FLOORS.phpbh.reason);
     expect(pct(t.hard, t.total)).toBeGreaterThanOrEqual(FLOORS.phpbh.hard);
   });
