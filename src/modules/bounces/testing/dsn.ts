@@ -29,6 +29,14 @@ export function dsnMessage(opts: { subject: string; text: string[]; recipientFie
 
 /** Postfix's plain notice for bob@example.com, `said` being what follows "host x said:". */
 export function postfixNotice(said: string): string {
+  return postfixVerdict(`host mx.example.com[192.0.2.1] said: ${said}`);
+}
+
+/**
+ * Postfix's plain notice for bob@example.com, `verdict` being what follows "<bob@example.com>: "
+ * (its own words, "connect to x: Connection timed out", or a host's reply, as postfixNotice).
+ */
+export function postfixVerdict(verdict: string): string {
   return [
     'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
     'To: sender@example.org',
@@ -36,7 +44,7 @@ export function postfixNotice(said: string): string {
     '',
     'This is the mail system at host mx.example.net.',
     '',
-    `<bob@example.com>: host mx.example.com[192.0.2.1] said: ${said}`,
+    `<bob@example.com>: ${verdict}`,
     '',
   ].join('\n');
 }
