@@ -35,7 +35,7 @@ const FLOORS = {
  * count is exact, so a lost message fails) and, in each comment, where they come from and what the
  * first reading said, before any rule was written from them.
  */
-const LABELLED: { key: keyof typeof FLOORS & string; file: string; name: string; total: number }[] = [
+const LABELLED: { key: Exclude<keyof typeof FLOORS, 'sameAsPostfix'>; file: string; name: string; total: number }[] = [
   // flufl/: the bounce detectors' test data of flufl.bounce (LGPL-3), as Debian's
   // python3-flufl.bounce ships it. Read for the first time after the rules of the second corpus:
   // 71.3% of reasons, 86.1% of hard/soft.
