@@ -150,8 +150,10 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'user not local; please try',
   ],
   userunknown: [
-    // Lotus Domino's router on its own directory: "User x (x@y) not listed in Domino Directory".
+    // Lotus Domino's router on its own directory: "User x (x@y) not listed in Domino Directory",
+    // "not listed in public Name & Address Book" in Domino R5 (Sisimai's Domino and Notes modules).
     'not listed in domino directory',
+    'not listed in public name & address book',
     // au (KDDI EZweb) notices: "the destination address was not found".
     '送信先メールアドレスが見つかりません',
     // Comcast's reply for an address that is none of its subscribers' ("550 5.1.1 Not our

@@ -110,7 +110,6 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
     'message header is invalid',
     'header size exceeds',
     'invalid header',
-    'illegal attachment',
     'message contains invalid header',
     'media error',
     'mime error',
@@ -307,9 +306,9 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
     'not allowed to send',
     'server access',
     'forbidden by',
-    'listed at',
-    'listed in',
-    'listed on',
+    // On a block list; "not listed in" is a directory's miss (Domino's "not listed in public Name
+    // & Address Book"), not a listing.
+    /(?<!\bnot )listed (?:at|in|on)\b/,
     'please use the smtp server of your isp',
     'unfortunately, messages from',
     "weren't sent",
@@ -331,6 +330,9 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
     'message contains a dangerous',
   ],
   policyviolation: [
+    // Gmail's "552 5.7.0 Our system detected an illegal attachment on your message" is a refusal
+    // by policy of a file type, not a malformed message (Sisimai's PolicyViolation table).
+    'illegal attachment',
     'denied by policy',
     'content presents a potential',
     'header error',

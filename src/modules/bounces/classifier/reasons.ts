@@ -53,12 +53,12 @@ const CLIENT_NAME_REFUSED =
  * ("Unknown user:", "Invalid final delivery userid:", as flufl.bounce's smtp32 detector reads
  * them), Exchange's Internet Mail Service ("The recipient name is not recognized", MSEXCH:IMS),
  * Verizon's MMS centre ("No valid recipients for this MM"), Lotus Domino's ("not listed in Domino
- * Directory"), and the Japanese carriers' notices
+ * Directory", "not listed in public Name & Address Book" before Domino 6), and the Japanese carriers' notices
  * of their own subscribers ("送信先メールアドレスが見つかりません", notices.ts). Sisimai's modules
  * for these MTAs say userunknown.
  */
 const OWN_LOOKUP =
-  /\bnot listed in domino directory\b|\bunknown user:|\binvalid final delivery userid:|\bthe recipient name is not recognized\b|\bno valid recipients for this mm\b|送信先(?:の)?メールアドレスが見つかりません/;
+  /\bnot listed in (?:domino directory|public name & address book)\b|\bunknown user:|\binvalid final delivery userid:|\bthe recipient name is not recognized\b|\bno valid recipients for this mm\b|送信先(?:の)?メールアドレスが見つかりません/;
 
 const EXCHANGE_NOT_FOUND =
   /\bresolver\.adr\.recipientnotfound\b|\brecipient not found by smtp address lookup\b/;
@@ -98,7 +98,15 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
   ['exceedlimit', byCodeOrText('exceedlimit')],
   ['mesgtoobig', byCodeOrText('mesgtoobig')],
   ['suspend', byCodeOrText('suspend')],
-  ['hasmoved', byCodeOrText('hasmoved')],
+  // X.7.17 "Mailbox owner has changed" answers RFC 7293's RRVS parameter, which we never send:
+  // a 5.7.17 whose words say the mailbox does not exist ("sorry, no mailbox here by that name",
+  // qmail-local.c's wording, in a qmail patched to answer at RCPT TO) is an unknown user.
+  [
+    'hasmoved',
+    (t, code, ev) =>
+      matches('hasmoved', t) ||
+      (code === 'hasmoved' && !(/\.7\.1[78]$/.test(ev.status ?? '') && matches('userunknown', t))),
+  ],
   ['norelaying', (t) => matches('norelaying', t)],
   ['authfailure', byCodeOrText('authfailure')],
   [

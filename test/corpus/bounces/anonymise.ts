@@ -1,16 +1,16 @@
 /**
- * Writes the eighth corpus from PHP-Bounce-Handler's sample messages (its eml/ folder, fetched
- * unchanged into a folder given as the argument): the same messages with the local part of every
- * address but the mail systems' own (MAILER-DAEMON, postmaster...) replaced by userN, the same N
- * for the same address everywhere in the corpus, domains kept (the provider is evidence). Run once:
- * `npx tsx test/corpus/bounces/phpbh/anonymise.ts <upstream eml folder>`, then
+ * Writes a corpus from another project's sample messages (fetched unchanged into a folder): the
+ * same messages with the local part of every address but the mail systems' own (MAILER-DAEMON,
+ * postmaster...) replaced by userN, the same N for the same address everywhere in the corpus,
+ * domains kept (the provider is evidence). Run once per corpus, then label it:
+ * `npx tsx test/corpus/bounces/anonymise.ts <upstream folder> <corpus folder>`, e.g. for the
+ * eighth corpus `... <PHP-Bounce-Handler's eml/> test/corpus/bounces/phpbh`, then
  * `perl test/corpus/bounces/label.pl 'phpbh/*.eml' > test/corpus/bounces/labels-phpbh.json`.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
-const DIR = import.meta.dirname;
-const from = process.argv[2];
-if (!from) throw new Error('usage: anonymise.ts <folder of the upstream eml/ files>');
+const [from, to] = process.argv.slice(2);
+if (!from || !to) throw new Error('usage: anonymise.ts <upstream folder> <corpus folder>');
 
 /** Local parts that name a mail system, not a person: kept, as MTAs and parsers read them. */
 const SYSTEM = /^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon|daemon|root|abuse|noreply|no-reply|bounces?|double-bounce|nobody|fbl|feedbackloop|staff|scomp|complaints?)$/i;
@@ -30,8 +30,8 @@ for (const file of files) {
     }
     return `${name}@${domain}`;
   });
-  // Every sample becomes a .eml file; upstream has both "vac1" and "vac1.eml", and .txt files.
+  // Every sample becomes a .eml file; PHP-Bounce-Handler has both "vac1" and "vac1.eml", and .txt files.
   const name = file.endsWith('.eml') ? file : file.endsWith('.txt') ? `${file.slice(0, -4)}-txt.eml` : `${file}-raw.eml`;
-  writeFileSync(`${DIR}/${name}`, out, 'latin1');
+  writeFileSync(`${to}/${name}`, out, 'latin1');
 }
 console.log(`${files.length} messages, ${names.size} addresses renamed`);

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { classifyBounce } from './classifier/classify.js';
+import { dsnMessage, postfixNotice } from './testing/dsn.js';
+
+/**
+ * What the ninth corpus (test/corpus/bounces/cws: CwsMailBounceHandler's sample messages) showed
+ * was read wrong, each rule from the source it names. Each case read otherwise before its rule.
+ */
+describe('notices of the ninth corpus', () => {
+  it('reads Lotus Domino R5\'s "not listed in public Name & Address Book" as an unknown user', async () => {
+    // Domino's router before Domino 6 named its directory so (Sisimai's Domino and Notes
+    // modules). It used to read as a block list's "listed in" (blocked), then as filtered.
+    const [r] = await classifyBounce(
+      dsnMessage({
+        subject: 'DELIVERY FAILURE: User bob (bob@example.com) not listed in public Name & Address Book',
+        text: ['User bob (bob@example.com) not listed in public Name & Address Book'],
+        recipientFields: [
+          'Final-Recipient: rfc822;bob@example.com',
+          'Action: failed',
+          'Status: 5.1.1',
+          'Diagnostic-Code: X-Notes; User bob (bob@example.com) not listed in public Name & Address Book',
+        ],
+      }),
+    );
+    expect(r).toMatchObject({ reason: 'userunknown', hard: true });
+  });
+
+  it('still reads a block list\'s "listed in" as a refusal of the sending host', async () => {
+    const [r] = await classifyBounce(
+      postfixNotice('554 5.7.1 Service unavailable; Client host [192.0.2.9] listed in zen.spamhaus.org'),
+    );
+    expect(r?.reason).toBe('blocked');
+  });
+
+  it('reads a 5.7.17 that says the mailbox does not exist as an unknown user, not a moved owner', async () => {
+    // X.7.17 "Mailbox owner has changed" answers RFC 7293's RRVS parameter, which no one sends us;
+    // "sorry, no mailbox here by that name" is qmail-local.c's wording. It read as hasmoved.
+    const [r] = await classifyBounce(
+      postfixNotice('550 sorry, no mailbox here by that name. (#5.7.17) (in reply to RCPT TO command)'),
+    );
+    expect(r).toMatchObject({ reason: 'userunknown', hard: true, status: '5.7.17' });
+    const [moved] = await classifyBounce(
+      postfixNotice('550 5.7.17 Mailbox owner has changed (in reply to RCPT TO command)'),
+    );
+    expect(moved?.reason).toBe('hasmoved');
+  });
+
+  it("reads Gmail's illegal attachment refusal as a policy violation", async () => {
+    // "552 5.7.0 Our system detected an illegal attachment on your message" refuses a file type
+    // by policy (Sisimai's PolicyViolation table, its Google rhost table); it read as contenterror.
+    const [r] = await classifyBounce(
+      postfixNotice(
+        '552-5.7.0 Our system detected an illegal attachment on your message. Please visit https://support.google.com/mail/?p=BlockedMessage to review our attachment guidelines. (in reply to end of DATA command)',
+      ),
+    );
+    expect(r?.reason).toBe('policyviolation');
+  });
+});
