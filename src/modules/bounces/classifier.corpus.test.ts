@@ -26,7 +26,7 @@ const FLOORS = {
   formats: { reason: 62.0, hard: 95.1 },
   crisp: { reason: 72.0, hard: 92.7 },
   phpbh: { reason: 96.9, hard: 100 },
-  cws: { reason: 95.2, hard: 100 },
+  cws: { reason: 95.7, hard: 100 },
   /** For each format of the sixth corpus: the lowest is Microsoft 365's, 89.2%. */
   sameAsPostfix: 89.1,
 };
@@ -96,13 +96,14 @@ const LABELLED: {
   // those left are Exim's delay warnings, expired to 4.25, read by their delay's reason here as
   // Sisimai 5.2 does in dev/ (exim-38: requireptr).
   { key: 'phpbh', file: 'labels-phpbh.json', name: "PHP-Bounce-Handler's sample messages", total: 98 },
-  // cws/: 86 of the 97 real samples of CwsMailBounceHandler (LGPL; 2006-2013: Exim, qmail,
+  // cws/: the 97 real samples of CwsMailBounceHandler (LGPL; 2006-2013: Exim, qmail,
   // Postfix, Sendmail, Domino, Sun ONE, Hotmail, Gmail, Exchange 5.5 notices, ARF reports), most
   // sent back to an Argentinian newsletter, addresses renamed (anonymise.ts). First reading:
-  // 91.7% / 98.8% (84 recipients). What is left: three delay warnings, expired to 4.25 (one
+  // 91.7% / 98.8% on the first 86 messages (84 recipients; the last 11, added after those rules,
+  // all agreed). What is left: three delay warnings, expired to 4.25 (one
   // read as virusdetected here by the NOD32 antivirus footer its sender's host appends), and a
   // "Messages without To: fields are not accepted" that 4.25 leaves undefined.
-  { key: 'cws', file: 'labels-cws.json', name: "CwsMailBounceHandler's sample messages", total: 84 },
+  { key: 'cws', file: 'labels-cws.json', name: "CwsMailBounceHandler's sample messages", total: 95 },
 ];
 
 interface Tally {
