@@ -55,4 +55,36 @@ describe('notices of the ninth corpus', () => {
     );
     expect(r?.reason).toBe('policyviolation');
   });
+
+  it('does not read an antivirus footer as a virus found, and still reads a virus found', async () => {
+    // Exim's delay warning with no delay reason, from a host that appends NOD32's footer
+    // (phpbh/46 and cws/bounce_420_001, both 2006): it read as virusdetected.
+    const warning = [
+      'From: Mail Delivery System <Mailer-Daemon@mx.example.net>',
+      'To: sender@example.org',
+      'Subject: Warning: message 1Gdrvl-0006Gp-PU delayed 48 hours',
+      '',
+      'This message was created automatically by mail delivery software.',
+      'A message that you sent has not yet been delivered to one or more of its',
+      'recipients after more than 48 hours on the queue on mx.example.net.',
+      '',
+      'The address to which the message has not yet been delivered is:',
+      '',
+      '  bob@example.com',
+      '',
+      'No action is required on your part. Delivery attempts will continue for',
+      'some time, and this warning may be repeated at intervals if the message',
+      'remains undelivered.',
+      '',
+      'Este mensaje ha sido analizado con  NOD32 antivirus system',
+      '',
+    ].join('\n');
+    const [r] = await classifyBounce(warning);
+    expect(r?.recipient).toBe('bob@example.com');
+    expect(r?.reason).not.toBe('virusdetected');
+    const [virus] = await classifyBounce(
+      postfixNotice('554 5.7.1 Virus found: Eicar-Test-Signature (in reply to end of DATA command)'),
+    );
+    expect(virus?.reason).toBe('virusdetected');
+  });
 });

@@ -317,7 +317,9 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
     /mail from \d+\.\d+\.\d+\.\d+ refused/,
   ],
   virusdetected: [
-    'virus',
+    // Not "antivirus": footers of the 2000s ("analizado con NOD32 antivirus system", "Checked by
+    // an anti-virus") name the scanner, not a virus found.
+    /(?<!anti-?)virus/,
     'infected',
     'malware',
     'malicious',
