@@ -53,9 +53,9 @@ const CLIENT_NAME_REFUSED =
  * ("Unknown user:", "Invalid final delivery userid:", as flufl.bounce's smtp32 detector reads
  * them), Exchange's Internet Mail Service ("The recipient name is not recognized", MSEXCH:IMS),
  * Verizon's MMS centre ("No valid recipients for this MM"), Lotus Domino's ("not listed in Domino
- * Directory", "not listed in public Name & Address Book" before Domino 6), and the Japanese carriers' notices
- * of their own subscribers ("送信先メールアドレスが見つかりません", notices.ts). Sisimai's modules
- * for these MTAs say userunknown.
+ * Directory", "not listed in public Name & Address Book" before Domino 6), and the Japanese
+ * carriers' notices of their own subscribers ("送信先メールアドレスが見つかりません", notices.ts).
+ * Sisimai's modules for these MTAs say userunknown.
  */
 const OWN_LOOKUP =
   /\bnot listed in (?:domino directory|public name & address book)\b|\bunknown user:|\binvalid final delivery userid:|\bthe recipient name is not recognized\b|\bno valid recipients for this mm\b|送信先(?:の)?メールアドレスが見つかりません/;
