@@ -27,7 +27,7 @@ const FLOORS = {
   crisp: { reason: 72.0, hard: 92.7 },
   phpbh: { reason: 97.9, hard: 100 },
   cws: { reason: 96.8, hard: 100 },
-  parsers: { reason: 61.5, hard: 84.6 },
+  parsers: { reason: 65.3, hard: 84.6 },
   /** For each format of the sixth corpus: the lowest is Microsoft 365's, 89.2%. */
   sameAsPostfix: 89.1,
 };

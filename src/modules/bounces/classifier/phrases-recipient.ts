@@ -327,7 +327,9 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'not accepting mail',
     'null mx',
     'no mx record',
-    'no mx',
+    // "No MX or A for domain": nothing to deliver to. Not "no MXs for this domain could be reached"
+    // (a Momentum delay warning's words): the hosts exist and did not answer, a network failure.
+    /\bno mx\b/,
     'indicated no smtp service',
     "couldn't find a mail exchanger",
     'could not find a mail exchanger',

@@ -26,6 +26,9 @@ export const TRANSPORT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'unable to connect to database',
     'timeout waiting for input',
     'aliasing/forwarding loop',
+    // Lotus Domino's router when its directory holds several entries for the name ("Recipient user
+    // name info (x) not unique. Several matches found in Domino Directory"; Sisimai's Domino module).
+    'several matches found in domino directory',
     /mail for .{1,200} loops back/,
     // qmail-ldap's lookups and delivery helpers (qmail-ldap-1.03 patch, #4.4.3 / #4.3.0).
     'unable to contact ldap server',
@@ -55,6 +58,10 @@ export const TRANSPORT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'no route to host',
     'host not reachable',
     'host is unreachable',
+    // Momentum's (SparkPost's) "421 4.4.0 [internal] no MXs for this domain could be reached at this
+    // time", reworded in 2017 to "no mail servers ..." because it means the hosts were down or
+    // unreachable, not a DNS failure (SparkPost's release notes).
+    /\bno (?:mxs|mail servers) for this domain could be reached\b/,
     'did not accept our requests to connect',
     'socket error',
     'dns lookup failure',

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { classifyBounce } from './classifier/classify.js';
+import { dsnMessage, postfixNotice } from './testing/dsn.js';
+
+/**
+ * What the tenth corpus (test/corpus/bounces/parsers: the bounce fixtures of flanker,
+ * bounce_email and MediaWiki's BounceHandler) showed was read wrong, each rule from the source it
+ * names. Each case read otherwise before its rule.
+ */
+describe('notices of the tenth corpus', () => {
+  it('reads Momentum\'s "no MXs for this domain could be reached" as a network error', async () => {
+    // Momentum (SparkPost's MTA) says so when the domain's hosts are down or unreachable; SparkPost
+    // reworded it to "no mail servers ..." in 2017 because users read it as a DNS failure. The
+    // plain "no MX" in it read as notaccept (nothing to deliver to).
+    for (const said of [
+      '421 4.4.0 [internal] no MXs for this domain could be reached at this time',
+      '421 4.4.0 [internal] no mail servers for this domain could be reached at this time',
+    ]) {
+      const [r] = await classifyBounce(
+        dsnMessage({
+          subject: 'Delayed Mail (still being retried)',
+          text: [`<bob@example.com>: ${said}`],
+          recipientFields: [
+            'Final-Recipient: rfc822; bob@example.com',
+            'Status: 4.4.0',
+            'Action: delayed',
+            `Diagnostic-Code: smtp; ${said}`,
+          ],
+        }),
+      );
+      expect(r, said).toMatchObject({ reason: 'networkerror', hard: false, status: '4.4.0' });
+    }
+    // A domain with no mail host at all is still notaccept.
+    const [none] = await classifyBounce(postfixNotice('454 4.4.4 [internal] no MX or A for domain'));
+    expect(none).toMatchObject({ reason: 'notaccept', hard: false });
+  });
+
+  it('reads Lotus Domino\'s "Several matches found in Domino Directory" as a system error', async () => {
+    // The recipient's directory holds several entries for the name and its router cannot choose
+    // one (Sisimai's Domino module: systemerror). It read as onhold.
+    const [r] = await classifyBounce(
+      dsnMessage({
+        subject: 'DELIVERY FAILURE: Recipient user name info (bob@example.com) not unique.',
+        text: [
+          'Recipient user name info (bob@example.com) not unique.  Several matches found in Domino Directory.',
+        ],
+        recipientFields: [
+          'Final-Recipient: rfc822;bob@example.com',
+          'Action: failed',
+          'Status: 5.0.0',
+          'Diagnostic-Code: X-Notes; Recipient user name info (bob@example.com) not unique.  Several matches found in Domino Directory.',
+        ],
+      }),
+    );
+    expect(r).toMatchObject({ reason: 'systemerror', hard: false });
+  });
+});
