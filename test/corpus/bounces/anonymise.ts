@@ -17,19 +17,34 @@ const SYSTEM = /^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon|daemon|roo
 const ADDRESS = /(?<![\w.%+-])([\w.%+-]+)@([\w-]+(?:\.[\w-]+)+)/g;
 
 const names = new Map<string, string>();
+/** userN for an address, the same N for the same address everywhere in the corpus. */
+function rename(local: string, domain: string): string {
+  const key = `${local.toLowerCase()}@${domain.toLowerCase()}`;
+  let name = names.get(key);
+  if (!name) {
+    name = `user${names.size + 1}`;
+    names.set(key, name);
+  }
+  return name;
+}
+/** An address in a URL, "@" percent-encoded (mailto: and list links): "Unsubscribe%20bob%40example.com". */
+const ENCODED = /(?<=^|[^\w.+%-]|%[0-9A-F]{2})([\w.+-]+)%40([\w-]+(?:\.[\w-]+)+)/g;
+/** Dada Mail's subscription links name the subscriber as a path, "/s/<list>/bob/example.com/" (and /u/, /ur/). */
+const DADA_PATH = /(\/(?:s|ur?)\/[\w-]+\/)([\w.+-]+)\/([\w-]+(?:(?:\.|=2E)[\w-]+)+)(?=\/)/g;
+
 const files = readdirSync(from).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 for (const file of files) {
   const text = readFileSync(`${from}/${file}`, 'latin1');
-  const out = text.replace(ADDRESS, (whole, local: string, domain: string) => {
-    if (SYSTEM.test(local)) return whole;
-    const key = `${local.toLowerCase()}@${domain.toLowerCase()}`;
-    let name = names.get(key);
-    if (!name) {
-      name = `user${names.size + 1}`;
-      names.set(key, name);
-    }
-    return `${name}@${domain}`;
-  });
+  const out = text
+    .replace(ADDRESS, (whole, local: string, domain: string) =>
+      SYSTEM.test(local) ? whole : `${rename(local, domain)}@${domain}`,
+    )
+    .replace(ENCODED, (whole, local: string, domain: string) =>
+      SYSTEM.test(local) ? whole : `${rename(local, domain)}%40${domain}`,
+    )
+    .replace(DADA_PATH, (_, path: string, local: string, domain: string) =>
+      `${path}${rename(local, domain.replaceAll('=2E', '.'))}/${domain}`,
+    );
   // Every sample becomes a .eml file; PHP-Bounce-Handler has both "vac1" and "vac1.eml", and .txt files.
   const name = file.endsWith('.eml') ? file : file.endsWith('.txt') ? `${file.slice(0, -4)}-txt.eml` : `${file}-raw.eml`;
   writeFileSync(`${to}/${name}`, out, 'latin1');
