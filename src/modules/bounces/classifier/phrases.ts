@@ -43,6 +43,8 @@ const PATTERNS = Object.entries(PHRASES).map(
 export const PHRASE_CHARS = 16 * 1024;
 
 interface Verdicts {
+  /** The head the tables read, underscores as spaces. */
+  head: string;
   literal: Set<string>;
   pattern: Map<string, boolean>;
 }
@@ -50,18 +52,22 @@ interface Verdicts {
 /** Verdicts per text (see memo.ts): each distinct text is read once. */
 const verdicts = new TextMemo<Verdicts>();
 
-/** Whether a normalised (lower-case, single-spaced) text uses the wording of a reason. */
+/**
+ * Whether a normalised (lower-case, single-spaced) text uses the wording of a reason. Words joined
+ * by underscores count as words: some servers give their reason as an identifier ("550
+ * BAD_RECIPIENT - see http://...undelivered.php?r=BAD_RECIPIENT", BounceParser's corpus), and no
+ * phrase of the tables holds an underscore.
+ */
 export function matches(reason: string, text: string): boolean {
   if (!text) return false;
-  const v = verdicts.get(text, (t) => ({
-    literal: INDEX.labelsIn(t.slice(0, PHRASE_CHARS)),
-    pattern: new Map(),
-  }));
+  const v = verdicts.get(text, (t) => {
+    const head = t.slice(0, PHRASE_CHARS).replace(/_/g, ' ');
+    return { head, literal: INDEX.labelsIn(head), pattern: new Map() };
+  });
   if (v.literal.has(reason)) return true;
   let found = v.pattern.get(reason);
   if (found === undefined) {
-    const head = text.slice(0, PHRASE_CHARS);
-    found = (PATTERNS.find(([r]) => r === reason)?.[1] ?? []).some((re) => re.test(head));
+    found = (PATTERNS.find(([r]) => r === reason)?.[1] ?? []).some((re) => re.test(v.head));
     v.pattern.set(reason, found);
   }
   return found;
