@@ -67,4 +67,22 @@ describe('reading a reply', () => {
     );
     expect(r).toMatchObject({ reason: 'userunknown', hard: true });
   });
+  it('does not read the name of an Authentication-Results header as a failed authentication', async () => {
+    // "554 5.7.7 too many equal X-headers (X-Original-Authentication-Results:)" (the seventh
+    // corpus) refuses repeated headers; the header's name says nothing failed. The phrase
+    // 'authentication-results' made it authfailure; X.7.7 is a message integrity failure (RFC
+    // 3463), securityerror in Sisimai's status table, as 4.25 labels it.
+    const [r] = await classifyBounce(
+      postfixNotice(
+        '554 5.7.7 too many equal X-headers (X-Original-Authentication-Results:) (in reply to end of DATA command)',
+      ),
+    );
+    expect(r).toMatchObject({ reason: 'securityerror', status: '5.7.7' });
+    const [dmarc] = await classifyBounce(
+      postfixNotice(
+        "550 5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy (in reply to end of DATA command)",
+      ),
+    );
+    expect(dmarc?.reason).toBe('authfailure');
+  });
 });

@@ -53,7 +53,6 @@ export const SENDER_PHRASES: Readonly<Record<string, ReadonlyArray<string | RegE
     'unauthenticated email',
     'email rejected due to spf',
     'does not pass dmarc',
-    'authentication-results',
     'please inspect your spf settings',
     /is not allowed to send (mail )?from .{0,200} per it'?s spf/,
   ],
