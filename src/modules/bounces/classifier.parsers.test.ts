@@ -85,4 +85,23 @@ describe('reading a reply', () => {
     );
     expect(dmarc?.reason).toBe('authfailure');
   });
+  it('reads a CCSO directory\'s "No matches to nameserver query" as a recipient miss, not DNS', async () => {
+    // Yale's mail gateway (flufl.bounce's yale_01): its "nameserver" is the ph directory (RFC
+    // 2378), which found no such name. It read as networkerror ("name server"); as an unknown-user
+    // wording with no status and no SMTP step it is filtered (Sisimai's order), as 4.25 labels it.
+    const notice = [
+      'From: MAILER-DAEMON@mr2.example.edu',
+      'To: list-admin@example.org',
+      'Subject: Returned mail: User unknown',
+      '',
+      ' --------Message not delivered to the following:',
+      '',
+      ' bob@example.edu    No matches to nameserver query',
+      '',
+      ' --------Unsent Message below:',
+      '',
+    ].join('\n');
+    const [r] = await classifyBounce(notice);
+    expect(r).toMatchObject({ recipient: 'bob@example.edu', reason: 'filtered', hard: false });
+  });
 });

@@ -159,6 +159,10 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     // Comcast's reply for an address that is none of its subscribers' ("550 5.1.1 Not our
     // Customer", its SMTP error reference); Sisimai 4.25 reads it so under 5.1.1.
     'not our customer',
+    // A CCSO (ph) directory's miss, "No matches to nameserver query" (Yale's mail gateway, whose
+    // notice explains it: "Yale's on-line directory fails to locate ... the supplied name"; RFC
+    // 2378's "501:No matches to your query"). Its "nameserver" is the directory, not DNS.
+    'no matches to nameserver query',
     '#5.1.1 bad address',
     'address does not exist',
     'address unknown',
