@@ -4,8 +4,9 @@ import { dsnMessage, postfixNotice } from './testing/dsn.js';
 
 /**
  * What the tenth corpus (test/corpus/bounces/parsers: other projects' bounce fixtures) showed was
- * read wrong, and a reading the fourth showed while its disagreements were listed again; each rule
- * from the source it names. Each case read otherwise before its rule.
+ * read wrong, and readings the third, fourth and seventh showed when all disagreements were listed
+ * again (test/corpus/bounces/disagreements.ts); each rule from the source it names. Each case read
+ * otherwise before its rule.
  */
 describe('notices of the tenth corpus', () => {
   it('reads Momentum\'s "no MXs for this domain could be reached" as a network error', async () => {
@@ -67,6 +68,7 @@ describe('reading a reply', () => {
     );
     expect(r).toMatchObject({ reason: 'userunknown', hard: true });
   });
+
   it('does not read the name of an Authentication-Results header as a failed authentication', async () => {
     // "554 5.7.7 too many equal X-headers (X-Original-Authentication-Results:)" (the seventh
     // corpus) refuses repeated headers; the header's name says nothing failed. The phrase
@@ -85,6 +87,7 @@ describe('reading a reply', () => {
     );
     expect(dmarc?.reason).toBe('authfailure');
   });
+
   it('reads a CCSO directory\'s "No matches to nameserver query" as a recipient miss, not DNS', async () => {
     // Yale's mail gateway (flufl.bounce's yale_01): its "nameserver" is the ph directory (RFC
     // 2378), which found no such name. It read as networkerror ("name server"); as an unknown-user
