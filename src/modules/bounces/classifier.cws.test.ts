@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyBounce } from './classifier/classify.js';
-import { dsnMessage, postfixNotice } from './testing/dsn.js';
+import { dominoFailure, plainNotice, postfixNotice } from './testing/dsn.js';
 
 /**
  * What the ninth corpus (test/corpus/bounces/cws: CwsMailBounceHandler's sample messages) showed
@@ -10,19 +10,12 @@ describe('notices of the ninth corpus', () => {
   it('reads Lotus Domino R5\'s "not listed in public Name & Address Book" as an unknown user', async () => {
     // Domino's router before Domino 6 named its directory so (Sisimai's Domino and Notes
     // modules). It used to read as a block list's "listed in" (blocked), then as filtered.
-    const [r] = await classifyBounce(
-      dsnMessage({
-        subject: 'DELIVERY FAILURE: User bob (bob@example.com) not listed in public Name & Address Book',
-        text: ['User bob (bob@example.com) not listed in public Name & Address Book'],
-        recipientFields: [
-          'Final-Recipient: rfc822;bob@example.com',
-          'Action: failed',
-          'Status: 5.1.1',
-          'Diagnostic-Code: X-Notes; User bob (bob@example.com) not listed in public Name & Address Book',
-        ],
-      }),
-    );
+    const said = 'User bob (bob@example.com) not listed in public Name & Address Book';
+    const [r] = await classifyBounce(dominoFailure('5.1.1', said));
     expect(r).toMatchObject({ reason: 'userunknown', hard: true });
+    // Under a bare 5.0.0 the words alone decide (the phrase table and OWN_LOOKUP).
+    const [bare] = await classifyBounce(dominoFailure('5.0.0', said));
+    expect(bare).toMatchObject({ reason: 'userunknown', hard: true });
   });
 
   it('still reads a block list\'s "listed in" as a refusal of the sending host', async () => {
@@ -59,26 +52,25 @@ describe('notices of the ninth corpus', () => {
   it('does not read an antivirus footer as a virus found, and still reads a virus found', async () => {
     // Exim's delay warning with no delay reason, from a host that appends NOD32's footer
     // (phpbh/46 and cws/bounce_420_001, both 2006): it read as virusdetected, as both messages did.
-    const warning = [
-      'From: Mail Delivery System <Mailer-Daemon@mx.example.net>',
-      'To: sender@example.org',
-      'Subject: Warning: message 1Gdrvl-0006Gp-PU delayed 48 hours',
-      '',
-      'This message was created automatically by mail delivery software.',
-      'A message that you sent has not yet been delivered to one or more of its',
-      'recipients after more than 48 hours on the queue on mx.example.net.',
-      '',
-      'The address to which the message has not yet been delivered is:',
-      '',
-      '  bob@example.com',
-      '',
-      'No action is required on your part. Delivery attempts will continue for',
-      'some time, and this warning may be repeated at intervals if the message',
-      'remains undelivered.',
-      '',
-      'Este mensaje ha sido analizado con  NOD32 antivirus system',
-      '',
-    ].join('\n');
+    const warning = plainNotice(
+      'Warning: message 1Gdrvl-0006Gp-PU delayed 48 hours',
+      [
+        'This message was created automatically by mail delivery software.',
+        'A message that you sent has not yet been delivered to one or more of its',
+        'recipients after more than 48 hours on the queue on mx.example.net.',
+        '',
+        'The address to which the message has not yet been delivered is:',
+        '',
+        '  bob@example.com',
+        '',
+        'No action is required on your part. Delivery attempts will continue for',
+        'some time, and this warning may be repeated at intervals if the message',
+        'remains undelivered.',
+        '',
+        'Este mensaje ha sido analizado con  NOD32 antivirus system',
+      ],
+      'Mail Delivery System <Mailer-Daemon@mx.example.net>',
+    );
     const [r] = await classifyBounce(warning);
     // What the warning itself says, with no delay reason: still being retried (Sisimai's expired).
     expect(r).toMatchObject({ recipient: 'bob@example.com', reason: 'expired', hard: false });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyBounce } from './classifier/classify.js';
-import { dsnMessage, postfixNotice } from './testing/dsn.js';
+import { dominoFailure, dsnMessage, plainNotice, postfixNotice } from './testing/dsn.js';
 
 /**
  * What the tenth corpus (test/corpus/bounces/parsers: other projects' bounce fixtures) showed was
@@ -40,18 +40,10 @@ describe('notices of the tenth corpus', () => {
     // The recipient's directory holds several entries for the name and its router cannot choose
     // one (Sisimai's Domino module: systemerror). It read as onhold.
     const [r] = await classifyBounce(
-      dsnMessage({
-        subject: 'DELIVERY FAILURE: Recipient user name info (bob@example.com) not unique.',
-        text: [
-          'Recipient user name info (bob@example.com) not unique.  Several matches found in Domino Directory.',
-        ],
-        recipientFields: [
-          'Final-Recipient: rfc822;bob@example.com',
-          'Action: failed',
-          'Status: 5.0.0',
-          'Diagnostic-Code: X-Notes; Recipient user name info (bob@example.com) not unique.  Several matches found in Domino Directory.',
-        ],
-      }),
+      dominoFailure(
+        '5.0.0',
+        'Recipient user name info (bob@example.com) not unique.  Several matches found in Domino Directory.',
+      ),
     );
     expect(r).toMatchObject({ reason: 'systemerror', hard: false });
   });
@@ -92,18 +84,17 @@ describe('reading a reply', () => {
     // Yale's mail gateway (flufl.bounce's yale_01): its "nameserver" is the ph directory (RFC
     // 2378), which found no such name. It read as networkerror ("name server"); as an unknown-user
     // wording with no status and no SMTP step it is filtered (Sisimai's order), as 4.25 labels it.
-    const notice = [
-      'From: MAILER-DAEMON@mr2.example.edu',
-      'To: list-admin@example.org',
-      'Subject: Returned mail: User unknown',
-      '',
-      ' --------Message not delivered to the following:',
-      '',
-      ' bob@example.edu    No matches to nameserver query',
-      '',
-      ' --------Unsent Message below:',
-      '',
-    ].join('\n');
+    const notice = plainNotice(
+      'Returned mail: User unknown',
+      [
+        ' --------Message not delivered to the following:',
+        '',
+        ' bob@example.edu    No matches to nameserver query',
+        '',
+        ' --------Unsent Message below:',
+      ],
+      'MAILER-DAEMON@mr2.example.edu',
+    );
     const [r] = await classifyBounce(notice);
     expect(r).toMatchObject({ recipient: 'bob@example.edu', reason: 'filtered', hard: false });
   });

@@ -8,18 +8,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { classifyBounce } from '../../../src/modules/bounces/classifier/classify.js';
+import { CORPUS, type Label } from '../../../src/modules/bounces/testing/frozen.js';
 
-const DIR = import.meta.dirname;
 const only = process.argv[2];
-const files = readdirSync(DIR)
+const files = readdirSync(CORPUS)
   .filter((f) => /^labels(?:-[\w-]+)?\.json$/.test(f) && (!only || f.includes(only)))
   .sort();
-
-interface Labelled {
-  file: string;
-  notBounce?: boolean;
-  recipients?: { index: number; reason: string; hardbounce: boolean; status: string }[];
-}
 
 const verdict = (reason: string | undefined, hard: boolean | undefined, status: string | null | undefined) =>
   `${reason}/${hard ? 'H' : 'S'} ${status ?? ''}`.trim();
@@ -28,9 +22,9 @@ let shown = 0;
 for (const labels of files) {
   // labels.json names dev/'s files without their folder; the others name theirs.
   const folder = labels === 'labels.json' ? 'dev' : '';
-  for (const l of JSON.parse(readFileSync(join(DIR, labels), 'utf8')) as Labelled[]) {
-    if (l.notBounce || !l.recipients) continue;
-    const results = await classifyBounce(readFileSync(join(DIR, folder, l.file), 'utf8'));
+  for (const l of JSON.parse(readFileSync(join(CORPUS, labels), 'utf8')) as Label[]) {
+    if ('notBounce' in l) continue;
+    const results = await classifyBounce(readFileSync(join(CORPUS, folder, l.file), 'utf8'));
     for (const e of l.recipients) {
       const r = results[e.index - 1];
       if (r && r.reason === e.reason && r.hard === e.hardbounce) continue;

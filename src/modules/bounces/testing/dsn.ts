@@ -27,6 +27,32 @@ export function dsnMessage(opts: { subject: string; text: string[]; recipientFie
   ].join('\n');
 }
 
+/**
+ * Lotus Domino's report for bob@example.com: its router's words (`said`) in the subject after
+ * "DELIVERY FAILURE:", in the text, and in an X-Notes Diagnostic-Code under `status`.
+ */
+export function dominoFailure(status: string, said: string): string {
+  return dsnMessage({
+    subject: `DELIVERY FAILURE: ${said}`,
+    text: [said],
+    recipientFields: [
+      'Final-Recipient: rfc822;bob@example.com',
+      'Action: failed',
+      `Status: ${status}`,
+      `Diagnostic-Code: X-Notes; ${said}`,
+    ],
+  });
+}
+
+/** A plain-text notice (no MIME report) from a mail system: its subject and body lines. */
+export function plainNotice(
+  subject: string,
+  body: string[],
+  from = 'Mail Delivery System <MAILER-DAEMON@mx.example.net>',
+): string {
+  return [`From: ${from}`, 'To: sender@example.org', `Subject: ${subject}`, '', ...body, ''].join('\n');
+}
+
 /** Postfix's plain notice for bob@example.com, `said` being what follows "host x said:". */
 export function postfixNotice(said: string): string {
   return postfixVerdict(`host mx.example.com[192.0.2.1] said: ${said}`);
@@ -37,14 +63,9 @@ export function postfixNotice(said: string): string {
  * (its own words, "connect to x: Connection timed out", or a host's reply, as postfixNotice).
  */
 export function postfixVerdict(verdict: string): string {
-  return [
-    'From: Mail Delivery System <MAILER-DAEMON@mx.example.net>',
-    'To: sender@example.org',
-    'Subject: Undelivered Mail Returned to Sender',
-    '',
+  return plainNotice('Undelivered Mail Returned to Sender', [
     'This is the mail system at host mx.example.net.',
     '',
     `<bob@example.com>: ${verdict}`,
-    '',
-  ].join('\n');
+  ]);
 }
