@@ -17,25 +17,27 @@ const FLOORS = {
   all: { reason: 93.9, hard: 97.7 },
   built: { reason: 93.1, hard: 97.8 },
   frozen: { reason: 96.2, hard: 97.4 },
-  synth: { reason: 84.0, hard: 98.3 },
-  flufl: { reason: 90.9, hard: 99.1 },
-  bounceparser: { reason: 84.5, hard: 93.4 },
-  // Lowered once, by one message (opensmtpd-31): Exchange Online's 5.1.10 RecipientNotFound is an
-  // unknown user as Microsoft documents it, where Sisimai 4.25 falls back to filtered.
-  replies: { reason: 67.1, hard: 99.0 },
-  formats: { reason: 62.0, hard: 95.1 },
-  crisp: { reason: 72.9, hard: 92.7 },
-  phpbh: { reason: 97.9, hard: 100 },
-  cws: { reason: 96.8, hard: 100 },
-  parsers: { reason: 75.3, hard: 86.1 },
+  synth: { reason: 90.4, hard: 99.4 },
+  flufl: { reason: 93.4, hard: 98.9 },
+  bounceparser: { reason: 86.3, hard: 93.1 },
+  replies: { reason: 61.0, hard: 98.6 },
+  formats: { reason: 61.0, hard: 95.7 },
+  crisp: { reason: 77.4, hard: 92.1 },
+  phpbh: { reason: 98.9, hard: 100 },
+  cws: { reason: 97.8, hard: 100 },
+  parsers: { reason: 85.0, hard: 91.6 },
   /** For each format of the sixth corpus: the lowest is Microsoft 365's, 89.2%. */
   sameAsPostfix: 89.1,
 };
 
 /**
- * The corpora labelled by Sisimai 4.25 (label.pl), other than the second: their recipients (the
- * count is exact, so a lost message fails) and, in each comment, where they come from and what the
- * first reading said, before any rule was written from them.
+ * The corpora labelled by Sisimai (label.pl), other than the second: their recipients (the count
+ * is exact, so a lost message fails) and, in each comment, where they come from and what the first
+ * reading said, before any rule was written from them. The first readings were against Sisimai
+ * 4.25's labels (Debian 12's); since 2026-12-08 every corpus but dev/ is labelled by Sisimai 5.3
+ * (Debian 13's, sisimai5.sh), the release nearest dev/'s 5.2 and so the held-back half's.
+ * A message 5.3 does not read is counted apart: it has no label (messages 4.25 read and 5.3 does
+ * not, 30 of flufl.bounce's among them, left the measure with the change of labeller).
  */
 const LABELLED: {
   key: Exclude<keyof typeof FLOORS, 'sameAsPostfix'>;
@@ -45,35 +47,36 @@ const LABELLED: {
 }[] = [
   // flufl/: the bounce detectors' test data of flufl.bounce (LGPL-3), as Debian's
   // python3-flufl.bounce ships it. Read for the first time after the rules of the second corpus:
-  // 71.3% of reasons, 86.1% of hard/soft.
+  // 71.3% of reasons, 86.1% of hard/soft (4.25's labels).
   {
     key: 'flufl',
     file: 'labels-flufl.json',
     name: "flufl.bounce's test messages (collected by GNU Mailman)",
-    total: 122,
+    total: 92,
   },
-  // bounceparser/ (GPL-1+ or Artistic). First reading: 75.6% of reasons, 91.9% of hard/soft.
+  // bounceparser/ (GPL-1+ or Artistic). First reading: 75.6% of reasons, 91.9% of hard/soft
+  // (4.25's labels).
   {
     key: 'bounceparser',
     file: 'labels-bounceparser.json',
     name: "Mail::DeliveryStatus::BounceParser's test messages",
-    total: 123,
+    total: 117,
   },
   // replies/: 74 documented replies (replies.ts) at their SMTP step, in the notices of Postfix,
-  // Exim, Sendmail, qmail, OpenSMTPD and Courier. First reading: 63.1% / 99.1%. Most of what is
-  // left is Sisimai 4.25's status-class fallback (securityerror for a 5.7.x it has no phrase for)
-  // where ours names one.
+  // Exim, Sendmail, qmail, OpenSMTPD and Courier. First reading: 63.1% / 99.1% (4.25's labels).
+  // Sisimai 5.3 does not read the plain OpenSMTPD notice (74 messages). Most of what is left is
+  // its status-class fallback (securityerror for a 5.7.x it has no phrase for, such as Postfix's
+  // "Client host rejected: Access denied") where ours names one.
   {
     key: 'replies',
     file: 'labels-replies.json',
     name: "replies as providers and MTAs document them, in six MTAs' notices",
-    total: 444,
+    total: 370,
   },
   // formats/: the same replies in the notices of Microsoft 365, InterScan MSS, a qmail clone,
   // Google Workspace and MessageLabs (formats/templates.ts), none of which dev/ holds a message
-  // of. First reading: 55.3% / 96.0%. What is left is mostly the step these formats do not show:
-  // an "unknown user" in a report without a command is userunknown to Sisimai 5.2 (dev/'s
-  // labeller, and ours) and filtered to 4.25.
+  // of. First reading: 55.3% / 96.0% (4.25's labels). What is left is mostly what is left in
+  // replies/, and the step these formats do not show.
   {
     key: 'formats',
     file: 'labels-formats.json',
@@ -82,40 +85,36 @@ const LABELLED: {
   },
   // crisp/: 110 notices (mostly Postfix's, with real providers' replies of 2023; Exim, Sendmail,
   // Gmail, Exchange Online, MessageLabs) in the headers their software writes (crisp/make.ts).
-  // First reading: 69.4% / 92.8%. Most of what is left is 4.25's reading where 5.2 has another:
-  // securityerror for a 5.7.x spam or reputation refusal, filtered for Exchange's 5.4.1 "Access
-  // denied" (userunknown in dev/'s own 5.4.1 messages).
+  // First reading: 69.4% / 92.8% (4.25's labels). Of what is left, 5.3's status-class fallback
+  // (securityerror for a 5.7.1 spam refusal) and its onhold for Postfix's own connection
+  // failures are most.
   {
     key: 'crisp',
     file: 'labels-crisp.json',
     name: "real notices' texts from Crisp's bounce parser",
-    total: 111,
+    total: 102,
   },
   // phpbh/: its 100 real samples (2006-2014: Exim, qmail, Sendmail, Exchange, Hotmail's DSNs and
   // complaints, ARF reports, auto-replies), addresses renamed (anonymise.ts). First reading:
-  // 93.5% / 97.8% on the first 94 (the last six, added after those rules, all agreed). One of
-  // the two left is an Exim delay warning, expired to 4.25, read by its delay's reason here as
-  // Sisimai 5.2 does in dev/ (exim-38: requireptr).
-  { key: 'phpbh', file: 'labels-phpbh.json', name: "PHP-Bounce-Handler's sample messages", total: 98 },
+  // 93.5% / 97.8% on the first 94 (4.25's labels; the last six, added after those rules, all
+  // agreed).
+  { key: 'phpbh', file: 'labels-phpbh.json', name: "PHP-Bounce-Handler's sample messages", total: 96 },
   // cws/: the 97 real samples of CwsMailBounceHandler (LGPL; 2006-2013: Exim, qmail,
   // Postfix, Sendmail, Domino, Sun ONE, Hotmail, Gmail, Exchange 5.5 notices, ARF reports), most
   // sent back to an Argentinian newsletter, addresses renamed (anonymise.ts). First reading:
   // 91.7% / 98.8% on the first 86 messages (84 recipients; the last 11, added after those rules,
-  // all agreed). What is left: two delay warnings, expired to 4.25, and a
-  // "Messages without To: fields are not accepted" that 4.25 leaves undefined.
-  { key: 'cws', file: 'labels-cws.json', name: "CwsMailBounceHandler's sample messages", total: 95 },
+  // all agreed; 4.25's labels). What is left: a maildir over quota, mailboxfull to 5.3 and
+  // exceedlimit here (its X.2.3 status).
+  { key: 'cws', file: 'labels-cws.json', name: "CwsMailBounceHandler's sample messages", total: 94 },
   // parsers/: the bounce fixtures of five more parsers and mail libraries (flanker, Apache-2.0;
   // bounce_email, MIT; MediaWiki's BounceHandler, GPL-2+; Dada Mail, GPL; Ruby's mail gem, MIT)
   // and two applications that read bounces (the RIPE Database, BSD; Zammad, AGPL), 2007-2021:
   // CommuniGate Pro, Domino, Exchange, Gmail, Hotmail, AOL, Office 365, Amazon SES, Momentum,
   // Postfix, Exim, qmail, Sendmail, OpenSMTPD; addresses renamed. First reading: 61.5% / 84.6%
   // on the first three sets (26 recipients); Dada Mail's and the mail gem's, read after those
-  // rules, 87.5% / 91.7% (24); RIPE's and Zammad's, after those, 73.3% / 80.0% (15). Most of
-  // what is left is 4.25 not reading what it has (undefined for "550 5.1.1 User unknown", onhold
-  // for Gmail's older notice of a 5.1.0), reading Office 365's 5.1.10, Gmail's 5.1.1 through
-  // Amazon SES and Exchange Online's 5.4.1 as filtered, and an "Unknown user" with no SMTP step
-  // as filtered (Sisimai 5.2 makes these userunknown in dev/).
-  { key: 'parsers', file: 'labels-parsers.json', name: "other parsers' bounce fixtures", total: 65 },
+  // rules, 87.5% / 91.7% (24); RIPE's and Zammad's, after those, 73.3% / 80.0% (15), all
+  // against 4.25's labels.
+  { key: 'parsers', file: 'labels-parsers.json', name: "other parsers' bounce fixtures", total: 60 },
 ];
 
 interface Tally {
@@ -170,10 +169,11 @@ describe('bounce classifier on the labelled corpus', () => {
     expect(notBouncesEmpty).toBe(notBounces);
   }, 60_000);
 
-  it('agrees with Sisimai 4.25 on the second corpus (synthesised messages)', async () => {
+  it('agrees with Sisimai 5.3 on the second corpus (synthesised messages)', async () => {
     // test/corpus/bounces/synth (bounces of six MTAs from their templates) and notices/, labelled by
-    // Debian's libsisimai-perl (label.pl): an older Sisimai than dev/'s 5.2, without
-    // requireptr, and blind to the notices of issue 17, 6 (it reads them as not bounces).
+    // Sisimai 5.3 (sisimai5.sh; 84.0% / 98.4% against 4.25's labels before), which is blind to
+    // the notices of issue 17, 6 and to 37 of the templates' messages (it reads them as not
+    // bounces).
     const synth = JSON.parse(readFileSync(join(CORPUS, 'labels-synth.json'), 'utf8')) as Label[];
     const t = tally();
     let unread = 0;
@@ -188,17 +188,17 @@ describe('bounce classifier on the labelled corpus', () => {
       count(t, label, results);
     }
     console.log(
-      `${show('second corpus (Sisimai 4.25 labels)', t)}; ` +
-        `not bounces to Sisimai 4.25, bounces here: ${unreadHere}/${unread}`,
+      `${show('second corpus (Sisimai 5.3 labels)', t)}; ` +
+        `not bounces to Sisimai 5.3, bounces here: ${unreadHere}/${unread}`,
     );
-    expect(t.total).toBeGreaterThanOrEqual(244);
+    expect(t.total).toBeGreaterThanOrEqual(199);
     expect(pct(t.reason, t.total)).toBeGreaterThanOrEqual(FLOORS.synth.reason);
     expect(pct(t.hard, t.total)).toBeGreaterThanOrEqual(FLOORS.synth.hard);
   });
 
   for (const { key, file, name, total } of LABELLED)
-    it(`agrees with Sisimai 4.25 on ${name}`, async () => {
-      const t = await readLabelled(file, `${name} (Sisimai 4.25 labels)`);
+    it(`agrees with Sisimai 5.3 on ${name}`, async () => {
+      const t = await readLabelled(file, `${name} (Sisimai 5.3 labels)`);
       expect(t.total).toBe(total);
       expect(pct(t.reason, t.total)).toBeGreaterThanOrEqual(FLOORS[key].reason);
       expect(pct(t.hard, t.total)).toBeGreaterThanOrEqual(FLOORS[key].hard);
@@ -263,7 +263,7 @@ async function readLabelled(file: string, name: string): Promise<Tally> {
     }
     count(t, label, await classifyBounce(readFileSync(join(CORPUS, label.file), 'utf8')));
   }
-  console.log(`${show(name, t)}; not bounces to Sisimai 4.25: ${unread}`);
+  console.log(`${show(name, t)}; not bounces to Sisimai 5.3: ${unread}`);
   return t;
 }
 
