@@ -14,18 +14,18 @@ import { CORPUS, chooseFrozen, type Frozen, type Label, readLabels } from './tes
  * came after them): its figure measures the rules added since, not those before.
  */
 const FLOORS = {
-  all: { reason: 93.9, hard: 97.7 },
-  built: { reason: 93.1, hard: 97.8 },
-  frozen: { reason: 96.2, hard: 97.4 },
+  all: { reason: 94.5, hard: 98.4 },
+  built: { reason: 93.5, hard: 98.2 },
+  frozen: { reason: 97.4, hard: 98.7 },
   synth: { reason: 90.4, hard: 99.4 },
   flufl: { reason: 93.4, hard: 98.9 },
-  bounceparser: { reason: 86.3, hard: 93.1 },
+  bounceparser: { reason: 89.7, hard: 96.5 },
   replies: { reason: 61.0, hard: 98.6 },
-  formats: { reason: 61.0, hard: 95.7 },
+  formats: { reason: 62.3, hard: 98.4 },
   crisp: { reason: 77.4, hard: 92.1 },
   phpbh: { reason: 98.9, hard: 100 },
   cws: { reason: 97.8, hard: 100 },
-  parsers: { reason: 85.0, hard: 91.6 },
+  parsers: { reason: 90.0, hard: 96.6 },
   /** For each format of the sixth corpus: the lowest is Microsoft 365's, 89.2%. */
   sameAsPostfix: 89.1,
 };

@@ -4,7 +4,7 @@
  */
 
 import { commandIn } from './command.js';
-import { bestStatus, joinReply, ownVerdicts, protocolStatusOverruled } from './diagnostic.js';
+import { bestStatus, joinReply, ownVerdicts, protocolStatusOverruled, refusedAtRcpt } from './diagnostic.js';
 import { type DsnRecipient, parseDsnFields } from './dsn.js';
 import {
   feedbackRecipients,
@@ -72,6 +72,11 @@ function fromDsn(mail: ParsedBounce, dsn: DsnRecipient[], humanText: string): Bo
     verdicts ??= ownVerdicts(humanText);
     return verdicts;
   };
+  let atRcpt: Set<string> | undefined;
+  const refusedAtRcptOnce = (recipient: string | null) => {
+    atRcpt ??= refusedAtRcpt(humanText);
+    return recipient !== null && atRcpt.has(recipient);
+  };
   return dsn.map((r) => {
     const block = (r.recipient !== null && blockOf.get(r.recipient)) || '';
     const statusComment = /\((.+)\)/.exec(r.status ?? '')?.[1] ?? null;
@@ -91,9 +96,11 @@ function fromDsn(mail: ParsedBounce, dsn: DsnRecipient[], humanText: string): Bo
       diagnostic: [diagnostic, statusComment].filter(Boolean).join(' '),
       status,
       replyCode: findReplyCode(r.diagnostic) ?? findReplyCode(block),
-      command: commandIn(`${r.diagnostic ?? ''}\n${block}`),
+      command:
+        commandIn(`${r.diagnostic ?? ''}\n${block}`) ?? (refusedAtRcptOnce(r.recipient) ? 'RCPT' : null),
       action: r.action,
       diagnosticType: r.diagnosticType,
+      category: r.category,
     };
     return result(r.recipient, ev, diagnostic);
   });

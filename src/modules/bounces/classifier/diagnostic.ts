@@ -61,3 +61,18 @@ export function ownVerdicts(text: string): Map<string, string> {
   }
   return out;
 }
+
+/**
+ * The addresses a transcript shows refused at RCPT TO (Sendmail's "... while talking to x.:",
+ * ">>> RCPT To:<bob@x>", then "<<< 554 ..."), lower-cased: when a notice lists several recipients
+ * and their transcripts apart, each recipient's step is read there. Read once for all recipients.
+ */
+export function refusedAtRcpt(text: string): Set<string> {
+  const out = new Set<string>();
+  const lines = text.split(/\r\n?|\n/);
+  for (const [i, line] of lines.entries()) {
+    const m = /^>>> RCPT TO:\s*<([^<>\s]+)>/i.exec(line);
+    if (m && /^<<< [45]\d\d\b/.test(lines[i + 1] ?? '')) out.add(m[1].toLowerCase());
+  }
+  return out;
+}

@@ -11,6 +11,8 @@ export interface DsnRecipient {
   diagnosticType: string | null;
   diagnostic: string | null;
   remoteMta: string | null;
+  /** PowerMTA's own category of the failure (X-PowerMTA-BounceCategory), lower-cased. */
+  category: string | null;
 }
 
 const PER_RECIPIENT = new Set([
@@ -24,6 +26,7 @@ const PER_RECIPIENT = new Set([
   'last-attempt-date',
   'will-retry-until',
   'x-remote-mta',
+  'x-powermta-bouncecategory',
 ]);
 
 /** Unfolds header-style continuation lines. */
@@ -70,6 +73,7 @@ export function parseDsnFields(text: string): DsnRecipient[] {
         diagnosticType: typeMatch ? typeMatch[1].toLowerCase() : null,
         diagnostic: diag ? diag.slice(typeMatch ? typeMatch[0].length : 0).trim() || null : null,
         remoteMta: cur['remote-mta'] ?? null,
+        category: cur['x-powermta-bouncecategory']?.trim().toLowerCase() || null,
       });
     }
     cur = null;

@@ -22,6 +22,8 @@ export interface Evidence {
   diagnosticType: string | null;
   /** The notice is qmail-send's ("Hi. This is the qmail-send program at ..."). */
   qmail?: boolean;
+  /** The reporting MTA's own category of the failure (PowerMTA's X-PowerMTA-BounceCategory). */
+  category?: string | null;
 }
 
 const BEFORE_DATA = new Set<SmtpCommand>(['CONN', 'HELO', 'MAIL', 'RCPT']);
@@ -62,6 +64,46 @@ const OWN_LOOKUP =
 
 const EXCHANGE_NOT_FOUND =
   /\bresolver\.adr\.recipientnotfound\b|\brecipient not found by smtp address lookup\b/;
+
+/**
+ * Microsoft's replies for an address its directory does not hold, each under its own status:
+ * Outlook.com's "550 5.5.0 Requested action not taken: mailbox unavailable" and Exchange Online's
+ * directory-based edge blocking, "550 5.4.1 Recipient address rejected: Access denied" (Spam
+ * Resource, "Microsoft: multiple types of invalid user bounces", 2023; Microsoft's "Fix NDR error
+ * code 5.4.1 in Exchange Online"). RFC 5321's own 550 text, "mailbox unavailable", says no more
+ * than a refusal elsewhere (an IIS relay's 5.0.0).
+ */
+const MICROSOFT_NOT_FOUND: ReadonlyArray<[status: RegExp, words: RegExp]> = [
+  [/\.5\.0$/, /\brequested action not taken: mailbox unavailable\b/],
+  [/\.4\.1$/, /\brecipient address rejected: access denied\b/],
+];
+
+/**
+ * PowerMTA's bounce categories (its user's guide, "Bounce categories"; X-PowerMTA-BounceCategory
+ * in its DSNs), those whose name says the reason: the MTA's own verdict on the failure, read
+ * before the reply it classified, as Sisimai reads the fields of a known MTA first. "other",
+ * "bad-connection", "protocol-errors" and the like name no reason and leave it to the reply.
+ */
+const POWERMTA_CATEGORY: Readonly<Record<string, string>> = {
+  'bad-domain': 'hostunknown',
+  'bad-mailbox': 'userunknown',
+  'inactive-mailbox': 'suspend',
+  'message-expired': 'expired',
+  'no-answer-from-host': 'networkerror',
+  'policy-related': 'policyviolation',
+  'quota-issues': 'mailboxfull',
+  'spam-related': 'spamdetected',
+  'virus-related': 'virusdetected',
+  'relaying-issues': 'norelaying',
+};
+
+/**
+ * au's (KDDI: ezweb.ne.jp, au.com) reply for an address it does not have names the address,
+ * "550 <bob@ezweb.ne.jp>: User unknown", at whatever step the notice shows; its ": User unknown"
+ * without one is its recipients' reception filter (as Sisimai's table of au's replies reads the
+ * two; au answers a filtered sender with the same words so as not to tell the addresses apart).
+ */
+const AU_NOT_FOUND = /<[^<>\s@]+@(?:[\w-]+\.)*(?:ezweb\.ne\.jp|au\.com)>: user unknown\b/;
 
 const SENDING_QUOTA = /\bsending (?:quota|limit)|\bdaily message quota/;
 
@@ -116,6 +158,9 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
       // "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup" (Microsoft's
       // "Fix NDR error code 5.1.10 in Exchange Online"): the recipient does not exist.
       if (/\.1\.10$/.test(ev.status ?? '') && EXCHANGE_NOT_FOUND.test(t)) return true;
+      if (MICROSOFT_NOT_FOUND.some(([status, words]) => status.test(ev.status ?? '') && words.test(t)))
+        return true;
+      if (AU_NOT_FOUND.test(t)) return true;
       if (code === 'userunknown') {
         // A 5.1.1 that actually talks about something else.
         return ![
@@ -129,16 +174,14 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
         ].some((r) => matches(r, t));
       }
       if (code === 'suspend') return false;
-      // Wording alone counts unless the session failed at another step than RCPT TO: an
-      // "unknown user" after DATA is a filter on the recipient's side (see filtered).
-      // With no command known, only when the status code says nothing either, and the verdict
-      // is the reporting MTA's own: a DSN's status field, or the wording of a server that looked
-      // up its own mailboxes (OWN_LOOKUP). Other wording that cannot be placed in the session,
-      // a remote reply quoted in free text ("This user doesn't have a ... account"), is read as
-      // Sisimai does: a filter on the recipient's side.
-      const own = ev.status !== null || OWN_LOOKUP.test(t);
+      // Wording alone counts at RCPT TO. After DATA, an "unknown user" is a filter on the
+      // recipient's side (see filtered), and so it is, as Sisimai 5 reads it, when the step is
+      // unknown and the status says nothing more (a DSN's 5.0.0 included), unless the wording is
+      // a server's lookup of its own mailboxes (OWN_LOOKUP) or a provider's documented reply for
+      // a missing address (MICROSOFT_NOT_FOUND, AU_NOT_FOUND above).
       return (
-        (ev.command === 'RCPT' || (ev.command === null && code === '' && own)) && matches('userunknown', t)
+        (ev.command === 'RCPT' || (ev.command === null && code === '' && OWN_LOOKUP.test(t))) &&
+        matches('userunknown', t)
       );
     },
   ],
@@ -247,7 +290,7 @@ export function decideReason(ev: Evidence): string {
   const type = (ev.diagnosticType ?? 'smtp').toLowerCase();
   const smtp = !type.startsWith('x-unix');
   if (smtp) {
-    const byProvider = providerReason(t);
+    const byProvider = providerReason(t) ?? POWERMTA_CATEGORY[ev.category ?? ''];
     if (byProvider) return byProvider;
     for (const [reason, probe] of FIRST_PASS) {
       if (probe(t, code, ev)) return reason;
