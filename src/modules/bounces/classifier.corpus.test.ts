@@ -25,7 +25,7 @@ const FLOORS = {
   crisp: { reason: 77.4, hard: 92.1 },
   phpbh: { reason: 98.9, hard: 100 },
   cws: { reason: 97.8, hard: 100 },
-  parsers: { reason: 90.0, hard: 96.6 },
+  parsers: { reason: 91.7, hard: 97.2 },
   /** For each format of the sixth corpus: the lowest is Microsoft 365's, 89.2%. */
   sameAsPostfix: 89.1,
 };
@@ -113,8 +113,10 @@ const LABELLED: {
   // Postfix, Exim, qmail, Sendmail, OpenSMTPD; addresses renamed. First reading: 61.5% / 84.6%
   // on the first three sets (26 recipients); Dada Mail's and the mail gem's, read after those
   // rules, 87.5% / 91.7% (24); RIPE's and Zammad's, after those, 73.3% / 80.0% (15), all
-  // against 4.25's labels.
-  { key: 'parsers', file: 'labels-parsers.json', name: "other parsers' bounce fixtures", total: 60 },
+  // against 4.25's labels. A later batch (listmonk, MimeKit, CPython, mailparser, CiviCRM: Office
+  // 365, Postfix, Sendmail, iCloud, Amazon SES, Gmail, ProtonMail, Sun's SIMS, 1996 to 2026),
+  // read after the rules of 2026-12-08 against 5.3's labels: 13 of 13 recipients agree.
+  { key: 'parsers', file: 'labels-parsers.json', name: "other parsers' bounce fixtures", total: 73 },
 ];
 
 interface Tally {

@@ -6,11 +6,13 @@
  * `npx tsx test/corpus/bounces/anonymise.ts <upstream folder> <corpus folder>`, e.g. for the
  * eighth corpus `... <PHP-Bounce-Handler's eml/> test/corpus/bounces/phpbh`, then
  * `perl test/corpus/bounces/label.pl 'phpbh/*.eml' > test/corpus/bounces/labels-phpbh.json`.
+ * Further upstream folders after the corpus folder are a corpus's later batches: their messages
+ * are renamed after the first folder's, so the earlier batches come out as they were.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
-const [from, to] = process.argv.slice(2);
-if (!from || !to) throw new Error('usage: anonymise.ts <upstream folder> <corpus folder>');
+const [from, to, ...later] = process.argv.slice(2);
+if (!from || !to) throw new Error('usage: anonymise.ts <upstream folder> <corpus folder> [later batches...]');
 
 /** Local parts that name a mail system, not a person: kept, as MTAs and parsers read them. */
 const SYSTEM = /^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon|daemon|root|abuse|noreply|no-reply|bounces?|double-bounce|nobody|fbl|feedbackloop|staff|scomp|complaints?)$/i;
@@ -32,9 +34,13 @@ const ENCODED = /(?<=^|[^\w.+%-]|%[0-9A-F]{2})([\w.+-]+)%40([\w-]+(?:\.[\w-]+)+)
 /** Dada Mail's subscription links name the subscriber as a path, "/s/<list>/bob/example.com/" (and /u/, /ur/). */
 const DADA_PATH = /(\/(?:s|ur?)\/[\w-]+\/)([\w.+-]+)\/([\w-]+(?:(?:\.|=2E)[\w-]+)+)(?=\/)/g;
 
-const files = readdirSync(from).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-for (const file of files) {
-  const text = readFileSync(`${from}/${file}`, 'latin1');
+const sorted = (folder: string) =>
+  readdirSync(folder)
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    .map((file) => ({ folder, file }));
+const files = [from, ...later].flatMap(sorted);
+for (const { folder, file } of files) {
+  const text = readFileSync(`${folder}/${file}`, 'latin1');
   const out = text
     .replace(ADDRESS, (whole, local: string, domain: string) =>
       SYSTEM.test(local) ? whole : `${rename(local, domain)}@${domain}`,
