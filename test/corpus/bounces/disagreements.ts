@@ -1,6 +1,6 @@
 /**
  * Lists, for the labelled corpora, each recipient whose verdict differs from its label: where a
- * rule might be missing, or where the labeller reads otherwise (Sisimai 5.2 for dev/, 4.25 for
+ * rule might be missing, or where the labeller reads otherwise (Sisimai 5.2 for dev/, 5.3 for
  * the others). A dev tool, from the repository root:
  * `npx tsx test/corpus/bounces/disagreements.ts [part of a labels file's name, e.g. cws]`.
  * One line per recipient: corpus, file, label (reason/H or S, status), ours, the diagnostic.
