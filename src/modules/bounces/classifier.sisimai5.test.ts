@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyBounce } from './classifier/classify.js';
-import { dsnMessage } from './testing/dsn.js';
+import { dsnMessage, postfixNotice } from './testing/dsn.js';
 
 /**
  * Rules from the disagreements the other corpora showed once Sisimai 5.3 labelled them (the
@@ -123,5 +123,52 @@ describe("PowerMTA's bounce category", () => {
       relayed('5.0.0', '552 5.2.2 Mailbox full', ['X-PowerMTA-BounceCategory: other']),
     );
     expect(other).toMatchObject({ reason: 'mailboxfull' });
+  });
+});
+
+describe('replies whose words named a reason they do not give', () => {
+  it("reads RFC 5321's 450 text as no verdict on the address: soft, not userunknown", async () => {
+    // RFC 5321, 4.2.3: "450 Requested mail action not taken: mailbox unavailable (e.g., mailbox
+    // busy or temporarily blocked for policy reasons)", a transient refusal; "mailbox unavailable"
+    // made it a hard userunknown. Its 550 text, "Requested action not taken: mailbox
+    // unavailable", is still an unknown user at RCPT TO.
+    const [busy] = await classifyBounce(
+      postfixNotice('450 Requested mail action not taken: mailbox unavailable (in reply to RCPT TO command)'),
+    );
+    expect(busy).toMatchObject({ reason: 'onhold', hard: false });
+    const [gone] = await classifyBounce(
+      postfixNotice('550 Requested action not taken: mailbox unavailable (in reply to RCPT TO command)'),
+    );
+    expect(gone).toMatchObject({ reason: 'userunknown', hard: true });
+  });
+
+  it("reads RFC 5321's generic 554 text as no reason, not a system error", async () => {
+    // "554 Transaction failed" is the reply code's own text (RFC 5321, 4.2.3), said when nothing
+    // more specific is; Sisimai 4.25's SystemError table had it, 5.3's does not.
+    const [r] = await classifyBounce(
+      postfixNotice('554 Transaction failed (in reply to end of DATA command)'),
+    );
+    expect(r).toMatchObject({ reason: 'onhold', hard: false });
+  });
+
+  it("reads qmail-ldap's overdrawn maildir quota as a full mailbox, whatever its X.2.3 says", async () => {
+    // qmail-ldap's qmail-local: "Sorry, the user's maildir has overdrawn his diskspace quota,
+    // please try again later."; under 5.2.3 ("message length exceeds administrative limit") it
+    // read as exceedlimit.
+    const said =
+      "maildir delivery failed: Sorry, the user's maildir has overdrawn his diskspace quota, please try again later.";
+    const [r] = await classifyBounce(
+      dsnMessage({
+        subject: 'failure notice',
+        text: [`<bob@example.com>: ${said}`],
+        recipientFields: [
+          'Final-Recipient: rfc822; bob@example.com',
+          'Action: failed',
+          'Status: 5.2.3',
+          `Diagnostic-Code: x-unix; ${said}`,
+        ],
+      }),
+    );
+    expect(r).toMatchObject({ reason: 'mailboxfull', hard: false, status: '5.2.3' });
   });
 });

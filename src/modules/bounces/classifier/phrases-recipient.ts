@@ -15,6 +15,10 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     // User has too many messages on the server."): not the sender's rate (speeding).
     /\btoo many (?:messages|mails) (?:on|in) (?:the server|(?:the|this|your|his|her|their) mailbox)\b/,
     'zuviele mails auf dem server',
+    // qmail-ldap's maildir quota ("Sorry, the user's maildir has overdrawn his diskspace quota,
+    // please try again later", its qmail-local patch), under a X.2.3 that would say exceedlimit;
+    // Sisimai 5.3's MailboxFull table has "diskspace quota".
+    'diskspace quota',
     'mailbox is over quota',
     'mailbox has exceeded',
     'mailbox size limit exceeded',
@@ -190,7 +194,10 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'mailbox is unavailable',
     'mailbox not present',
     'mailbox not found',
-    'mailbox unavailable',
+    // Not RFC 5321's own 450 text, "Requested mail action not taken: mailbox unavailable (e.g.,
+    // mailbox busy or temporarily blocked for policy reasons)" (4.2.3): a transient refusal that
+    // says nothing of the address (Sisimai 5.3 leaves it onhold). Its 550 text is read below.
+    /(?<!requested mail action not taken: )mailbox unavailable/,
     // The same with the address between (Sisimai's UserUnknown table): "550 mailbox x@y unavailable".
     /mailbox \S+@\S+ unavailable/,
     'mailbox not available',

@@ -20,8 +20,6 @@ export const TRANSPORT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'loops back to myself',
     'resources temporarily unavailable',
     'server configuration problem',
-    // RFC 5321's 554 text, the session's last word when nothing more specific is said.
-    'transaction failed',
     'system config error',
     'unable to connect to database',
     'timeout waiting for input',
