@@ -14,14 +14,14 @@ import { CORPUS, chooseFrozen, type Frozen, type Label, readLabels } from './tes
  * came after them): its figure measures the rules added since, not those before.
  */
 const FLOORS = {
-  all: { reason: 94.5, hard: 98.4 },
-  built: { reason: 93.5, hard: 98.2 },
+  all: { reason: 94.8, hard: 98.4 },
+  built: { reason: 94.0, hard: 98.2 },
   frozen: { reason: 97.4, hard: 98.7 },
-  synth: { reason: 90.4, hard: 99.4 },
+  synth: { reason: 92.4, hard: 99.4 },
   flufl: { reason: 93.4, hard: 98.9 },
   bounceparser: { reason: 89.7, hard: 96.5 },
-  replies: { reason: 63.5, hard: 100 },
-  formats: { reason: 64.4, hard: 99.0 },
+  replies: { reason: 64.8, hard: 100 },
+  formats: { reason: 65.6, hard: 99.0 },
   crisp: { reason: 77.4, hard: 92.1 },
   phpbh: { reason: 98.9, hard: 100 },
   cws: { reason: 100, hard: 100 },

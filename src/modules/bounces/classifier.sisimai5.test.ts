@@ -172,3 +172,32 @@ describe('replies whose words named a reason they do not give', () => {
     expect(r).toMatchObject({ reason: 'mailboxfull', hard: false, status: '5.2.3' });
   });
 });
+
+describe("Yahoo's deferral for unexpected volume or user complaints", () => {
+  const said =
+    '421 4.7.0 [TSS04] Messages from 192.0.2.9 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1 (in reply to MAIL FROM command)';
+  const deferred = (remote: string) =>
+    dsnMessage({
+      subject: 'Undelivered Mail Returned to Sender',
+      text: [`<bob@example.com>: host ${remote}[192.0.2.1] said: ${said}`],
+      recipientFields: [
+        'Final-Recipient: rfc822; bob@example.com',
+        'Action: failed',
+        'Status: 4.7.0',
+        `Remote-MTA: dns; ${remote}`,
+        `Diagnostic-Code: smtp; ${said}`,
+      ],
+    });
+
+  it("is the sending IP's reputation, and a refusal of the sender from Yahoo's own hosts", async () => {
+    // Yahoo's postmaster pages: unusual traffic from the IP, or complaints from Yahoo users (the
+    // IP's reputation, Sisimai's BadReputation table). Sisimai's table of Yahoo's hosts
+    // (*.yahoodns.net) reads it as the sender's refusal, since Yahoo says it for domains without
+    // SPF, DKIM or DMARC too; at MAIL FROM that is rejected. It was rejected wherever it came
+    // at MAIL FROM, and securityerror elsewhere.
+    const [relayed] = await classifyBounce(deferred('mx.example.com'));
+    expect(relayed).toMatchObject({ reason: 'badreputation', hard: false });
+    const [yahoo] = await classifyBounce(deferred('mta6.am0.yahoodns.net'));
+    expect(yahoo).toMatchObject({ reason: 'rejected', hard: false });
+  });
+});

@@ -101,6 +101,7 @@ function fromDsn(mail: ParsedBounce, dsn: DsnRecipient[], humanText: string): Bo
       action: r.action,
       diagnosticType: r.diagnosticType,
       category: r.category,
+      remoteMta: r.remoteMta,
     };
     return result(r.recipient, ev, diagnostic);
   });

@@ -24,6 +24,8 @@ export interface Evidence {
   qmail?: boolean;
   /** The reporting MTA's own category of the failure (PowerMTA's X-PowerMTA-BounceCategory). */
   category?: string | null;
+  /** The host that refused, from a DSN's Remote-MTA field ("dns; mta6.am0.yahoodns.net"). */
+  remoteMta?: string | null;
 }
 
 const BEFORE_DATA = new Set<SmtpCommand>(['CONN', 'HELO', 'MAIL', 'RCPT']);
@@ -104,6 +106,17 @@ const POWERMTA_CATEGORY: Readonly<Record<string, string>> = {
  * two; au answers a filtered sender with the same words so as not to tell the addresses apart).
  */
 const AU_NOT_FOUND = /<[^<>\s@]+@(?:[\w-]+\.)*(?:ezweb\.ne\.jp|au\.com)>: user unknown\b/;
+
+/**
+ * Yahoo's deferral of a sending IP, "421 4.7.0 [TSS01] Messages from x temporarily deferred due to
+ * unexpected volume or user complaints" (its postmaster pages: unusual traffic from the IP, or its
+ * mail drawing Yahoo users' complaints): the IP's reputation, as Sisimai's BadReputation table
+ * reads it. Sisimai's table of Yahoo's own hosts (*.yahoodns.net named in the notice) reads the
+ * same words as a refusal of the sender, because Yahoo says them for unauthenticated domains too;
+ * there they are left to the sender's refusal at MAIL FROM (rejected), as dev/'s labels have it.
+ */
+const YAHOO_COMPLAINTS = /\bdeferred due to (?:unexpected volume or |excessive )?user complaints\b/;
+const YAHOO_MX = /\byahoodns\.net\b/;
 
 const SENDING_QUOTA = /\bsending (?:quota|limit)|\bdaily message quota/;
 
@@ -198,7 +211,12 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
   ],
   ['requireptr', byCodeOrText('requireptr')],
   ['notcompliantrfc', (t) => matches('notcompliantrfc', t)],
-  ['badreputation', (t) => matches('badreputation', t)],
+  [
+    'badreputation',
+    (t, _code, ev) =>
+      matches('badreputation', t) ||
+      (YAHOO_COMPLAINTS.test(t) && !YAHOO_MX.test(t) && !YAHOO_MX.test(ev.remoteMta?.toLowerCase() ?? '')),
+  ],
   [
     'rejected',
     (t, code, ev) => {
