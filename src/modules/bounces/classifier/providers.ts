@@ -1,8 +1,11 @@
 /**
- * Providers that name the reason of a refusal by a code of their own in the reply, and publish
- * what each code means. Such a code is the most specific evidence a reply holds: it is read
- * before any wording or status code, as Sisimai reads a known remote host's replies first. The
- * codes are distinct enough (`AUP#CXBL`, `AUP#I-1100`, `i.ua/err/2`) to need no host name.
+ * What providers and MTAs document of their own replies and fields. First, providers that name
+ * the reason of a refusal by a code of their own in the reply, and publish what each code means.
+ * Such a code is the most specific evidence a reply holds: it is read before any wording or status
+ * code, as Sisimai reads a known remote host's replies first. The codes are distinct enough
+ * (`AUP#CXBL`, `AUP#I-1100`, `i.ua/err/2`) to need no host name. Then (below providerReason)
+ * replies whose words mean more from their provider than they say (Microsoft's, au's, Yahoo's),
+ * and PowerMTA's own category of a failure.
  */
 
 /**
@@ -66,7 +69,7 @@ export function providerReason(t: string): string | null {
     // the message.
     if (cox.startsWith('ipbl')) return 'blocked';
     if (cox.startsWith('urlbl')) return 'spamdetected';
-    if (COX[cox]) return COX[cox];
+    if (Object.hasOwn(COX, cox)) return COX[cox];
   }
   const spectrum = /\baup#[io]-?(\d{4})\b/.exec(t)?.[1];
   if (spectrum) {
@@ -75,5 +78,84 @@ export function providerReason(t: string): string | null {
     if (range) return range[2];
   }
   const iua = /\bi\.ua\/err\/(\d{1,2})\b/.exec(t)?.[1];
-  return (iua && IUA[iua]) || null;
+  return (iua && Object.hasOwn(IUA, iua) && IUA[iua]) || null;
+}
+
+/**
+ * Exchange Online reuses X.1.10 (null MX, RFC 7505) for its own directory lookup's miss,
+ * "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup" (Microsoft's "Fix
+ * NDR error code 5.1.10 in Exchange Online").
+ */
+const EXCHANGE_NOT_FOUND =
+  /\bresolver\.adr\.recipientnotfound\b|\brecipient not found by smtp address lookup\b/;
+
+/**
+ * Microsoft's other replies for an address its directory does not hold, each under its own
+ * status: Outlook.com's "550 5.5.0 Requested action not taken: mailbox unavailable" and Exchange
+ * Online's directory-based edge blocking, "550 5.4.1 Recipient address rejected: Access denied"
+ * (Spam Resource, "Microsoft: multiple types of invalid user bounces", 2023; Microsoft's "Fix NDR
+ * error code 5.4.1 in Exchange Online"). RFC 5321's own 550 text, "mailbox unavailable", says no
+ * more than a refusal elsewhere (an IIS relay's 5.0.0).
+ */
+const MICROSOFT_NOT_FOUND: ReadonlyArray<[status: RegExp, words: RegExp]> = [
+  [/\.1\.10$/, EXCHANGE_NOT_FOUND],
+  [/\.5\.0$/, /\brequested action not taken: mailbox unavailable\b/],
+  [/\.4\.1$/, /\brecipient address rejected: access denied\b/],
+];
+
+/**
+ * au's (KDDI: ezweb.ne.jp, au.com) reply for an address it does not have names the address,
+ * "550 <bob@ezweb.ne.jp>: User unknown"; its ": User unknown" without one is its recipients'
+ * reception filter (as Sisimai's table of au's replies reads the two; au answers a filtered sender
+ * with the same words so as not to tell the addresses apart).
+ */
+const AU_NOT_FOUND = /<[^<>\s@]+@(?:[\w-]+\.)*(?:ezweb\.ne\.jp|au\.com)>: user unknown\b/;
+
+/** Whether a provider's documented reply (lower-cased) says the address does not exist, at any step. */
+export function providerMissingAddress(t: string, status: string | null): boolean {
+  return (
+    MICROSOFT_NOT_FOUND.some(([code, words]) => code.test(status ?? '') && words.test(t)) ||
+    AU_NOT_FOUND.test(t)
+  );
+}
+
+/**
+ * Yahoo's deferral of a sending IP, "421 4.7.0 [TSS01] Messages from x temporarily deferred due to
+ * unexpected volume or user complaints" (its postmaster pages: unusual traffic from the IP, or its
+ * mail drawing Yahoo users' complaints): the IP's reputation, as Sisimai's BadReputation table
+ * reads it. Sisimai's table of Yahoo's own hosts (*.yahoodns.net, in the words or the DSN's
+ * Remote-MTA) reads the same words as a refusal of the sender, because Yahoo says them for
+ * unauthenticated domains too: there they are left to the step (rejected at MAIL FROM), as
+ * dev/'s labels have it.
+ */
+const YAHOO_COMPLAINTS = /\bdeferred due to (?:unexpected volume or |excessive )?user complaints\b/;
+const YAHOO_MX = /\byahoodns\.net\b/;
+
+/** Whether a (lower-cased) reply defers the sending IP for its reputation. */
+export function reputationDeferral(t: string, remoteMta: string | null): boolean {
+  return YAHOO_COMPLAINTS.test(t) && !YAHOO_MX.test(t) && !YAHOO_MX.test(remoteMta?.toLowerCase() ?? '');
+}
+
+/**
+ * PowerMTA's bounce categories (its user's guide, "Bounce categories"; X-PowerMTA-BounceCategory
+ * in its DSNs), those whose name says the reason: the MTA's own verdict on the failure, read
+ * before the reply it classified, as Sisimai reads the fields of a known MTA first. "other",
+ * "bad-connection", "protocol-errors" and the like name no reason and leave it to the reply.
+ */
+const POWERMTA_CATEGORY: Readonly<Record<string, string>> = {
+  'bad-domain': 'hostunknown',
+  'bad-mailbox': 'userunknown',
+  'inactive-mailbox': 'suspend',
+  'message-expired': 'expired',
+  'no-answer-from-host': 'networkerror',
+  'policy-related': 'policyviolation',
+  'quota-issues': 'mailboxfull',
+  'spam-related': 'spamdetected',
+  'virus-related': 'virusdetected',
+  'relaying-issues': 'norelaying',
+};
+
+/** The reason a reporting MTA's own category of the failure names, or null. */
+export function categoryReason(category: string | null | undefined): string | null {
+  return (category && Object.hasOwn(POWERMTA_CATEGORY, category) && POWERMTA_CATEGORY[category]) || null;
 }

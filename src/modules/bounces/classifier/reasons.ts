@@ -5,7 +5,7 @@
  * status code when it is specific, then vaguer wording, then the status class.
  */
 import { matches, normalise } from './phrases.js';
-import { providerReason } from './providers.js';
+import { categoryReason, providerMissingAddress, providerReason, reputationDeferral } from './providers.js';
 import { reasonOfStatus, WEAK_REASONS } from './status.js';
 
 /** SMTP command at which the session failed, when known. */
@@ -64,60 +64,6 @@ const CLIENT_NAME_REFUSED =
 const OWN_LOOKUP =
   /\bnot listed in (?:domino directory|public name & address book)\b|\bunknown user:|\binvalid final delivery userid:|\bthe recipient name is not recognized\b|\bno valid recipients for this mm\b|送信先(?:の)?メールアドレスが見つかりません/;
 
-const EXCHANGE_NOT_FOUND =
-  /\bresolver\.adr\.recipientnotfound\b|\brecipient not found by smtp address lookup\b/;
-
-/**
- * Microsoft's replies for an address its directory does not hold, each under its own status:
- * Outlook.com's "550 5.5.0 Requested action not taken: mailbox unavailable" and Exchange Online's
- * directory-based edge blocking, "550 5.4.1 Recipient address rejected: Access denied" (Spam
- * Resource, "Microsoft: multiple types of invalid user bounces", 2023; Microsoft's "Fix NDR error
- * code 5.4.1 in Exchange Online"). RFC 5321's own 550 text, "mailbox unavailable", says no more
- * than a refusal elsewhere (an IIS relay's 5.0.0).
- */
-const MICROSOFT_NOT_FOUND: ReadonlyArray<[status: RegExp, words: RegExp]> = [
-  [/\.5\.0$/, /\brequested action not taken: mailbox unavailable\b/],
-  [/\.4\.1$/, /\brecipient address rejected: access denied\b/],
-];
-
-/**
- * PowerMTA's bounce categories (its user's guide, "Bounce categories"; X-PowerMTA-BounceCategory
- * in its DSNs), those whose name says the reason: the MTA's own verdict on the failure, read
- * before the reply it classified, as Sisimai reads the fields of a known MTA first. "other",
- * "bad-connection", "protocol-errors" and the like name no reason and leave it to the reply.
- */
-const POWERMTA_CATEGORY: Readonly<Record<string, string>> = {
-  'bad-domain': 'hostunknown',
-  'bad-mailbox': 'userunknown',
-  'inactive-mailbox': 'suspend',
-  'message-expired': 'expired',
-  'no-answer-from-host': 'networkerror',
-  'policy-related': 'policyviolation',
-  'quota-issues': 'mailboxfull',
-  'spam-related': 'spamdetected',
-  'virus-related': 'virusdetected',
-  'relaying-issues': 'norelaying',
-};
-
-/**
- * au's (KDDI: ezweb.ne.jp, au.com) reply for an address it does not have names the address,
- * "550 <bob@ezweb.ne.jp>: User unknown", at whatever step the notice shows; its ": User unknown"
- * without one is its recipients' reception filter (as Sisimai's table of au's replies reads the
- * two; au answers a filtered sender with the same words so as not to tell the addresses apart).
- */
-const AU_NOT_FOUND = /<[^<>\s@]+@(?:[\w-]+\.)*(?:ezweb\.ne\.jp|au\.com)>: user unknown\b/;
-
-/**
- * Yahoo's deferral of a sending IP, "421 4.7.0 [TSS01] Messages from x temporarily deferred due to
- * unexpected volume or user complaints" (its postmaster pages: unusual traffic from the IP, or its
- * mail drawing Yahoo users' complaints): the IP's reputation, as Sisimai's BadReputation table
- * reads it. Sisimai's table of Yahoo's own hosts (*.yahoodns.net named in the notice) reads the
- * same words as a refusal of the sender, because Yahoo says them for unauthenticated domains too;
- * there they are left to the sender's refusal at MAIL FROM (rejected), as dev/'s labels have it.
- */
-const YAHOO_COMPLAINTS = /\bdeferred due to (?:unexpected volume or |excessive )?user complaints\b/;
-const YAHOO_MX = /\byahoodns\.net\b/;
-
 const SENDING_QUOTA = /\bsending (?:quota|limit)|\bdaily message quota/;
 
 /**
@@ -167,13 +113,8 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
   [
     'userunknown',
     (t, code, ev) => {
-      // Exchange Online reuses X.1.10 (null MX, RFC 7505) for its own directory lookup's miss,
-      // "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup" (Microsoft's
-      // "Fix NDR error code 5.1.10 in Exchange Online"): the recipient does not exist.
-      if (/\.1\.10$/.test(ev.status ?? '') && EXCHANGE_NOT_FOUND.test(t)) return true;
-      if (MICROSOFT_NOT_FOUND.some(([status, words]) => status.test(ev.status ?? '') && words.test(t)))
-        return true;
-      if (AU_NOT_FOUND.test(t)) return true;
+      // A provider's documented reply for an address it does not have, whatever the step.
+      if (providerMissingAddress(t, ev.status)) return true;
       if (code === 'userunknown') {
         // A 5.1.1 that actually talks about something else.
         return ![
@@ -191,7 +132,7 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
       // recipient's side (see filtered), and so it is, as Sisimai 5 reads it, when the step is
       // unknown and the status says nothing more (a DSN's 5.0.0 included), unless the wording is
       // a server's lookup of its own mailboxes (OWN_LOOKUP) or a provider's documented reply for
-      // a missing address (MICROSOFT_NOT_FOUND, AU_NOT_FOUND above).
+      // a missing address (above).
       return (
         (ev.command === 'RCPT' || (ev.command === null && code === '' && OWN_LOOKUP.test(t))) &&
         matches('userunknown', t)
@@ -213,9 +154,7 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
   ['notcompliantrfc', (t) => matches('notcompliantrfc', t)],
   [
     'badreputation',
-    (t, _code, ev) =>
-      matches('badreputation', t) ||
-      (YAHOO_COMPLAINTS.test(t) && !YAHOO_MX.test(t) && !YAHOO_MX.test(ev.remoteMta?.toLowerCase() ?? '')),
+    (t, _code, ev) => matches('badreputation', t) || reputationDeferral(t, ev.remoteMta ?? null),
   ],
   [
     'rejected',
@@ -308,7 +247,7 @@ export function decideReason(ev: Evidence): string {
   const type = (ev.diagnosticType ?? 'smtp').toLowerCase();
   const smtp = !type.startsWith('x-unix');
   if (smtp) {
-    const byProvider = providerReason(t) ?? POWERMTA_CATEGORY[ev.category ?? ''];
+    const byProvider = providerReason(t) ?? categoryReason(ev.category);
     if (byProvider) return byProvider;
     for (const [reason, probe] of FIRST_PASS) {
       if (probe(t, code, ev)) return reason;
