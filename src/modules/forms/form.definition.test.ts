@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type FieldDef, STANDARD_FIELDS } from '../contacts/fields.js';
-import { type FormDefinition, type FormField, publicationProblems } from './form.definition.js';
+import {
+  DEFAULT_SETTINGS,
+  type FormDefinition,
+  type FormField,
+  publicationProblems,
+} from './form.definition.js';
 
 const field = (key: string, contactField: string | null, required = false): FormField => ({
   key,
@@ -30,15 +35,7 @@ describe('publishing a form whose field fills a contact field', () => {
       const d: FormDefinition = {
         fields: [field('mail', 'email', true), field('x', name)],
         questions: [],
-        settings: {
-          successMessage: 'Thanks',
-          redirectUrl: null,
-          doubleOptIn: false,
-          submissionLimit: null,
-          opensAt: null,
-          closesAt: null,
-          onePerContact: false,
-        },
+        settings: DEFAULT_SETTINGS,
       };
       expect(publicationProblems(d, standard, 'email'), name).toEqual([
         `field x fills ${name}, which is not a contact field`,
