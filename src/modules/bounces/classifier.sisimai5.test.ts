@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyBounce } from './classifier/classify.js';
-import { dsnMessage, postfixNotice } from './testing/dsn.js';
+import { dsnMessage, postfixNotice, postfixVerdict } from './testing/dsn.js';
 
 /**
  * Rules from the disagreements the other corpora showed once Sisimai 5.3 labelled them (the
@@ -55,6 +55,12 @@ describe('an unknown user at an unknown step', () => {
       const [r] = await classifyBounce(relayed(status, said));
       expect(r, said).toMatchObject({ reason: 'userunknown', hard: true, status });
     }
+    // Under a transient status the same words are no missing address.
+    const [later] = await classifyBounce(
+      relayed('4.4.1', '451 4.4.1 Recipient address rejected: Access denied'),
+    );
+    expect(later).toMatchObject({ hard: false });
+    expect(later.reason).not.toBe('userunknown');
   });
 
   it("is au's missing address when its reply names the address, and its filter when it does not", async () => {
@@ -65,6 +71,11 @@ describe('an unknown user at an unknown step', () => {
     expect(named).toMatchObject({ reason: 'userunknown', hard: true });
     const [bare] = await classifyBounce(relayed('5.0.0', '550 : User unknown', remote));
     expect(bare).toMatchObject({ reason: 'filtered', hard: false });
+    // These are replies to RCPT TO: reported after DATA, the rule there stands (filtered).
+    const [afterData] = await classifyBounce(
+      relayed('5.0.0', '550 <bob@ezweb.ne.jp>: User unknown (in reply to end of DATA command)', remote),
+    );
+    expect(afterData).toMatchObject({ reason: 'filtered', hard: false });
   });
 
   it("is read at RCPT TO when a transcript of several shows the recipient's RCPT TO refused", async () => {
@@ -118,6 +129,22 @@ describe("PowerMTA's bounce category", () => {
       const [r] = await classifyBounce(relayed('5.0.0', said, [`X-PowerMTA-BounceCategory: ${category}`]));
       expect(r, category).toMatchObject({ reason });
     }
+    // A delivery still being retried is no failure to categorise.
+    const [delayed] = await classifyBounce(
+      dsnMessage({
+        subject: 'Delayed Mail (still being retried)',
+        text: ['<bob@example.com>: 421 4.4.7 timeout'],
+        recipientFields: [
+          'Final-Recipient: rfc822;bob@example.com',
+          'Action: delayed',
+          'Status: 4.4.7',
+          'Diagnostic-Code: smtp;421 4.4.7 timeout',
+          'X-PowerMTA-BounceCategory: bad-mailbox',
+        ],
+      }),
+    );
+    expect(delayed).toMatchObject({ hard: false });
+    expect(delayed.reason).not.toBe('userunknown');
     // A category that names no reason leaves it to the reply, and so does one that only looks
     // like a property of every object.
     for (const category of ['other', 'constructor', '__proto__']) {
@@ -139,10 +166,14 @@ describe('replies whose words named a reason they do not give', () => {
       postfixNotice('450 Requested mail action not taken: mailbox unavailable (in reply to RCPT TO command)'),
     );
     expect(busy).toMatchObject({ reason: 'onhold', hard: false });
-    const [gone] = await classifyBounce(
-      postfixNotice('550 Requested action not taken: mailbox unavailable (in reply to RCPT TO command)'),
-    );
-    expect(gone).toMatchObject({ reason: 'userunknown', hard: true });
+    // A permanent reply in either wording is still an unknown user at RCPT TO.
+    for (const said of [
+      '550 Requested action not taken: mailbox unavailable (in reply to RCPT TO command)',
+      '550 Requested mail action not taken: mailbox unavailable (in reply to RCPT TO command)',
+    ]) {
+      const [gone] = await classifyBounce(postfixNotice(said));
+      expect(gone, said).toMatchObject({ reason: 'userunknown', hard: true });
+    }
   });
 
   it("reads RFC 5321's generic 554 text as no reason, not a system error", async () => {
@@ -202,5 +233,10 @@ describe("Yahoo's deferral for unexpected volume or user complaints", () => {
     expect(relayed).toMatchObject({ reason: 'badreputation', hard: false });
     const [yahoo] = await classifyBounce(deferred('mta6.am0.yahoodns.net'));
     expect(yahoo).toMatchObject({ reason: 'rejected', hard: false });
+    // Postfix's plain notice names the host in the reply's own line, with no Remote-MTA field.
+    const [plain] = await classifyBounce(
+      postfixVerdict(`host mta6.am0.yahoodns.net[192.0.2.1] said: ${said}`),
+    );
+    expect(plain).toMatchObject({ reason: 'rejected', hard: false });
   });
 });

@@ -71,7 +71,7 @@ export function normaliseContact(
   let uniqueValue: string | null;
   if (std) uniqueValue = columns[std.column] ?? null;
   else {
-    const v = custom[uniqueKey];
+    const v = Object.hasOwn(custom, uniqueKey) ? custom[uniqueKey] : undefined;
     uniqueValue = v === null || v === undefined ? null : String(v);
   }
   if (uniqueValue !== null && std && uniqueKey === 'email') uniqueValue = uniqueValue.toLowerCase();

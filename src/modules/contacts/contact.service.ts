@@ -111,7 +111,7 @@ export async function updateContact(
     const params: unknown[] = Object.values(row.columns);
     const keyGiven = STANDARD_FIELDS[settings.uniqueKey]
       ? STANDARD_FIELDS[settings.uniqueKey].column in row.columns
-      : settings.uniqueKey in row.custom;
+      : Object.hasOwn(row.custom, settings.uniqueKey);
     if (keyGiven) {
       sets.push('unique_value = ?');
       params.push(row.uniqueValue);
@@ -309,6 +309,8 @@ export async function defineContactField(
       field: 'name',
     });
   if (STANDARD_FIELDS[name]) throw conflict(`${name} is a standard field`, { field: 'name' });
+  // Custom values are kept in plain objects, where "constructor" or "toString" is always there.
+  if (name in Object.prototype) throw badInput(`${name} is a reserved name`, { field: 'name' });
   const label = clip((input.label ?? name).trim(), 200) || name;
   return mutate(ctx, async ({ em, audit }) => {
     const rows = await em.execute<{ id: string; name: string }[]>(

@@ -39,6 +39,7 @@ const sorted = (folder: string) =>
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
     .map((file) => ({ folder, file }));
 const files = [from, ...later].flatMap(sorted);
+const written = new Set<string>();
 for (const { folder, file } of files) {
   const text = readFileSync(`${folder}/${file}`, 'latin1');
   const out = text
@@ -53,6 +54,9 @@ for (const { folder, file } of files) {
     );
   // Every sample becomes a .eml file; PHP-Bounce-Handler has both "vac1" and "vac1.eml", and .txt files.
   const name = file.endsWith('.eml') ? file : file.endsWith('.txt') ? `${file.slice(0, -4)}-txt.eml` : `${file}-raw.eml`;
+  // A later batch's file of the same name would overwrite an earlier one's without a word.
+  if (written.has(name)) throw new Error(`${folder}/${file}: ${name} is written already`);
+  written.add(name);
   writeFileSync(`${to}/${name}`, out, 'latin1');
 }
 console.log(`${files.length} messages, ${names.size} addresses renamed`);

@@ -194,10 +194,8 @@ export const RECIPIENT_PHRASES: Readonly<Record<string, ReadonlyArray<string | R
     'mailbox is unavailable',
     'mailbox not present',
     'mailbox not found',
-    // Not RFC 5321's own 450 text, "Requested mail action not taken: mailbox unavailable (e.g.,
-    // mailbox busy or temporarily blocked for policy reasons)" (4.2.3): a transient refusal that
-    // says nothing of the address (Sisimai 5.3 leaves it onhold). Its 550 text is read below.
-    /(?<!requested mail action not taken: )mailbox unavailable/,
+    // Under a 4xx, RFC 5321's 450 text says nothing of the address (reasons.ts, MAILBOX_BUSY).
+    'mailbox unavailable',
     // The same with the address between (Sisimai's UserUnknown table): "550 mailbox x@y unavailable".
     /mailbox \S+@\S+ unavailable/,
     'mailbox not available',

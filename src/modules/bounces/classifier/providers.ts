@@ -98,9 +98,9 @@ const EXCHANGE_NOT_FOUND =
  * more than a refusal elsewhere (an IIS relay's 5.0.0).
  */
 const MICROSOFT_NOT_FOUND: ReadonlyArray<[status: RegExp, words: RegExp]> = [
-  [/\.1\.10$/, EXCHANGE_NOT_FOUND],
-  [/\.5\.0$/, /\brequested action not taken: mailbox unavailable\b/],
-  [/\.4\.1$/, /\brecipient address rejected: access denied\b/],
+  [/^5\.1\.10$/, EXCHANGE_NOT_FOUND],
+  [/^5\.5\.0$/, /\brequested action not taken: mailbox unavailable\b/],
+  [/^5\.4\.1$/, /\brecipient address rejected: access denied\b/],
 ];
 
 /**
@@ -111,7 +111,10 @@ const MICROSOFT_NOT_FOUND: ReadonlyArray<[status: RegExp, words: RegExp]> = [
  */
 const AU_NOT_FOUND = /<[^<>\s@]+@(?:[\w-]+\.)*(?:ezweb\.ne\.jp|au\.com)>: user unknown\b/;
 
-/** Whether a provider's documented reply (lower-cased) says the address does not exist, at any step. */
+/**
+ * Whether a provider's documented reply (lower-cased) says the address does not exist. These are
+ * replies to RCPT TO; the caller leaves one reported after DATA to its rule there (filtered).
+ */
 export function providerMissingAddress(t: string, status: string | null): boolean {
   return (
     MICROSOFT_NOT_FOUND.some(([code, words]) => code.test(status ?? '') && words.test(t)) ||

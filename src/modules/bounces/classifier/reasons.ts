@@ -30,6 +30,16 @@ export interface Evidence {
 
 const BEFORE_DATA = new Set<SmtpCommand>(['CONN', 'HELO', 'MAIL', 'RCPT']);
 
+/**
+ * RFC 5321's own 450 text, "Requested mail action not taken: mailbox unavailable (e.g., mailbox
+ * busy or temporarily blocked for policy reasons)" (4.2.3): under a 4xx reply or status, a
+ * transient refusal that says nothing of the address (Sisimai 5.3 leaves it onhold), neither an
+ * unknown user nor a filter. Under a 5xx the same words are read as any "mailbox unavailable".
+ */
+const MAILBOX_BUSY = /\brequested mail action not taken: mailbox unavailable\b/;
+const transientBusy = (t: string, ev: Evidence) =>
+  (/^4/.test(ev.replyCode ?? '') || /^4/.test(ev.status ?? '')) && MAILBOX_BUSY.test(t);
+
 type Probe = (t: string, code: string, ev: Evidence) => boolean;
 
 /**
@@ -114,7 +124,8 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
     'userunknown',
     (t, code, ev) => {
       // A provider's documented reply for an address it does not have, whatever the step.
-      if (providerMissingAddress(t, ev.status)) return true;
+      if (ev.command !== 'DATA' && providerMissingAddress(t, ev.status)) return true;
+      if (transientBusy(t, ev)) return false;
       if (code === 'userunknown') {
         // A 5.1.1 that actually talks about something else.
         return ![
@@ -142,7 +153,7 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
   [
     'filtered',
     (t, code, ev) => {
-      if (code === 'suspend') return false;
+      if (code === 'suspend' || transientBusy(t, ev)) return false;
       if (code === 'filtered') return matches('userunknown', t) || matches('filtered', t);
       if (ev.command && BEFORE_DATA.has(ev.command)) return false;
       if (matches('filtered', t)) return true;
@@ -247,7 +258,9 @@ export function decideReason(ev: Evidence): string {
   const type = (ev.diagnosticType ?? 'smtp').toLowerCase();
   const smtp = !type.startsWith('x-unix');
   if (smtp) {
-    const byProvider = providerReason(t) ?? categoryReason(ev.category);
+    // A category is the MTA's verdict on a failure: not on a delivery still being retried.
+    const failure = ev.action !== 'delayed' && !/^4/.test(ev.status ?? '');
+    const byProvider = providerReason(t) ?? (failure ? categoryReason(ev.category) : null);
     if (byProvider) return byProvider;
     for (const [reason, probe] of FIRST_PASS) {
       if (probe(t, code, ev)) return reason;
