@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyBounce } from './classifier/classify.js';
-import { dominoFailure, dsnMessage, plainNotice, postfixNotice } from './testing/dsn.js';
+import { dominoFailure, plainNotice, postfixNotice, recipientDsn } from './testing/dsn.js';
 
 /**
  * What the tenth corpus (test/corpus/bounces/parsers: other projects' bounce fixtures) showed was
@@ -18,15 +18,11 @@ describe('notices of the tenth corpus', () => {
       '421 4.4.0 [internal] no mail servers for this domain could be reached at this time',
     ]) {
       const [r] = await classifyBounce(
-        dsnMessage({
+        recipientDsn({
           subject: 'Delayed Mail (still being retried)',
-          text: [`<bob@example.com>: ${said}`],
-          recipientFields: [
-            'Final-Recipient: rfc822; bob@example.com',
-            'Status: 4.4.0',
-            'Action: delayed',
-            `Diagnostic-Code: smtp; ${said}`,
-          ],
+          status: '4.4.0',
+          action: 'delayed',
+          said,
         }),
       );
       expect(r, said).toMatchObject({ reason: 'networkerror', hard: false, status: '4.4.0' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyBounce } from './classifier/classify.js';
-import { dsnMessage, postfixNotice, postfixVerdict } from './testing/dsn.js';
+import { dsnMessage, postfixNotice, postfixVerdict, recipientDsn } from './testing/dsn.js';
 
 /**
  * Rules from the disagreements the other corpora showed once Sisimai 5.3 labelled them (the
@@ -9,18 +9,9 @@ import { dsnMessage, postfixNotice, postfixVerdict } from './testing/dsn.js';
  */
 
 /** A relay's DSN for one recipient whose failure has no SMTP step in it. */
-function relayed(status: string, said: string, extra: string[] = []): string {
-  return dsnMessage({
-    subject: 'Delivery Status Notification (Failure)',
-    text: ['Delivery to the following recipients failed.', '', '       bob@example.com'],
-    recipientFields: [
-      'Final-Recipient: rfc822;bob@example.com',
-      'Action: failed',
-      `Status: ${status}`,
-      `Diagnostic-Code: smtp;${said}`,
-      ...extra,
-    ],
-  });
+function relayed(status: string, said: string, fields: string[] = []): string {
+  const text = ['Delivery to the following recipients failed.', '', '       bob@example.com'];
+  return recipientDsn({ status, said, fields, text });
 }
 
 describe('an unknown user at an unknown step', () => {
@@ -131,16 +122,12 @@ describe("PowerMTA's bounce category", () => {
     }
     // A delivery still being retried is no failure to categorise.
     const [delayed] = await classifyBounce(
-      dsnMessage({
+      recipientDsn({
         subject: 'Delayed Mail (still being retried)',
-        text: ['<bob@example.com>: 421 4.4.7 timeout'],
-        recipientFields: [
-          'Final-Recipient: rfc822;bob@example.com',
-          'Action: delayed',
-          'Status: 4.4.7',
-          'Diagnostic-Code: smtp;421 4.4.7 timeout',
-          'X-PowerMTA-BounceCategory: bad-mailbox',
-        ],
+        status: '4.4.7',
+        action: 'delayed',
+        said: '421 4.4.7 timeout',
+        fields: ['X-PowerMTA-BounceCategory: bad-mailbox'],
       }),
     );
     expect(delayed).toMatchObject({ hard: false });
@@ -192,16 +179,7 @@ describe('replies whose words named a reason they do not give', () => {
     const said =
       "maildir delivery failed: Sorry, the user's maildir has overdrawn his diskspace quota, please try again later.";
     const [r] = await classifyBounce(
-      dsnMessage({
-        subject: 'failure notice',
-        text: [`<bob@example.com>: ${said}`],
-        recipientFields: [
-          'Final-Recipient: rfc822; bob@example.com',
-          'Action: failed',
-          'Status: 5.2.3',
-          `Diagnostic-Code: x-unix; ${said}`,
-        ],
-      }),
+      recipientDsn({ subject: 'failure notice', status: '5.2.3', said, type: 'x-unix' }),
     );
     expect(r).toMatchObject({ reason: 'mailboxfull', hard: false, status: '5.2.3' });
   });
@@ -211,16 +189,12 @@ describe("Yahoo's deferral for unexpected volume or user complaints", () => {
   const said =
     '421 4.7.0 [TSS04] Messages from 192.0.2.9 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1 (in reply to MAIL FROM command)';
   const deferred = (remote: string) =>
-    dsnMessage({
+    recipientDsn({
       subject: 'Undelivered Mail Returned to Sender',
       text: [`<bob@example.com>: host ${remote}[192.0.2.1] said: ${said}`],
-      recipientFields: [
-        'Final-Recipient: rfc822; bob@example.com',
-        'Action: failed',
-        'Status: 4.7.0',
-        `Remote-MTA: dns; ${remote}`,
-        `Diagnostic-Code: smtp; ${said}`,
-      ],
+      status: '4.7.0',
+      said,
+      fields: [`Remote-MTA: dns; ${remote}`],
     });
 
   it("is the sending IP's reputation, and a refusal of the sender from Yahoo's own hosts", async () => {

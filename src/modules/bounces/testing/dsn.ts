@@ -28,20 +28,38 @@ export function dsnMessage(opts: { subject: string; text: string[]; recipientFie
 }
 
 /**
+ * A DSN for bob@example.com alone: the reply (`said`) in the text, unless `text` is given, and in
+ * a Diagnostic-Code of `type` (smtp unless told), under `status` and `action` (failed unless
+ * told), then any further recipient `fields` (Remote-MTA, X-PowerMTA-BounceCategory...).
+ */
+export function recipientDsn(opts: {
+  status: string;
+  said: string;
+  action?: string;
+  type?: string;
+  subject?: string;
+  text?: string[];
+  fields?: string[];
+}): string {
+  return dsnMessage({
+    subject: opts.subject ?? 'Delivery Status Notification (Failure)',
+    text: opts.text ?? [`<bob@example.com>: ${opts.said}`],
+    recipientFields: [
+      'Final-Recipient: rfc822; bob@example.com',
+      `Action: ${opts.action ?? 'failed'}`,
+      `Status: ${opts.status}`,
+      `Diagnostic-Code: ${opts.type ?? 'smtp'}; ${opts.said}`,
+      ...(opts.fields ?? []),
+    ],
+  });
+}
+
+/**
  * Lotus Domino's report for bob@example.com: its router's words (`said`) in the subject after
  * "DELIVERY FAILURE:", in the text, and in an X-Notes Diagnostic-Code under `status`.
  */
 export function dominoFailure(status: string, said: string): string {
-  return dsnMessage({
-    subject: `DELIVERY FAILURE: ${said}`,
-    text: [said],
-    recipientFields: [
-      'Final-Recipient: rfc822;bob@example.com',
-      'Action: failed',
-      `Status: ${status}`,
-      `Diagnostic-Code: X-Notes; ${said}`,
-    ],
-  });
+  return recipientDsn({ subject: `DELIVERY FAILURE: ${said}`, text: [said], status, said, type: 'X-Notes' });
 }
 
 /** A plain-text notice (no MIME report) from a mail system: its subject and body lines. */
