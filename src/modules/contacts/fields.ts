@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { badInput } from '../../shared/errors.js';
+import { lookupTable } from '../../shared/lookup.js';
 import type { FieldType } from './contact.entity.js';
 
 /**
@@ -7,20 +8,17 @@ import type { FieldType } from './contact.entity.js';
  * names users give (a form's contact field, a criterion's field, a new custom field's name), so it
  * has no prototype: "constructor" or "__proto__" are no standard field.
  */
-export const STANDARD_FIELDS: Readonly<Record<string, { column: string; type: FieldType }>> = Object.assign(
-  Object.create(null) as Record<string, { column: string; type: FieldType }>,
-  {
-    email: { column: 'email', type: 'TEXT' },
-    phone: { column: 'phone', type: 'TEXT' },
-    firstName: { column: 'first_name', type: 'TEXT' },
-    lastName: { column: 'last_name', type: 'TEXT' },
-    gender: { column: 'gender', type: 'TEXT' },
-    birthDate: { column: 'birth_date', type: 'DATE' },
-    city: { column: 'city', type: 'TEXT' },
-    department: { column: 'department', type: 'TEXT' },
-    country: { column: 'country', type: 'TEXT' },
-  },
-);
+export const STANDARD_FIELDS = lookupTable<{ column: string; type: FieldType }>({
+  email: { column: 'email', type: 'TEXT' },
+  phone: { column: 'phone', type: 'TEXT' },
+  firstName: { column: 'first_name', type: 'TEXT' },
+  lastName: { column: 'last_name', type: 'TEXT' },
+  gender: { column: 'gender', type: 'TEXT' },
+  birthDate: { column: 'birth_date', type: 'DATE' },
+  city: { column: 'city', type: 'TEXT' },
+  department: { column: 'department', type: 'TEXT' },
+  country: { column: 'country', type: 'TEXT' },
+});
 
 export interface FieldDef {
   name: string;

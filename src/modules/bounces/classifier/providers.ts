@@ -8,11 +8,13 @@
  * and PowerMTA's own category of a failure.
  */
 
+import { lookupTable } from '../../../shared/lookup.js';
+
 /**
  * Cox, "Email Error Codes" (cox.com/residential/support/email-error-codes.html): `AUP#` and a
  * code in its replies ("554 ... cox.net rejected ... AUP#CXBL").
  */
-const COX: Readonly<Record<string, string>> = {
+const COX = lookupTable<string>({
   cxbl: 'blocked', // the sending IP is blocked for spam-like behaviour
   cdrbl: 'blocked', // the same, temporarily
   cxdns: 'requireptr', // the reverse DNS of the sending IP fails
@@ -22,7 +24,7 @@ const COX: Readonly<Record<string, string>> = {
   cxmxrt: 'toomanyconn', // too many recipients sent to: wait before sending more
   cxthrt: 'securityerror', // sending limited: suspicious account activity
   cxmj: 'securityerror', // sending blocked: suspicious activity on the primary account
-};
+});
 
 /**
  * Spectrum (Charter), "Understanding email error codes" (spectrumbusiness.net/support/internet/
@@ -47,7 +49,7 @@ const SPECTRUM: ReadonlyArray<[from: number, to: number, reason: string]> = [
 ];
 
 /** i.ua, its error pages (mail.i.ua/err/N), which its replies link to. */
-const IUA: Readonly<Record<string, string>> = {
+const IUA = lookupTable<string>({
   '1': 'norelaying', // SMTP as a mail gate is forbidden
   '2': 'userunknown', // the user is not found
   '3': 'suspend', // the mailbox has not been used for more than 3 months
@@ -58,7 +60,7 @@ const IUA: Readonly<Record<string, string>> = {
   '8': 'rejected', // the sender address could not be checked
   '9': 'blocked', // the sending IP is blacklisted
   '10': 'filtered', // not in the recipient's list of allowed senders
-};
+});
 
 /** The reason a provider's documented code in the (lower-cased) reply gives, or null. */
 export function providerReason(t: string): string | null {
@@ -69,7 +71,7 @@ export function providerReason(t: string): string | null {
     // the message.
     if (cox.startsWith('ipbl')) return 'blocked';
     if (cox.startsWith('urlbl')) return 'spamdetected';
-    if (Object.hasOwn(COX, cox)) return COX[cox];
+    if (COX[cox]) return COX[cox];
   }
   const spectrum = /\baup#[io]-?(\d{4})\b/.exec(t)?.[1];
   if (spectrum) {
@@ -78,7 +80,7 @@ export function providerReason(t: string): string | null {
     if (range) return range[2];
   }
   const iua = /\bi\.ua\/err\/(\d{1,2})\b/.exec(t)?.[1];
-  return (iua && Object.hasOwn(IUA, iua) && IUA[iua]) || null;
+  return (iua && IUA[iua]) || null;
 }
 
 /**
@@ -145,7 +147,7 @@ export function reputationDeferral(t: string, remoteMta: string | null): boolean
  * before the reply it classified, as Sisimai reads the fields of a known MTA first. "other",
  * "bad-connection", "protocol-errors" and the like name no reason and leave it to the reply.
  */
-const POWERMTA_CATEGORY: Readonly<Record<string, string>> = {
+const POWERMTA_CATEGORY = lookupTable<string>({
   'bad-domain': 'hostunknown',
   'bad-mailbox': 'userunknown',
   'inactive-mailbox': 'suspend',
@@ -156,9 +158,9 @@ const POWERMTA_CATEGORY: Readonly<Record<string, string>> = {
   'spam-related': 'spamdetected',
   'virus-related': 'virusdetected',
   'relaying-issues': 'norelaying',
-};
+});
 
 /** The reason a reporting MTA's own category of the failure names, or null. */
 export function categoryReason(category: string | null | undefined): string | null {
-  return (category && Object.hasOwn(POWERMTA_CATEGORY, category) && POWERMTA_CATEGORY[category]) || null;
+  return (category && POWERMTA_CATEGORY[category]) || null;
 }

@@ -123,7 +123,8 @@ const FIRST_PASS: ReadonlyArray<[string, Probe]> = [
   [
     'userunknown',
     (t, code, ev) => {
-      // A provider's documented reply for an address it does not have, whatever the step.
+      // A provider's documented reply for an address it does not have (a reply to RCPT TO, so not
+      // one reported after DATA, where the rule below stands).
       if (ev.command !== 'DATA' && providerMissingAddress(t, ev.status)) return true;
       if (transientBusy(t, ev)) return false;
       if (code === 'userunknown') {
